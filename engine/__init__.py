@@ -1,0 +1,1 @@
+"""Headless replay engine for Durable Task orchestrations (no Textual, no Rich)."""

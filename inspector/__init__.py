@@ -1,0 +1,1 @@
+"""Durable Task Inspector: command line and terminal UI."""
