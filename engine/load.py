@@ -1,0 +1,400 @@
+"""Read an ``OrchestratorRequest`` from a file, stdin or bytes, whatever its encoding.
+
+Three encodings are detected: base64 text (standard or URL-safe alphabet, padded or not,
+whitespace anywhere), raw binary protobuf, and protobuf JSON (camelCase or original field
+names). A ``WorkItem`` holding an ``orchestratorRequest`` is unwrapped, in any encoding.
+
+Every failure is a :class:`~engine.errors.LoadError` whose message is one line naming what is
+wrong and where (the file, the byte offset, the field path, the JSON line and column).
+Loading never executes code.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+import re
+import sys
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import DecodeError
+from google.protobuf.unknown_fields import UnknownFieldSet
+
+from engine.errors import LoadError
+from engine.history import OrchestrationRequest
+from engine.proto import orchestrator_service_pb2 as pb
+
+__all__ = ["decode_request_bytes", "load_request", "load_request_proto", "read_source"]
+
+_WHITESPACE = b" \t\r\n\v\f"
+_BASE64_CHARS = re.compile(rb"[A-Za-z0-9+/\-_=\s]*")
+_BAD_BASE64 = re.compile(rb"[^A-Za-z0-9+/\-_=\s]")
+_URLSAFE = bytes.maketrans(b"-_", b"+/")
+_MAX_DEPTH = 64
+
+
+# --- reading ---------------------------------------------------------------------------------
+
+
+def read_source(source: str | os.PathLike[str] | bytes) -> tuple[bytes, str]:
+    """Return the raw bytes of ``source`` and a name for it to use in messages.
+
+    Args:
+        source: a path, ``"-"`` for standard input, or the content itself as ``bytes``.
+
+    Raises:
+        LoadError: the file is missing, a directory or unreadable, or the input is empty.
+    """
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        data, where = bytes(source), "<bytes>"
+    elif os.fspath(source) == "-":
+        where = "<stdin>"
+        try:
+            data = sys.stdin.buffer.read()
+        except (OSError, AttributeError, ValueError) as exc:
+            raise LoadError(f"{where}: cannot read standard input ({_reason(exc)})") from None
+    else:
+        where = os.fspath(source)
+        if not where:
+            raise LoadError("no such file: '' (the path is empty)")
+        try:
+            with open(where, "rb") as fh:
+                data = fh.read()
+        except FileNotFoundError:
+            raise LoadError(f"no such file: {where}") from None
+        except IsADirectoryError:
+            raise LoadError(f"{where}: is a directory, not a request file") from None
+        except PermissionError:
+            raise LoadError(f"{where}: permission denied (cannot read the file)") from None
+        except OSError as exc:
+            raise LoadError(f"{where}: cannot read ({_reason(exc)})") from None
+    if not data.strip():
+        raise LoadError(f"{where}: empty input (no request in it)")
+    return data, where
+
+
+def _reason(exc: BaseException) -> str:
+    text = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+    return " ".join(str(text).split())
+
+
+# --- public entry points ---------------------------------------------------------------------
+
+
+def load_request(source: str | os.PathLike[str] | bytes) -> OrchestrationRequest:
+    """Load and decode a request into the engine's dataclasses.
+
+    Args:
+        source: a path, ``"-"`` for standard input, or the encoded request as ``bytes``.
+
+    Raises:
+        LoadError: with a one-line message saying what is wrong and where.
+    """
+    data, where = read_source(source)
+    return to_request(_decode(data, where), where)
+
+
+def load_request_proto(source: str | os.PathLike[str] | bytes) -> pb.OrchestratorRequest:
+    """Like :func:`load_request`, but return the ``OrchestratorRequest`` message itself."""
+    data, where = read_source(source)
+    return _decode(data, where)
+
+
+def to_request(msg: pb.OrchestratorRequest, where: str) -> OrchestrationRequest:
+    """Convert a decoded message, turning any value the dataclasses cannot hold into a LoadError.
+
+    Binary protobuf admits values the JSON mapping forbids (a timestamp ten thousand years
+    out, a NaN in a ``Value``); the conversion meets them, so they are located here.
+    """
+    try:
+        return OrchestrationRequest.from_proto(msg)
+    except (ValueError, OverflowError, TypeError, json_format.Error) as exc:
+        raise LoadError(f"{where}: {_locate_conversion_error(msg, exc)}") from None
+
+
+def _locate_conversion_error(msg: pb.OrchestratorRequest, exc: BaseException) -> str:
+    from engine.history import event_from_proto
+
+    for lane in ("pastEvents", "newEvents"):
+        for index, event in enumerate(getattr(msg, lane)):
+            try:
+                event_from_proto(event)
+            except (ValueError, OverflowError, TypeError, json_format.Error) as inner:
+                kind = event.WhichOneof("eventType") or "unknown"
+                return f"{lane}[{index}] ({kind}): value out of range ({_reason(inner)})"
+    return f"properties: value out of range ({_reason(exc)})"
+
+
+def decode_request_bytes(data: bytes, where: str) -> pb.OrchestratorRequest:
+    """Decode binary protobuf: an ``OrchestratorRequest`` or a ``WorkItem`` holding one.
+
+    Args:
+        data: the serialized message.
+        where: the name of the input, for error messages.
+
+    Raises:
+        LoadError: the bytes are not protobuf (with the byte offset and field of the first
+            problem), or hold no plausible request.
+    """
+    msg, problem = _parse_binary(data)
+    if msg is not None:
+        return msg
+    raise LoadError(f"{where}: {problem}")
+
+
+# --- detection -------------------------------------------------------------------------------
+
+
+def _decode(data: bytes, where: str) -> pb.OrchestratorRequest:
+    head = data.lstrip(_WHITESPACE)
+    if head.startswith(b"\xef\xbb\xbf"):
+        head = head[3:].lstrip(_WHITESPACE)
+    if head[:1] in (b"{", b"[", b'"'):
+        return _decode_json(head, where)
+    if _BASE64_CHARS.fullmatch(data):
+        return _decode_base64(data, where)
+    msg, problem = _parse_binary(data)
+    if msg is not None:
+        return msg
+    if _looks_like_text(data):
+        bad = _BAD_BASE64.search(data)
+        assert bad is not None
+        raise LoadError(f"{where}: not base64, JSON or protobuf: {_describe_bad_char(data, bad)}")
+    raise LoadError(f"{where}: not a protobuf OrchestratorRequest: {problem}")
+
+
+def _looks_like_text(data: bytes) -> bool:
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return all(ch.isprintable() or ch in "\t\r\n\v\f" for ch in text[:4096])
+
+
+def _describe_bad_char(data: bytes, bad: re.Match[bytes]) -> str:
+    offset = bad.start()
+    char = data[offset:].decode("utf-8", errors="replace")[:1]
+    return f"character {char!r} at byte {offset} is not in the base64 alphabet"
+
+
+def _decode_base64(data: bytes, where: str) -> pb.OrchestratorRequest:
+    compact = data.translate(None, _WHITESPACE)
+    body = compact.rstrip(b"=")
+    stray = body.find(b"=")
+    if stray >= 0:
+        offset = _offset_of_compact(data, stray)
+        raise LoadError(f"{where}: not base64: padding '=' at byte {offset} before the end")
+    if len(compact) - len(body) > 2:
+        raise LoadError(f"{where}: not base64: more than two '=' of padding at the end")
+    if len(body) % 4 == 1:
+        raise LoadError(
+            f"{where}: not base64: {len(body)} base64 characters cannot be complete"
+            " (truncated or one character too many)"
+        )
+    if (b"-" in body or b"_" in body) and (b"+" in body or b"/" in body):
+        char = b"-" if b"-" in body else b"_"
+        offset = data.find(char)
+        raise LoadError(
+            f"{where}: not base64: mixes the standard and URL-safe alphabets"
+            f" ({char.decode()!r} at byte {offset})"
+        )
+    body = body.translate(_URLSAFE) + b"=" * (-len(body) % 4)
+    try:
+        raw = base64.b64decode(body, validate=True)
+    except binascii.Error as exc:
+        raise LoadError(f"{where}: not base64 ({_reason(exc)})") from None
+    msg, problem = _parse_binary(raw)
+    if msg is not None:
+        return msg
+    direct, _ = _parse_binary(data)
+    if direct is not None:
+        return direct
+    raise LoadError(
+        f"{where}: base64 decodes to {len(raw)} bytes that are not a protobuf"
+        f" OrchestratorRequest: {problem}"
+    )
+
+
+def _offset_of_compact(data: bytes, index: int) -> int:
+    seen = -1
+    for offset, byte in enumerate(data):
+        if byte not in _WHITESPACE:
+            seen += 1
+            if seen == index:
+                return offset
+    return len(data)
+
+
+# --- binary ----------------------------------------------------------------------------------
+
+
+def _parse_binary(data: bytes) -> tuple[pb.OrchestratorRequest | None, str]:
+    """Return (request, "") or (None, why): a request first, then a WorkItem holding one."""
+    direct_problem = ""
+    try:
+        msg = pb.OrchestratorRequest.FromString(data)
+    except (DecodeError, RecursionError, ValueError):
+        direct_problem = _walk_problem(data, pb.OrchestratorRequest.DESCRIPTOR)
+    else:
+        direct_problem = _implausible(msg)
+        if not direct_problem:
+            return msg, ""
+    try:
+        item = pb.WorkItem.FromString(data)
+    except (DecodeError, RecursionError, ValueError):
+        return None, direct_problem
+    if len(UnknownFieldSet(item)) or item.WhichOneof("request") is None:
+        return None, direct_problem
+    member = item.WhichOneof("request")
+    if member != "orchestratorRequest":
+        return None, f"a WorkItem holding {member}, not an orchestratorRequest"
+    inner_problem = _implausible(item.orchestratorRequest)
+    if inner_problem:
+        return None, f"WorkItem.orchestratorRequest: {inner_problem}"
+    return item.orchestratorRequest, ""
+
+
+def _implausible(msg: pb.OrchestratorRequest) -> str:
+    unknown = UnknownFieldSet(msg)
+    if len(unknown):
+        numbers = sorted({item.field_number for item in unknown})
+        listed = ", ".join(str(n) for n in numbers[:5])
+        return f"unknown top-level field number(s) {listed} (not an OrchestratorRequest)"
+    if not msg.pastEvents and not msg.newEvents:
+        if not msg.instanceId:
+            return "no history events and no instance id (not an OrchestratorRequest)"
+    if not msg.instanceId.isprintable():
+        return "instanceId holds control characters (not an OrchestratorRequest)"
+    return ""
+
+
+def _walk_problem(data: bytes, descriptor: Descriptor) -> str:
+    problem = _walk(data, 0, len(data), descriptor, descriptor.name, 0)
+    return problem or "the protobuf parser rejected it (no offset found)"
+
+
+def _read_varint(data: bytes, pos: int, end: int) -> tuple[int, int] | None:
+    value = 0
+    shift = 0
+    while pos < end and shift < 70:
+        byte = data[pos]
+        value |= (byte & 0x7F) << shift
+        pos += 1
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+    return None
+
+
+def _walk(data: bytes, pos: int, end: int, desc: Descriptor | None, path: str, depth: int) -> str:
+    """Walk the wire format; return the first problem as text, or "" if none was found."""
+    if depth > _MAX_DEPTH:
+        return f"{path}: nested more than {_MAX_DEPTH} levels deep"
+    counts: dict[int, int] = {}
+    while pos < end:
+        start = pos
+        tag = _read_varint(data, pos, end)
+        if tag is None:
+            return f"{path}: field tag at byte {start} runs past the end of the input"
+        key, pos = tag
+        number, wire = key >> 3, key & 7
+        field = desc.fields_by_number.get(number) if desc is not None else None
+        name = _field_label(field, number, counts)
+        where = f"{path}.{name}"
+        if number == 0:
+            return f"{path}: invalid field number 0 at byte {start}"
+        if wire == 0:
+            value = _read_varint(data, pos, end)
+            if value is None:
+                return f"{where} (varint at byte {start}) runs past the end of the input"
+            pos = value[1]
+        elif wire in (1, 5):
+            size = 8 if wire == 1 else 4
+            if pos + size > end:
+                return (
+                    f"{where} (fixed {size}-byte value at byte {start}) runs past the end:"
+                    f" {end - pos} bytes left"
+                )
+            pos += size
+        elif wire == 2:
+            length = _read_varint(data, pos, end)
+            if length is None:
+                return f"{where} (length at byte {pos}) runs past the end of the input"
+            size, pos = length
+            if pos + size > end:
+                return (
+                    f"{where} at byte {start} declares {size} bytes but only {end - pos}"
+                    " remain (truncated)"
+                )
+            if field is not None and field.type == FieldDescriptor.TYPE_MESSAGE:
+                inner = _walk(data, pos, pos + size, field.message_type, where, depth + 1)
+                if inner:
+                    return inner
+            elif field is not None and field.type == FieldDescriptor.TYPE_STRING:
+                try:
+                    data[pos : pos + size].decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    bad = pos + exc.start
+                    return f"{where} (string at byte {pos}) is not valid UTF-8 at byte {bad}"
+            pos += size
+        else:
+            return f"{path}: invalid wire type {wire} for field {number} at byte {start}"
+    return ""
+
+
+def _is_repeated(field: FieldDescriptor) -> bool:
+    repeated = getattr(field, "is_repeated", None)  # protobuf >= 6 drops ``label`` in time
+    if repeated is None:
+        return bool(field.label == FieldDescriptor.LABEL_REPEATED)
+    return bool(repeated)
+
+
+def _field_label(field: FieldDescriptor | None, number: int, counts: dict[int, int]) -> str:
+    if field is None:
+        return f"field#{number}"
+    if _is_repeated(field):
+        index = counts.get(number, 0)
+        counts[number] = index + 1
+        return f"{field.name}[{index}]"
+    return field.name
+
+
+# --- JSON ------------------------------------------------------------------------------------
+
+
+def _decode_json(text: bytes, where: str) -> pb.OrchestratorRequest:
+    try:
+        value = json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise LoadError(
+            f"{where}: not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}"
+        ) from None
+    except (UnicodeDecodeError, RecursionError, ValueError) as exc:
+        raise LoadError(f"{where}: not valid JSON ({_reason(exc)})") from None
+    if isinstance(value, str):
+        # A JSON string holding the base64 payload, as it appears in logs and bindings.
+        return _decode_base64(value.encode("utf-8", errors="replace"), f"{where} (JSON string)")
+    if not isinstance(value, dict):
+        raise LoadError(
+            f"{where}: JSON holds a {type(value).__name__}, expected an object"
+            " (an OrchestratorRequest or a WorkItem)"
+        )
+    wrapped = "orchestratorRequest" in value or "orchestrator_request" in value
+    target: Any = pb.WorkItem() if wrapped else pb.OrchestratorRequest()
+    try:
+        json_format.ParseDict(value, target)
+    except (json_format.ParseError, ValueError, TypeError, AttributeError, RecursionError) as exc:
+        kind = "WorkItem" if wrapped else "OrchestratorRequest"
+        reason = _reason(exc).split(" Available Fields", 1)[0]
+        raise LoadError(f"{where}: JSON is not a valid {kind}: {reason}") from None
+    msg: pb.OrchestratorRequest = target.orchestratorRequest if wrapped else target
+    if not msg.pastEvents and not msg.newEvents and not msg.instanceId:
+        raise LoadError(
+            f"{where}: JSON request has no history events and no instance id"
+            " (expected keys like instanceId, pastEvents, newEvents)"
+        )
+    return msg
