@@ -1,0 +1,149 @@
+"""Orchestrator actions: what a turn asks the sidecar to do, and their protobuf form.
+
+Actions are plain objects while the replay runs (cheap to make, cheap to drop when history
+confirms them); only the actions still pending when the turn ends become protobuf.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from typing import Any
+
+from engine.history import FailureDetails, status_name
+from engine.proto import orchestrator_service_pb2 as pb
+
+SCHEDULE_TASK = "scheduleTask"
+CREATE_SUB_ORCHESTRATION = "createSubOrchestration"
+CREATE_TIMER = "createTimer"
+SEND_EVENT = "sendEvent"
+COMPLETE_ORCHESTRATION = "completeOrchestration"
+
+# The SDK method that produces each action kind (used in non-determinism messages).
+METHOD_OF_KIND: dict[str, str] = {
+    SCHEDULE_TASK: "call_activity",
+    CREATE_SUB_ORCHESTRATION: "call_sub_orchestrator",
+    CREATE_TIMER: "create_timer",
+    SEND_EVENT: "send_event",
+    COMPLETE_ORCHESTRATION: "complete_orchestration",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class SourceLocation:
+    """A place in the user's source: file, line and function."""
+
+    file: str
+    line: int
+    function: str
+
+    def __str__(self) -> str:
+        return f"{self.file}:{self.line} in {self.function}"
+
+
+@dataclass(slots=True, eq=False)
+class Action:
+    """One orchestrator action (the ``OrchestratorAction`` oneof member and its fields)."""
+
+    id: int
+    kind: str
+    name: str = ""
+    input: str | None = None
+    fire_at: datetime | None = None
+    """Timer fire time, naive UTC (the replay clock's convention)."""
+    instance_id: str | None = None
+    """Target instance (``sendEvent``) or sub-orchestration instance id."""
+    version: str | None = None
+    tags: dict[str, str] | None = None
+    status: int = 0
+    result: str | None = None
+    failure: FailureDetails | None = None
+    new_version: str | None = None
+    carryover: list[tuple[str, str | None]] = field(default_factory=list)
+    has_carryover: bool = False
+    origin: SourceLocation | None = None
+    """Where the user's code asked for this action (``None`` for engine-made actions)."""
+
+    def describe(self) -> str:
+        """A one-line summary, e.g. ``scheduleTask #3 'charge'``."""
+        if self.kind == CREATE_TIMER and self.fire_at is not None:
+            return f"{self.kind} #{self.id} fireAt={self.fire_at.isoformat()}Z"
+        if self.kind == COMPLETE_ORCHESTRATION:
+            text = f"{self.kind} #{self.id} {status_name(self.status)}"
+            if self.failure is not None:
+                return f"{text} {self.failure.error_type}: {self.failure.message}"
+            return f"{text} {self.result}" if self.result is not None else text
+        if self.kind == SEND_EVENT:
+            return f"{self.kind} #{self.id} '{self.name}' -> {self.instance_id}"
+        return f"{self.kind} #{self.id} '{self.name}'"
+
+    def to_proto(self) -> pb.OrchestratorAction:
+        """Build the ``OrchestratorAction`` message."""
+        msg = pb.OrchestratorAction(id=self.id)
+        kind = self.kind
+        if kind == SCHEDULE_TASK:
+            st = msg.scheduleTask
+            st.name = self.name
+            if self.input is not None:
+                st.input.value = self.input
+            if self.version is not None:
+                st.version.value = self.version
+            if self.tags:
+                st.tags.update(self.tags)
+        elif kind == CREATE_SUB_ORCHESTRATION:
+            cs = msg.createSubOrchestration
+            cs.name = self.name
+            cs.instanceId = self.instance_id or ""
+            if self.input is not None:
+                cs.input.value = self.input
+            if self.version is not None:
+                cs.version.value = self.version
+        elif kind == CREATE_TIMER:
+            assert self.fire_at is not None
+            when = self.fire_at
+            if when.tzinfo is None:
+                when = when.replace(tzinfo=timezone.utc)
+            msg.createTimer.fireAt.FromDatetime(when)
+        elif kind == SEND_EVENT:
+            se = msg.sendEvent
+            se.instance.instanceId = self.instance_id or ""
+            se.name = self.name
+            if self.input is not None:
+                se.data.value = self.input
+        elif kind == COMPLETE_ORCHESTRATION:
+            co = msg.completeOrchestration
+            co.orchestrationStatus = self.status  # type: ignore[assignment]
+            if self.result is not None:
+                co.result.value = self.result
+            if self.failure is not None:
+                co.failureDetails.CopyFrom(self.failure.to_proto())
+            if self.new_version is not None:
+                co.newVersion.value = self.new_version
+            for name, data in self.carryover:
+                ev = co.carryoverEvents.add(eventId=-1)
+                ev.timestamp.SetInParent()
+                ev.eventRaised.name = name
+                if data is not None:
+                    ev.eventRaised.input.value = data
+        else:
+            raise ValueError(f"unknown action kind {kind!r}")
+        return msg
+
+
+def response_to_proto(
+    instance_id: str,
+    actions: list[Action],
+    custom_status: str | None,
+    completion_token: str = "",
+) -> pb.OrchestratorResponse:
+    """Build the ``OrchestratorResponse`` for a turn."""
+    msg = pb.OrchestratorResponse(instanceId=instance_id, completionToken=completion_token)
+    msg.actions.extend(a.to_proto() for a in actions)
+    if custom_status is not None:
+        msg.customStatus.value = custom_status
+    return msg
+
+
+def _describe_value(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 80 else text[:77] + "..."

@@ -1,0 +1,121 @@
+"""Find the user's orchestrators and activities in a Python file or an importable module.
+
+Functions are found by name among the module's module-level functions, the way the
+durabletask SDK registers them (``fn.__name__``). A module may also list explicit names in a
+module-level ``ORCHESTRATORS`` / ``ACTIVITIES`` mapping of name to function.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+import inspect
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+from engine.errors import AppLoadError, OrchestratorNotFound
+
+
+@dataclass(frozen=True)
+class UserApp:
+    """The user's module and the functions it offers, by name."""
+
+    spec: str
+    """What the user gave (a file path or a module name)."""
+    module: ModuleType
+    """The imported module."""
+    functions: dict[str, Callable[..., Any]] = field(default_factory=dict)
+    """Every module-level function, by name (orchestrators and activities alike)."""
+
+    def orchestrator(self, name: str) -> Callable[..., Any]:
+        """Return the orchestrator called ``name``.
+
+        Raises:
+            OrchestratorNotFound: no module-level function has that name.
+        """
+        fn = self.functions.get(name)
+        if fn is None:
+            known = ", ".join(sorted(self.functions)) or "none"
+            raise OrchestratorNotFound(
+                f"orchestrator '{name}' is not defined in {self.spec} (functions: {known})"
+            )
+        return fn
+
+    def activity(self, name: str) -> Callable[..., Any] | None:
+        """Return the activity called ``name``, or ``None``."""
+        return self.functions.get(name)
+
+    @property
+    def source_file(self) -> str | None:
+        """The module's source file, if it has one."""
+        return getattr(self.module, "__file__", None)
+
+
+def _functions_of(module: ModuleType) -> dict[str, Callable[..., Any]]:
+    found: dict[str, Callable[..., Any]] = {}
+    for name, value in vars(module).items():
+        if name.startswith("__"):
+            continue
+        if inspect.isfunction(value) or inspect.iscoroutinefunction(value):
+            found[name] = value
+    for registry in ("ORCHESTRATORS", "ACTIVITIES"):
+        extra = getattr(module, registry, None)
+        if isinstance(extra, dict):
+            found.update({str(k): v for k, v in extra.items() if callable(v)})
+    return found
+
+
+def _import_error_line(spec: str, exc: BaseException) -> str:
+    if isinstance(exc, SyntaxError):
+        where = f"{exc.filename}:{exc.lineno}" if exc.filename else spec
+        return f"cannot import {spec}: {where}: SyntaxError: {exc.msg}"
+    frames = traceback.extract_tb(exc.__traceback__)
+    user = [f for f in frames if "importlib" not in f.filename]
+    where = f" at {user[-1].filename}:{user[-1].lineno}" if user else ""
+    return f"cannot import {spec}{where}: {type(exc).__name__}: {exc}"
+
+
+def load_app(spec: str) -> UserApp:
+    """Import the user's APP: a ``.py`` file path or an importable module name.
+
+    Raises:
+        AppLoadError: the file is missing or importing it raised (the message names the file
+            and line).
+    """
+    path = Path(spec)
+    looks_like_file = spec.endswith(".py") or os.sep in spec or path.is_file()
+    try:
+        if looks_like_file:
+            if not path.is_file():
+                raise AppLoadError(f"no such app file: {spec}")
+            module_name = f"_inspector_app_{path.stem}"
+            import_spec = importlib.util.spec_from_file_location(module_name, path.resolve())
+            if import_spec is None or import_spec.loader is None:
+                raise AppLoadError(f"cannot import {spec}: not a Python file")
+            module = importlib.util.module_from_spec(import_spec)
+            sys.modules[module_name] = module
+            folder = str(path.resolve().parent)
+            if folder not in sys.path:
+                sys.path.insert(0, folder)
+            import_spec.loader.exec_module(module)
+        else:
+            if os.getcwd() not in sys.path and "" not in sys.path:
+                sys.path.insert(0, os.getcwd())
+            module = importlib.import_module(spec)
+    except AppLoadError:
+        raise
+    except ModuleNotFoundError as exc:
+        if exc.name and spec.startswith(exc.name):
+            raise AppLoadError(f"no such app module: {spec}") from None
+        raise AppLoadError(_import_error_line(spec, exc)) from None
+    except BaseException as exc:  # noqa: BLE001 - user code may raise anything at import
+        if isinstance(exc, KeyboardInterrupt):
+            raise
+        raise AppLoadError(_import_error_line(spec, exc)) from None
+    return UserApp(spec=spec, module=module, functions=_functions_of(module))

@@ -1,0 +1,286 @@
+"""Immutable per-step views of a replay, and the recorder that makes them cheap.
+
+A replay is deterministic, so one forward pass records everything every later move needs.
+The recorder keeps per-step scalars (clock, status, location...) in flat lists and every
+piece of open state (pending action, open task, external-event wait, buffered event) as an
+interval ``[opened, closed)`` of step indices. A :class:`Frame` for any step is built on
+demand from those, without re-running anything: stepping back and jumping are instant and
+memory grows with the history, not with history times state.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_right
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from engine.actions import Action, SourceLocation
+from engine.context import Tracker
+from engine.history import FailureDetails, HistoryEvent, Lane
+
+OPEN = 1 << 62
+
+
+@dataclass(frozen=True, slots=True)
+class PendingAction:
+    """An action the response would carry if the turn ended at this step."""
+
+    id: int
+    kind: str
+    summary: str
+    origin: SourceLocation | None
+    """The source line that asked for it."""
+    opened_at: int
+    """The step (event index) during which the code asked for it."""
+
+
+@dataclass(frozen=True, slots=True)
+class OpenTask:
+    """Something the orchestration waits on: activity, timer, sub-orchestration or event."""
+
+    id: int
+    """The sequence number (task id) it waits under; ``-1`` for an external-event wait."""
+    kind: str
+    """``activity``, ``sub-orchestration``, ``timer``, ``retry timer`` or ``external event``."""
+    name: str
+    origin: SourceLocation | None
+    """The source line that opened it (with code)."""
+    opened_at: int
+    """The event index that opened it (history-only) or during which code opened it."""
+
+
+@dataclass(frozen=True, slots=True)
+class BufferedEvent:
+    """An external event that arrived with no one waiting (or while suspended)."""
+
+    name: str
+    data: str | None
+    received_at: int
+    """The event index at which it arrived."""
+
+
+@dataclass(frozen=True, slots=True)
+class NonDeterminismView:
+    """Where code and history disagree (see :class:`engine.replay.NonDeterminism`)."""
+
+    event_index: int
+    recorded: str
+    asked: str
+    location: SourceLocation | None
+    message: str
+
+
+@dataclass(frozen=True, slots=True)
+class Frame:
+    """The replay's state right after one history event was applied."""
+
+    index: int
+    """The event index just applied (``-1``: before the first event)."""
+    total: int
+    """How many events the request holds."""
+    event: HistoryEvent | None
+    lane: Lane | None
+    is_replaying: bool
+    current_utc_datetime: datetime | None
+    """The replay clock (aware UTC); ``None`` before the first ``orchestratorStarted``."""
+    status: str
+    """``PENDING``, ``RUNNING``, ``COMPLETED``, ``FAILED``, ``TERMINATED``, ``CONTINUED_AS_NEW``..."""
+    suspended: bool
+    custom_status: str | None
+    pending_actions: tuple[PendingAction, ...]
+    open_tasks: tuple[OpenTask, ...]
+    buffered_events: tuple[BufferedEvent, ...]
+    location: SourceLocation | None
+    """Where the orchestrator code is suspended (with code)."""
+    locals: tuple[tuple[str, str], ...]
+    """Short reprs of the orchestrator's locals there (with code)."""
+    note: str
+    """What this step did, in a few words."""
+    processed: bool
+    """False when the event was not applied (the replay had stopped, or it was buffered)."""
+    nondeterminism: NonDeterminismView | None
+    """Set from the step where code and history disagreed onwards."""
+    failure: FailureDetails | None
+    """The orchestration's failure, once it failed."""
+    with_code: bool
+
+
+class _Interval:
+    __slots__ = ("opened", "closed", "item")
+
+    def __init__(self, opened: int, item: Any) -> None:
+        self.opened = opened
+        self.closed = OPEN
+        self.item = item
+
+
+class _IntervalSet:
+    """Items that open and close at steps; ``at(step)`` lists those open after that step."""
+
+    __slots__ = ("items", "opens", "live")
+
+    def __init__(self) -> None:
+        self.items: list[_Interval] = []
+        self.opens: list[int] = []
+        self.live: dict[Any, _Interval] = {}
+
+    def open(self, key: Any, step: int, item: Any) -> None:
+        iv = _Interval(step, item)
+        self.items.append(iv)
+        self.opens.append(step)
+        self.live[key] = iv
+
+    def close(self, key: Any, step: int) -> None:
+        iv = self.live.pop(key, None)
+        if iv is not None:
+            iv.closed = step
+
+    def at(self, step: int) -> list[Any]:
+        end = bisect_right(self.opens, step)
+        items = self.items
+        return [iv.item for iv in items[:end] if iv.closed > step]
+
+
+class FrameRecorder(Tracker):
+    """Records what every step changed, so any frame can be rebuilt instantly."""
+
+    def __init__(self, events: tuple[HistoryEvent, ...], past_count: int, with_code: bool) -> None:
+        self.events = events
+        self.past_count = past_count
+        self.with_code = with_code
+        self.step = -1
+        self.actions = _IntervalSet()
+        self.tasks = _IntervalSet()
+        self.waits = _IntervalSet()
+        self.buffered = _IntervalSet()
+        self.clock: list[datetime | None] = []
+        self.status: list[str] = []
+        self.suspended: list[bool] = []
+        self.custom_status: list[str | None] = []
+        self.location: list[SourceLocation | None] = []
+        self.locals: list[tuple[tuple[str, str], ...]] = []
+        self.note: list[str] = []
+        self.processed: list[bool] = []
+        self.failure: list[FailureDetails | None] = []
+        self.nondeterminism: NonDeterminismView | None = None
+        self.extra_action: list[PendingAction | None] = []
+
+    @property
+    def recorded(self) -> int:
+        """How many steps are recorded so far."""
+        return len(self.status)
+
+    # --- Tracker ----------------------------------------------------------------------
+
+    def action_added(self, action: Action) -> None:
+        item = PendingAction(action.id, action.kind, action.describe(), action.origin, self.step)
+        self.actions.open(action.id, self.step, item)
+
+    def action_removed(self, action_id: int, action: Action) -> None:
+        self.actions.close(action_id, self.step)
+
+    def task_added(self, task_id: int, kind: str, name: str, origin: SourceLocation | None) -> None:
+        self.tasks.open(task_id, self.step, OpenTask(task_id, kind, name, origin, self.step))
+
+    def task_removed(self, task_id: int) -> None:
+        self.tasks.close(task_id, self.step)
+
+    def wait_added(self, key: int, name: str, origin: SourceLocation | None) -> None:
+        item = OpenTask(-1, "external event", name, origin, self.step)
+        self.waits.open(key, self.step, item)
+
+    def wait_removed(self, key: int) -> None:
+        self.waits.close(key, self.step)
+
+    def buffered_added(self, seq: int, name: str, data: str | None) -> None:
+        self.buffered.open(seq, self.step, BufferedEvent(name, data, self.step))
+
+    def buffered_removed(self, seq: int) -> None:
+        self.buffered.close(seq, self.step)
+
+    # --- per-step scalars ---------------------------------------------------------------
+
+    def begin(self, step: int) -> None:
+        """Changes reported from now on belong to ``step``."""
+        self.step = step
+
+    def end(
+        self,
+        *,
+        clock: datetime | None,
+        status: str,
+        suspended: bool,
+        custom_status: str | None,
+        location: SourceLocation | None,
+        locals_: tuple[tuple[str, str], ...],
+        note: str,
+        processed: bool,
+        failure: FailureDetails | None,
+        extra_action: PendingAction | None = None,
+    ) -> None:
+        """Close the current step with its scalar state."""
+        self.clock.append(clock)
+        self.status.append(status)
+        self.suspended.append(suspended)
+        self.custom_status.append(custom_status)
+        self.location.append(location)
+        self.locals.append(locals_)
+        self.note.append(note)
+        self.processed.append(processed)
+        self.failure.append(failure)
+        self.extra_action.append(extra_action)
+
+    def frame(self, index: int) -> Frame:
+        """The frame after event ``index`` (``-1``: before the first event)."""
+        total = len(self.events)
+        if index < 0:
+            return Frame(
+                index=-1,
+                total=total,
+                event=None,
+                lane=None,
+                is_replaying=self.past_count > 0,
+                current_utc_datetime=None,
+                status="PENDING",
+                suspended=False,
+                custom_status=None,
+                pending_actions=(),
+                open_tasks=(),
+                buffered_events=(),
+                location=None,
+                locals=(),
+                note="before the first event",
+                processed=True,
+                nondeterminism=None,
+                failure=None,
+                with_code=self.with_code,
+            )
+        if index >= self.recorded:
+            raise IndexError(f"step {index} is not recorded yet ({self.recorded} are)")
+        actions = self.actions.at(index)
+        extra = self.extra_action[index]
+        if extra is not None:
+            actions.append(extra)
+        nd = self.nondeterminism
+        return Frame(
+            index=index,
+            total=total,
+            event=self.events[index],
+            lane="past" if index < self.past_count else "new",
+            is_replaying=index < self.past_count,
+            current_utc_datetime=self.clock[index],
+            status=self.status[index],
+            suspended=self.suspended[index],
+            custom_status=self.custom_status[index],
+            pending_actions=tuple(actions),
+            open_tasks=tuple(self.tasks.at(index) + self.waits.at(index)),
+            buffered_events=tuple(self.buffered.at(index)),
+            location=self.location[index],
+            locals=self.locals[index],
+            note=self.note[index],
+            processed=self.processed[index],
+            nondeterminism=nd if nd is not None and nd.event_index <= index else None,
+            failure=self.failure[index],
+            with_code=self.with_code,
+        )

@@ -1,0 +1,145 @@
+"""History-only replay: derive the orchestration's state from the events alone.
+
+No user code runs. What only code can know (source, locals, pending actions, waits for
+external events) stays empty; everything else (clock, status, open activities, timers,
+sub-orchestrations and entity calls, suspension and what it buffered) is derived, so a .NET or
+Java history is as readable as a Python one. Sequence numbers are never assumed to start at 0
+or 1: scheduling events are matched to completions by id, whatever the numbering.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from engine import history as h
+from engine.context import Tracker
+
+
+class HistoryReplayer:
+    """Applies one history event per :meth:`apply`, reporting open state to a tracker."""
+
+    def __init__(self, request: h.OrchestrationRequest, tracker: Tracker) -> None:
+        self.events = request.events
+        self.tracker = tracker
+        self.clock: datetime | None = None
+        self.status = "PENDING"
+        self.suspended = False
+        self.suspended_events: list[tuple[int, h.HistoryEvent]] = []
+        self.failure: h.FailureDetails | None = None
+        self.note = ""
+        self._index = -1
+        self._entity_keys: dict[str, int] = {}
+        self._next_entity_key = -2
+        self._dispatch: dict[type, Callable[[Any], None]] = {
+            h.OrchestratorStarted: self._orchestrator_started,
+            h.ExecutionStarted: self._execution_started,
+            h.ExecutionCompleted: self._execution_completed,
+            h.ExecutionTerminated: self._execution_terminated,
+            h.TaskScheduled: lambda ev: self._open(ev.event_id, "activity", ev.task_name),
+            h.TaskCompleted: lambda ev: self._close(ev.task_scheduled_id, "completed"),
+            h.TaskFailed: lambda ev: self._close(ev.task_scheduled_id, "failed"),
+            h.SubOrchestrationCreated: lambda ev: self._open(
+                ev.event_id, "sub-orchestration", f"{ev.orchestration_name} ({ev.instance_id})"
+            ),
+            h.SubOrchestrationCompleted: lambda ev: self._close(ev.task_scheduled_id, "completed"),
+            h.SubOrchestrationFailed: lambda ev: self._close(ev.task_scheduled_id, "failed"),
+            h.TimerCreated: self._timer_created,
+            h.TimerFired: lambda ev: self._close(ev.timer_id, "fired"),
+            h.EventRaised: self._event_raised,
+            h.ExecutionSuspended: self._execution_suspended,
+            h.ExecutionResumed: self._execution_resumed,
+            h.EntityOperationCalled: lambda ev: self._open(
+                self._entity_key(ev.request_id), "entity call", f"{ev.operation} on {ev.target_instance_id}"
+            ),
+            h.EntityOperationCompleted: lambda ev: self._close(self._entity_key(ev.request_id), "completed"),
+            h.EntityOperationFailed: lambda ev: self._close(self._entity_key(ev.request_id), "failed"),
+            h.EntityLockRequested: lambda ev: self._open(
+                self._entity_key(ev.critical_section_id), "entity lock", ", ".join(ev.lock_set)
+            ),
+            h.EntityLockGranted: lambda ev: self._close(
+                self._entity_key(ev.critical_section_id), "granted"
+            ),
+            h.ContinueAsNew: self._continue_as_new,
+        }
+
+    def apply(self, index: int) -> None:
+        """Apply the event at ``index`` (in order)."""
+        self._index = index
+        self._process(self.events[index])
+
+    def _process(self, ev: h.HistoryEvent) -> None:
+        if self.suspended and not isinstance(ev, (h.ExecutionResumed, h.ExecutionTerminated)):
+            self.suspended_events.append((self._index, ev))
+            self.tracker.buffered_added(self._index, ev.name or ev.kind, ev.payload)
+            self.note = "buffered: the orchestration is suspended"
+            return
+        handler = self._dispatch.get(type(ev))
+        if handler is None:
+            self.note = f"{ev.kind}: nothing to derive"
+            return
+        self.note = ""
+        handler(ev)
+
+    def _entity_key(self, text: str) -> int:
+        key = self._entity_keys.get(text)
+        if key is None:
+            key = self._next_entity_key
+            self._next_entity_key -= 1
+            self._entity_keys[text] = key
+        return key
+
+    def _open(self, task_id: int, kind: str, name: str) -> None:
+        self.tracker.task_removed(task_id)  # a retry reuses its id: the old entry is closed
+        self.tracker.task_added(task_id, kind, name, None)
+        self.note = f"{kind} '{name}' opened (#{task_id})"
+
+    def _close(self, task_id: int, how: str) -> None:
+        self.tracker.task_removed(task_id)
+        self.note = f"#{task_id} {how}"
+
+    def _orchestrator_started(self, ev: h.OrchestratorStarted) -> None:
+        if ev.timestamp is not None:
+            self.clock = ev.timestamp
+        self.note = "turn started; clock set"
+
+    def _execution_started(self, ev: h.ExecutionStarted) -> None:
+        if self.status in ("PENDING", "CONTINUED_AS_NEW"):
+            self.status = "RUNNING"
+        self.note = f"orchestration '{ev.orchestration_name}' started"
+
+    def _execution_completed(self, ev: h.ExecutionCompleted) -> None:
+        self.status = h.status_name(ev.status)
+        self.failure = ev.failure
+        self.note = f"execution completed: {self.status}"
+
+    def _execution_terminated(self, ev: h.ExecutionTerminated) -> None:
+        self.status = "TERMINATED"
+        self.note = "terminated"
+
+    def _continue_as_new(self, ev: h.ContinueAsNew) -> None:
+        self.status = "CONTINUED_AS_NEW"
+        self.note = "continued as new"
+
+    def _timer_created(self, ev: h.TimerCreated) -> None:
+        when = ev.fire_at.isoformat().replace("+00:00", "Z") if ev.fire_at else "?"
+        self._open(ev.event_id, "timer", f"timer until {when}")
+
+    def _event_raised(self, ev: h.EventRaised) -> None:
+        self.note = f"event '{ev.event_name}' received"
+
+    def _execution_suspended(self, ev: h.ExecutionSuspended) -> None:
+        self.suspended = True
+        self.note = "suspended"
+
+    def _execution_resumed(self, ev: h.ExecutionResumed) -> None:
+        if not self.suspended:
+            self.note = "resumed while not suspended: ignored"
+            return
+        self.suspended = False
+        waiting, self.suspended_events = self.suspended_events, []
+        for index, buffered in waiting:
+            self.tracker.buffered_removed(index)
+            self._process(buffered)
+        self.note = f"resumed; {len(waiting)} buffered event(s) applied"
