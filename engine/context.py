@@ -65,7 +65,7 @@ def failure_from_exception(ex: BaseException, _seen: set[int] | None = None) -> 
 
 
 def sdk_failure_details(details: FailureDetails | None) -> Any:
-    """The SDK's ``TaskFailureDetails`` message for our failure details (for ``TaskFailedError``)."""
+    """The SDK's ``TaskFailureDetails`` for our failure details (for ``TaskFailedError``)."""
     from durabletask.internal import orchestrator_service_pb2 as sdk_pb
 
     msg = sdk_pb.TaskFailureDetails()
@@ -250,7 +250,9 @@ class ReplayContext(task.OrchestrationContext):
             act.CREATE_SUB_ORCHESTRATION,
             name=name,
             input=_CONVERTER.serialize(input),
-            instance_id=instance_id if instance_id is not None else f"{self._instance_id}:{seq:04x}",
+            instance_id=instance_id
+            if instance_id is not None
+            else f"{self._instance_id}:{seq:04x}",
             version=version or None,
             origin=self.code_location(),
         )
@@ -404,7 +406,11 @@ class ReplayContext(task.OrchestrationContext):
             self._tracker.action_added(action)
 
     def add_task(
-        self, task_id: int, pending: PendingTask, kind: str, name: str,
+        self,
+        task_id: int,
+        pending: PendingTask,
+        kind: str,
+        name: str,
         origin: SourceLocation | None,
     ) -> None:
         """Register a task waiting under ``task_id``."""
@@ -490,7 +496,9 @@ class ReplayContext(task.OrchestrationContext):
                 self.set_failed(JsonEncodeOutputException(result))
                 return
         self.add_action(
-            Action(self._next_id(), act.COMPLETE_ORCHESTRATION, status=status, result=encoded_result)
+            Action(
+                self._next_id(), act.COMPLETE_ORCHESTRATION, status=status, result=encoded_result
+            )
         )
 
     def set_failed(self, ex: BaseException) -> None:
@@ -504,7 +512,9 @@ class ReplayContext(task.OrchestrationContext):
         else:
             details = failure_from_exception(ex)
         self.add_action(
-            Action(self._next_id(), act.COMPLETE_ORCHESTRATION, status=STATUS_FAILED, failure=details)
+            Action(
+                self._next_id(), act.COMPLETE_ORCHESTRATION, status=STATUS_FAILED, failure=details
+            )
         )
 
     def final_actions(self) -> list[Action]:
@@ -578,6 +588,7 @@ class ReplayContext(task.OrchestrationContext):
         seq = self._next_id()
         self.add_action(Action(seq, act.CREATE_TIMER, fire_at=fire_at))
         self.add_task(seq, pending, "timer", "timer (next chunk)", None)
+        assert isinstance(pending.task, task.TimerTask)
         self._cancel_with(pending.task, seq)
 
     def reissue(self, retry: tuple[task.RetryableTask[Any], Action, type | None]) -> None:
@@ -595,7 +606,9 @@ class ReplayContext(task.OrchestrationContext):
         )
         self.add_action(again)
         kind = "activity" if is_activity else "sub-orchestration"
-        self.add_task(original.id, PendingTask(retryable, expected), kind, original.name, original.origin)
+        self.add_task(
+            original.id, PendingTask(retryable, expected), kind, original.name, original.origin
+        )
 
     def retry_timer(
         self, delay: timedelta, retry: tuple[task.RetryableTask[Any], Action, type | None]

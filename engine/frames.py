@@ -85,7 +85,7 @@ class Frame:
     current_utc_datetime: datetime | None
     """The replay clock (aware UTC); ``None`` before the first ``orchestratorStarted``."""
     status: str
-    """``PENDING``, ``RUNNING``, ``COMPLETED``, ``FAILED``, ``TERMINATED``, ``CONTINUED_AS_NEW``..."""
+    """``PENDING``, ``RUNNING``, ``COMPLETED``, ``FAILED``, ``TERMINATED``, ``SUSPENDED``..."""
     suspended: bool
     custom_status: str | None
     pending_actions: tuple[PendingAction, ...]

@@ -51,10 +51,16 @@ class HistoryReplayer:
             h.ExecutionSuspended: self._execution_suspended,
             h.ExecutionResumed: self._execution_resumed,
             h.EntityOperationCalled: lambda ev: self._open(
-                self._entity_key(ev.request_id), "entity call", f"{ev.operation} on {ev.target_instance_id}"
+                self._entity_key(ev.request_id),
+                "entity call",
+                f"{ev.operation} on {ev.target_instance_id}",
             ),
-            h.EntityOperationCompleted: lambda ev: self._close(self._entity_key(ev.request_id), "completed"),
-            h.EntityOperationFailed: lambda ev: self._close(self._entity_key(ev.request_id), "failed"),
+            h.EntityOperationCompleted: lambda ev: self._close(
+                self._entity_key(ev.request_id), "completed"
+            ),
+            h.EntityOperationFailed: lambda ev: self._close(
+                self._entity_key(ev.request_id), "failed"
+            ),
             h.EntityLockRequested: lambda ev: self._open(
                 self._entity_key(ev.critical_section_id), "entity lock", ", ".join(ev.lock_set)
             ),

@@ -246,9 +246,9 @@ def _parse_binary(data: bytes) -> tuple[pb.OrchestratorRequest | None, str]:
     try:
         item = pb.WorkItem.FromString(data)
     except (DecodeError, RecursionError, ValueError):
-        return None, direct_problem
+        return None, _other_message(data) or direct_problem
     if len(UnknownFieldSet(item)) or item.WhichOneof("request") is None:
-        return None, direct_problem
+        return None, _other_message(data) or direct_problem
     member = item.WhichOneof("request")
     if member != "orchestratorRequest":
         return None, f"a WorkItem holding {member}, not an orchestratorRequest"
@@ -256,6 +256,20 @@ def _parse_binary(data: bytes) -> tuple[pb.OrchestratorRequest | None, str]:
     if inner_problem:
         return None, f"WorkItem.orchestratorRequest: {inner_problem}"
     return item.orchestratorRequest, ""
+
+
+def _other_message(data: bytes) -> str:
+    """Name the message when the bytes are clearly an ``OrchestratorResponse`` instead."""
+    try:
+        response = pb.OrchestratorResponse.FromString(data)
+    except (DecodeError, RecursionError, ValueError):
+        return ""
+    if len(UnknownFieldSet(response)) or not response.actions:
+        return ""
+    return (
+        f"this is an OrchestratorResponse ({len(response.actions)} action(s)),"
+        " not an OrchestratorRequest"
+    )
 
 
 def _implausible(msg: pb.OrchestratorRequest) -> str:
@@ -269,6 +283,23 @@ def _implausible(msg: pb.OrchestratorRequest) -> str:
             return "no history events and no instance id (not an OrchestratorRequest)"
     if not msg.instanceId.isprintable():
         return "instanceId holds control characters (not an OrchestratorRequest)"
+    if msg.HasField("executionId") and len(UnknownFieldSet(msg.executionId)):
+        return "executionId is not a StringValue (not an OrchestratorRequest)"
+    for lane in ("pastEvents", "newEvents"):
+        events = getattr(msg, lane)
+        count = len(events)
+        # Sample both ends: a misparsed message shows at once, a real 100k history stays fast.
+        for index in {*range(min(count, 4)), *range(max(count - 4, 0), count)}:
+            bad = _bad_event(events[index])
+            if bad:
+                return f"{lane}[{index}]: {bad} (not an OrchestratorRequest)"
+    return ""
+
+
+def _bad_event(event: pb.HistoryEvent) -> str:
+    for item in UnknownFieldSet(event):
+        if item.field_number <= 2:
+            return f"field {item.field_number} has the wrong wire type for a HistoryEvent"
     return ""
 
 

@@ -229,7 +229,9 @@ class CodeReplayer:
 
     def _unknown(self, ev: h.HistoryEvent) -> None:
         if self.strict:
-            raise task.OrchestrationStateError(f"Don't know how to handle event of type '{ev.kind}'")
+            raise task.OrchestrationStateError(
+                f"Don't know how to handle event of type '{ev.kind}'"
+            )
         self.note = f"ignored: the engine does not act on {ev.kind} here"
 
     def _apply_orchestrator_started(self, ev: h.OrchestratorStarted) -> None:
@@ -309,8 +311,10 @@ class CodeReplayer:
         if pending is None:
             self.note = f"ignored: no task waits for id {task_id}"
             return
-        value = None if result is None or result == "" else _CONVERTER.deserialize(
-            result, pending.expected
+        value = (
+            None
+            if result is None or result == ""
+            else _CONVERTER.deserialize(result, pending.expected)
         )
         pending.task.complete(value)
         self.note = f"{what} #{task_id} completed"

@@ -11,16 +11,16 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 
 from engine import history as h
 from engine.actions import Action, response_to_proto
 from engine.app_loader import UserApp
+from engine.context import STATUS_CONTINUED_AS_NEW, ReplayContext, failure_from_exception
 from engine.frames import Frame, FrameRecorder, NonDeterminismView, PendingAction
 from engine.history_replay import HistoryReplayer
 from engine.proto import orchestrator_service_pb2 as pb
 from engine.replay import CodeReplayer
-from engine.context import STATUS_CONTINUED_AS_NEW
 
 
 @dataclass(frozen=True)
@@ -156,8 +156,11 @@ class ReplaySession:
             extra = None
             if ctx.completion_status == STATUS_CONTINUED_AS_NEW:
                 extra = PendingAction(
-                    -1, "completeOrchestration", "completeOrchestration CONTINUED_AS_NEW (at turn end)",
-                    None, index,
+                    -1,
+                    "completeOrchestration",
+                    "completeOrchestration CONTINUED_AS_NEW (at turn end)",
+                    None,
+                    index,
                 )
             if code.nondeterminism is not None and rec.nondeterminism is None:
                 nd = code.nondeterminism
@@ -172,8 +175,6 @@ class ReplaySession:
                 self._resumes_seen = ctx.resumes
             failure = None
             if code.failure_exception is not None:
-                from engine.context import failure_from_exception
-
                 failure = failure_from_exception(code.failure_exception)
             rec.end(
                 clock=_aware(ctx.current_utc_datetime) if _clock_set(ctx) else None,
@@ -244,7 +245,12 @@ class ReplaySession:
                     scheduled[ev.event_id] = ev.name or ""
                 elif isinstance(
                     ev,
-                    (h.TaskCompleted, h.TaskFailed, h.SubOrchestrationCompleted, h.SubOrchestrationFailed),
+                    (
+                        h.TaskCompleted,
+                        h.TaskFailed,
+                        h.SubOrchestrationCompleted,
+                        h.SubOrchestrationFailed,
+                    ),
                 ):
                     name = scheduled.get(ev.task_scheduled_id)
                 names[i] = name
@@ -287,7 +293,9 @@ class ReplaySession:
             return True
         return False
 
-    def continue_to(self, breakpoints: Iterable[Breakpoint], *, forward: bool = True) -> Frame | None:
+    def continue_to(
+        self, breakpoints: Iterable[Breakpoint], *, forward: bool = True
+    ) -> Frame | None:
         """Move to the next (or previous) breakpoint hit; ``None`` (and no move) if none."""
         frame = self.find(breakpoints, forward=forward)
         if frame is not None:
@@ -315,17 +323,11 @@ class ReplaySession:
         )
 
 
-def _clock_set(ctx: object) -> bool:
-    from engine.context import ReplayContext
-
-    assert isinstance(ctx, ReplayContext)
+def _clock_set(ctx: ReplayContext) -> bool:
     return ctx.current_utc_datetime.year != 1000
 
 
-def _aware(value: object) -> object:
-    from datetime import datetime, timezone
-
-    assert isinstance(value, datetime)
+def _aware(value: datetime) -> datetime:
     return value.replace(tzinfo=timezone.utc)
 
 

@@ -179,6 +179,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--app", required=True, help="Python file or module with the orchestrator")
     p.add_argument("--output", metavar="FILE", help="write the response here (default stdout)")
     p.add_argument("--json", action="store_true", help="protobuf JSON instead of base64")
+    p.add_argument(
+        "--max-timer-interval",
+        type=float,
+        metavar="SECONDS",
+        help="the worker's maximum timer interval (longer timers are split; default 3 days)",
+    )
 
     p = sub.add_parser(
         "attach", parents=[connection, worker], help="the TUI, live, on a Durable Task sidecar"

@@ -1,0 +1,62 @@
+"""``inspector replay REQUEST --app APP [--output FILE] [--json]``.
+
+The headless twin of .NET's ``GrpcOrchestrationRunner.LoadAndRun``: replay the request with
+the user's orchestrator and write the base64 ``OrchestratorResponse`` (or its protobuf JSON).
+Exit 0 when a response was produced (a failure in user code is still a response), 3 when
+code and history disagree (the response is still written), 2 for bad input or usage.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import sys
+from datetime import timedelta
+from pathlib import Path
+
+from google.protobuf import json_format
+
+from engine.app_loader import load_app
+from engine.errors import InspectorError
+from engine.history import ExecutionStarted
+from engine.load import load_request
+from engine.session import replay_request
+
+EXIT_NONDETERMINISM = 3
+
+
+def run(args: argparse.Namespace) -> int:
+    """Replay and write the response; return the exit status."""
+    request = load_request(args.request)
+    app = load_app(args.app)
+    started = next((e for e in request.events if isinstance(e, ExecutionStarted)), None)
+    if started is None:
+        raise InspectorError(
+            f"{args.request}: the request has no executionStarted event: nothing to replay"
+        )
+    app.orchestrator(started.orchestration_name)
+    seconds = getattr(args, "max_timer_interval", None)
+    interval = timedelta(days=3) if seconds is None else timedelta(seconds=seconds)
+    outcome = replay_request(request, app, maximum_timer_interval=interval or None)
+    if args.json:
+        text = json_format.MessageToJson(outcome.response, indent=2) + "\n"
+    else:
+        text = base64.b64encode(outcome.response.SerializeToString()).decode("ascii") + "\n"
+    if args.output:
+        try:
+            Path(args.output).write_text(text, encoding="utf-8")
+        except OSError as exc:
+            raise InspectorError(f"cannot write {args.output}: {exc.strerror or exc}") from None
+    else:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    nd = outcome.nondeterminism
+    if nd is not None:
+        where = f" (asked at {nd.location})" if nd.location is not None else ""
+        print(
+            f"inspector: non-determinism at event {nd.event_index}: history has {nd.recorded}, "
+            f"code asked for {nd.asked}{where}",
+            file=sys.stderr,
+        )
+        return EXIT_NONDETERMINISM
+    return 0
