@@ -251,7 +251,7 @@ def test_handler_dispatch_and_inspector_errors(
 ) -> None:
     seen: list[str] = []
 
-    def run(args: object) -> int:
+    def run(args: argparse.Namespace) -> int:
         seen.append(args.request)
         return 3
 
