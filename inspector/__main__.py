@@ -360,11 +360,21 @@ def _summary_lines(request: OrchestrationRequest) -> list[str]:
 _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 
 
+_ISO_CACHE: dict[datetime, str] = {}
+
+
 def _plain(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float)):
         return value
     if isinstance(value, datetime):
-        return value.isoformat().replace("+00:00", "Z")
+        text = _ISO_CACHE.get(value)
+        if text is None:
+            if len(_ISO_CACHE) > 200_000:
+                _ISO_CACHE.clear()
+            text = _ISO_CACHE[value] = value.isoformat().replace("+00:00", "Z")
+        return text
+    if not value:
+        return [] if isinstance(value, (tuple, list)) else ({} if isinstance(value, dict) else "")
     if isinstance(value, FailureDetails):
         return {name: _plain(getattr(value, name)) for name in _names(type(value))}
     if isinstance(value, (tuple, list)):
