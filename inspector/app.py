@@ -1,0 +1,66 @@
+"""The ``inspector open`` app: a thin shell around the stepper screen."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from functools import partial
+from pathlib import Path
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+
+from engine.proto import orchestrator_service_pb2 as pb
+from engine.session import ReplaySession
+from inspector.screens.main import StepperScreen
+
+
+class InspectorApp(App[None]):
+    """Step the replay of one orchestration request, forwards and backwards."""
+
+    CSS_PATH = "app.tcss"
+    TITLE = "Durable Task Inspector"
+
+    def __init__(
+        self,
+        session: ReplaySession,
+        request_proto: pb.OrchestratorRequest,
+        *,
+        save_dir: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.request_proto = request_proto
+        self.save_dir = save_dir
+        started = session.request.started()
+        name = started.orchestration_name if started else "?"
+        self.sub_title = f"{name} · {session.request.instance_id}"
+
+    def on_mount(self) -> None:
+        """Open the stepper."""
+        self.push_screen(self.make_stepper())
+
+    def make_stepper(self) -> StepperScreen:
+        """A stepper screen on this app's session."""
+        return StepperScreen(self.session, self.request_proto, save_dir=self.save_dir)
+
+    @property
+    def stepper(self) -> StepperScreen:
+        """The stepper screen (the one under any modal)."""
+        for screen in reversed(self.screen_stack):
+            if isinstance(screen, StepperScreen):
+                return screen
+        raise LookupError("no stepper screen")
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """The palette offers every stepper key as a command too."""
+        yield from super().get_system_commands(screen)
+        if isinstance(screen, StepperScreen):
+            for binding in StepperScreen.BINDINGS:
+                assert isinstance(binding, Binding)
+                keys = binding.key.replace(",", " / ")
+                yield SystemCommand(
+                    f"{binding.description} ({keys})",
+                    binding.tooltip or binding.description,
+                    partial(screen.run_action, binding.action),
+                )

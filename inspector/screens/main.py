@@ -1,0 +1,442 @@
+"""The stepper screen: owns the replay session and the current frame, and pushes it down."""
+
+from __future__ import annotations
+
+import base64
+import re
+from pathlib import Path
+
+from textual import on, work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.containers import Horizontal, Vertical
+from textual.reactive import reactive
+from textual.screen import Screen
+from textual.widgets import Footer
+from textual.worker import get_current_worker
+
+from engine import history as h
+from engine.frames import Frame
+from engine.proto import orchestrator_service_pb2 as pb
+from engine.session import Breakpoint, ReplaySession
+from inspector.messages import NamesResolved, ReplayCrashed, ReplayFinished, ReplayProgressed
+from inspector.screens.modals import HelpScreen, breakpoint_modal, filter_modal, goto_modal
+from inspector.widgets.events import EventList
+from inspector.widgets.history import HistoryView
+from inspector.widgets.panes import (
+    ActionsPane,
+    DetailPane,
+    LocalsPane,
+    OrchestrationInfo,
+    ProblemPane,
+    StatePane,
+    where,
+)
+from inspector.widgets.source import SourceView
+
+REPLAY_SLICE = 2000
+
+
+class StepperScreen(Screen[None]):
+    """History, replay state, pending work, payload and (with code) the source, together."""
+
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+
+    BINDINGS = [
+        Binding("n,right", "step", "Step", tooltip="Apply the next history event", id="step"),
+        Binding("p,left", "back", "Back", tooltip="Step back one event", id="back"),
+        Binding("home", "start", "Start", tooltip="Before the first event", id="start"),
+        Binding("end,G", "end", "End", tooltip="After the last event", id="end"),
+        Binding("g", "goto", "Go to", tooltip="Go to an event number", id="goto"),
+        Binding(
+            "b",
+            "toggle_breakpoint",
+            "Break",
+            tooltip="Toggle a breakpoint on the selected event",
+            id="break",
+        ),
+        Binding(
+            "B",
+            "breakpoint_by",
+            "Break on",
+            tooltip="Breakpoint on an event kind or name",
+            id="break-on",
+        ),
+        Binding(
+            "c", "continue", "Continue", tooltip="Continue to the next breakpoint", id="continue"
+        ),
+        Binding(
+            "C", "continue_back", "Reverse", tooltip="Back to the previous breakpoint", id="reverse"
+        ),
+        Binding(
+            "slash",
+            "filter",
+            "Filter",
+            tooltip="Filter the history by kind, name or text",
+            id="filter",
+        ),
+        Binding("s", "save", "Save", tooltip="Save the request (and response) here", id="save"),
+        Binding("question_mark", "help", "Help", tooltip="Every key", id="help"),
+        Binding("q", "quit", "Quit", tooltip="Leave the inspector", id="quit"),
+    ]
+
+    current_frame: reactive[Frame | None] = reactive(None, always_update=True, init=False)
+    """The frame the replay is at; every pane draws from it."""
+
+    def __init__(
+        self,
+        session: ReplaySession,
+        request_proto: pb.OrchestratorRequest,
+        *,
+        save_dir: Path | None = None,
+    ) -> None:
+        super().__init__()
+        self.session = session
+        self.request_proto = request_proto
+        self.save_dir = save_dir
+        self.events = EventList(session.request)
+        """The history, converted one event at a time as it is drawn."""
+        self.breakpoints: list[Breakpoint] = []
+        """Every breakpoint set, in the order set."""
+        self.replay_done = session.done
+        """Whether every event is recorded."""
+        self._waiting_for: int | None = None
+        self.saved_paths: list[str] = []
+        """The files the last save wrote."""
+        started = session.request.started()
+        self.info = OrchestrationInfo(
+            instance_id=session.request.instance_id,
+            name=started.orchestration_name if started else "",
+            version=started.version if started else None,
+            with_code=session.app is not None,
+        )
+
+    # --- layout ----------------------------------------------------------------------
+
+    def compose(self) -> ComposeResult:
+        with Horizontal(id="main"):
+            with Vertical(id="left"):
+                yield HistoryView(id="history")
+                yield DetailPane(id="detail")
+            with Vertical(id="right"):
+                yield StatePane(self.info, id="state")
+                yield ProblemPane(id="problem")
+                if self.info.with_code:
+                    with Vertical(id="code"):
+                        yield SourceView(id="source")
+                        yield LocalsPane(id="locals")
+                yield ActionsPane(id="actions")
+        yield Footer()
+
+    def on_mount(self) -> None:
+        """Show the first screen at once; replay the rest in a thread."""
+        session = self.session
+        history = self.query_one(HistoryView)
+        history.set_history(self.events, session.past_count)
+        history.border_title = f"history · {session.total:,} events"
+        self.query_one("#detail").border_title = "selected event"
+        self.query_one(StatePane).border_title = "replay"
+        self.query_one(ActionsPane).border_title = "pending · open tasks"
+        if self.info.with_code:
+            self.query_one("#code").border_title = "source"
+            self.query_one(LocalsPane).border_title = "locals"
+        self.add_class("-with-code" if self.info.with_code else "-history-only")
+        history.focus()
+        self.current_frame = session.goto(-1)
+        if not session.done:
+            self._replay()
+        else:
+            self._on_recorded(session.recorded)
+            self.post_message(NamesResolved(session.event_names()))
+
+    @work(thread=True, exclusive=True, group="replay", exit_on_error=False)
+    def _replay(self) -> None:
+        """Record the whole replay in slices, reporting progress (never touches widgets)."""
+        worker = get_current_worker()
+        session = self.session
+        try:
+            self.post_message(NamesResolved(session.event_names()))
+            while not session.done and not worker.is_cancelled:
+                recorded = session.advance(REPLAY_SLICE)
+                self.post_message(ReplayProgressed(recorded, session.total))
+            if not worker.is_cancelled:
+                self.post_message(ReplayFinished(session.total))
+        except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
+            self.post_message(ReplayCrashed(f"{type(exc).__name__}: {exc}"))
+
+    # --- attributes down -------------------------------------------------------------
+
+    def watch_current_frame(self, frame: Frame | None) -> None:
+        if frame is None:
+            return
+        self.query_one(StatePane).frame = frame
+        self.query_one(ActionsPane).frame = frame
+        self.query_one(ProblemPane).frame = frame
+        history = self.query_one(HistoryView)
+        history.show_current(frame.index)
+        self._show_selected(history.selected_index)
+        if self.info.with_code:
+            source = self.query_one(SourceView)
+            loc = frame.location
+            if loc is None and frame.nondeterminism is not None:
+                loc = frame.nondeterminism.location
+            if loc is not None:
+                source.show_file(loc.file)
+            elif source.file is None:
+                self._show_orchestrator_source(source)
+            source.show_location(loc.line if loc is not None else None)
+            self._push_line_breakpoints()
+            self.query_one("#code").border_title = (
+                f"source · {where(loc)}" if loc is not None else "source"
+            )
+            self.query_one(LocalsPane).frame = frame
+
+    def _show_orchestrator_source(self, source: SourceView) -> None:
+        """Before the code runs, show where the orchestrator function is defined."""
+        app = self.session.app
+        if app is None:
+            return
+        fn = app.functions.get(self.info.name)
+        code = getattr(fn, "__code__", None)
+        source.show_file(code.co_filename if code is not None else app.source_file)
+        if code is not None:
+            source.scroll_to(y=max(0, code.co_firstlineno - 2), animate=False, immediate=True)
+
+    def _show_selected(self, index: int | None) -> None:
+        detail = self.query_one(DetailPane)
+        if index is None:
+            detail.show_event(None, None, "", None)
+            return
+        session = self.session
+        names = session.event_names() if self.replay_done else None
+        name = names.get(index) if names is not None else self.events[index].name
+        lane = "past" if index < session.past_count else "new"
+        detail.show_event(index, self.events[index], lane, name)
+
+    def _push_breakpoints(self) -> None:
+        indices = frozenset(b.index for b in self.breakpoints if b.index is not None)
+        kinds = frozenset(b.kind.lower() for b in self.breakpoints if b.kind)
+        names = frozenset(b.name.casefold() for b in self.breakpoints if b.name)
+        self.query_one(HistoryView).set_breakpoints(indices, kinds, names)
+        self._push_line_breakpoints()
+
+    def _push_line_breakpoints(self) -> None:
+        if not self.info.with_code:
+            return
+        source = self.query_one(SourceView)
+        lines = frozenset(
+            b.line
+            for b in self.breakpoints
+            if b.line is not None and (b.file is None or b.file == source.file)
+        )
+        if lines != source.breakpoint_lines:
+            source.set_breakpoints(lines)
+
+    # --- messages up -----------------------------------------------------------------
+
+    @on(ReplayProgressed)
+    def _progressed(self, message: ReplayProgressed) -> None:
+        self._on_recorded(message.recorded)
+
+    @on(ReplayFinished)
+    def _finished(self, message: ReplayFinished) -> None:
+        self.replay_done = True
+        self._on_recorded(self.session.recorded)
+
+    @on(NamesResolved)
+    def _names(self, message: NamesResolved) -> None:
+        self.query_one(HistoryView).set_names(message.names)
+
+    @on(ReplayCrashed)
+    def _crashed(self, message: ReplayCrashed) -> None:
+        self.replay_done = True
+        self.notify(message.error, title="replay stopped", severity="error", timeout=10)
+
+    def _on_recorded(self, recorded: int) -> None:
+        self.query_one(StatePane).recorded = recorded
+        target = self._waiting_for
+        if target is not None and target < recorded:
+            self._waiting_for = None
+            self.query_one(StatePane).waiting_for = None
+            self.goto(target)
+
+    @on(HistoryView.EventSelected)
+    def _selected(self, message: HistoryView.EventSelected) -> None:
+        self._show_selected(message.index)
+
+    @on(HistoryView.StepRequested)
+    def _step_requested(self, message: HistoryView.StepRequested) -> None:
+        self.goto(message.index)
+
+    @on(SourceView.BreakpointToggled)
+    def _line_toggled(self, message: SourceView.BreakpointToggled) -> None:
+        self._toggle(Breakpoint(line=message.line, file=message.file))
+
+    # --- moving ----------------------------------------------------------------------
+
+    def goto(self, index: int) -> None:
+        """Move the replay to the frame after event ``index`` (waits if not replayed yet)."""
+        session = self.session
+        index = max(-1, min(index, session.total - 1))
+        if index >= session.recorded:
+            self._waiting_for = index
+            self.query_one(StatePane).waiting_for = index
+            return
+        self._waiting_for = None
+        self.current_frame = session.goto(index)
+
+    @property
+    def position(self) -> int:
+        """The event index the replay is at."""
+        return self.session.position
+
+    def action_step(self) -> None:
+        """Apply the next event."""
+        self.goto(self.position + 1)
+
+    def action_back(self) -> None:
+        """Step back one event."""
+        self.goto(self.position - 1)
+
+    def action_start(self) -> None:
+        """Go before the first event."""
+        self.goto(-1)
+
+    def action_end(self) -> None:
+        """Go to the last event."""
+        self.goto(self.session.total - 1)
+
+    def action_goto(self) -> None:
+        """Ask for an event number and go there."""
+
+        def answer(value: str | None) -> None:
+            if value:
+                try:
+                    self.goto(int(value))
+                except ValueError:
+                    self.notify(f"not an event number: {value}", severity="warning")
+
+        self.app.push_screen(goto_modal(self.session.total), answer)
+
+    def action_toggle_breakpoint(self) -> None:
+        """Toggle a breakpoint on the selected event."""
+        index = self.query_one(HistoryView).selected_index
+        if index is not None:
+            self._toggle(Breakpoint(index=index))
+
+    def action_breakpoint_by(self) -> None:
+        """Ask for an event kind or name and toggle a breakpoint on it."""
+        kinds = sorted({ev.kind for ev in self.events[:5000]})
+
+        def answer(value: str | None) -> None:
+            text = (value or "").strip()
+            if not text:
+                return
+            known = {k.lower(): k for k in kinds}
+            known.update({cls.kind.lower(): cls.kind for cls in _event_classes()})
+            if text.lower() in known:
+                self._toggle(Breakpoint(kind=known[text.lower()]))
+            else:
+                self._toggle(Breakpoint(name=text))
+
+        self.app.push_screen(breakpoint_modal(kinds), answer)
+
+    def _toggle(self, bp: Breakpoint) -> None:
+        if bp in self.breakpoints:
+            self.breakpoints.remove(bp)
+            self.notify(f"breakpoint removed: {bp.describe()}", timeout=2)
+        else:
+            self.breakpoints.append(bp)
+            self.notify(f"breakpoint set: {bp.describe()}", timeout=2)
+        self._push_breakpoints()
+
+    def action_continue(self) -> None:
+        """Continue to the next breakpoint."""
+        self._continue(forward=True)
+
+    def action_continue_back(self) -> None:
+        """Go back to the previous breakpoint."""
+        self._continue(forward=False)
+
+    def _continue(self, *, forward: bool) -> None:
+        if not self.breakpoints:
+            self.notify("no breakpoints: b on an event, B for a kind or name", timeout=3)
+            return
+        frame = self.session.find(self.breakpoints, forward=forward, start=self.position)
+        if frame is None:
+            where_ = "ahead" if forward else "behind"
+            self.notify(f"no breakpoint {where_}", timeout=2)
+            return
+        self.goto(frame.index)
+
+    def action_filter(self) -> None:
+        """Ask for a filter and show only the matching events."""
+        history = self.query_one(HistoryView)
+
+        def answer(value: str | None) -> None:
+            if value is None:
+                return
+            count = history.set_filter(value)
+            total = self.session.total
+            history.border_title = (
+                f"history · {count:,} of {total:,} match {history.filter_text!r}"
+                if history.filter_text
+                else f"history · {total:,} events"
+            )
+            self._show_selected(history.selected_index)
+
+        self.app.push_screen(filter_modal(history.filter_text), answer)
+
+    def action_save(self) -> None:
+        """Write the request (and with code, the response) as base64 files here."""
+        folder = self.save_dir or Path.cwd()
+        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", self.info.instance_id) or "request"
+        written: list[str] = []
+        try:
+            proto = self.request_proto
+            path = folder / f"{stem}.request.b64"
+            path.write_bytes(base64.b64encode(proto.SerializeToString()) + b"\n")
+            written.append(str(path))
+            if self.session.app is not None:
+                outcome = self.session.outcome()
+                path = folder / f"{stem}.response.b64"
+                path.write_bytes(base64.b64encode(outcome.response.SerializeToString()) + b"\n")
+                written.append(str(path))
+        except OSError as exc:
+            self.notify(f"cannot save: {exc}", severity="error")
+            return
+        self.saved_paths = written
+        self.notify("saved " + ", ".join(written), title="saved", timeout=6)
+
+    def action_help(self) -> None:
+        """Show every key."""
+        self.app.push_screen(HelpScreen(key_help()))
+
+    async def action_quit(self) -> None:
+        """Leave the inspector."""
+        self.workers.cancel_group(self, "replay")
+        self.app.exit()
+
+
+def _event_classes() -> list[type[h.HistoryEvent]]:
+    return [
+        cls
+        for cls in vars(h).values()
+        if isinstance(cls, type) and issubclass(cls, h.HistoryEvent) and cls.kind
+    ]
+
+
+def key_help() -> list[tuple[str, str]]:
+    """Every key of the stepper, with its description."""
+    keys: list[tuple[str, str]] = []
+    for binding in StepperScreen.BINDINGS:
+        assert isinstance(binding, Binding)
+        label = " / ".join(k.strip() for k in binding.key.split(","))
+        keys.append((label, binding.tooltip or binding.description))
+    keys += [
+        ("up / down", "Select an event in the history"),
+        ("pageup / pagedown", "Select a screen up or down"),
+        ("enter", "Replay to the selected event"),
+        ("ctrl+p", "Command palette (every action above)"),
+    ]
+    return keys

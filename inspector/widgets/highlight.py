@@ -1,0 +1,66 @@
+"""Pygments tokens turned into Rich ``Text`` (no Rich syntax wrapper, so lines stay ours)."""
+
+from __future__ import annotations
+
+import json
+from functools import lru_cache
+from typing import Any
+
+from pygments.lexer import Lexer
+from pygments.lexers import JsonLexer, PythonLexer, PythonTracebackLexer
+from pygments.styles import get_style_by_name
+from pygments.token import _TokenType
+from rich.style import Style
+from rich.text import Text
+
+PYGMENTS_STYLE = "monokai"
+
+
+@lru_cache(maxsize=256)
+def _token_style(token: _TokenType) -> Style:
+    spec = get_style_by_name(PYGMENTS_STYLE).style_for_token(token)
+    color = spec.get("color")
+    return Style(
+        color=f"#{color}" if color else None,
+        bold=bool(spec.get("bold")) or None,
+        italic=bool(spec.get("italic")) or None,
+        underline=bool(spec.get("underline")) or None,
+    )
+
+
+def highlight(code: str, lexer: Lexer) -> Text:
+    """The whole of ``code`` as one highlighted ``Text``."""
+    text = Text()
+    for token, value in lexer.get_tokens(code):
+        text.append(value, _token_style(token))
+    if code and not code.endswith("\n") and text.plain.endswith("\n"):
+        text.right_crop(1)
+    return text
+
+
+def highlight_python_lines(code: str) -> list[Text]:
+    """Python source, one highlighted ``Text`` per line."""
+    text = highlight(code, PythonLexer(stripnl=False, ensurenl=False))
+    return list(text.split("\n", allow_blank=True))
+
+
+def highlight_json(value: Any) -> Text:
+    """A Python value pretty-printed as JSON and highlighted."""
+    return highlight(json.dumps(value, indent=2, ensure_ascii=False), JsonLexer())
+
+
+def highlight_traceback(trace: str) -> Text:
+    """A Python stack trace, highlighted when it looks like one."""
+    if "Traceback" in trace or 'File "' in trace:
+        return highlight(trace, PythonTracebackLexer())
+    return Text(trace)
+
+
+def parse_json_text(value: str | None) -> Any:
+    """The JSON value a payload string holds, or the string itself when it is not JSON."""
+    if value is None:
+        return None
+    try:
+        return json.loads(value)
+    except ValueError:
+        return value

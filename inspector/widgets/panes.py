@@ -1,0 +1,321 @@
+"""The text panes: replay state, pending work, the selected event, problems, locals."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from rich.text import Text
+from textual.containers import VerticalScroll
+from textual.reactive import reactive
+from textual.widgets import Static
+
+from engine.frames import Frame
+from engine.history import HistoryEvent
+from inspector.widgets.highlight import highlight_json, highlight_traceback, parse_json_text
+
+
+@dataclass(frozen=True)
+class OrchestrationInfo:
+    """What the state pane shows that never changes during a session."""
+
+    instance_id: str
+    name: str
+    version: str | None
+    with_code: bool
+
+
+def _labelled(rows: list[tuple[str, Text | str]], width: int = 14) -> Text:
+    out = Text()
+    for i, (label, value) in enumerate(rows):
+        if i:
+            out.append("\n")
+        out.append(f"{label:<{width}}", "bold")
+        out.append(value if isinstance(value, Text) else Text(value))
+    return out
+
+
+def where(location: Any) -> str:
+    """``file:line in function``, the file relative to the working directory when inside it."""
+    if location is None:
+        return "-"
+    file = location.file
+    try:
+        rel = os.path.relpath(file)
+        if not rel.startswith(".."):
+            file = rel
+    except ValueError:
+        pass
+    return f"{file}:{location.line} in {location.function}"
+
+
+STATUS_STYLES = {
+    "RUNNING": "bold green",
+    "COMPLETED": "bold cyan",
+    "FAILED": "bold red",
+    "TERMINATED": "bold red",
+    "SUSPENDED": "bold yellow",
+    "CONTINUED_AS_NEW": "bold magenta",
+    "PENDING": "dim",
+}
+
+
+class StatePane(Static):
+    """Instance, orchestration, IsReplaying, clock, status, step N of M, replay progress."""
+
+    frame: reactive[Frame | None] = reactive(None, always_update=True, init=False)
+    """The frame shown."""
+    recorded: reactive[int] = reactive(0, init=False)
+    """How many events are replayed so far."""
+    waiting_for: reactive[int | None] = reactive(None, init=False)
+    """An event a jump waits for while replay has not reached it yet."""
+
+    def __init__(self, info: OrchestrationInfo, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.info = info
+        self.summary = ""
+        """The pane's text, plain (for tests and screen readers)."""
+
+    def watch_frame(self) -> None:
+        self._redraw()
+
+    def watch_recorded(self) -> None:
+        self._redraw()
+
+    def watch_waiting_for(self) -> None:
+        self._redraw()
+
+    def on_mount(self) -> None:
+        self._redraw()
+
+    def _redraw(self) -> None:
+        frame = self.frame
+        info = self.info
+        version = f"  v{info.version}" if info.version else ""
+        rows: list[tuple[str, Text | str]] = [
+            ("instance", info.instance_id or "-"),
+            ("orchestration", f"{info.name or '-'}{version}"),
+        ]
+        if frame is not None:
+            step = Text(f"step {frame.index + 1} of {frame.total}", "bold")
+            if frame.event is not None:
+                step.append(f"   #{frame.index} {frame.event.kind} ({frame.lane})", "dim")
+            rows.append(("position", step))
+            replaying = Text(
+                "yes" if frame.is_replaying else "no", "yellow" if frame.is_replaying else "green"
+            )
+            rows.append(("IsReplaying", replaying))
+            clock = frame.current_utc_datetime
+            rows.append(
+                (
+                    "replay clock",
+                    "-"
+                    if clock is None
+                    else f"{clock:%Y-%m-%d %H:%M:%S}.{clock.microsecond // 1000:03d}Z",
+                )
+            )
+            status = Text(frame.status, STATUS_STYLES.get(frame.status, "bold"))
+            if frame.suspended:
+                status.append("  (suspended)", "yellow")
+            rows.append(("status", status))
+            rows.append(("suspended", "yes" if frame.suspended else "no"))
+            rows.append(("custom status", frame.custom_status or "-"))
+            rows.append(("step did", frame.note or "-"))
+            total = frame.total
+        else:
+            total = 0
+        if total:
+            if self.recorded < total:
+                pct = 100 * self.recorded // total
+                rows.append(
+                    ("replay", Text(f"recording {self.recorded:,} / {total:,} ({pct}%)", "yellow"))
+                )
+            else:
+                rows.append(("replay", Text(f"done, {total:,} events", "dim")))
+        if self.waiting_for is not None:
+            rows.append(
+                ("jump", Text(f"waiting for replay to reach #{self.waiting_for}", "yellow"))
+            )
+        text = _labelled(rows)
+        self.summary = text.plain
+        self.update(text)
+
+
+class ActionsPane(Static):
+    """Pending actions (what the response would carry now), open tasks and buffered events."""
+
+    frame: reactive[Frame | None] = reactive(None, always_update=True, init=False)
+    """The frame shown."""
+
+    MAX_ITEMS = 200
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.summary = ""
+        """The pane's text, plain."""
+
+    def watch_frame(self, frame: Frame | None) -> None:
+        out = Text()
+        if frame is None:
+            self.update(out)
+            return
+        out.append("pending actions", "bold underline")
+        if not frame.with_code:
+            out.append("\n  (known only with --app)", "dim")
+        elif not frame.pending_actions:
+            out.append("\n  none", "dim")
+        for action in frame.pending_actions[: self.MAX_ITEMS]:
+            out.append("\n  • ")
+            out.append(action.summary)
+        self._more(out, len(frame.pending_actions))
+        out.append("\n\nopen tasks", "bold underline")
+        if not frame.open_tasks:
+            out.append("\n  none", "dim")
+        for task in frame.open_tasks[: self.MAX_ITEMS]:
+            out.append("\n  • ")
+            out.append(task.kind, "cyan")
+            out.append(f" {task.name}")
+            if task.id >= 0:
+                out.append(f"  #{task.id}", "dim")
+            out.append(f"  (opened at event {task.opened_at})", "dim")
+        self._more(out, len(frame.open_tasks))
+        if frame.buffered_events:
+            out.append("\n\nbuffered events", "bold underline")
+            for ev in frame.buffered_events[: self.MAX_ITEMS]:
+                out.append("\n  • ")
+                out.append(ev.name, "magenta")
+                out.append(f"  {ev.data or ''}  (arrived at event {ev.received_at})", "dim")
+            self._more(out, len(frame.buffered_events))
+        self.summary = out.plain
+        self.update(out)
+
+    def _more(self, out: Text, count: int) -> None:
+        if count > self.MAX_ITEMS:
+            out.append(f"\n  … and {count - self.MAX_ITEMS:,} more", "dim")
+
+
+class ProblemPane(Static):
+    """Non-determinism (recorded vs asked, the source line) or the orchestration's failure."""
+
+    frame: reactive[Frame | None] = reactive(None, always_update=True, init=False)
+    """The frame shown."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.summary = ""
+        """The pane's text, plain."""
+
+    def watch_frame(self, frame: Frame | None) -> None:
+        out = Text()
+        nd = frame.nondeterminism if frame is not None else None
+        failure = frame.failure if frame is not None else None
+        if nd is not None:
+            self.border_title = "non-determinism"
+            out.append(nd.message, "bold red")
+            out.append("\n")
+            out.append(
+                _labelled(
+                    [
+                        ("event", f"#{nd.event_index}"),
+                        ("recorded", Text(nd.recorded, "green")),
+                        ("code asked", Text(nd.asked, "red")),
+                        ("source line", where(nd.location)),
+                    ],
+                    width=12,
+                )
+            )
+        elif failure is not None:
+            self.border_title = "orchestration failed"
+            out.append(f"{failure.error_type}: ", "bold red")
+            out.append(failure.message)
+            if failure.stack_trace:
+                out.append("\n")
+                out.append(highlight_traceback(failure.stack_trace.rstrip()))
+        self.display = nd is not None or failure is not None
+        self.summary = out.plain
+        self.update(out)
+
+
+class LocalsPane(Static):
+    """The orchestrator's locals where it is suspended."""
+
+    frame: reactive[Frame | None] = reactive(None, always_update=True, init=False)
+    """The frame shown."""
+
+    def watch_frame(self, frame: Frame | None) -> None:
+        if frame is None or not frame.locals:
+            self.update(Text("no locals here", "dim"))
+            return
+        width = min(16, max(len(name) for name, _ in frame.locals))
+        out = Text()
+        for i, (name, value) in enumerate(frame.locals):
+            if i:
+                out.append("\n")
+            out.append(f"{name:<{width}}", "bold cyan")
+            out.append(" = ")
+            out.append(value)
+        self.update(out)
+
+
+class DetailPane(VerticalScroll, can_focus=False):
+    """The selected event in full: JSON payloads pretty-printed, failures with stack traces."""
+
+    def __init__(self, *, id: str | None = None) -> None:
+        super().__init__(id=id)
+        self.body = Static(id="detail-body")
+        self.index: int | None = None
+        """The event shown."""
+        self.summary = ""
+        """The pane's text, plain."""
+
+    def compose(self):  # type: ignore[no-untyped-def]
+        yield self.body
+
+    def show_event(
+        self, index: int | None, event: HistoryEvent | None, lane: str, name: str | None
+    ) -> None:
+        """Show one event (``None``: nothing selected)."""
+        self.index = index
+        if event is None or index is None:
+            self.body.update(Text("no event selected", "dim"))
+            self.summary = ""
+            return
+        out = Text()
+        out.append(f"#{index} {event.kind}", "bold")
+        out.append(f"  eventId {event.event_id}  {lane}", "dim")
+        if name:
+            out.append(f"  {name}", "bold cyan")
+        if event.timestamp is not None:
+            out.append(f"\n{event.timestamp.isoformat().replace('+00:00', 'Z')}", "dim")
+        details = event.details()
+        traces: list[tuple[str, str]] = []
+        shown: dict[str, Any] = {}
+        for key, value in details.items():
+            if key in ("event_id", "timestamp"):
+                continue
+            if isinstance(value, str) and value[:1] in '{["-0123456789tfn' and value:
+                value = parse_json_text(value)
+            shown[key] = _strip_traces(key, value, traces)
+        out.append("\n")
+        out.append(highlight_json(shown))
+        for label, trace in traces:
+            out.append(f"\n\n{label}\n", "bold red")
+            out.append(highlight_traceback(trace.rstrip()))
+        self.summary = out.plain
+        self.body.update(out)
+        self.scroll_home(animate=False)
+
+
+def _strip_traces(key: str, value: Any, traces: list[tuple[str, str]]) -> Any:
+    """Move stack traces out of failure dicts (they read better unescaped, below the JSON)."""
+    if isinstance(value, dict):
+        out = {}
+        for k, v in value.items():
+            if k == "stack_trace" and isinstance(v, str):
+                traces.append((f"{key} stack trace", v))
+                out[k] = "(below)"
+            else:
+                out[k] = _strip_traces(f"{key}.{k}", v, traces)
+        return out
+    return value
