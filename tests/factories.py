@@ -426,3 +426,54 @@ def ours(
     """Only our answer (normalized) and outcome, through a session (so ``strict`` applies)."""
     outcome = session(orchestrator, past, new, strict=strict, **kw).outcome()
     return normalized(outcome.response), outcome
+
+
+def history_after(
+    past: Sequence[pb.HistoryEvent],
+    new: Sequence[pb.HistoryEvent],
+    response: dict[str, Any],
+) -> list[pb.HistoryEvent]:
+    """The past events of the next turn, as a backend writes them after this turn's response.
+
+    New events are appended, every action becomes its scheduling event (``eventId`` = action id)
+    and ``orchestratorCompleted`` closes the turn (``executionCompleted`` first when terminal).
+    """
+    out = [*past, *new]
+    for action in response.get("actions", []):
+        aid = int(action.get("id", 0))
+        kind = kind_of(action)
+        body = action[kind]
+        if kind == "scheduleTask":
+            out.append(task_scheduled(aid, body["name"], body.get("input")))
+        elif kind == "createTimer":
+            fire_at = datetime.fromisoformat(body["fireAt"].replace("Z", "+00:00"))
+            out.append(timer_created(aid, fire_at))
+        elif kind == "createSubOrchestration":
+            out.append(sub_created(aid, body["name"], body["instanceId"], body.get("input")))
+        elif kind == "sendEvent":
+            target = body["instance"]["instanceId"]
+            out.append(event_sent(aid, target, body["name"], body.get("data")))
+        elif kind == "completeOrchestration":
+            status = pb.OrchestrationStatus.Value(body["orchestrationStatus"])
+            out.append(execution_completed(status, body.get("result"), event_id=aid))
+    out.append(orchestrator_completed())
+    return out
+
+
+def turns(
+    orchestrator: Callable[..., Any],
+    batches: Sequence[Sequence[pb.HistoryEvent]],
+    **kw: Any,
+) -> list[Both]:
+    """Run several turns in a row, each one's history built from the previous responses.
+
+    Every turn must give the SDK's answer; the answers are returned for specific checks.
+    """
+    past: list[pb.HistoryEvent] = []
+    out: list[Both] = []
+    for number, new in enumerate(batches, start=1):
+        result = both(orchestrator, past, new, **kw)
+        assert result.ours == result.sdk, f"turn {number}: ours != SDK"
+        out.append(result)
+        past = history_after(past, new, result.ours)
+    return out
