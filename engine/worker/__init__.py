@@ -1,0 +1,37 @@
+"""The embedded worker: serves a Durable Task sidecar's work items with the user's APP.
+
+Orchestrator turns are answered by this project's replay engine, activities by calling the
+user's functions; both run in child processes that the worker can stop for good (see
+:mod:`engine.worker._pool`). Usage::
+
+    from engine.worker import ConnectionOptions, Worker, WorkerOptions
+
+    options = WorkerOptions(app="samples.orchestrations")
+    worker = Worker(ConnectionOptions("127.0.0.1:4001"), options)
+    worker.start()
+    ...
+    worker.stop()
+"""
+
+from engine.worker._errors import (
+    ActivityTimeoutError,
+    TurnTimeoutError,
+    UserProcessCrashed,
+    WorkerError,
+)
+from engine.worker._options import ConnectionOptions, WorkerOptions
+from engine.worker._pool import stuck_location
+from engine.worker._worker import Worker, WorkerStats, WorkItemEvent
+
+__all__ = [
+    "ActivityTimeoutError",
+    "ConnectionOptions",
+    "TurnTimeoutError",
+    "UserProcessCrashed",
+    "Worker",
+    "WorkerError",
+    "WorkerOptions",
+    "WorkerStats",
+    "WorkItemEvent",
+    "stuck_location",
+]

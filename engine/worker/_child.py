@@ -1,0 +1,188 @@
+"""The user process: loads the APP once, then serves orchestrator turns and activities.
+
+It runs in a child started with the ``spawn`` (or ``forkserver``) method, never ``fork``: the
+worker process holds gRPC threads. The parent talks to it over one duplex pipe:
+
+- child to parent, once: ``("ready", pid)`` or ``("fatal", message)``;
+- parent to child: ``("turn" | "activity", request_bytes, completion_token)``, or ``None`` to
+  exit;
+- child to parent, per job: ``("done", response_bytes, summary)``.
+
+Standard output and error go to a second pipe the parent reads (it keeps the last lines for
+crash reports). On ``SIGUSR1`` :mod:`faulthandler` writes every thread's stack to the report
+file, which is how the parent learns where a turn that ran past its timeout was stuck, even
+when it is stuck in C code.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import faulthandler
+import inspect
+import io
+import os
+import signal
+import sys
+from datetime import timedelta
+from typing import Any
+
+from engine.app_loader import UserApp, load_app
+from engine.context import failure_from_exception
+from engine.errors import InspectorError
+from engine.history import OrchestrationRequest
+from engine.proto import orchestrator_service_pb2 as pb
+from engine.session import replay_request
+from engine.worker._messages import (
+    activity_summary,
+    failed_activity_response,
+    failed_turn_response,
+    turn_summary,
+)
+
+try:  # the SDK's input-type discovery keeps decoded inputs equal to its worker's
+    from durabletask.internal import type_discovery as _type_discovery
+except ImportError:  # pragma: no cover - older SDKs
+    _type_discovery = None  # type: ignore[assignment]
+
+
+def _activity_not_registered(name: str) -> Exception:
+    try:
+        from durabletask.worker import ActivityNotRegisteredError
+    except ImportError:  # pragma: no cover - older SDKs
+        return ValueError(f"Activity function named '{name}' was not registered!")
+    return ActivityNotRegisteredError(f"Activity function named '{name}' was not registered!")
+
+
+class JobRunner:
+    """Runs one work item at a time against the loaded APP (the part tests can call directly).
+
+    Args:
+        app: The user's loaded APP.
+        maximum_timer_interval: Longest single durable timer (longer ones are chunked).
+    """
+
+    def __init__(self, app: UserApp, maximum_timer_interval: timedelta | None) -> None:
+        from durabletask.serialization import DEFAULT_DATA_CONVERTER
+
+        self.app = app
+        self.maximum_timer_interval = maximum_timer_interval
+        self._converter = DEFAULT_DATA_CONVERTER
+        self._loop: asyncio.AbstractEventLoop | None = None
+
+    def turn(self, data: bytes, token: str) -> tuple[bytes, str]:
+        """Answer one ``OrchestratorRequest``: the response bytes and a summary."""
+        request = pb.OrchestratorRequest.FromString(data)
+        try:
+            outcome = replay_request(
+                OrchestrationRequest.from_proto(request),
+                self.app,
+                completion_token=token,
+                maximum_timer_interval=self.maximum_timer_interval,
+            )
+            response = outcome.response
+        except Exception as ex:  # noqa: BLE001 - any engine failure fails the orchestration
+            response = failed_turn_response(request.instanceId, token, failure_from_exception(ex))
+        return response.SerializeToString(), turn_summary(response)
+
+    def activity(self, data: bytes, token: str) -> tuple[bytes, str]:
+        """Run one ``ActivityRequest``: the response bytes and a summary."""
+        from durabletask import task
+        from google.protobuf import wrappers_pb2
+
+        request = pb.ActivityRequest.FromString(data)
+        instance_id = request.orchestrationInstance.instanceId
+        try:
+            fn = self.app.activity(request.name)
+            if fn is None:
+                raise _activity_not_registered(request.name)
+            encoded = request.input.value if request.HasField("input") else None
+            input_type = None
+            if encoded and _type_discovery is not None:
+                input_type = _type_discovery.activity_input_type(fn, self._converter)
+            value = self._converter.deserialize(encoded, input_type)
+            output = fn(task.ActivityContext(instance_id, request.taskId), value)
+            if inspect.isawaitable(output):
+                output = self._run_async(output)
+            result = self._converter.serialize(output)
+            response = pb.ActivityResponse(
+                instanceId=instance_id, taskId=request.taskId, completionToken=token
+            )
+            if result is not None:
+                response.result.CopyFrom(wrappers_pb2.StringValue(value=result))
+        except Exception as ex:  # noqa: BLE001 - the failure is the activity's answer
+            response = failed_activity_response(request, token, failure_from_exception(ex))
+        return response.SerializeToString(), activity_summary(response)
+
+    def _run_async(self, awaitable: Any) -> Any:
+        if self._loop is None or self._loop.is_closed():
+            self._loop = asyncio.new_event_loop()
+        return self._loop.run_until_complete(awaitable)
+
+
+def _set_parent_death_signal() -> None:
+    """Linux: get SIGKILL when the worker dies, so a child stuck in user code never lingers."""
+    if not sys.platform.startswith("linux"):
+        return
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        pr_set_pdeathsig = 1
+        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
+    except (OSError, AttributeError):  # pragma: no cover - best effort
+        pass
+
+
+def _redirect_output(fd: int) -> None:
+    os.dup2(fd, 1)
+    os.dup2(fd, 2)
+    os.close(fd)
+    sys.stdout = io.TextIOWrapper(
+        os.fdopen(1, "wb", buffering=0, closefd=False), line_buffering=True, write_through=True
+    )
+    sys.stderr = io.TextIOWrapper(
+        os.fdopen(2, "wb", buffering=0, closefd=False), line_buffering=True, write_through=True
+    )
+
+
+def child_main(
+    app_spec: str,
+    conn: Any,
+    output: Any,
+    report_path: str,
+    timer_interval_seconds: float | None,
+) -> None:
+    """Entry point of a user process (run by ``multiprocessing`` with ``spawn``).
+
+    Args:
+        app_spec: The APP to load (file path or module name).
+        conn: Duplex ``multiprocessing`` connection to the worker.
+        output: Write end of the pipe standard output and error go to.
+        report_path: File that ``SIGUSR1`` dumps every thread's stack into.
+        timer_interval_seconds: ``maximum_timer_interval`` in seconds, or None for no chunking.
+    """
+    _set_parent_death_signal()
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _redirect_output(os.dup(output.fileno()))
+    output.close()
+    report = open(report_path, "w")  # noqa: SIM115 - lives as long as the process
+    faulthandler.register(signal.SIGUSR1, file=report, all_threads=True, chain=False)
+    try:
+        app = load_app(app_spec)
+    except InspectorError as exc:
+        conn.send(("fatal", str(exc)))
+        return
+    interval = None if timer_interval_seconds is None else timedelta(seconds=timer_interval_seconds)
+    runner = JobRunner(app, interval)
+    conn.send(("ready", os.getpid()))
+    jobs = {"turn": runner.turn, "activity": runner.activity}
+    while True:
+        try:
+            job = conn.recv()
+        except (EOFError, OSError):
+            return
+        if job is None:
+            return
+        kind, data, token = job
+        response, summary = jobs[kind](data, token)
+        conn.send(("done", response, summary))

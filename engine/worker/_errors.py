@@ -1,0 +1,29 @@
+"""Errors of the embedded worker, and the failure types it reports to the sidecar."""
+
+from __future__ import annotations
+
+from engine.errors import InspectorError
+
+
+class WorkerError(InspectorError):
+    """The worker could not start (the APP does not load in a user process, bad options...)."""
+
+
+# --- failure types named in failure details (never raised in the worker itself) -------------
+
+
+class TurnTimeoutError(Exception):
+    """An orchestrator turn kept running past its timeout, too many times."""
+
+
+class ActivityTimeoutError(Exception):
+    """An activity kept running past its timeout, too many times."""
+
+
+class UserProcessCrashed(Exception):
+    """The process running the user's code died while serving a work item."""
+
+
+# Failure details name these types; give them the public module so the name reads well.
+for _cls in (TurnTimeoutError, ActivityTimeoutError, UserProcessCrashed):
+    _cls.__module__ = "engine.worker"

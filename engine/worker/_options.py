@@ -1,0 +1,77 @@
+"""Worker settings: how to reach the sidecar and how to serve its work items."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+
+@dataclass(frozen=True)
+class ConnectionOptions:
+    """How to reach the sidecar.
+
+    Attributes:
+        address: ``HOST:PORT`` of the sidecar.
+        tls: Connect with TLS.
+        ca_file: PEM file with the CA certificates to trust (TLS only; default: system roots).
+        headers: Metadata sent with every call. Values are secrets: never print them.
+        hello_timeout: Deadline of the ``Hello`` call, in seconds.
+        silent_timeout: Reconnect when nothing (work item or health ping) arrived for this long.
+        backoff_base: Base of the full-jitter reconnect back-off, in seconds.
+        backoff_cap: Cap of the reconnect back-off, in seconds.
+    """
+
+    address: str
+    tls: bool = False
+    ca_file: str | None = None
+    headers: tuple[tuple[str, str], ...] = ()
+    hello_timeout: float = 30.0
+    silent_timeout: float = 120.0
+    backoff_base: float = 1.0
+    backoff_cap: float = 30.0
+
+    def header_names(self) -> list[str]:
+        """The header keys (values are never shown)."""
+        return [key for key, _ in self.headers]
+
+
+def _default_orchestrations() -> int:
+    return max(2, os.cpu_count() or 2)
+
+
+def _default_activities() -> int:
+    return max(4, 2 * (os.cpu_count() or 2))
+
+
+@dataclass(frozen=True)
+class WorkerOptions:
+    """How the worker serves work items.
+
+    Attributes:
+        app: The user's APP: a Python file path or an importable module name.
+        turn_timeout: Seconds an orchestrator turn may run before it is stopped and abandoned.
+        activity_timeout: Seconds an activity may run before it is stopped and abandoned.
+        max_timeouts: Timed-out turns of one instance (in a row) before it is failed instead.
+        grace: Seconds to finish in-flight work after a stop is requested.
+        max_orchestrations: Orchestrator turns served at once (user processes for turns).
+        max_activities: Activities run at once (user processes for activities).
+        record_dir: Folder to save every work item's request and response in, or None.
+        maximum_timer_interval: Longest single durable timer; longer ones are chunked.
+        orchestrator_filter: Only ask for these orchestrators (None: everything).
+        activity_filter: Only ask for these activities (None: everything).
+        start_method: ``multiprocessing`` start method for user processes (never ``fork``).
+    """
+
+    app: str
+    turn_timeout: float = 30.0
+    activity_timeout: float = 300.0
+    max_timeouts: int = 3
+    grace: float = 10.0
+    max_orchestrations: int = field(default_factory=_default_orchestrations)
+    max_activities: int = field(default_factory=_default_activities)
+    record_dir: str | None = None
+    maximum_timer_interval: timedelta | None = timedelta(days=3)
+    orchestrator_filter: tuple[str, ...] | None = None
+    activity_filter: tuple[str, ...] | None = None
+    start_method: str = "spawn"
