@@ -105,28 +105,65 @@ def load_request_proto(source: str | os.PathLike[str] | bytes) -> pb.Orchestrato
 
 
 def to_request(msg: pb.OrchestratorRequest, where: str) -> OrchestrationRequest:
-    """Convert a decoded message, turning any value the dataclasses cannot hold into a LoadError.
+    """Wrap a decoded message, turning any value the dataclasses cannot hold into a LoadError.
 
     Binary protobuf admits values the JSON mapping forbids (a timestamp ten thousand years
-    out, a NaN in a ``Value``); the conversion meets them, so they are located here.
+    out, a NaN in a ``Value``). The dataclasses may be built lazily, after loading, so such
+    values are looked for here, on the message, and reported with the event that holds them.
     """
+    problem = _out_of_range(msg)
+    if problem:
+        raise LoadError(f"{where}: {problem}")
     try:
-        return OrchestrationRequest.from_proto(msg)
+        request = OrchestrationRequest.from_proto(msg)
+        request.properties  # noqa: B018 - converted here so a bad value is reported now
     except (ValueError, OverflowError, TypeError, json_format.Error) as exc:
-        raise LoadError(f"{where}: {_locate_conversion_error(msg, exc)}") from None
+        raise LoadError(f"{where}: properties: a value is out of range ({_reason(exc)})") from None
+    return request
 
 
-def _locate_conversion_error(msg: pb.OrchestratorRequest, exc: BaseException) -> str:
+# Timestamps a datetime can hold: 0001-01-01T00:00:00Z to 9999-12-31T23:59:59Z.
+_MIN_SECONDS = -62_135_596_800
+_MAX_SECONDS = 253_402_300_799
+# Kinds whose payload holds more timestamps or JSON-mapped values: converted here to check them.
+_NESTED_VALUE_KINDS = frozenset(
+    {
+        "executionStarted",
+        "executionCompleted",
+        "taskFailed",
+        "subOrchestrationInstanceFailed",
+        "timerCreated",
+        "timerFired",
+        "historyState",
+        "entityOperationSignaled",
+        "entityOperationCalled",
+        "entityOperationFailed",
+    }
+)
+
+
+def _out_of_range(msg: pb.OrchestratorRequest) -> str:
+    """Find a value binary protobuf admits but a datetime or JSON cannot hold ("" if none)."""
     from engine.history import event_from_proto
 
+    low, high = _MIN_SECONDS, _MAX_SECONDS
+    nested = _NESTED_VALUE_KINDS
     for lane in ("pastEvents", "newEvents"):
         for index, event in enumerate(getattr(msg, lane)):
-            try:
-                event_from_proto(event)
-            except (ValueError, OverflowError, TypeError, json_format.Error) as inner:
+            stamp = event.timestamp
+            if not low <= stamp.seconds <= high or not 0 <= stamp.nanos < 1_000_000_000:
                 kind = event.WhichOneof("eventType") or "unknown"
-                return f"{lane}[{index}] ({kind}): value out of range ({_reason(inner)})"
-    return f"properties: value out of range ({_reason(exc)})"
+                return (
+                    f"{lane}[{index}] ({kind}): timestamp out of range (seconds={stamp.seconds},"
+                    f" nanos={stamp.nanos}; years 1 to 9999 only)"
+                )
+            kind = event.WhichOneof("eventType")
+            if kind in nested:
+                try:
+                    event_from_proto(event)
+                except (ValueError, OverflowError, TypeError, json_format.Error) as exc:
+                    return f"{lane}[{index}] ({kind}): a value is out of range ({_reason(exc)})"
+    return ""
 
 
 def decode_request_bytes(data: bytes, where: str) -> pb.OrchestratorRequest:

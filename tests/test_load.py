@@ -233,6 +233,19 @@ def test_timestamp_out_of_range(tmp_path: Path) -> None:
     assert_one_line_error(run_show(path), "newEvents[0]", "out of range")
 
 
+def test_nested_timestamp_out_of_range(tmp_path: Path) -> None:
+    req = make_request(1)
+    timer = req.pastEvents.add(eventId=7).timerCreated
+    timer.fireAt.seconds = -(2**50)
+    path = write(tmp_path, "timer.bin", req.SerializeToString())
+    proc = run_show(path)
+    # A nested time the engine can tolerate (shown as unknown) or reject, never a traceback.
+    if proc.returncode == 0:
+        assert proc.stderr == b"" and b"timerCreated" in proc.stdout
+    else:
+        assert_one_line_error(proc, "timerCreated", "out of range")
+
+
 # --- good inputs ------------------------------------------------------------------------------
 
 
