@@ -6,7 +6,7 @@ confirms them); only the actions still pending when the turn ends become protobu
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -41,14 +41,13 @@ class SourceLocation:
         return f"{self.file}:{self.line} in {self.function}"
 
 
-@dataclass(slots=True, eq=False)
 class Action:
-    """One orchestrator action (the ``OrchestratorAction`` oneof member and its fields)."""
+    """One orchestrator action (the ``OrchestratorAction`` oneof member and its fields).
 
-    id: int
-    kind: str
-    name: str = ""
-    input: str | None = None
+    A plain class on purpose: the replay makes one per scheduling call, so only the fields every
+    action has are set per instance; the rest fall back to the class-level defaults.
+    """
+
     fire_at: datetime | None = None
     """Timer fire time, naive UTC (the replay clock's convention)."""
     instance_id: str | None = None
@@ -59,10 +58,28 @@ class Action:
     result: str | None = None
     failure: FailureDetails | None = None
     new_version: str | None = None
-    carryover: list[tuple[str, str | None]] = field(default_factory=list)
+    carryover: list[tuple[str, str | None]] = []
     has_carryover: bool = False
-    origin: SourceLocation | None = None
-    """Where the user's code asked for this action (``None`` for engine-made actions)."""
+
+    def __init__(
+        self,
+        id: int,
+        kind: str,
+        name: str = "",
+        input: str | None = None,
+        origin: SourceLocation | None = None,
+        **extra: Any,
+    ) -> None:
+        self.id = id
+        self.kind = kind
+        self.name = name
+        self.input = input
+        self.origin = origin
+        """Where the user's code asked for this action (``None`` for engine-made actions)."""
+        for key, value in extra.items():
+            if not hasattr(Action, key):
+                raise TypeError(f"Action has no field {key!r}")
+            setattr(self, key, value)
 
     def describe(self) -> str:
         """A one-line summary, e.g. ``scheduleTask #3 'charge'``."""
@@ -142,8 +159,3 @@ def response_to_proto(
     if custom_status is not None:
         msg.customStatus.value = custom_status
     return msg
-
-
-def _describe_value(value: Any) -> str:
-    text = repr(value)
-    return text if len(text) <= 80 else text[:77] + "..."

@@ -9,10 +9,11 @@ private fields.
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Generator
 from datetime import datetime, timedelta, timezone
-from types import GeneratorType
+from types import GeneratorType, SimpleNamespace
 from typing import Any
 
 from durabletask import task
@@ -28,8 +29,72 @@ except ImportError:  # pragma: no cover - older SDKs
     _type_discovery = None  # type: ignore[assignment]
 
 DEFAULT_MAXIMUM_TIMER_INTERVAL = timedelta(days=3)
+_LEGACY_MARKER = "__durabletask_autoobject__"
+
+
+def _legacy_object(d: dict[str, Any]) -> Any:
+    # Payloads written by old SDK versions mark auto-serialized objects; they decode to namespaces.
+    if d.pop(_LEGACY_MARKER, False):
+        return SimpleNamespace(**d)
+    return d
+
+
+_DECODER = json.JSONDecoder(object_hook=_legacy_object)
+_encode_str = json.encoder.encode_basestring_ascii
+_OUTPUT_TYPES: dict[Any, Any] = {}
+
+
+def decode(data: str, expected: type | None = None) -> Any:
+    """Decode a JSON payload exactly as the SDK's default data converter does, faster.
+
+    Without an expected type one shared decoder serves every call; with one (or anything
+    unusual) the SDK's converter decides.
+    """
+    if expected is None and not data.startswith("\ufeff"):
+        return _DECODER.decode(data)
+    return _CONVERTER.deserialize(data, expected)
+
+
+def encode(value: Any) -> str | None:
+    """Encode a value as JSON exactly as the SDK's default data converter does, faster.
+
+    Values plain JSON can hold go through the standard encoder; the converter's hooks (to_json,
+    dataclasses, enums, namespaces) only ever apply to values it cannot, so those go to it.
+    """
+    if value is None:
+        return None
+    kind = type(value)
+    if kind is str:
+        return _encode_str(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is bool:
+        return "true" if value else "false"
+    try:
+        return json.dumps(value)
+    except TypeError:
+        return _CONVERTER.serialize(value)
+
+
+def activity_output_type(fn: Any) -> Any:
+    """The activity's declared result type as the SDK discovers it (cached per function)."""
+    if _type_discovery is None:
+        return None
+    try:
+        return _OUTPUT_TYPES[fn]
+    except KeyError:
+        found = _type_discovery.activity_output_type(fn, _CONVERTER)
+        _OUTPUT_TYPES[fn] = found
+        return found
+    except TypeError:  # unhashable callable
+        return _type_discovery.activity_output_type(fn, _CONVERTER)
+
+
 _UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_OID, "9e952958-5e33-4daf-827f-2fa12937b875")
 _CONVERTER = DEFAULT_DATA_CONVERTER
+SCHEDULE_TASK = act.SCHEDULE_TASK
+_UNSET_CLOCK = datetime(1000, 1, 1)  # the SDK's clock before the first orchestratorStarted
+_LOCATIONS: dict[tuple[Any, int], SourceLocation] = {}
 
 STATUS_RUNNING = 0
 STATUS_COMPLETED = 1
@@ -158,7 +223,7 @@ class ReplayContext(task.OrchestrationContext):
         self._maximum_timer_interval = maximum_timer_interval
         self._tracker = tracker
         self._is_replaying = True
-        self._clock = datetime(1000, 1, 1)
+        self._clock = _UNSET_CLOCK
         self._version: str | None = None
         self._parent_instance_id: str | None = None
         self._sequence = 0
@@ -203,9 +268,7 @@ class ReplayContext(task.OrchestrationContext):
         return self._is_replaying
 
     def set_custom_status(self, custom_status: Any) -> None:
-        self._custom_status = (
-            _CONVERTER.serialize(custom_status) if custom_status is not None else None
-        )
+        self._custom_status = encode(custom_status) if custom_status is not None else None
 
     def create_timer(self, fire_at: datetime | timedelta) -> task.TimerTask:
         return self._new_timer(fire_at, None)
@@ -219,18 +282,16 @@ class ReplayContext(task.OrchestrationContext):
         tags: dict[str, str] | None = None,
         return_type: type | None = None,
     ) -> task.CompletableTask[Any]:
-        seq = self._next_id()
-        if return_type is None and not isinstance(activity, str) and _type_discovery is not None:
-            return_type = _type_discovery.activity_output_type(activity, _CONVERTER)
-        name = activity if isinstance(activity, str) else task.get_name(activity)
-        action = Action(
-            seq,
-            act.SCHEDULE_TASK,
-            name=name,
-            input=_CONVERTER.serialize(input),
-            tags=dict(tags) if tags else None,
-            origin=self.code_location(),
-        )
+        self._sequence += 1
+        if isinstance(activity, str):
+            name = activity
+        else:
+            name = task.get_name(activity)
+            if return_type is None:
+                return_type = activity_output_type(activity)
+        action = Action(self._sequence, SCHEDULE_TASK, name, encode(input), self.code_location())
+        if tags:
+            action.tags = dict(tags)
         return self._schedule(action, retry_policy, return_type, is_sub=False)
 
     def call_sub_orchestrator(  # type: ignore[override]
@@ -249,7 +310,7 @@ class ReplayContext(task.OrchestrationContext):
             seq,
             act.CREATE_SUB_ORCHESTRATION,
             name=name,
-            input=_CONVERTER.serialize(input),
+            input=encode(input),
             instance_id=instance_id
             if instance_id is not None
             else f"{self._instance_id}:{seq:04x}",
@@ -270,7 +331,7 @@ class ReplayContext(task.OrchestrationContext):
                 del self._received[key]
             if self._tracker is not None:
                 self._tracker.buffered_removed(seq)
-            waiter.complete(_CONVERTER.deserialize(data, data_type))
+            waiter.complete(decode(data, data_type) if data else None)
             return waiter
         entry = (waiter, data_type)
         self._waiters.setdefault(key, []).append(entry)
@@ -307,7 +368,7 @@ class ReplayContext(task.OrchestrationContext):
                 act.SEND_EVENT,
                 name=event_name,
                 instance_id=instance_id,
-                input=_CONVERTER.serialize(data),
+                input=encode(data),
                 origin=self.code_location(),
             )
         )
@@ -360,6 +421,11 @@ class ReplayContext(task.OrchestrationContext):
     def maximum_timer_interval(self) -> timedelta | None:
         """Longest single timer; longer ones are split into chunks."""
         return self._maximum_timer_interval
+
+    @property
+    def clock_or_none(self) -> datetime | None:
+        """The replay clock (naive UTC), ``None`` until the first ``orchestratorStarted``."""
+        return None if self._clock is _UNSET_CLOCK else self._clock
 
     @property
     def is_complete(self) -> bool:
@@ -463,15 +529,16 @@ class ReplayContext(task.OrchestrationContext):
             if prev is None:
                 return
             if not prev.is_complete:
-                if isinstance(prev, task.WhenAllTask) and not prev.get_tasks():
-                    nxt = gen.send([])
-                else:
+                if not isinstance(prev, task.WhenAllTask) or prev.get_tasks():
                     return
+                self.resumes += 1
+                nxt = gen.send([])
             elif prev.is_failed:
+                self.resumes += 1
                 nxt = gen.throw(prev.get_exception())
             else:
+                self.resumes += 1
                 nxt = gen.send(prev.get_result())
-            self.resumes += 1
             if not isinstance(nxt, task.Task):
                 raise TypeError("The orchestrator generator yielded a non-Task object")
             self._previous = nxt
@@ -485,7 +552,7 @@ class ReplayContext(task.OrchestrationContext):
         encoded_result: str | None = None
         if result is not None:
             try:
-                encoded_result = result if encoded else _CONVERTER.serialize(result)
+                encoded_result = result if encoded else encode(result)
             except (ValueError, TypeError):
                 from durabletask.internal.json_encode_output_exception import (
                     JsonEncodeOutputException,
@@ -534,7 +601,7 @@ class ReplayContext(task.OrchestrationContext):
                     self._next_id(),
                     act.COMPLETE_ORCHESTRATION,
                     status=STATUS_CONTINUED_AS_NEW,
-                    result=_CONVERTER.serialize(self._new_input),
+                    result=encode(self._new_input),
                     new_version=self._new_version,
                     carryover=carry,
                     has_carryover=self._save_events,
@@ -555,8 +622,12 @@ class ReplayContext(task.OrchestrationContext):
         frame = gen.gi_frame
         if frame is None:
             return None
-        code = frame.f_code
-        return SourceLocation(code.co_filename, frame.f_lineno, code.co_name)
+        key = (frame.f_code, frame.f_lineno)
+        found = _LOCATIONS.get(key)
+        if found is None:
+            code = frame.f_code
+            found = _LOCATIONS[key] = SourceLocation(code.co_filename, frame.f_lineno, code.co_name)
+        return found
 
     def code_locals(self) -> tuple[tuple[str, str], ...]:
         """A short repr of the orchestrator's locals where it is suspended."""

@@ -11,8 +11,9 @@ memory grows with the history, not with history times state.
 from __future__ import annotations
 
 from bisect import bisect_right
+from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 
 from engine.actions import Action, SourceLocation
@@ -142,11 +143,28 @@ class _IntervalSet:
         return [iv.item for iv in items[:end] if iv.closed > step]
 
 
-class FrameRecorder(Tracker):
-    """Records what every step changed, so any frame can be rebuilt instantly."""
+def _as_utc(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=timezone.utc)
 
-    def __init__(self, events: tuple[HistoryEvent, ...], past_count: int, with_code: bool) -> None:
-        self.events = events
+
+class FrameRecorder(Tracker):
+    """Records what every step changed, so any frame can be rebuilt instantly.
+
+    Per step it keeps one tuple of scalars; open state is kept as intervals holding the raw
+    objects (actions, task descriptions), turned into frame values only when a frame is built.
+    """
+
+    def __init__(
+        self,
+        event_at: Callable[[int], HistoryEvent],
+        total: int,
+        past_count: int,
+        with_code: bool,
+    ) -> None:
+        self.event_at = event_at
+        self.total = total
         self.past_count = past_count
         self.with_code = with_code
         self.step = -1
@@ -154,47 +172,38 @@ class FrameRecorder(Tracker):
         self.tasks = _IntervalSet()
         self.waits = _IntervalSet()
         self.buffered = _IntervalSet()
-        self.clock: list[datetime | None] = []
-        self.status: list[str] = []
-        self.suspended: list[bool] = []
-        self.custom_status: list[str | None] = []
-        self.location: list[SourceLocation | None] = []
-        self.locals: list[tuple[tuple[str, str], ...]] = []
-        self.note: list[str] = []
-        self.processed: list[bool] = []
-        self.failure: list[FailureDetails | None] = []
+        self.steps: list[tuple[Any, ...]] = []
+        """Per step: clock, status, suspended, custom status, location, locals, note,
+        processed, failure, extra pending action."""
         self.nondeterminism: NonDeterminismView | None = None
-        self.extra_action: list[PendingAction | None] = []
 
     @property
     def recorded(self) -> int:
         """How many steps are recorded so far."""
-        return len(self.status)
+        return len(self.steps)
 
     # --- Tracker ----------------------------------------------------------------------
 
     def action_added(self, action: Action) -> None:
-        item = PendingAction(action.id, action.kind, action.describe(), action.origin, self.step)
-        self.actions.open(action.id, self.step, item)
+        self.actions.open(action.id, self.step, (action, self.step))
 
     def action_removed(self, action_id: int, action: Action) -> None:
         self.actions.close(action_id, self.step)
 
     def task_added(self, task_id: int, kind: str, name: str, origin: SourceLocation | None) -> None:
-        self.tasks.open(task_id, self.step, OpenTask(task_id, kind, name, origin, self.step))
+        self.tasks.open(task_id, self.step, (task_id, kind, name, origin, self.step))
 
     def task_removed(self, task_id: int) -> None:
         self.tasks.close(task_id, self.step)
 
     def wait_added(self, key: int, name: str, origin: SourceLocation | None) -> None:
-        item = OpenTask(-1, "external event", name, origin, self.step)
-        self.waits.open(key, self.step, item)
+        self.waits.open(key, self.step, (-1, "external event", name, origin, self.step))
 
     def wait_removed(self, key: int) -> None:
         self.waits.close(key, self.step)
 
     def buffered_added(self, seq: int, name: str, data: str | None) -> None:
-        self.buffered.open(seq, self.step, BufferedEvent(name, data, self.step))
+        self.buffered.open(seq, self.step, (name, data, self.step))
 
     def buffered_removed(self, seq: int) -> None:
         self.buffered.close(seq, self.step)
@@ -205,35 +214,9 @@ class FrameRecorder(Tracker):
         """Changes reported from now on belong to ``step``."""
         self.step = step
 
-    def end(
-        self,
-        *,
-        clock: datetime | None,
-        status: str,
-        suspended: bool,
-        custom_status: str | None,
-        location: SourceLocation | None,
-        locals_: tuple[tuple[str, str], ...],
-        note: str,
-        processed: bool,
-        failure: FailureDetails | None,
-        extra_action: PendingAction | None = None,
-    ) -> None:
-        """Close the current step with its scalar state."""
-        self.clock.append(clock)
-        self.status.append(status)
-        self.suspended.append(suspended)
-        self.custom_status.append(custom_status)
-        self.location.append(location)
-        self.locals.append(locals_)
-        self.note.append(note)
-        self.processed.append(processed)
-        self.failure.append(failure)
-        self.extra_action.append(extra_action)
-
     def frame(self, index: int) -> Frame:
         """The frame after event ``index`` (``-1``: before the first event)."""
-        total = len(self.events)
+        total = self.total
         if index < 0:
             return Frame(
                 index=-1,
@@ -256,31 +239,38 @@ class FrameRecorder(Tracker):
                 failure=None,
                 with_code=self.with_code,
             )
-        if index >= self.recorded:
-            raise IndexError(f"step {index} is not recorded yet ({self.recorded} are)")
-        actions = self.actions.at(index)
-        extra = self.extra_action[index]
+        if index >= len(self.steps):
+            raise IndexError(f"step {index} is not recorded yet ({len(self.steps)} are)")
+        (clock, status, suspended, custom, location, locals_, note, processed, failure, extra) = (
+            self.steps[index]
+        )
+        actions = [
+            PendingAction(a.id, a.kind, a.describe(), a.origin, opened)
+            for a, opened in self.actions.at(index)
+        ]
         if extra is not None:
             actions.append(extra)
+        tasks = [OpenTask(*t) for t in self.tasks.at(index)]
+        tasks.extend(OpenTask(*w) for w in self.waits.at(index))
         nd = self.nondeterminism
         return Frame(
             index=index,
             total=total,
-            event=self.events[index],
+            event=self.event_at(index),
             lane="past" if index < self.past_count else "new",
             is_replaying=index < self.past_count,
-            current_utc_datetime=self.clock[index],
-            status=self.status[index],
-            suspended=self.suspended[index],
-            custom_status=self.custom_status[index],
+            current_utc_datetime=_as_utc(clock),
+            status=status,
+            suspended=suspended,
+            custom_status=custom,
             pending_actions=tuple(actions),
-            open_tasks=tuple(self.tasks.at(index) + self.waits.at(index)),
-            buffered_events=tuple(self.buffered.at(index)),
-            location=self.location[index],
-            locals=self.locals[index],
-            note=self.note[index],
-            processed=self.processed[index],
+            open_tasks=tuple(tasks),
+            buffered_events=tuple(BufferedEvent(*b) for b in self.buffered.at(index)),
+            location=location,
+            locals=locals_,
+            note=note,
+            processed=processed,
             nondeterminism=nd if nd is not None and nd.event_index <= index else None,
-            failure=self.failure[index],
+            failure=failure,
             with_code=self.with_code,
         )

@@ -48,8 +48,17 @@ def timestamp_to_datetime(ts: Any) -> datetime:
     return EPOCH + timedelta(seconds=ts.seconds, microseconds=ts.nanos // 1000)
 
 
+MIN_SECONDS = -62_135_596_800  # 0001-01-01T00:00:00Z
+MAX_SECONDS = 253_402_300_799  # 9999-12-31T23:59:59Z
+
+
 def _ts(msg: Any, name: str) -> datetime | None:
-    return timestamp_to_datetime(getattr(msg, name)) if msg.HasField(name) else None
+    if not msg.HasField(name):
+        return None
+    ts = getattr(msg, name)
+    if not MIN_SECONDS <= ts.seconds <= MAX_SECONDS:
+        return None  # out of the range a Timestamp may hold: unknown, not fatal
+    return timestamp_to_datetime(ts)
 
 
 def _sv(msg: Any, name: str) -> str | None:
@@ -757,40 +766,113 @@ def events_from_proto(
     return tuple(out)
 
 
-@dataclass(frozen=True, slots=True)
 class OrchestrationRequest:
-    """One orchestration turn: the instance and its past and new history events."""
+    """One orchestration turn: the instance and its past and new history events.
 
-    instance_id: str
-    execution_id: str | None
-    past_events: tuple[HistoryEvent, ...]
-    new_events: tuple[HistoryEvent, ...]
-    properties: dict[str, Any] = field(default_factory=dict)
+    It keeps the decoded ``OrchestratorRequest`` message and converts events to dataclasses
+    only when asked (all at once through :attr:`events`, or one at a time through
+    :meth:`event`): the replay engine reads the message directly, so a long history is replayed
+    without paying for a conversion nobody looks at.
+    """
+
+    __slots__ = ("proto", "_past", "_new", "_one", "_ts_cache", "_properties")
+
+    def __init__(self, msg: pb.OrchestratorRequest) -> None:
+        self.proto = msg
+        """The decoded message (read by the engine; never handed to the UI)."""
+        self._past: tuple[HistoryEvent, ...] | None = None
+        self._new: tuple[HistoryEvent, ...] | None = None
+        self._one: dict[int, HistoryEvent] = {}
+        self._ts_cache: dict[tuple[int, int], datetime] = {}
+        self._properties: dict[str, Any] | None = None
+
+    @classmethod
+    def from_proto(cls, msg: pb.OrchestratorRequest) -> OrchestrationRequest:
+        """Wrap an ``OrchestratorRequest`` message."""
+        return cls(msg)
+
+    @property
+    def instance_id(self) -> str:
+        """The orchestration instance id."""
+        return self.proto.instanceId
+
+    @property
+    def execution_id(self) -> str | None:
+        """The execution id, if the request carries one."""
+        return _sv(self.proto, "executionId")
+
+    @property
+    def properties(self) -> dict[str, Any]:
+        """The request's properties map, as plain values."""
+        if self._properties is None:
+            self._properties = {
+                k: json_format.MessageToDict(v) for k, v in self.proto.properties.items()
+            }
+        return self._properties
+
+    @property
+    def past_count(self) -> int:
+        """How many past events (replayed with ``is_replaying`` true) there are."""
+        return len(self.proto.pastEvents)
+
+    def __len__(self) -> int:
+        return len(self.proto.pastEvents) + len(self.proto.newEvents)
+
+    @property
+    def past_events(self) -> tuple[HistoryEvent, ...]:
+        """The past events as dataclasses."""
+        if self._past is None:
+            self._past = events_from_proto(self.proto.pastEvents, self._ts_cache)
+        return self._past
+
+    @property
+    def new_events(self) -> tuple[HistoryEvent, ...]:
+        """The new events as dataclasses."""
+        if self._new is None:
+            self._new = events_from_proto(self.proto.newEvents, self._ts_cache)
+        return self._new
 
     @property
     def events(self) -> tuple[HistoryEvent, ...]:
         """All events, past then new."""
         return self.past_events + self.new_events
 
+    def event_proto(self, index: int) -> pb.HistoryEvent:
+        """The message of the event at ``index`` (past then new)."""
+        past = self.proto.pastEvents
+        n = len(past)
+        return past[index] if index < n else self.proto.newEvents[index - n]
+
+    def event(self, index: int) -> HistoryEvent:
+        """The event at ``index`` as a dataclass, converting only that one if need be."""
+        n = len(self.proto.pastEvents)
+        done = self._past if index < n else self._new
+        if done is not None:
+            return done[index if index < n else index - n]
+        ev = self._one.get(index)
+        if ev is None:
+            ev = event_from_proto(self.event_proto(index))
+            self._one[index] = ev
+        return ev
+
     def lane(self, index: int) -> Lane:
         """The lane (``"past"`` or ``"new"``) of the event at ``index``."""
-        return "past" if index < len(self.past_events) else "new"
+        return "past" if index < len(self.proto.pastEvents) else "new"
 
     def started(self) -> ExecutionStarted | None:
         """The first ``executionStarted`` event, if any."""
-        for ev in self.events:
-            if isinstance(ev, ExecutionStarted):
-                return ev
+        for lane in (self.proto.pastEvents, self.proto.newEvents):
+            for msg in lane:
+                if msg.WhichOneof("eventType") == "executionStarted":
+                    ev = event_from_proto(msg)
+                    assert isinstance(ev, ExecutionStarted)
+                    return ev
         return None
 
-    @classmethod
-    def from_proto(cls, msg: pb.OrchestratorRequest) -> OrchestrationRequest:
-        """Convert an ``OrchestratorRequest`` message."""
-        cache: dict[tuple[int, int], datetime] = {}
-        return cls(
-            instance_id=msg.instanceId,
-            execution_id=_sv(msg, "executionId"),
-            past_events=events_from_proto(msg.pastEvents, cache),
-            new_events=events_from_proto(msg.newEvents, cache),
-            properties={k: json_format.MessageToDict(v) for k, v in msg.properties.items()},
-        )
+    def __eq__(self, other: object) -> bool:
+        if not isinstance(other, OrchestrationRequest):
+            return NotImplemented
+        return self.proto == other.proto
+
+    def __repr__(self) -> str:
+        return f"OrchestrationRequest(instance_id={self.instance_id!r}, events={len(self)})"

@@ -21,7 +21,7 @@ class HistoryReplayer:
     """Applies one history event per :meth:`apply`, reporting open state to a tracker."""
 
     def __init__(self, request: h.OrchestrationRequest, tracker: Tracker) -> None:
-        self.events = request.events
+        self.event_at = request.event
         self.tracker = tracker
         self.clock: datetime | None = None
         self.status = "PENDING"
@@ -73,7 +73,7 @@ class HistoryReplayer:
     def apply(self, index: int) -> None:
         """Apply the event at ``index`` (in order)."""
         self._index = index
-        self._process(self.events[index])
+        self._process(self.event_at(index))
 
     def _process(self, ev: h.HistoryEvent) -> None:
         if self.suspended and not isinstance(ev, (h.ExecutionResumed, h.ExecutionTerminated)):

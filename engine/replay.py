@@ -26,6 +26,7 @@ from engine.context import (
     STATUS_TERMINATED,
     ReplayContext,
     Tracker,
+    decode,
     sdk_failure_details,
 )
 
@@ -115,8 +116,21 @@ def _recorded(ev: h.HistoryEvent) -> str:
     return f"{ev.kind} #{ev.event_id}" + (f" '{name}'" if name else "")
 
 
+def _text(msg: Any, field: str) -> str | None:
+    """A ``StringValue`` field's text, ``None`` when the wrapper is absent."""
+    return getattr(msg, field).value if msg.HasField(field) else None
+
+
+def _naive(ts: Any) -> datetime:
+    return _NAIVE_EPOCH + timedelta(seconds=ts.seconds, microseconds=ts.nanos // 1000)
+
+
 class CodeReplayer:
-    """Replays history into the user's orchestrator code, one event per :meth:`apply`."""
+    """Replays history into the user's orchestrator code, one event per :meth:`apply`.
+
+    It reads the request's protobuf events directly (dispatching on the oneof member), so a
+    headless replay never converts events it does not need to show.
+    """
 
     def __init__(
         self,
@@ -135,70 +149,75 @@ class CodeReplayer:
             maximum_timer_interval=maximum_timer_interval,
             tracker=tracker,
         )
-        self.events = request.events
-        self.past_count = len(request.past_events)
+        msg = request.proto
+        self.past_count = len(msg.pastEvents)
+        self._past = msg.pastEvents
+        self._new = msg.newEvents
         self.suspended = False
-        self.suspended_events: list[tuple[int, h.HistoryEvent]] = []
+        self.suspended_events: list[tuple[int, Any]] = []
         self.stopped = False
+        """An exception ended the replay: later events are not processed (as in the SDK)."""
         self.started = False
         """Whether ``executionStarted`` has been applied."""
-        """An exception ended the replay: later events are not processed (as in the SDK)."""
         self.nondeterminism: NonDeterminism | None = None
         self.failure_exception: BaseException | None = None
         self.note = ""
         """What the last :meth:`apply` did, in a few words."""
         self._index = -1
-        self._dispatch: dict[type, Callable[[Any], None]] = {
-            h.OrchestratorStarted: self._apply_orchestrator_started,
-            h.ExecutionStarted: self._apply_execution_started,
-            h.TaskScheduled: self._apply_task_scheduled,
-            h.TaskCompleted: self._apply_task_completed,
-            h.TaskFailed: self._apply_task_failed,
-            h.SubOrchestrationCreated: self._apply_sub_orchestration_created,
-            h.SubOrchestrationCompleted: self._apply_sub_orchestration_completed,
-            h.SubOrchestrationFailed: self._apply_sub_orchestration_failed,
-            h.TimerCreated: self._apply_timer_created,
-            h.TimerFired: self._apply_timer_fired,
-            h.EventSent: self._apply_event_sent,
-            h.EventRaised: self._apply_event_raised,
-            h.ExecutionSuspended: self._apply_execution_suspended,
-            h.ExecutionResumed: self._apply_execution_resumed,
-            h.ExecutionTerminated: self._apply_execution_terminated,
-            h.OrchestratorCompleted: self._ignore,
-            h.ExecutionCompleted: self._ignore,
-            h.ExecutionRewound: self._ignore,
-            h.GenericEvent: self._ignore,
+        self._dispatch: dict[str, Callable[[Any, Any], None]] = {
+            "orchestratorStarted": self._apply_orchestrator_started,
+            "executionStarted": self._apply_execution_started,
+            "taskScheduled": self._apply_task_scheduled,
+            "taskCompleted": self._apply_task_completed,
+            "taskFailed": self._apply_task_failed,
+            "subOrchestrationInstanceCreated": self._apply_sub_orchestration_created,
+            "subOrchestrationInstanceCompleted": self._apply_sub_orchestration_completed,
+            "subOrchestrationInstanceFailed": self._apply_sub_orchestration_failed,
+            "timerCreated": self._apply_timer_created,
+            "timerFired": self._apply_timer_fired,
+            "eventSent": self._apply_event_sent,
+            "eventRaised": self._apply_event_raised,
+            "executionSuspended": self._apply_execution_suspended,
+            "executionResumed": self._apply_execution_resumed,
+            "executionTerminated": self._apply_execution_terminated,
+            "orchestratorCompleted": self._ignore,
+            "executionCompleted": self._ignore,
+            "executionRewound": self._ignore,
+            "genericEvent": self._ignore,
         }
 
     # --- driving --------------------------------------------------------------------------
 
     def apply(self, index: int) -> None:
         """Apply the event at ``index`` (events must be applied in order)."""
-        self._index = index
-        if index == self.past_count:
-            self.ctx.set_replaying(False)
+        past_count = self.past_count
+        if index < past_count:
+            msg = self._past[index]
+        else:
+            if index == past_count:
+                self.ctx.set_replaying(False)
+            msg = self._new[index - past_count]
         if self.stopped:
             self.note = "not processed: the replay stopped at an earlier event"
             return
-        self.note = ""
+        self._index = index
         try:
-            self._process(self.events[index])
+            self._process(index, msg)
         except ReplayStopped:
             pass
-        finally:
-            self._index = index
 
-    def _process(self, ev: h.HistoryEvent) -> None:
-        if self.suspended and not isinstance(ev, (h.ExecutionResumed, h.ExecutionTerminated)):
-            self.suspended_events.append((self._index, ev))
+    def _process(self, index: int, msg: Any) -> None:
+        which = msg.WhichOneof("eventType")
+        if self.suspended and which != "executionResumed" and which != "executionTerminated":
+            self.suspended_events.append((index, msg))
             self.note = "buffered: the orchestration is suspended"
             return
-        handler = self._dispatch.get(type(ev))
+        handler = self._dispatch.get(which) if which is not None else None
         try:
             if handler is None:
-                self._unknown(ev)
+                self._unknown(index)
             else:
-                handler(ev)
+                handler(msg, getattr(msg, which))  # type: ignore[arg-type]
         except StopIteration as done:
             self.ctx.set_complete(done.value, STATUS_COMPLETED)
             self.note = "orchestrator returned"
@@ -211,7 +230,11 @@ class CodeReplayer:
                 found = self.nondeterminism
                 if found is None:
                     found = NonDeterminism(
-                        self._index, _recorded(ev), "?", self.ctx.code_location(), ""
+                        index,
+                        _recorded(self.request.event(index)),
+                        "?",
+                        self.ctx.code_location(),
+                        "",
                     )
                 self.nondeterminism = replace(found, message=str(exc))
             self.ctx.set_failed(exc)
@@ -224,190 +247,201 @@ class CodeReplayer:
 
     # --- event handlers -----------------------------------------------------------------
 
-    def _ignore(self, ev: h.HistoryEvent) -> None:
+    def _ignore(self, msg: Any, ev: Any) -> None:
         self.note = "nothing to do"
 
-    def _unknown(self, ev: h.HistoryEvent) -> None:
+    def _unknown(self, index: int) -> None:
+        kind = self.request.event(index).kind
         if self.strict:
-            raise task.OrchestrationStateError(
-                f"Don't know how to handle event of type '{ev.kind}'"
-            )
-        self.note = f"ignored: the engine does not act on {ev.kind} here"
+            raise task.OrchestrationStateError(f"Don't know how to handle event of type '{kind}'")
+        self.note = f"ignored: the engine does not act on {kind} here"
 
-    def _apply_orchestrator_started(self, ev: h.OrchestratorStarted) -> None:
-        self.ctx.set_clock(naive_utc(ev.timestamp))
+    def _apply_orchestrator_started(self, msg: Any, ev: Any) -> None:
+        self.ctx.set_clock(_naive(msg.timestamp))
         self.note = "clock set"
 
-    def _apply_execution_started(self, ev: h.ExecutionStarted) -> None:
-        fn = self.app.functions.get(ev.orchestration_name)
+    def _apply_execution_started(self, msg: Any, ev: Any) -> None:
+        name = ev.name
+        fn = self.app.functions.get(name)
         if fn is None:
-            raise OrchestratorNotRegisteredError(
-                f"A '{ev.orchestration_name}' orchestrator was not registered."
-            )
+            raise OrchestratorNotRegisteredError(f"A '{name}' orchestrator was not registered.")
         self.started = True
-        self.ctx.set_origin(ev.version, ev.parent_instance_id)
+        parent = None
+        if ev.HasField("parentInstance") and ev.parentInstance.HasField("orchestrationInstance"):
+            parent = ev.parentInstance.orchestrationInstance.instanceId
+        self.ctx.set_origin(_text(ev, "version"), parent)
         value: Any = None
-        if ev.input is not None and ev.input != "":
+        raw = _text(ev, "input")
+        if raw:
             expected = None
             if _type_discovery is not None:
                 expected = _type_discovery.orchestrator_input_type(fn, _CONVERTER)
-            value = _CONVERTER.deserialize(ev.input, expected)
+            value = _CONVERTER.deserialize(raw, expected)
         self.note = "orchestrator started"
         self.ctx.start(fn, value)
 
-    def _match(self, ev: h.HistoryEvent, kind: str, method: str) -> Action:
-        action = self.ctx.take_action(ev.event_id)
+    def _match(self, msg: Any, kind: str, method: str) -> Action:
+        event_id = msg.eventId
+        action = self.ctx.take_action(event_id)
         if action is None:
-            self._diverged(ev, "nothing with this sequence number", None)
-            raise task.NonDeterminismError(_no_action_message(ev.event_id, method))
+            self._diverged("nothing with this sequence number", None)
+            raise task.NonDeterminismError(_no_action_message(event_id, method))
         if action.kind != kind:
-            self._diverged(ev, action.describe(), action.origin)
-            raise task.NonDeterminismError(_wrong_type_message(ev.event_id, method, action))
+            self._diverged(action.describe(), action.origin)
+            raise task.NonDeterminismError(_wrong_type_message(event_id, method, action))
         return action
 
-    def _diverged(self, ev: h.HistoryEvent, asked: str, where: SourceLocation | None) -> None:
+    def _diverged(self, asked: str, where: SourceLocation | None) -> None:
         location = where if where is not None else self.ctx.code_location()
-        self.nondeterminism = NonDeterminism(self._index, _recorded(ev), asked, location, "")
+        recorded = _recorded(self.request.event(self._index))
+        self.nondeterminism = NonDeterminism(self._index, recorded, asked, location, "")
 
-    def _check_name(self, ev: h.HistoryEvent, action: Action, method: str, expected: str) -> None:
+    def _check_name(self, msg: Any, action: Action, method: str, expected: str) -> None:
         if action.name != expected:
-            self._diverged(ev, action.describe(), action.origin)
+            self._diverged(action.describe(), action.origin)
             raise task.NonDeterminismError(
-                _wrong_name_message(ev.event_id, method, expected, action.name)
+                _wrong_name_message(msg.eventId, method, expected, action.name)
             )
 
-    def _apply_task_scheduled(self, ev: h.TaskScheduled) -> None:
-        action = self._match(ev, act.SCHEDULE_TASK, "call_activity")
-        self._check_name(ev, action, "call_activity", ev.task_name)
-        self.note = f"matched call_activity #{ev.event_id}"
+    def _apply_task_scheduled(self, msg: Any, ev: Any) -> None:
+        action = self._match(msg, act.SCHEDULE_TASK, "call_activity")
+        if action.name != ev.name:
+            self._check_name(msg, action, "call_activity", ev.name)
+        self.note = "matched call_activity"
 
-    def _apply_sub_orchestration_created(self, ev: h.SubOrchestrationCreated) -> None:
-        action = self._match(ev, act.CREATE_SUB_ORCHESTRATION, "call_sub_orchestrator")
-        self._check_name(ev, action, "call_sub_orchestrator", ev.orchestration_name)
-        self.note = f"matched call_sub_orchestrator #{ev.event_id}"
+    def _apply_sub_orchestration_created(self, msg: Any, ev: Any) -> None:
+        action = self._match(msg, act.CREATE_SUB_ORCHESTRATION, "call_sub_orchestrator")
+        self._check_name(msg, action, "call_sub_orchestrator", ev.name)
+        self.note = "matched call_sub_orchestrator"
 
-    def _apply_timer_created(self, ev: h.TimerCreated) -> None:
-        self._match(ev, act.CREATE_TIMER, "create_timer")
-        self.note = f"matched create_timer #{ev.event_id}"
+    def _apply_timer_created(self, msg: Any, ev: Any) -> None:
+        self._match(msg, act.CREATE_TIMER, "create_timer")
+        self.note = "matched create_timer"
 
-    def _apply_event_sent(self, ev: h.EventSent) -> None:
-        action = self._match(ev, act.SEND_EVENT, "send_event")
-        if action.instance_id != ev.instance_id:
-            self._diverged(ev, action.describe(), action.origin)
+    def _apply_event_sent(self, msg: Any, ev: Any) -> None:
+        action = self._match(msg, act.SEND_EVENT, "send_event")
+        if action.instance_id != ev.instanceId:
+            self._diverged(action.describe(), action.origin)
             raise task.NonDeterminismError(
                 _wrong_target_message(
-                    ev.event_id, "send_event", ev.instance_id, action.instance_id or ""
+                    msg.eventId, "send_event", ev.instanceId, action.instance_id or ""
                 )
             )
-        if action.name.casefold() != ev.event_name.casefold():
-            self._diverged(ev, action.describe(), action.origin)
+        if action.name.casefold() != ev.name.casefold():
+            self._diverged(action.describe(), action.origin)
             raise task.NonDeterminismError(
-                _wrong_name_message(ev.event_id, "send_event", ev.event_name, action.name)
+                _wrong_name_message(msg.eventId, "send_event", ev.name, action.name)
             )
-        self.note = f"matched send_event #{ev.event_id}"
+        self.note = "matched send_event"
 
     def _complete_task(self, task_id: int, result: str | None, what: str) -> None:
         pending = self.ctx.take_task(task_id)
         if pending is None:
-            self.note = f"ignored: no task waits for id {task_id}"
+            self.note = "ignored: no task waits for this id"
             return
-        value = (
-            None
-            if result is None or result == ""
-            else _CONVERTER.deserialize(result, pending.expected)
-        )
+        value = decode(result, pending.expected) if result else None
         pending.task.complete(value)
-        self.note = f"{what} #{task_id} completed"
+        self.note = what
         self.ctx.resume()
 
-    def _fail_task(self, task_id: int, failure: h.FailureDetails | None, sub: bool) -> None:
+    def _fail_task(self, task_id: int, details: Any, sub: bool) -> None:
         pending = self.ctx.take_task(task_id)
         if pending is None:
-            self.note = f"ignored: no task waits for id {task_id}"
+            self.note = "ignored: no task waits for this id"
             return
-        message = failure.message if failure is not None else ""
+        failure = h.FailureDetails.from_proto(details)
         t = pending.task
         if isinstance(t, task.RetryableTask):
             delay = t.compute_next_delay()
             if delay is not None:
                 t.increment_attempt_count()
                 self.ctx.retry_timer(delay, self.ctx.retry_info(t))
-                self.note = f"#{task_id} failed: retry in {delay}"
+                self.note = f"task #{task_id} failed: retry in {delay}"
                 return
         if sub:
-            text = f"Sub-orchestration task #{task_id} failed: {message}"
+            text = f"Sub-orchestration task #{task_id} failed: {failure.message}"
         else:
-            text = f"{self.ctx.instance_id}: Activity task #{task_id} failed: {message}"
+            text = f"{self.ctx.instance_id}: Activity task #{task_id} failed: {failure.message}"
         t.fail(text, sdk_failure_details(failure))
-        self.note = f"#{task_id} failed"
+        self.note = f"task #{task_id} failed"
         self.ctx.resume()
 
-    def _apply_task_completed(self, ev: h.TaskCompleted) -> None:
-        self._complete_task(ev.task_scheduled_id, ev.result, "activity")
+    def _apply_task_completed(self, msg: Any, ev: Any) -> None:
+        pending = self.ctx.take_task(ev.taskScheduledId)
+        if pending is None:
+            self.note = "ignored: no task waits for this id"
+            return
+        result = ev.result.value if ev.HasField("result") else None
+        pending.task.complete(decode(result, pending.expected) if result else None)
+        self.note = "activity completed"
+        self.ctx.resume()
 
-    def _apply_task_failed(self, ev: h.TaskFailed) -> None:
-        self._fail_task(ev.task_scheduled_id, ev.failure, sub=False)
+    def _apply_task_failed(self, msg: Any, ev: Any) -> None:
+        self._fail_task(ev.taskScheduledId, ev.failureDetails, sub=False)
 
-    def _apply_sub_orchestration_completed(self, ev: h.SubOrchestrationCompleted) -> None:
-        self._complete_task(ev.task_scheduled_id, ev.result, "sub-orchestration")
+    def _apply_sub_orchestration_completed(self, msg: Any, ev: Any) -> None:
+        result = ev.result.value if ev.HasField("result") else None
+        self._complete_task(ev.taskScheduledId, result, "sub-orchestration completed")
 
-    def _apply_sub_orchestration_failed(self, ev: h.SubOrchestrationFailed) -> None:
-        self._fail_task(ev.task_scheduled_id, ev.failure, sub=True)
+    def _apply_sub_orchestration_failed(self, msg: Any, ev: Any) -> None:
+        self._fail_task(ev.taskScheduledId, ev.failureDetails, sub=True)
 
-    def _apply_timer_fired(self, ev: h.TimerFired) -> None:
-        pending = self.ctx.take_task(ev.timer_id)
+    def _apply_timer_fired(self, msg: Any, ev: Any) -> None:
+        pending = self.ctx.take_task(ev.timerId)
         if pending is None or not isinstance(pending.task, task.TimerTask):
-            self.note = f"ignored: no timer waits for id {ev.timer_id}"
+            self.note = "ignored: no timer waits for this id"
             return
         if self.ctx.is_complete:
             self.note = "ignored: the orchestration already completed"
             return
-        fired_at = naive_utc(ev.fire_at)
+        fired_at = _naive(ev.fireAt)
         final = pending.final_fire_at
         if final is not None and fired_at < final:
             limit = self.ctx.maximum_timer_interval or timedelta(0)  # chunked implies a limit
             next_at = fired_at + limit if fired_at + limit < final else final
             self.ctx.new_chunk_timer(pending, next_at)
-            self.note = f"timer #{ev.timer_id} chunk fired; next chunk at {next_at.isoformat()}"
+            self.note = f"timer chunk fired; next chunk at {next_at.isoformat()}Z"
             return
         pending.task.complete(None)
         if pending.retry is not None:
             self.ctx.reissue(pending.retry)
-            self.note = f"retry timer #{ev.timer_id} fired: task scheduled again"
+            self.note = "retry timer fired: task scheduled again"
             return
-        self.note = f"timer #{ev.timer_id} fired"
+        self.note = "timer fired"
         self.ctx.resume()
 
-    def _apply_event_raised(self, ev: h.EventRaised) -> None:
-        waiter = self.ctx.pop_waiter(ev.event_name)
+    def _apply_event_raised(self, msg: Any, ev: Any) -> None:
+        name = ev.name
+        data = ev.input.value if ev.HasField("input") and ev.input.value else None
+        waiter = self.ctx.pop_waiter(name)
         if waiter is None:
-            data = ev.input if ev.input else None
-            self.ctx.buffer_event(ev.event_name, data)
-            self.note = f"event '{ev.event_name}' buffered (no one waits for it)"
+            self.ctx.buffer_event(name, data)
+            self.note = f"event '{name}' buffered (no one waits for it)"
             return
         t, expected = waiter
-        value = None if not ev.input else _CONVERTER.deserialize(ev.input, expected)
-        t.complete(value)
-        self.note = f"event '{ev.event_name}' delivered"
+        t.complete(decode(data, expected) if data else None)
+        self.note = f"event '{name}' delivered"
         self.ctx.resume()
 
-    def _apply_execution_suspended(self, ev: h.ExecutionSuspended) -> None:
+    def _apply_execution_suspended(self, msg: Any, ev: Any) -> None:
         self.suspended = True
         self.note = "suspended"
 
-    def _apply_execution_resumed(self, ev: h.ExecutionResumed) -> None:
+    def _apply_execution_resumed(self, msg: Any, ev: Any) -> None:
         if not self.suspended:
-            self._unknown(ev)
+            self._unknown(self._index)
             return
         self.suspended = False
         waiting, self.suspended_events = self.suspended_events, []
+        resumed_at = self._index
         for index, buffered in waiting:
             self._index = index
-            self._process(buffered)
+            self._process(index, buffered)
+        self._index = resumed_at
         self.note = f"resumed; {len(waiting)} buffered event(s) processed"
 
-    def _apply_execution_terminated(self, ev: h.ExecutionTerminated) -> None:
-        output = ev.input if ev.input else None
+    def _apply_execution_terminated(self, msg: Any, ev: Any) -> None:
+        output = ev.input.value if ev.HasField("input") and ev.input.value else None
         self.ctx.set_complete(output, STATUS_TERMINATED, encoded=True)
         self.note = "terminated"
 

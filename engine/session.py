@@ -11,12 +11,12 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import timedelta
 
 from engine import history as h
 from engine.actions import Action, response_to_proto
 from engine.app_loader import UserApp
-from engine.context import STATUS_CONTINUED_AS_NEW, ReplayContext, failure_from_exception
+from engine.context import STATUS_CONTINUED_AS_NEW, failure_from_exception
 from engine.frames import Frame, FrameRecorder, NonDeterminismView, PendingAction
 from engine.history_replay import HistoryReplayer
 from engine.proto import orchestrator_service_pb2 as pb
@@ -98,9 +98,11 @@ class ReplaySession:
     ) -> None:
         self.request = request
         self.app = app
-        self.events = request.events
-        self.past_count = len(request.past_events)
-        self.recorder = FrameRecorder(self.events, self.past_count, with_code=app is not None)
+        self.past_count = request.past_count
+        self._total = len(request)
+        self.recorder = FrameRecorder(
+            request.event, self._total, self.past_count, with_code=app is not None
+        )
         self._code: CodeReplayer | None = None
         self._history: HistoryReplayer | None = None
         if app is not None:
@@ -118,13 +120,14 @@ class ReplaySession:
         self._final_actions: list[Action] | None = None
         self._names: dict[int, str | None] | None = None
         self._resumes_seen = -1
+        self._failure: h.FailureDetails | None = None
 
     # --- recording ------------------------------------------------------------------
 
     @property
     def total(self) -> int:
         """How many events the request holds."""
-        return len(self.events)
+        return self._total
 
     @property
     def recorded(self) -> int:
@@ -134,13 +137,13 @@ class ReplaySession:
     @property
     def done(self) -> bool:
         """Whether every event has been replayed."""
-        return self.recorder.recorded >= len(self.events)
+        return self.recorder.recorded >= self._total
 
     def advance(self, count: int | None = None) -> int:
         """Replay up to ``count`` more events (all if ``None``); returns how many are recorded."""
         with self._lock:
             start = self.recorder.recorded
-            stop = len(self.events) if count is None else min(len(self.events), start + count)
+            stop = self._total if count is None else min(self._total, start + count)
             for index in range(start, stop):
                 self._record(index)
             return self.recorder.recorded
@@ -149,61 +152,73 @@ class ReplaySession:
         rec = self.recorder
         rec.begin(index)
         code = self._code
-        if code is not None:
-            code.apply(index)
-            ctx = code.ctx
-            status = _code_status(code)
-            extra = None
-            if ctx.completion_status == STATUS_CONTINUED_AS_NEW:
-                extra = PendingAction(
-                    -1,
-                    "completeOrchestration",
-                    "completeOrchestration CONTINUED_AS_NEW (at turn end)",
-                    None,
-                    index,
-                )
-            if code.nondeterminism is not None and rec.nondeterminism is None:
-                nd = code.nondeterminism
-                rec.nondeterminism = NonDeterminismView(
-                    nd.event_index, nd.recorded, nd.asked, nd.location, nd.message
-                )
-            loc = ctx.code_location()
-            if rec.locals and ctx.resumes == self._resumes_seen:
-                locals_ = rec.locals[-1]
-            else:
-                locals_ = ctx.code_locals()
-                self._resumes_seen = ctx.resumes
-            failure = None
-            if code.failure_exception is not None:
-                failure = failure_from_exception(code.failure_exception)
-            rec.end(
-                clock=_aware(ctx.current_utc_datetime) if _clock_set(ctx) else None,
-                status=status,
-                suspended=code.suspended,
-                custom_status=ctx.custom_status,
-                location=loc,
-                locals_=locals_,
-                note=code.note,
-                processed=not code.note.startswith(("not processed", "buffered")),
-                failure=failure,
-                extra_action=extra,
-            )
-        else:
+        if code is None:
             hist = self._history
             assert hist is not None
             hist.apply(index)
-            status = hist.status
-            rec.end(
-                clock=hist.clock,
-                status=status,
-                suspended=hist.suspended,
-                custom_status=None,
-                location=None,
-                locals_=(),
-                note=hist.note,
-                processed=not hist.note.startswith("buffered"),
-                failure=hist.failure,
+            rec.steps.append(
+                (
+                    hist.clock,
+                    hist.status,
+                    hist.suspended,
+                    None,
+                    None,
+                    (),
+                    hist.note,
+                    not hist.note.startswith("buffered"),
+                    hist.failure,
+                    None,
+                )
             )
+            return
+        code.apply(index)
+        ctx = code.ctx
+        steps = rec.steps
+        if steps and ctx.resumes == self._resumes_seen:
+            previous = steps[-1]
+            location, locals_ = previous[4], previous[5]
+        else:
+            location, locals_ = ctx.code_location(), ctx.code_locals()
+            self._resumes_seen = ctx.resumes
+        failure = self._failure
+        if code.failure_exception is not None and failure is None:
+            failure = self._failure = failure_from_exception(code.failure_exception)
+            nd = code.nondeterminism
+            if nd is not None:
+                rec.nondeterminism = NonDeterminismView(
+                    nd.event_index, nd.recorded, nd.asked, nd.location, nd.message
+                )
+        status = ctx.completion_status
+        extra = None
+        if status is None:
+            status_text = "RUNNING" if code.started else "PENDING"
+            if code.suspended:
+                status_text = "SUSPENDED"
+        else:
+            status_text = h.status_name(status)
+            if status == STATUS_CONTINUED_AS_NEW:
+                extra = PendingAction(
+                    -1,
+                    "completeOrchestration",
+                    "completeOrchestration CONTINUED_AS_NEW (sent at turn end)",
+                    None,
+                    index,
+                )
+        note = code.note
+        steps.append(
+            (
+                ctx.clock_or_none,
+                status_text,
+                code.suspended,
+                ctx.custom_status,
+                location,
+                locals_,
+                note,
+                not note.startswith(("not processed", "buffered")),
+                failure,
+                extra,
+            )
+        )
 
     # --- moving ---------------------------------------------------------------------
 
@@ -219,7 +234,7 @@ class ReplaySession:
 
     def goto(self, index: int) -> Frame:
         """Jump to the frame after event ``index`` (clamped to ``-1 .. total-1``)."""
-        self.position = max(-1, min(index, len(self.events) - 1))
+        self.position = max(-1, min(index, self._total - 1))
         return self.frame(self.position)
 
     def step(self) -> Frame:
@@ -232,14 +247,14 @@ class ReplaySession:
 
     def run_to_end(self) -> Frame:
         """Jump to the last event."""
-        return self.goto(len(self.events) - 1)
+        return self.goto(self._total - 1)
 
     def event_names(self) -> dict[int, str | None]:
         """Each event's name, with completions named after the task they complete."""
         if self._names is None:
             names: dict[int, str | None] = {}
             scheduled: dict[int, str] = {}
-            for i, ev in enumerate(self.events):
+            for i, ev in enumerate(self.request.events):
                 name = ev.name
                 if isinstance(ev, (h.TaskScheduled, h.SubOrchestrationCreated)):
                     scheduled[ev.event_id] = ev.name or ""
@@ -267,7 +282,7 @@ class ReplaySession:
         names = self.event_names()
         origin = self.position if start is None else start
         needs_frame = any(b.line is not None for b in bps)
-        indices = range(origin + 1, len(self.events)) if forward else range(origin - 1, -1, -1)
+        indices = range(origin + 1, self._total) if forward else range(origin - 1, -1, -1)
         for i in indices:
             if needs_frame:
                 frame = self.frame(i)
@@ -280,7 +295,7 @@ class ReplaySession:
         return None
 
     def _cheap_match(self, bps: list[Breakpoint], i: int, names: dict[int, str | None]) -> bool:
-        ev = self.events[i]
+        ev = self.request.event(i)
         for b in bps:
             if b.index is not None and b.index != i:
                 continue
@@ -323,24 +338,6 @@ class ReplaySession:
         )
 
 
-def _clock_set(ctx: ReplayContext) -> bool:
-    return ctx.current_utc_datetime.year != 1000
-
-
-def _aware(value: datetime) -> datetime:
-    return value.replace(tzinfo=timezone.utc)
-
-
-def _code_status(code: CodeReplayer) -> str:
-    ctx = code.ctx
-    status = ctx.completion_status
-    if status is not None:
-        return h.status_name(status)
-    if code.suspended:
-        return "SUSPENDED"
-    return "RUNNING" if code.started else "PENDING"
-
-
 def replay_request(
     request: h.OrchestrationRequest,
     app: UserApp,
@@ -351,7 +348,7 @@ def replay_request(
     """Replay a whole turn headless (no frames recorded) and build its response."""
     code = CodeReplayer(request, app, maximum_timer_interval=maximum_timer_interval)
     apply = code.apply
-    for index in range(len(request.events)):
+    for index in range(len(request)):
         apply(index)
     actions = code.result_actions()
     nd = code.nondeterminism

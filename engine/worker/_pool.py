@@ -393,6 +393,34 @@ class Pool:
                 target=self._serve, args=(slot,), name=f"{self.kind}-slot-{slot.index}", daemon=True
             )
             slot.thread.start()
+        if self.size > 1:
+            threading.Thread(target=self._warm, name=f"{self.kind}-warm", daemon=True).start()
+
+    def _warm(self) -> None:
+        """Start the other slots' processes in the background, while their slots are idle."""
+        for slot in self._slots[1:]:
+            with self._cond:
+                if self._closing or slot not in self._idle or slot.process is not None:
+                    continue
+                self._idle.remove(slot)
+            try:
+                process = self._spawn(slot.index)
+                process.wait_ready()
+                slot.process = process
+            except WorkerError:
+                pass
+            finally:
+                with self._cond:
+                    job = None
+                    if self._pending and not self._closing:
+                        job = self._pending.popleft()
+                        slot.job = job
+                    else:
+                        self._idle.insert(0, slot)
+                    self._cond.notify_all()
+                if job is not None:
+                    slot.inbox.append(job)
+                    slot.wake.set()
 
     # --- submitting ---------------------------------------------------------------------
 

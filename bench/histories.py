@@ -1,0 +1,79 @@
+"""Long histories for the benchmarks, built as a real sidecar would record them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from durabletask import task
+
+from engine.proto import orchestrator_service_pb2 as pb
+
+BASE_SECONDS = 1_700_000_000
+
+
+def chain_orchestrator(ctx: task.OrchestrationContext, count: int) -> Any:
+    """Call ``count`` activities one after another."""
+    total = 0
+    for i in range(count):
+        total += yield ctx.call_activity("work", input=i)
+    return total
+
+
+def fan_out_orchestrator(ctx: task.OrchestrationContext, count: int) -> Any:
+    """Call ``count`` activities at once and wait for all."""
+    results = yield task.when_all([ctx.call_activity("work", input=i) for i in range(count)])
+    return sum(results)
+
+
+def _event(lst: Any, seconds: int, event_id: int = -1) -> pb.HistoryEvent:
+    ev = lst.add(eventId=event_id)
+    ev.timestamp.seconds = seconds
+    return ev
+
+
+def activity_chain(activities: int, name: str = "chain_orchestrator") -> pb.OrchestratorRequest:
+    """A request whose history has ``activities`` completed activities, ~4 events each."""
+    req = pb.OrchestratorRequest(instanceId="bench-chain")
+    past = req.pastEvents
+    t = BASE_SECONDS
+    _event(past, t).orchestratorStarted.SetInParent()
+    started = _event(past, t).executionStarted
+    started.name = name
+    started.orchestrationInstance.instanceId = req.instanceId
+    started.input.value = str(activities)
+    for i in range(activities):
+        sched = _event(past, t, i + 1).taskScheduled
+        sched.name = "work"
+        sched.input.value = str(i)
+        _event(past, t).orchestratorCompleted.SetInParent()
+        t += 1
+        lane = req.newEvents if i == activities - 1 else past
+        _event(lane, t).orchestratorStarted.SetInParent()
+        done = _event(lane, t).taskCompleted
+        done.taskScheduledId = i + 1
+        done.result.value = "1"
+    return req
+
+
+def fan_out(width: int, name: str = "fan_out_orchestrator") -> pb.OrchestratorRequest:
+    """A request with ``width`` activities scheduled at once and all completed."""
+    req = pb.OrchestratorRequest(instanceId="bench-fan")
+    past = req.pastEvents
+    t = BASE_SECONDS
+    _event(past, t).orchestratorStarted.SetInParent()
+    started = _event(past, t).executionStarted
+    started.name = name
+    started.orchestrationInstance.instanceId = req.instanceId
+    started.input.value = str(width)
+    for i in range(width):
+        sched = _event(past, t, i + 1).taskScheduled
+        sched.name = "work"
+        sched.input.value = str(i)
+    _event(past, t).orchestratorCompleted.SetInParent()
+    t += 1
+    _event(req.newEvents, t).orchestratorStarted.SetInParent()
+    for i in range(width):
+        done = _event(req.newEvents, t).taskCompleted
+        done.taskScheduledId = i + 1
+        done.result.value = "1"
+    return req
