@@ -1,0 +1,298 @@
+"""Pilot tests: every key and pane of ``inspector open``, asserting on what is shown."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from textual.widgets import Input
+
+from engine.load import load_request
+from inspector.screens.modals import HelpScreen, PromptModal
+from inspector.widgets.history import HistoryView
+from inspector.widgets.panes import ActionsPane, DetailPane, LocalsPane, ProblemPane, StatePane
+from inspector.widgets.source import SourceView
+from tests.tui.conftest import NONDETERMINISTIC_APP, SAMPLES_APP, AppFactory, replayed
+
+CHAIN = "activity_chain-turn5"  # 18 events, 16 past and 2 new
+
+
+async def test_first_screen_before_the_first_event(make_app: AppFactory) -> None:
+    app = make_app(CHAIN)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await replayed(pilot)
+        screen = app.stepper
+        assert screen.current_frame is not None and screen.current_frame.index == -1
+        state = screen.query_one(StatePane)
+        assert "step 0 of 18" in state.summary
+        assert "sample-activity_chain" in state.summary
+        assert "activity_chain" in state.summary
+        assert "done, 18 events" in state.summary
+        history = screen.query_one(HistoryView)
+        assert history.row_count == 18
+        assert history.selected_index == 0
+        assert screen.query_one(DetailPane).index == 0
+
+
+async def test_n_n_steps_twice_and_p_steps_back(make_app: AppFactory) -> None:
+    app = make_app(CHAIN)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await replayed(pilot)
+        await pilot.press("n", "n")
+        screen = app.stepper
+        assert screen.current_frame is not None and screen.current_frame.index == 1
+        assert "step 2 of 18" in screen.query_one(StatePane).summary
+        assert "RUNNING" in screen.query_one(StatePane).summary
+        assert screen.query_one(HistoryView).current_index == 1
+        await pilot.press("right")
+        assert screen.current_frame.index == 2
+        await pilot.press("p")
+        assert screen.current_frame.index == 1
+        await pilot.press("left")
+        assert screen.current_frame.index == 0
+        assert "step 1 of 18" in screen.query_one(StatePane).summary
+
+
+async def test_end_home_and_G(make_app: AppFactory) -> None:
+    app = make_app(CHAIN)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await replayed(pilot)
+        screen = app.stepper
+        await pilot.press("end")
+        assert screen.current_frame is not None and screen.current_frame.index == 17
+        assert "step 18 of 18" in screen.query_one(StatePane).summary
+        assert "IsReplaying   no" in screen.query_one(StatePane).summary
+        await pilot.press("home")
+        assert screen.current_frame.index == -1
+        await pilot.press("G")
+        assert screen.current_frame.index == 17
+        assert screen.query_one(HistoryView).selected_index == 17
+
+
+async def test_g_goes_to_an_event_number(make_app: AppFactory) -> None:
+    app = make_app(CHAIN)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await replayed(pilot)
+        await pilot.press("g")
+        assert isinstance(app.screen, PromptModal)
+        await pilot.press("9", "enter")
+        screen = app.stepper
+        assert app.screen is screen
+        assert screen.current_frame is not None and screen.current_frame.index == 9
+        assert "#9 taskCompleted" in screen.query_one(StatePane).summary
+        await pilot.press("g", "escape")
+        assert screen.current_frame.index == 9
+
+
+async def test_b_then_c_stops_at_the_breakpoint_and_C_goes_back(make_app: AppFactory) -> None:
+    app = make_app(CHAIN)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await replayed(pilot)
+        screen = app.stepper
+        for _ in range(6):
+            await pilot.press("down")
+        assert screen.query_one(HistoryView).selected_index == 6
+        await pilot.press("b")
+        assert [b.index for b in screen.breakpoints] == [6]
+        await pilot.press("c")
+        assert screen.current_frame is not None and screen.current_frame.index == 6
+        await pilot.press("c")  # nothing ahead: stays
+        assert screen.current_frame.index == 6
+        await pilot.press("end", "C")
+        assert screen.current_frame.index == 6
+        await pilot.press("b")  # toggles it off again
+        assert screen.breakpoints == []
+
+
+async def test_B_breaks_on_a_kind_or_a_name(make_app: AppFactory) -> None:
+    app = make_app(CHAIN)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await replayed(pilot)
+        screen = app.stepper
+        await pilot.press("B")
+        assert isinstance(app.screen, PromptModal)
+        await pilot.press(*"taskcompleted", "enter")
+        assert [b.kind for b in screen.breakpoints] == ["taskCompleted"]
+        await pilot.press("c")
+        assert screen.current_frame is not None and screen.current_frame.index == 5
+        await pilot.press("c")
+        assert screen.current_frame.index == 9
+        await pilot.press("B", *"taskCompleted", "enter")  # toggles off
+        await pilot.press("B", *"add_numbers", "enter")
+        assert [b.name for b in screen.breakpoints] == ["add_numbers"]
+        await pilot.press("c")
+        assert screen.current_frame.index == 14
+
+
+async def test_slash_filters_the_history(make_app: AppFactory) -> None:
+    app = make_app(CHAIN)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await replayed(pilot)
+        history = app.stepper.query_one(HistoryView)
+        await pilot.press("slash")
+        assert isinstance(app.screen, PromptModal)
+        await pilot.press(*"say_hello", "enter")
+        # scheduled and completed (completions are named after their task)
+        assert history.visible_indices == [2, 5, 6, 9, 10, 13]
+        assert "6 of 18" in str(history.border_title)
+        await pilot.press("down", "down", "enter")
+        assert app.stepper.current_frame is not None
+        assert app.stepper.current_frame.index == 6
+        await pilot.press("slash")
+        app.screen.query_one(Input).value = ""
+        await pilot.press("enter")
+        assert history.row_count == 18
+
+
+async def test_up_down_select_and_enter_jumps(make_app: AppFactory) -> None:
+    app = make_app(CHAIN)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await replayed(pilot)
+        screen = app.stepper
+        await pilot.press("down", "down", "down")
+        assert screen.query_one(DetailPane).index == 3
+        assert screen.current_frame is not None and screen.current_frame.index == -1
+        await pilot.press("up")
+        assert screen.query_one(DetailPane).index == 2
+        assert "say_hello" in screen.query_one(DetailPane).summary
+        await pilot.press("enter")
+        assert screen.current_frame.index == 2
+
+
+async def test_click_selects_an_event(make_app: AppFactory) -> None:
+    app = make_app(CHAIN)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await replayed(pilot)
+        history = app.stepper.query_one(HistoryView)
+        await pilot.click(HistoryView, offset=(10, 1 + 1 + 5))  # border, header, row 5
+        assert history.selected_index == 5
+        assert app.stepper.query_one(DetailPane).index == 5
+        assert '"Hello, Tokyo!"' in app.stepper.query_one(DetailPane).summary
+
+
+async def test_s_saves_request_and_response(make_app: AppFactory, tmp_path: Path) -> None:
+    app = make_app(CHAIN, SAMPLES_APP, save_dir=tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await replayed(pilot)
+        await pilot.press("s")
+        request = tmp_path / "sample-activity_chain.request.b64"
+        response = tmp_path / "sample-activity_chain.response.b64"
+        assert request.is_file() and response.is_file()
+        loaded = load_request(request)
+        assert loaded.instance_id == "sample-activity_chain"
+        assert len(loaded.events) == 18
+        assert app.stepper.saved_paths == [str(request), str(response)]
+
+
+async def test_s_history_only_saves_the_request(make_app: AppFactory, tmp_path: Path) -> None:
+    app = make_app(CHAIN, save_dir=tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await replayed(pilot)
+        await pilot.press("s")
+        assert sorted(p.name for p in tmp_path.iterdir()) == ["sample-activity_chain.request.b64"]
+
+
+async def test_question_mark_opens_help_listing_every_key(make_app: AppFactory) -> None:
+    app = make_app(CHAIN)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await replayed(pilot)
+        await pilot.press("question_mark")
+        assert isinstance(app.screen, HelpScreen)
+        keys = dict(app.screen.keys)
+        for key in ("n / right", "p / left", "home", "end / G", "g", "b", "B", "c", "C", "s", "q"):
+            assert key in keys
+        await pilot.press("escape")
+        assert app.screen is app.stepper
+
+
+async def test_q_quits(make_app: AppFactory) -> None:
+    app = make_app(CHAIN)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await replayed(pilot)
+        await pilot.press("q")
+        await pilot.pause()
+    assert app.return_code == 0
+
+
+async def test_palette_offers_the_stepper_keys(make_app: AppFactory) -> None:
+    app = make_app(CHAIN)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await replayed(pilot)
+        titles = [cmd.title for cmd in app.get_system_commands(app.stepper)]
+        for title in ("Step (n / right)", "Filter (slash)", "Save (s)", "Continue (c)"):
+            assert title in titles
+
+
+async def test_source_pane_marks_the_current_line_and_locals(make_app: AppFactory) -> None:
+    app = make_app(CHAIN, SAMPLES_APP)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await replayed(pilot)
+        screen = app.stepper
+        await pilot.press("g", "6", "enter")
+        frame = screen.current_frame
+        assert frame is not None and frame.location is not None
+        source = screen.query_one(SourceView)
+        assert source.file == frame.location.file
+        assert source.current_line == frame.location.line
+        locals_text = str(screen.query_one(LocalsPane).render())
+        assert "results" in locals_text
+        assert "say_hello" in screen.query_one(ActionsPane).summary
+
+
+async def test_clicking_a_source_line_toggles_a_line_breakpoint(make_app: AppFactory) -> None:
+    app = make_app(CHAIN, SAMPLES_APP)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await replayed(pilot)
+        screen = app.stepper
+        await pilot.press("n", "n")
+        source = screen.query_one(SourceView)
+        line = screen.current_frame.location.line if screen.current_frame.location else 0
+        top = int(source.scroll_offset.y)
+        await pilot.click(SourceView, offset=(2, line - 1 - top))
+        assert [b.line for b in screen.breakpoints] == [line]
+        assert line in source.breakpoint_lines
+        await pilot.press("home", "c")
+        assert screen.current_frame is not None
+        assert screen.current_frame.location is not None
+        assert screen.current_frame.location.line == line
+        await pilot.click(SourceView, offset=(2, line - 1 - int(source.scroll_offset.y)))
+        assert screen.breakpoints == []
+
+
+async def test_failure_is_shown_not_raised(make_app: AppFactory) -> None:
+    app = make_app("uncaught_failure-turn2", SAMPLES_APP)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await replayed(pilot)
+        await pilot.press("end")
+        screen = app.stepper
+        assert screen.current_frame is not None
+        assert screen.current_frame.status == "FAILED"
+        problem = screen.query_one(ProblemPane)
+        assert problem.display
+        assert "ValueError" in problem.summary
+        assert "FAILED" in screen.query_one(StatePane).summary
+
+
+async def test_nondeterminism_panel(make_app: AppFactory) -> None:
+    app = make_app(CHAIN, NONDETERMINISTIC_APP)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await replayed(pilot)
+        screen = app.stepper
+        problem = screen.query_one(ProblemPane)
+        assert not problem.display
+        await pilot.press("end")
+        assert problem.display
+        assert problem.border_title == "non-determinism"
+        assert "add_numbers" in problem.summary and "echo" in problem.summary
+        assert "#14" in problem.summary
+
+
+async def test_narrow_terminal_keeps_history_state_and_source(make_app: AppFactory) -> None:
+    app = make_app(CHAIN, SAMPLES_APP)
+    async with app.run_test(size=(80, 24)) as pilot:
+        await replayed(pilot)
+        screen = app.stepper
+        assert screen.has_class("-narrow")
+        for widget in (HistoryView, StatePane, SourceView):
+            assert screen.query_one(widget).region.width > 10
+        await pilot.press("n", "n", "n")
+        assert "step 3 of 18" in screen.query_one(StatePane).summary
