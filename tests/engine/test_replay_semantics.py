@@ -112,7 +112,7 @@ def test_single_activity_first_turn_and_completion_turn() -> None:
 
 def test_activity_chain_across_turns() -> None:
     def orch(ctx: Any, _: Any) -> Any:
-        out = []
+        out: list[Any] = []
         for name in ("a", "b", "c"):
             out.append((yield ctx.call_activity(name, input=len(out))))
         return out
@@ -615,8 +615,8 @@ def test_uncaught_exception_fails_with_qualified_type_and_inner_failure() -> Non
     def orch(ctx: Any, _: Any) -> Any:
         value = yield ctx.call_activity("work")
         try:
-            {}["missing"]
-        except KeyError as err:
+            int("not a number")
+        except ValueError as err:
             raise BoomError(f"bad {value}") from err
 
     r = agree(
@@ -630,7 +630,7 @@ def test_uncaught_exception_fails_with_qualified_type_and_inner_failure() -> Non
     assert status(r) == "FAILED"
     assert details["errorType"] == f"{__name__}.BoomError"
     assert details["errorMessage"] == "bad 3"
-    assert details["innerFailure"]["errorType"] == "builtins.KeyError"
+    assert details["innerFailure"]["errorType"] == "builtins.ValueError"
 
 
 def test_plain_function_orchestrator_completes_at_once() -> None:
@@ -831,3 +831,33 @@ def test_strict_mode_fails_known_kinds_exactly_like_the_sdk(label: str) -> None:
     strict, _ = ours(_one_activity, PAST_ONE, new, strict=True)
     r = both(_one_activity, PAST_ONE, new)
     assert strict == r.sdk
+
+
+def test_factories_build_the_events_the_sdk_helpers_build() -> None:
+    from durabletask.internal import helpers
+    from factories import to_sdk
+
+    pairs = [
+        (
+            started("orch", '"in"', version="1"),
+            helpers.new_execution_started_event("orch", "abc", '"in"', version="1"),
+        ),
+        (task_scheduled(1, "act", '"x"'), helpers.new_task_scheduled_event(1, "act", '"x"')),
+        (task_completed(1, '"r"'), helpers.new_task_completed_event(1, '"r"')),
+        (timer_created(2, at(1)), helpers.new_timer_created_event(2, at(1))),
+        (timer_fired(2, at(1)), helpers.new_timer_fired_event(2, at(1))),
+        (event_raised("e", "1"), helpers.new_event_raised_event("e", "1")),
+        (
+            sub_created(3, "c", "i", '"x"'),
+            helpers.new_sub_orchestration_created_event(3, "c", "i", '"x"'),
+        ),
+        (sub_completed(3, "1"), helpers.new_sub_orchestration_completed_event(3, "1")),
+        (suspended(), helpers.new_suspend_event()),
+        (resumed(), helpers.new_resume_event()),
+        (terminated('"t"'), helpers.new_terminated_event(encoded_output='"t"')),
+    ]
+    for ours_event, sdk_event in pairs:
+        (mine,) = to_sdk([ours_event])
+        mine.ClearField("timestamp")
+        sdk_event.ClearField("timestamp")
+        assert mine == sdk_event
