@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Hashable
 from datetime import datetime, timedelta, timezone
 from types import GeneratorType, SimpleNamespace
 from typing import Any
@@ -182,10 +182,10 @@ class Tracker:
     def wait_removed(self, key: int) -> None:
         """An external-event wait was satisfied or cancelled."""
 
-    def buffered_added(self, seq: int, name: str, data: str | None) -> None:
+    def buffered_added(self, seq: Hashable, name: str, data: str | None) -> None:
         """An external event was buffered (no one waiting for it yet)."""
 
-    def buffered_removed(self, seq: int) -> None:
+    def buffered_removed(self, seq: Hashable) -> None:
         """A buffered external event was consumed."""
 
 
@@ -403,6 +403,11 @@ class ReplayContext(task.OrchestrationContext):
         return None
 
     # --- internal API used by the executor ----------------------------------------------
+
+    @property
+    def tracker(self) -> Tracker | None:
+        """Who is told about changes of open state (``None`` in a headless replay)."""
+        return self._tracker
 
     def set_replaying(self, value: bool) -> None:
         """Switch between the past lane (replaying) and the new lane."""

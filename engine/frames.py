@@ -11,7 +11,7 @@ memory grows with the history, not with history times state.
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -107,40 +107,36 @@ class Frame:
     with_code: bool
 
 
-class _Interval:
-    __slots__ = ("opened", "closed", "item")
-
-    def __init__(self, opened: int, item: Any) -> None:
-        self.opened = opened
-        self.closed = OPEN
-        self.item = item
-
-
 class _IntervalSet:
-    """Items that open and close at steps; ``at(step)`` lists those open after that step."""
+    """Items that open and close at steps; ``at(step)`` lists those open after that step.
 
-    __slots__ = ("items", "opens", "live")
+    Kept as parallel lists (open step, close step, item) so recording allocates no objects.
+    """
+
+    __slots__ = ("items", "opens", "closes", "live")
 
     def __init__(self) -> None:
-        self.items: list[_Interval] = []
+        self.items: list[Any] = []
         self.opens: list[int] = []
-        self.live: dict[Any, _Interval] = {}
+        self.closes: list[int] = []
+        self.live: dict[Any, int] = {}
 
     def open(self, key: Any, step: int, item: Any) -> None:
-        iv = _Interval(step, item)
-        self.items.append(iv)
+        self.live[key] = len(self.items)
+        self.items.append(item)
         self.opens.append(step)
-        self.live[key] = iv
+        self.closes.append(OPEN)
 
     def close(self, key: Any, step: int) -> None:
-        iv = self.live.pop(key, None)
-        if iv is not None:
-            iv.closed = step
+        pos = self.live.pop(key, None)
+        if pos is not None:
+            self.closes[pos] = step
 
     def at(self, step: int) -> list[Any]:
         end = bisect_right(self.opens, step)
+        closes = self.closes
         items = self.items
-        return [iv.item for iv in items[:end] if iv.closed > step]
+        return [items[i] for i in range(end) if closes[i] > step]
 
 
 def _as_utc(value: datetime | None) -> datetime | None:
@@ -202,10 +198,10 @@ class FrameRecorder(Tracker):
     def wait_removed(self, key: int) -> None:
         self.waits.close(key, self.step)
 
-    def buffered_added(self, seq: int, name: str, data: str | None) -> None:
+    def buffered_added(self, seq: Hashable, name: str, data: str | None) -> None:
         self.buffered.open(seq, self.step, (name, data, self.step))
 
-    def buffered_removed(self, seq: int) -> None:
+    def buffered_removed(self, seq: Hashable) -> None:
         self.buffered.close(seq, self.step)
 
     # --- per-step scalars ---------------------------------------------------------------

@@ -31,6 +31,7 @@ class HistoryReplayer:
         self.note = ""
         self._index = -1
         self._entity_keys: dict[str, int] = {}
+        self._open_ids: set[int] = set()
         self._next_entity_key = -2
         self._dispatch: dict[type, Callable[[Any], None]] = {
             h.OrchestratorStarted: self._orchestrator_started,
@@ -99,10 +100,12 @@ class HistoryReplayer:
     def _open(self, task_id: int, kind: str, name: str) -> None:
         self.tracker.task_removed(task_id)  # a retry reuses its id: the old entry is closed
         self.tracker.task_added(task_id, kind, name, None)
+        self._open_ids.add(task_id)
         self.note = f"{kind} '{name}' opened (#{task_id})"
 
     def _close(self, task_id: int, how: str) -> None:
         self.tracker.task_removed(task_id)
+        self._open_ids.discard(task_id)
         self.note = f"#{task_id} {how}"
 
     def _orchestrator_started(self, ev: h.OrchestratorStarted) -> None:
@@ -118,10 +121,18 @@ class HistoryReplayer:
     def _execution_completed(self, ev: h.ExecutionCompleted) -> None:
         self.status = h.status_name(ev.status)
         self.failure = ev.failure
+        self._abandon_open("completed")
         self.note = f"execution completed: {self.status}"
+
+    def _abandon_open(self, how: str) -> None:
+        # A finished orchestration waits on nothing: a when_any's losing timer is not open.
+        for task_id in sorted(self._open_ids):
+            self.tracker.task_removed(task_id)
+        self._open_ids.clear()
 
     def _execution_terminated(self, ev: h.ExecutionTerminated) -> None:
         self.status = "TERMINATED"
+        self._abandon_open("terminated")
         self.note = "terminated"
 
     def _continue_as_new(self, ev: h.ContinueAsNew) -> None:

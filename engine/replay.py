@@ -50,6 +50,15 @@ class OrchestratorNotRegisteredError(Exception):
     """The orchestrator named by ``executionStarted`` is not in the user's app."""
 
 
+def _not_registered(message: str) -> Exception:
+    # The failure the SDK sends names its own error type; use it when the SDK's worker imports.
+    try:
+        from durabletask.worker import OrchestratorNotRegisteredError as SdkError
+    except ImportError:  # pragma: no cover - the SDK is a dependency
+        return OrchestratorNotRegisteredError(message)
+    return SdkError(message)
+
+
 @dataclass(frozen=True, slots=True)
 class NonDeterminism:
     """Where code and history disagree."""
@@ -201,15 +210,15 @@ class CodeReplayer:
             self.note = "not processed: the replay stopped at an earlier event"
             return
         self._index = index
-        try:
-            self._process(index, msg)
-        except ReplayStopped:
-            pass
+        self._process(index, msg, top=True)
 
-    def _process(self, index: int, msg: Any) -> None:
+    def _process(self, index: int, msg: Any, top: bool = False) -> None:
         which = msg.WhichOneof("eventType")
         if self.suspended and which != "executionResumed" and which != "executionTerminated":
             self.suspended_events.append((index, msg))
+            if self.ctx.tracker is not None:
+                ev = self.request.event(index)
+                self.ctx.tracker.buffered_added(("held", index), ev.name or ev.kind, ev.payload)
             self.note = "buffered: the orchestration is suspended"
             return
         handler = self._dispatch.get(which) if which is not None else None
@@ -222,7 +231,8 @@ class CodeReplayer:
             self.ctx.set_complete(done.value, STATUS_COMPLETED)
             self.note = "orchestrator returned"
         except ReplayStopped:
-            raise
+            if not top:
+                raise
         except Exception as exc:  # noqa: BLE001 - user code may raise anything: it fails the turn
             self.stopped = True
             self.failure_exception = exc
@@ -239,7 +249,8 @@ class CodeReplayer:
                 self.nondeterminism = replace(found, message=str(exc))
             self.ctx.set_failed(exc)
             self.note = f"failed: {type(exc).__name__}: {exc}"
-            raise ReplayStopped from exc
+            if not top:
+                raise ReplayStopped from exc
 
     def result_actions(self) -> list[Action]:
         """The actions the response carries (call once, after the last event)."""
@@ -264,7 +275,7 @@ class CodeReplayer:
         name = ev.name
         fn = self.app.functions.get(name)
         if fn is None:
-            raise OrchestratorNotRegisteredError(f"A '{name}' orchestrator was not registered.")
+            raise _not_registered(f"A '{name}' orchestrator was not registered.")
         self.started = True
         parent = None
         if ev.HasField("parentInstance") and ev.parentInstance.HasField("orchestrationInstance"):
@@ -434,7 +445,10 @@ class CodeReplayer:
         self.suspended = False
         waiting, self.suspended_events = self.suspended_events, []
         resumed_at = self._index
+        tracker = self.ctx.tracker
         for index, buffered in waiting:
+            if tracker is not None:
+                tracker.buffered_removed(("held", index))
             self._index = index
             self._process(index, buffered)
         self._index = resumed_at

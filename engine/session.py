@@ -8,8 +8,10 @@ screen while the rest is still being replayed in a worker thread.
 
 from __future__ import annotations
 
+import gc
 import threading
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import timedelta
 
@@ -21,6 +23,22 @@ from engine.frames import Frame, FrameRecorder, NonDeterminismView, PendingActio
 from engine.history_replay import HistoryReplayer
 from engine.proto import orchestrator_service_pb2 as pb
 from engine.replay import CodeReplayer
+
+
+@contextmanager
+def _no_gc_pauses() -> Iterator[None]:
+    """Hold the cyclic garbage collector off while replaying.
+
+    A replay allocates many long-lived objects (tasks, actions, recorded state) and few
+    cycles; generational collections would walk all of them again and again for nothing.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @dataclass(frozen=True)
@@ -141,7 +159,7 @@ class ReplaySession:
 
     def advance(self, count: int | None = None) -> int:
         """Replay up to ``count`` more events (all if ``None``); returns how many are recorded."""
-        with self._lock:
+        with self._lock, _no_gc_pauses():
             start = self.recorder.recorded
             stop = self._total if count is None else min(self._total, start + count)
             for index in range(start, stop):
@@ -156,10 +174,13 @@ class ReplaySession:
             hist = self._history
             assert hist is not None
             hist.apply(index)
+            shown = hist.status
+            if hist.suspended and shown == "RUNNING":
+                shown = "SUSPENDED"
             rec.steps.append(
                 (
                     hist.clock,
-                    hist.status,
+                    shown,
                     hist.suspended,
                     None,
                     None,
@@ -348,9 +369,10 @@ def replay_request(
     """Replay a whole turn headless (no frames recorded) and build its response."""
     code = CodeReplayer(request, app, maximum_timer_interval=maximum_timer_interval)
     apply = code.apply
-    for index in range(len(request)):
-        apply(index)
-    actions = code.result_actions()
+    with _no_gc_pauses():
+        for index in range(len(request)):
+            apply(index)
+        actions = code.result_actions()
     nd = code.nondeterminism
     response = response_to_proto(
         request.instance_id, actions, code.ctx.custom_status, completion_token

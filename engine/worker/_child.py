@@ -23,6 +23,8 @@ import io
 import os
 import signal
 import sys
+import threading
+import time
 from datetime import timedelta
 from typing import Any
 
@@ -119,18 +121,21 @@ class JobRunner:
         return self._loop.run_until_complete(awaitable)
 
 
-def _set_parent_death_signal() -> None:
-    """Linux: get SIGKILL when the worker dies, so a child stuck in user code never lingers."""
-    if not sys.platform.startswith("linux"):
-        return
-    try:
-        import ctypes
+def _exit_with_parent() -> None:
+    """Exit when the worker is gone, even while user code is stuck (a daemon thread watches).
 
-        libc = ctypes.CDLL(None, use_errno=True)
-        pr_set_pdeathsig = 1
-        libc.prctl(pr_set_pdeathsig, signal.SIGKILL, 0, 0, 0)
-    except (OSError, AttributeError):  # pragma: no cover - best effort
-        pass
+    ``PR_SET_PDEATHSIG`` is no use here: it fires when the *thread* that started the child
+    exits, and the worker starts children from short-lived threads too.
+    """
+    parent = os.getppid()
+
+    def watch() -> None:
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(70)
+
+    threading.Thread(target=watch, name="parent-watch", daemon=True).start()
 
 
 def _redirect_output(fd: int) -> None:
@@ -161,7 +166,7 @@ def child_main(
         report_path: File that ``SIGUSR1`` dumps every thread's stack into.
         timer_interval_seconds: ``maximum_timer_interval`` in seconds, or None for no chunking.
     """
-    _set_parent_death_signal()
+    _exit_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     _redirect_output(os.dup(output.fileno()))
     output.close()

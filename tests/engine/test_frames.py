@@ -175,11 +175,6 @@ def test_buffered_events(frames: list[Frame]) -> None:
         assert (other.data, other.received_at) == ('"o"', 6)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="with code, an eventRaised held while suspended is not listed in buffered_events "
-    "(BufferedEvent's contract, and history-only mode, list it)",
-)
 def test_events_held_while_suspended_are_listed_as_buffered(frames: list[Frame]) -> None:
     assert [b.name for b in frames[10].buffered_events] == ["other", "GO"]
     assert [b.name for b in frames[11].buffered_events] == ["other"]

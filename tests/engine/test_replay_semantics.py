@@ -748,11 +748,6 @@ def test_nondeterminism_keeps_actions_pending_before_the_mismatch() -> None:
     assert r.kinds == ["scheduleTask#1", "completeOrchestration#3"]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="engine names the error type engine.replay.OrchestratorNotRegisteredError; "
-    "the SDK sends durabletask.worker.OrchestratorNotRegisteredError",
-)
 def test_unknown_orchestrator_name_fails_like_the_sdk() -> None:
     r = both(act, [], [OS(), started("nope")])
     assert status(r) == "FAILED"
