@@ -28,23 +28,20 @@ import json
 import os
 import sys
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
 from engine.errors import InspectorError
+from engine.frames import Frame
 from engine.history import (
     ExecutionCompleted,
-    ExecutionResumed,
-    ExecutionStarted,
-    ExecutionSuspended,
-    ExecutionTerminated,
     FailureDetails,
-    HistoryEvent,
     OrchestrationRequest,
     status_name,
 )
 from engine.load import load_request
+from engine.session import ReplaySession
 
 SHOW_JSON_FORMAT = "durable-inspector/show/1"
 PAYLOAD_WIDTH = 60
@@ -283,18 +280,45 @@ def _short(text: str | None, width: int) -> str:
     return head
 
 
-def _status(events: Sequence[HistoryEvent]) -> str:
-    status = "RUNNING" if any(isinstance(e, ExecutionStarted) for e in events) else "PENDING"
-    for ev in events:
-        if isinstance(ev, ExecutionCompleted):
-            status = status_name(ev.status)
-        elif isinstance(ev, ExecutionTerminated):
-            status = "TERMINATED"
-        elif isinstance(ev, ExecutionSuspended) and status == "RUNNING":
-            status = "SUSPENDED"
-        elif isinstance(ev, ExecutionResumed) and status == "SUSPENDED":
-            status = "RUNNING"
-    return status
+def final_state(request: OrchestrationRequest) -> Frame:
+    """The history-only replay's frame after the last event (the state the history implies)."""
+    return ReplaySession(request).run_to_end()
+
+
+def _state_document(frame: Frame) -> dict[str, Any]:
+    return {
+        "status": frame.status,
+        "suspended": frame.suspended,
+        "clock": _plain(frame.current_utc_datetime),
+        "openTasks": [
+            {"id": t.id, "kind": t.kind, "name": t.name, "openedAt": t.opened_at}
+            for t in frame.open_tasks
+        ],
+        "bufferedEvents": [
+            {"name": b.name, "data": b.data, "receivedAt": b.received_at}
+            for b in frame.buffered_events
+        ],
+        "customStatus": frame.custom_status,
+        "failure": _plain(frame.failure),
+    }
+
+
+def _state_lines(frame: Frame) -> list[str]:
+    out = [f"status:        {frame.status} (from the history alone)"]
+    if frame.current_utc_datetime is not None:
+        out.append(f"clock:         {_plain(frame.current_utc_datetime)}")
+    if frame.failure is not None:
+        out.append(f"failure:       {frame.failure.error_type}: {frame.failure.message}")
+    out.append(f"open tasks:    {len(frame.open_tasks) or '-'}")
+    for t in frame.open_tasks[:20]:
+        out.append(f"  #{t.id} {t.kind} {t.name} (opened at event {t.opened_at})")
+    if len(frame.open_tasks) > 20:
+        out.append(f"  ... {len(frame.open_tasks) - 20} more")
+    out.append(f"buffered:      {len(frame.buffered_events) or '-'}")
+    for b in frame.buffered_events[:20]:
+        out.append(f"  {b.name} {_short(b.data, PAYLOAD_WIDTH)} (event {b.received_at})")
+    out.append("custom status: - (not recorded in history; replay with --app to see it)")
+    return out
 
 
 def show_text(request: OrchestrationRequest) -> str:
@@ -346,7 +370,7 @@ def _summary_lines(request: OrchestrationRequest) -> list[str]:
         out.append(f"input:         {_short(started.input, PAYLOAD_WIDTH * 2) or '-'}")
     else:
         out.append("orchestration: - (no executionStarted event)")
-    out.append(f"status:        {_status(request.events)} (from the history alone)")
+    out.extend(_state_lines(final_state(request)))
     out.append(
         f"events:        {len(request.events)}"
         f" ({len(request.past_events)} past, {len(request.new_events)} new)"
@@ -420,6 +444,7 @@ def show_document(request: OrchestrationRequest) -> dict[str, Any]:
             }
         )
     by_kind = Counter(ev.kind for ev in request.events)
+    state = _state_document(final_state(request))
     return {
         "format": SHOW_JSON_FORMAT,
         "instanceId": request.instance_id,
@@ -429,7 +454,8 @@ def show_document(request: OrchestrationRequest) -> dict[str, Any]:
             "version": started.version if started else None,
             "input": started.input if started else None,
         },
-        "status": _status(request.events),
+        "status": state["status"],
+        "state": state,
         "counts": {
             "total": len(request.events),
             "past": n_past,
