@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import re
+import time
 from pathlib import Path
 
 from textual import on, work
@@ -101,6 +102,8 @@ class StepperScreen(Screen[None]):
         self.replay_done = session.done
         """Whether every event is recorded."""
         self._waiting_for: int | None = None
+        self.first_painted_at: float | None = None
+        """When the first screen was drawn (``time.perf_counter``), once replay had to wait."""
         self.saved_paths: list[str] = []
         """The files the last save wrote."""
         started = session.request.started()
@@ -144,10 +147,15 @@ class StepperScreen(Screen[None]):
         history.focus()
         self.current_frame = session.goto(-1)
         if not session.done:
-            self._replay()
+            # Start after the first paint, so the first screen never waits for the GIL.
+            self.call_after_refresh(self._first_painted)
         else:
             self._on_recorded(session.recorded)
             self.post_message(NamesResolved(session.event_names()))
+
+    def _first_painted(self) -> None:
+        self.first_painted_at = time.perf_counter()
+        self._replay()
 
     @work(thread=True, exclusive=True, group="replay", exit_on_error=False)
     def _replay(self) -> None:
@@ -155,11 +163,12 @@ class StepperScreen(Screen[None]):
         worker = get_current_worker()
         session = self.session
         try:
-            self.post_message(NamesResolved(session.event_names()))
             while not session.done and not worker.is_cancelled:
                 recorded = session.advance(REPLAY_SLICE)
                 self.post_message(ReplayProgressed(recorded, session.total))
+                time.sleep(0)  # let the UI thread take the GIL between slices
             if not worker.is_cancelled:
+                self.post_message(NamesResolved(session.event_names()))
                 self.post_message(ReplayFinished(session.total))
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
             self.post_message(ReplayCrashed(f"{type(exc).__name__}: {exc}"))

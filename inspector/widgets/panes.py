@@ -138,8 +138,10 @@ class StatePane(Static):
                 ("jump", Text(f"waiting for replay to reach #{self.waiting_for}", "yellow"))
             )
         text = _labelled(rows)
+        if text.plain == self.summary:
+            return
         self.summary = text.plain
-        self.update(text)
+        self.update(text, layout=False)
 
 
 class ActionsPane(Static):
@@ -152,6 +154,7 @@ class ActionsPane(Static):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self._shown: object = None
         self.summary = ""
         """The pane's text, plain."""
 
@@ -160,6 +163,10 @@ class ActionsPane(Static):
         if frame is None:
             self.update(out)
             return
+        key = (frame.with_code, frame.pending_actions, frame.open_tasks, frame.buffered_events)
+        if key == self._shown:
+            return
+        self._shown = key
         out.append("pending actions", "bold underline")
         if not frame.with_code:
             out.append("\n  (known only with --app)", "dim")
@@ -188,7 +195,7 @@ class ActionsPane(Static):
                 out.append(f"  {ev.data or ''}  (arrived at event {ev.received_at})", "dim")
             self._more(out, len(frame.buffered_events))
         self.summary = out.plain
-        self.update(out)
+        self.update(out, layout=False)
 
     def _more(self, out: Text, count: int) -> None:
         if count > self.MAX_ITEMS:
@@ -203,6 +210,7 @@ class ProblemPane(Static):
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
+        self._shown: object = ()
         self.summary = ""
         """The pane's text, plain."""
 
@@ -210,6 +218,9 @@ class ProblemPane(Static):
         out = Text()
         nd = frame.nondeterminism if frame is not None else None
         failure = frame.failure if frame is not None else None
+        if (nd, failure) == self._shown:
+            return
+        self._shown = (nd, failure)
         if nd is not None:
             self.border_title = "non-determinism"
             out.append(nd.message, "bold red")
@@ -243,9 +254,15 @@ class LocalsPane(Static):
     frame: reactive[Frame | None] = reactive(None, always_update=True, init=False)
     """The frame shown."""
 
+    _shown: object = None
+
     def watch_frame(self, frame: Frame | None) -> None:
+        key = frame.locals if frame is not None else None
+        if key == self._shown and key is not None:
+            return
+        self._shown = key
         if frame is None or not frame.locals:
-            self.update(Text("no locals here", "dim"))
+            self.update(Text("no locals here", "dim"), layout=False)
             return
         width = min(16, max(len(name) for name, _ in frame.locals))
         out = Text()
@@ -255,7 +272,7 @@ class LocalsPane(Static):
             out.append(f"{name:<{width}}", "bold cyan")
             out.append(" = ")
             out.append(value)
-        self.update(out)
+        self.update(out, layout=False)
 
 
 class DetailPane(VerticalScroll, can_focus=False):
