@@ -41,6 +41,7 @@ def _legacy_object(d: dict[str, Any]) -> Any:
 
 _DECODER = json.JSONDecoder(object_hook=_legacy_object)
 _encode_str = json.encoder.encode_basestring_ascii
+_SCAN = _DECODER.scan_once  # type: ignore[attr-defined]
 _OUTPUT_TYPES: dict[Any, Any] = {}
 
 
@@ -51,7 +52,13 @@ def decode(data: str, expected: type | None = None) -> Any:
     unusual) the SDK's converter decides.
     """
     if expected is None and not data.startswith("\ufeff"):
-        return _DECODER.decode(data)
+        try:
+            value, end = _SCAN(data, 0)
+        except StopIteration:
+            return _DECODER.decode(data)  # raises the decoder's own error
+        if end == len(data):
+            return value
+        return _DECODER.decode(data)  # surrounding white space, or trailing garbage
     return _CONVERTER.deserialize(data, expected)
 
 
@@ -94,6 +101,8 @@ _UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_OID, "9e952958-5e33-4daf-827f-2fa129
 _CONVERTER = DEFAULT_DATA_CONVERTER
 SCHEDULE_TASK = act.SCHEDULE_TASK
 _UNSET_CLOCK = datetime(1000, 1, 1)  # the SDK's clock before the first orchestratorStarted
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+_AWARE_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _LOCATIONS: dict[tuple[Any, int], SourceLocation] = {}
 
 STATUS_RUNNING = 0
@@ -101,6 +110,16 @@ STATUS_COMPLETED = 1
 STATUS_CONTINUED_AS_NEW = 2
 STATUS_FAILED = 3
 STATUS_TERMINATED = 5
+
+
+def clock_from_token(token: datetime | tuple[int, int] | None) -> datetime | None:
+    """The aware UTC clock a :attr:`ReplayContext.clock_token` stands for."""
+    if token is None:
+        return None
+    if isinstance(token, tuple):
+        seconds, nanos = token
+        return _AWARE_EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
+    return token if token.tzinfo is not None else token.replace(tzinfo=timezone.utc)
 
 
 def qualified_name(t: type) -> str:
@@ -223,7 +242,8 @@ class ReplayContext(task.OrchestrationContext):
         self._maximum_timer_interval = maximum_timer_interval
         self._tracker = tracker
         self._is_replaying = True
-        self._clock = _UNSET_CLOCK
+        self._clock_value: datetime | None = _UNSET_CLOCK
+        self._clock_raw: tuple[int, int] = (0, 0)
         self._version: str | None = None
         self._parent_instance_id: str | None = None
         self._sequence = 0
@@ -415,7 +435,21 @@ class ReplayContext(task.OrchestrationContext):
 
     def set_clock(self, value: datetime) -> None:
         """Set the replay clock (naive UTC)."""
-        self._clock = value
+        self._clock_value = value
+
+    def set_clock_timestamp(self, seconds: int, nanos: int) -> None:
+        """Set the replay clock from a protobuf timestamp (converted only when read)."""
+        self._clock_raw = (seconds, nanos)
+        self._clock_value = None
+
+    @property
+    def _clock(self) -> datetime:
+        value = self._clock_value
+        if value is None:
+            seconds, nanos = self._clock_raw
+            value = _NAIVE_EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
+            self._clock_value = value
+        return value
 
     def set_origin(self, version: str | None, parent_instance_id: str | None) -> None:
         """Record what ``executionStarted`` said about version and parent."""
@@ -428,9 +462,19 @@ class ReplayContext(task.OrchestrationContext):
         return self._maximum_timer_interval
 
     @property
+    def clock_token(self) -> datetime | tuple[int, int] | None:
+        """The clock as cheaply as it is held: ``None`` (unset), a datetime, or raw seconds and
+        nanos (see :func:`clock_from_token`)."""
+        value = self._clock_value
+        if value is None:
+            return self._clock_raw
+        return None if value is _UNSET_CLOCK else value
+
+    @property
     def clock_or_none(self) -> datetime | None:
         """The replay clock (naive UTC), ``None`` until the first ``orchestratorStarted``."""
-        return None if self._clock is _UNSET_CLOCK else self._clock
+        clock = self._clock
+        return None if clock is _UNSET_CLOCK else clock
 
     @property
     def is_complete(self) -> bool:
@@ -619,11 +663,10 @@ class ReplayContext(task.OrchestrationContext):
         gen: Any = self._generator
         if gen is None:
             return None
-        while True:
-            inner = getattr(gen, "gi_yieldfrom", None)
-            if inner is None or getattr(inner, "gi_frame", None) is None:
-                break
+        inner = gen.gi_yieldfrom
+        while inner is not None and getattr(inner, "gi_frame", None) is not None:
             gen = inner
+            inner = getattr(gen, "gi_yieldfrom", None)
         frame = gen.gi_frame
         if frame is None:
             return None
@@ -706,8 +749,15 @@ class ReplayContext(task.OrchestrationContext):
         *,
         is_sub: bool,
     ) -> task.CompletableTask[Any]:
-        self.add_action(action)
         t: task.CompletableTask[Any]
+        if retry_policy is None and self._tracker is None:
+            # The common headless path, kept short: it runs once per scheduled task.
+            seq = action.id
+            self._pending_actions[seq] = action
+            t = task.CompletableTask(expected_type=return_type)
+            self._pending_tasks[seq] = PendingTask(t, return_type)
+            return t
+        self.add_action(action)
         if retry_policy is None:
             t = task.CompletableTask(expected_type=return_type)
         else:

@@ -13,11 +13,11 @@ from __future__ import annotations
 from bisect import bisect_right
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from engine.actions import Action, SourceLocation
-from engine.context import Tracker
+from engine.context import Tracker, clock_from_token
 from engine.history import FailureDetails, HistoryEvent, Lane
 
 OPEN = 1 << 62
@@ -139,12 +139,6 @@ class _IntervalSet:
         return [items[i] for i in range(end) if closes[i] > step]
 
 
-def _as_utc(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=timezone.utc)
-
-
 class FrameRecorder(Tracker):
     """Records what every step changed, so any frame can be rebuilt instantly.
 
@@ -255,7 +249,7 @@ class FrameRecorder(Tracker):
             event=self.event_at(index),
             lane="past" if index < self.past_count else "new",
             is_replaying=index < self.past_count,
-            current_utc_datetime=_as_utc(clock),
+            current_utc_datetime=clock_from_token(clock),
             status=status,
             suspended=suspended,
             custom_status=custom,

@@ -268,7 +268,8 @@ class CodeReplayer:
         self.note = f"ignored: the engine does not act on {kind} here"
 
     def _apply_orchestrator_started(self, msg: Any, ev: Any) -> None:
-        self.ctx.set_clock(_naive(msg.timestamp))
+        ts = msg.timestamp
+        self.ctx.set_clock_timestamp(ts.seconds, ts.nanos)
         self.note = "clock set"
 
     def _apply_execution_started(self, msg: Any, ev: Any) -> None:

@@ -168,7 +168,7 @@ class ReplaySession:
 
     def _record(self, index: int) -> None:
         rec = self.recorder
-        rec.begin(index)
+        rec.step = index
         code = self._code
         if code is None:
             hist = self._history
@@ -228,7 +228,7 @@ class ReplaySession:
         note = code.note
         steps.append(
             (
-                ctx.clock_or_none,
+                ctx.clock_token,
                 status_text,
                 code.suspended,
                 ctx.custom_status,
