@@ -435,12 +435,15 @@ def _event_classes() -> list[type[h.HistoryEvent]]:
     ]
 
 
+KEY_LABELS = {"slash": "/", "question_mark": "?"}
+
+
 def key_help() -> list[tuple[str, str]]:
     """Every key of the stepper, with its description."""
     keys: list[tuple[str, str]] = []
     for binding in StepperScreen.BINDINGS:
         assert isinstance(binding, Binding)
-        label = " / ".join(k.strip() for k in binding.key.split(","))
+        label = " / ".join(KEY_LABELS.get(k.strip(), k.strip()) for k in binding.key.split(","))
         keys.append((label, binding.tooltip or binding.description))
     keys += [
         ("up / down", "Select an event in the history"),
