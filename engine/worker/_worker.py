@@ -68,6 +68,12 @@ class WorkItemEvent:
     """Sequence number of the work item in this worker."""
     detail: str = ""
     """More about the result: where a hung turn was stuck, a crashed process's output."""
+    request: bytes = b""
+    """The serialized ``OrchestratorRequest`` or ``ActivityRequest`` (live view, capture)."""
+    response: bytes = b""
+    """The serialized response computed for it (empty when there was none)."""
+    token: str = ""
+    """The work item's completion token (to release or abandon a held turn)."""
 
     def line(self) -> str:
         """The one-line log form: time, kind, instance, name, result, duration."""
@@ -127,6 +133,11 @@ class Worker:
         options: Timeouts, limits, capture.
         on_event: Called with every work item served or given back (from worker threads).
         log: Called with notices (connections, stops, user-process output); never secrets.
+        on_received: Called with every work item as it arrives (result ``RECEIVED``).
+        hold: Asked, once an orchestrator turn's response is computed, whether to hold the
+            turn instead of completing it. A held turn stays in flight (reported with result
+            ``HELD``) until :meth:`release_held` completes it or :meth:`abandon_held` gives it
+            back; :meth:`stop` abandons whatever is still held.
     """
 
     def __init__(
@@ -136,6 +147,8 @@ class Worker:
         *,
         on_event: Callable[[WorkItemEvent], None] | None = None,
         log: Callable[[str], None] | None = None,
+        on_received: Callable[[WorkItemEvent], None] | None = None,
+        hold: Callable[[WorkItemEvent], bool] | None = None,
     ) -> None:
         self.connection = connection
         self.options = options
@@ -159,6 +172,9 @@ class Worker:
         self._turns: Pool | None = None
         self._activities: Pool | None = None
         self._started = False
+        self._on_received = on_received
+        self.hold = hold
+        self._held_turns: dict[str, tuple[Job, bytes, str]] = {}
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -374,6 +390,7 @@ class Worker:
                 number=self._next_number(),
             )
             self._record_request(job)
+            self._received(job)
             if self._stopping.is_set():
                 with self._lock:
                     self._held.append(job)
@@ -394,6 +411,7 @@ class Worker:
                 number=self._next_number(),
             )
             self._record_request(job)
+            self._received(job)
             assert self._activities is not None
             if not self._activities.submit(job):
                 self._abandon(job, "the worker is stopping")
@@ -494,21 +512,73 @@ class Worker:
             self._recorder.abandoned(self._stem(job), reason)
         self._event(job, "ABANDONED", reason)
 
-    def _event(self, job: Job, result: str, detail: str = "") -> None:
+    def _event(self, job: Job, result: str, detail: str = "", response: bytes = b"") -> None:
         if self._on_event is None:
             return
-        self._on_event(
-            WorkItemEvent(
-                time=datetime.now(timezone.utc),
-                kind="orchestrator" if job.kind == "turn" else "activity",
-                instance_id=job.instance_id,
-                name=job.name,
-                result=result,
-                seconds=time.monotonic() - job.received,
-                number=job.number,
-                detail=detail,
-            )
+        self._on_event(self._describe(job, result, detail, response))
+
+    def _describe(
+        self, job: Job, result: str, detail: str = "", response: bytes = b""
+    ) -> WorkItemEvent:
+        return WorkItemEvent(
+            time=datetime.now(timezone.utc),
+            kind="orchestrator" if job.kind == "turn" else "activity",
+            instance_id=job.instance_id,
+            name=job.name,
+            result=result,
+            seconds=time.monotonic() - job.received,
+            number=job.number,
+            detail=detail,
+            request=job.data,
+            response=response,
+            token=job.token,
         )
+
+    def _received(self, job: Job) -> None:
+        if self._on_received is not None:
+            self._on_received(self._describe(job, "RECEIVED"))
+
+    # --- held turns (live debugging) ----------------------------------------------------
+
+    def held_tokens(self) -> list[str]:
+        """Completion tokens of the turns held right now."""
+        with self._lock:
+            return list(self._held_turns)
+
+    def release_held(self, token: str) -> bool:
+        """Complete a held turn with the response computed for it; False if not held."""
+        with self._lock:
+            held = self._held_turns.pop(token, None)
+        if held is None:
+            return False
+        job, response, summary = held
+        self._send_turn(job, response)
+        self._event(job, summary, "released", response)
+        return True
+
+    def abandon_held(self, token: str) -> bool:
+        """Give a held turn back to the sidecar for redelivery; False if not held."""
+        with self._lock:
+            held = self._held_turns.pop(token, None)
+        if held is None:
+            return False
+        self._abandon(held[0], "abandoned while held")
+        return True
+
+    def _maybe_hold(self, job: Job, response: bytes, summary: str) -> bool:
+        if self.hold is None or self._stopping.is_set():
+            return False
+        try:
+            wanted = self.hold(self._describe(job, summary, "", response))
+        except Exception as err:  # noqa: BLE001 - a broken predicate never loses a turn
+            self._log(f"hold predicate failed ({type(err).__name__}: {err})")
+            return False
+        if not wanted:
+            return False
+        with self._lock:
+            self._held_turns[job.token] = (job, response, summary)
+        self._event(job, "HELD", summary, response)
+        return True
 
     def _stem(self, job: Job) -> str:
         assert self._recorder is not None
@@ -523,8 +593,10 @@ class Worker:
         if result.outcome == "done":
             with self._lock:
                 self._timeouts.pop(job.instance_id, None)
+            if self._maybe_hold(job, result.response, result.summary):
+                return
             self._send_turn(job, result.response)
-            self._event(job, result.summary)
+            self._event(job, result.summary, "", result.response)
         elif result.outcome == "timeout":
             with self._lock:
                 count = self._timeouts.get(job.instance_id, 0) + 1
@@ -562,7 +634,7 @@ class Worker:
         opts = self.options
         if result.outcome == "done":
             self._send_activity(job, result.response)
-            self._event(job, result.summary)
+            self._event(job, result.summary, "", result.response)
             return
         if result.outcome == "timeout":
             key = f"{job.instance_id}\x00{job.request.taskId}"
@@ -645,6 +717,8 @@ class Worker:
         with self._lock:
             leftovers.extend(self._held)
             self._held.clear()
+            leftovers.extend(job for job, _, _ in self._held_turns.values())
+            self._held_turns.clear()
         for job in leftovers:
             self._abandon(job, "the worker stopped")
         with self._lock:
