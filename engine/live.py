@@ -1,0 +1,406 @@
+"""Headless live access to a sidecar: its instances, their histories, and hold rules.
+
+What ``inspector attach`` shows comes from here, so it can be tested without a terminal:
+
+- :class:`LiveClient` lists instances (``QueryInstances``, every page via the continuation
+  token, filtered by status and name), reads an instance's history (``StreamInstanceHistory``,
+  or what ``GetInstance`` tells where the sidecar lacks it) and builds the
+  ``OrchestratorRequest`` a worker would receive for it (:func:`build_request`).
+- :class:`Backoff` is the full-jitter reconnect delay the worker uses too.
+- :class:`HoldRule` decides whether an orchestration work item matches a breakpoint.
+
+This module never imports Textual or Rich.
+"""
+
+from __future__ import annotations
+
+import random
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+
+import grpc
+from google.protobuf import timestamp_pb2, wrappers_pb2
+
+from engine.history import STATUS_NAMES, status_name, timestamp_to_datetime
+from engine.proto import orchestrator_service_pb2 as pb
+from engine.sidecar import SidecarStub
+
+CALL_TIMEOUT = 10.0
+"""Deadline of one query or history call, in seconds."""
+
+PAGE_SIZE = 200
+"""Instances asked for per ``QueryInstances`` page."""
+
+MAX_INSTANCES = 5000
+"""At most this many instances are listed (the newest are kept)."""
+
+_CHANNEL_OPTIONS = [
+    ("grpc.max_receive_message_length", -1),
+    ("grpc.max_send_message_length", -1),
+]
+
+_TERMINAL = {
+    pb.ORCHESTRATION_STATUS_COMPLETED,
+    pb.ORCHESTRATION_STATUS_FAILED,
+    pb.ORCHESTRATION_STATUS_TERMINATED,
+    pb.ORCHESTRATION_STATUS_CANCELED,
+}
+
+
+def status_value(name: str) -> int:
+    """The ``OrchestrationStatus`` number of a short name (``running``, ``COMPLETED``...).
+
+    Raises:
+        ValueError: no status has that name.
+    """
+    wanted = name.strip().upper()
+    for value, text in STATUS_NAMES.items():
+        if text == wanted:
+            return value
+    raise ValueError(f"unknown status {name!r}")
+
+
+@dataclass(frozen=True)
+class InstanceRow:
+    """One orchestration instance as the sidecar reports it."""
+
+    instance_id: str
+    name: str
+    version: str
+    status: str
+    created: datetime | None
+    last_updated: datetime | None
+    custom_status: str
+    execution_id: str = ""
+
+    @classmethod
+    def from_proto(cls, state: pb.OrchestrationState) -> InstanceRow:
+        """Read an ``OrchestrationState``."""
+        return cls(
+            instance_id=state.instanceId,
+            name=state.name,
+            version=state.version.value if state.HasField("version") else "",
+            status=status_name(state.orchestrationStatus),
+            created=_when(state, "createdTimestamp"),
+            last_updated=_when(state, "lastUpdatedTimestamp"),
+            custom_status=state.customStatus.value if state.HasField("customStatus") else "",
+            execution_id=state.executionId.value if state.HasField("executionId") else "",
+        )
+
+
+def _when(msg: pb.OrchestrationState, field: str) -> datetime | None:
+    if not msg.HasField(field):
+        return None
+    ts = getattr(msg, field)
+    if ts.seconds == 0 and ts.nanos == 0:
+        return None
+    return timestamp_to_datetime(ts)
+
+
+@dataclass(frozen=True)
+class History:
+    """An instance's history and where it came from."""
+
+    instance_id: str
+    events: list[pb.HistoryEvent]
+    source: str
+    """``StreamInstanceHistory``, or ``GetInstance`` when the history had to be inferred."""
+    state: pb.OrchestrationState | None = None
+
+
+def open_channel(address: str, *, tls: bool = False, ca_file: str | None = None) -> grpc.Channel:
+    """A channel to the sidecar, plaintext or TLS (``ca_file``: PEM roots to trust)."""
+    if tls:
+        roots = None
+        if ca_file:
+            with open(ca_file, "rb") as handle:
+                roots = handle.read()
+        credentials = grpc.ssl_channel_credentials(root_certificates=roots)
+        return grpc.secure_channel(address, credentials, options=_CHANNEL_OPTIONS)
+    return grpc.insecure_channel(address, options=_CHANNEL_OPTIONS)
+
+
+class LiveClient:
+    """Reads instances and histories from a sidecar.
+
+    Args:
+        address: ``HOST:PORT`` of the sidecar.
+        tls: Connect with TLS.
+        ca_file: PEM roots to trust (TLS only).
+        headers: Metadata sent with every call (values are secrets: never printed).
+        timeout: Deadline of each call, in seconds.
+    """
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        tls: bool = False,
+        ca_file: str | None = None,
+        headers: Sequence[tuple[str, str]] = (),
+        timeout: float = CALL_TIMEOUT,
+    ) -> None:
+        self.address = address
+        self.timeout = timeout
+        self._metadata = list(headers) or None
+        self._channel = open_channel(address, tls=tls, ca_file=ca_file)
+        self.stub = SidecarStub(self._channel)
+
+    def close(self) -> None:
+        """Close the channel."""
+        self._channel.close()
+
+    def hello(self) -> None:
+        """Check the sidecar answers (raises ``grpc.RpcError`` otherwise)."""
+        self.stub.hello(timeout=self.timeout, metadata=self._metadata)
+
+    def query_instances(
+        self,
+        *,
+        statuses: Iterable[int] = (),
+        name: str = "",
+        prefix: str = "",
+        page_size: int = PAGE_SIZE,
+        limit: int = MAX_INSTANCES,
+    ) -> list[InstanceRow]:
+        """Every instance matching the filters, newest first.
+
+        Args:
+            statuses: Only these ``OrchestrationStatus`` values (empty: all).
+            name: Only instances whose orchestrator name contains this (case-insensitive).
+            prefix: Only instance ids starting with this (asked of the sidecar).
+            page_size: Instances per ``QueryInstances`` call.
+            limit: Stop after this many instances.
+        """
+        rows: list[InstanceRow] = []
+        token = ""
+        wanted = name.lower()
+        while True:
+            query = pb.InstanceQuery(maxInstanceCount=page_size)
+            query.runtimeStatus.extend(statuses)
+            if prefix:
+                query.instanceIdPrefix.CopyFrom(wrappers_pb2.StringValue(value=prefix))
+            if token:
+                query.continuationToken.CopyFrom(wrappers_pb2.StringValue(value=token))
+            response = self.stub.query_instances(
+                pb.QueryInstancesRequest(query=query),
+                timeout=self.timeout,
+                metadata=self._metadata,
+            )
+            for state in response.orchestrationState:
+                if wanted and wanted not in state.name.lower():
+                    continue
+                rows.append(InstanceRow.from_proto(state))
+            next_token = (
+                response.continuationToken.value if response.HasField("continuationToken") else ""
+            )
+            if not next_token or next_token == token or len(rows) >= limit:
+                break
+            token = next_token
+        rows.sort(key=lambda r: (r.created is not None, r.created, r.instance_id), reverse=True)
+        return rows[:limit]
+
+    def get_instance(self, instance_id: str) -> pb.OrchestrationState | None:
+        """The instance's state (with inputs and outputs), or None if it does not exist."""
+        response = self.stub.get_instance(
+            pb.GetInstanceRequest(instanceId=instance_id, getInputsAndOutputs=True),
+            timeout=self.timeout,
+            metadata=self._metadata,
+        )
+        return response.orchestrationState if response.exists else None
+
+    def history(self, instance_id: str, execution_id: str = "") -> History:
+        """The instance's history, oldest event first.
+
+        ``StreamInstanceHistory`` where the sidecar has it; where it answers UNIMPLEMENTED,
+        the history a worker would start from is inferred from ``GetInstance``
+        (``orchestratorStarted``, ``executionStarted`` and, when terminal,
+        ``executionCompleted``).
+
+        Raises:
+            LookupError: the instance does not exist.
+            grpc.RpcError: the sidecar failed otherwise.
+        """
+        request = pb.StreamInstanceHistoryRequest(instanceId=instance_id)
+        if execution_id:
+            request.executionId.CopyFrom(wrappers_pb2.StringValue(value=execution_id))
+        try:
+            events: list[pb.HistoryEvent] = []
+            stream = self.stub.stream_instance_history(
+                request, timeout=self.timeout, metadata=self._metadata
+            )
+            for chunk in stream:
+                events.extend(chunk.events)
+            return History(instance_id, events, "StreamInstanceHistory")
+        except grpc.RpcError as err:
+            code = err.code() if hasattr(err, "code") else None
+            if code == grpc.StatusCode.NOT_FOUND:
+                raise LookupError(f"no instance {instance_id!r}") from None
+            if code != grpc.StatusCode.UNIMPLEMENTED:
+                raise
+        state = self.get_instance(instance_id)
+        if state is None:
+            raise LookupError(f"no instance {instance_id!r}")
+        return History(instance_id, history_from_state(state), "GetInstance", state)
+
+    def request_for(self, instance_id: str) -> tuple[pb.OrchestratorRequest, History]:
+        """The ``OrchestratorRequest`` a worker would receive for the instance now."""
+        history = self.history(instance_id)
+        return build_request(instance_id, history.events), history
+
+
+def history_from_state(state: pb.OrchestrationState) -> list[pb.HistoryEvent]:
+    """The history implied by an instance's state alone (for sidecars without history)."""
+    created = state.createdTimestamp if state.HasField("createdTimestamp") else None
+    events = [pb.HistoryEvent(eventId=-1, orchestratorStarted=pb.OrchestratorStartedEvent())]
+    started = pb.ExecutionStartedEvent(name=state.name)
+    if state.HasField("version"):
+        started.version.CopyFrom(state.version)
+    if state.HasField("input"):
+        started.input.CopyFrom(state.input)
+    started.orchestrationInstance.instanceId = state.instanceId
+    if state.HasField("executionId"):
+        started.orchestrationInstance.executionId.CopyFrom(state.executionId)
+    events.append(pb.HistoryEvent(eventId=-1, executionStarted=started))
+    if state.orchestrationStatus in _TERMINAL:
+        done = pb.ExecutionCompletedEvent(orchestrationStatus=state.orchestrationStatus)
+        if state.HasField("output"):
+            done.result.CopyFrom(state.output)
+        if state.HasField("failureDetails"):
+            done.failureDetails.CopyFrom(state.failureDetails)
+        events.append(pb.HistoryEvent(eventId=-1, executionCompleted=done))
+    if created is not None:
+        for event in events:
+            event.timestamp.CopyFrom(created)
+        if state.HasField("lastUpdatedTimestamp") and len(events) > 2:
+            events[-1].timestamp.CopyFrom(state.lastUpdatedTimestamp)
+    return events
+
+
+def build_request(
+    instance_id: str, events: Sequence[pb.HistoryEvent], execution_id: str = ""
+) -> pb.OrchestratorRequest:
+    """The request a worker would receive for this history.
+
+    Everything up to and including the last ``orchestratorCompleted`` was already processed
+    by a worker: those are the past events. What follows it (events the sidecar appended
+    since, not yet answered) is new, except the ``executionCompleted`` that the last turn
+    itself produced, which sidecars append right after it. A history with no
+    ``orchestratorCompleted`` at all has never been processed: all of it is new.
+    """
+    last_done = -1
+    for index, event in enumerate(events):
+        if event.WhichOneof("eventType") == "orchestratorCompleted":
+            last_done = index
+    # Sidecars record the completion a turn produced after its orchestratorCompleted.
+    while (
+        0 <= last_done < len(events) - 1
+        and events[last_done + 1].WhichOneof("eventType") == "executionCompleted"
+    ):
+        last_done += 1
+    request = pb.OrchestratorRequest(instanceId=instance_id)
+    request.pastEvents.extend(events[: last_done + 1])
+    request.newEvents.extend(events[last_done + 1 :])
+    exec_id = execution_id or _execution_id(events)
+    if exec_id:
+        request.executionId.CopyFrom(wrappers_pb2.StringValue(value=exec_id))
+    return request
+
+
+def _execution_id(events: Sequence[pb.HistoryEvent]) -> str:
+    for event in events:
+        if event.WhichOneof("eventType") == "executionStarted":
+            instance = event.executionStarted.orchestrationInstance
+            if instance.HasField("executionId"):
+                return str(instance.executionId.value)
+    return ""
+
+
+def now_timestamp() -> timestamp_pb2.Timestamp:
+    """The current time as a protobuf ``Timestamp``."""
+    ts = timestamp_pb2.Timestamp()
+    ts.GetCurrentTime()
+    return ts
+
+
+class Backoff:
+    """Full-jitter reconnect delays: ``random() * min(cap, base * 2**attempt)`` seconds.
+
+    Args:
+        base: Delay scale in seconds.
+        cap: Longest delay in seconds.
+        rng: Source of randomness (tests pass a seeded one).
+    """
+
+    def __init__(
+        self, base: float = 1.0, cap: float = 30.0, rng: random.Random | None = None
+    ) -> None:
+        self.base = base
+        self.cap = cap
+        self.attempt = 0
+        self._rng = rng or random.Random()
+
+    def next_delay(self) -> float:
+        """The delay before the next attempt (at least 0.5 s, so a dead sidecar is not hammered)."""
+        delay = self._rng.random() * min(self.cap, self.base * 2**self.attempt)
+        self.attempt += 1
+        return max(0.5, delay)
+
+    def reset(self) -> None:
+        """A call succeeded: start over."""
+        self.attempt = 0
+
+
+@dataclass(frozen=True)
+class HoldRule:
+    """A breakpoint for live work items: hold a turn that matches every field given.
+
+    Attributes:
+        kind: An event kind among the turn's new events (``timerFired``, ``eventRaised``...).
+        name: The orchestrator's name, or the name an event of the turn carries (an event
+            name, an activity or sub-orchestration name).
+        instance: The instance id, or its prefix.
+    """
+
+    kind: str = ""
+    name: str = ""
+    instance: str = ""
+
+    def describe(self) -> str:
+        """``kind=timerFired name=x instance=y`` (``any turn`` when empty)."""
+        parts = [f"{k}={v}" for k, v in vars(self).items() if v]
+        return " ".join(parts) or "any turn"
+
+    def matches(self, request: pb.OrchestratorRequest, orchestrator: str = "") -> bool:
+        """Whether the orchestration work item matches this rule."""
+        if self.instance and not request.instanceId.startswith(self.instance):
+            return False
+        kinds = [e.WhichOneof("eventType") or "" for e in request.newEvents]
+        if self.kind and self.kind.lower() not in (k.lower() for k in kinds):
+            return False
+        if self.name:
+            names = {orchestrator} if orchestrator else set()
+            for event in list(request.pastEvents) + list(request.newEvents):
+                names.add(_event_name(event))
+            if self.name not in names:
+                return False
+        return True
+
+
+def _event_name(event: pb.HistoryEvent) -> str:
+    kind = event.WhichOneof("eventType")
+    if kind is None:
+        return ""
+    body = getattr(event, kind)
+    name = getattr(body, "name", "")
+    return name if isinstance(name, str) else ""
+
+
+def matches_any(
+    rules: Sequence[HoldRule], request: pb.OrchestratorRequest, orchestrator: str = ""
+) -> bool:
+    """Whether any rule matches (no rules: every turn matches)."""
+    if not rules:
+        return True
+    return any(rule.matches(request, orchestrator) for rule in rules)

@@ -1,0 +1,71 @@
+"""``inspector attach HOST:PORT [--app APP] [worker options]``: the live TUI on a sidecar.
+
+Without ``--app`` it lists the sidecar's instances and opens any of them in the history-only
+stepper. With ``--app`` the embedded worker also serves the sidecar's work items with APP's
+functions, and every work item opens in the stepper with APP's code. APP is loaded here first,
+so an APP that does not import is one line on stderr and exit status 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+from engine.app_loader import load_app
+from engine.worker import ConnectionOptions, WorkerOptions
+
+
+def connection_options(args: argparse.Namespace) -> ConnectionOptions:
+    """The connection the parsed arguments describe."""
+    return ConnectionOptions(
+        address=args.address,
+        tls=bool(getattr(args, "tls", False)),
+        ca_file=getattr(args, "ca", None),
+        headers=tuple(getattr(args, "header", None) or ()),
+    )
+
+
+def worker_options(args: argparse.Namespace, app: str) -> WorkerOptions:
+    """The embedded worker's options from the parsed arguments."""
+    limits: dict[str, Any] = {}
+    if getattr(args, "max_orchestrations", None) is not None:
+        limits["max_orchestrations"] = args.max_orchestrations
+    if getattr(args, "max_activities", None) is not None:
+        limits["max_activities"] = args.max_activities
+    return WorkerOptions(
+        app=app,
+        turn_timeout=getattr(args, "turn_timeout", 30.0),
+        activity_timeout=getattr(args, "activity_timeout", 300.0),
+        max_timeouts=getattr(args, "max_timeouts", 3),
+        grace=getattr(args, "grace", 10.0),
+        record_dir=getattr(args, "record", None),
+        **limits,
+    )
+
+
+def build_config(args: argparse.Namespace) -> Any:
+    """The :class:`~inspector.screens.live.LiveConfig` for the parsed arguments."""
+    from inspector.screens.live import LiveConfig
+
+    app_spec = getattr(args, "app", None)
+    user_app = load_app(app_spec) if app_spec else None
+    return LiveConfig(
+        connection=connection_options(args),
+        worker_options=worker_options(args, app_spec) if app_spec else None,
+        user_app=user_app,
+        title=f"attach {args.address}" + (f" --app {app_spec}" if app_spec else ""),
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    """Run the live TUI until the user quits; stop everything it started."""
+    config = build_config(args)
+
+    from inspector.screens.live import LiveApp
+
+    app = LiveApp(config)
+    try:
+        app.run()
+    finally:
+        app.close()
+    return 0

@@ -1,0 +1,173 @@
+"""Widgets of the live screen: the status line, the instances table and the work-item list."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timezone
+
+from rich.text import Text
+from textual.widgets import DataTable, Static
+
+from engine.live import InstanceRow
+from engine.worker import WorkItemEvent
+
+STATUS_STYLES = {
+    "RUNNING": "bold cyan",
+    "PENDING": "yellow",
+    "COMPLETED": "green",
+    "FAILED": "bold red",
+    "TERMINATED": "magenta",
+    "SUSPENDED": "yellow",
+    "CONTINUED_AS_NEW": "cyan",
+}
+
+OUTCOME_STYLES = {
+    "running": "cyan",
+    "completed": "green",
+    "failed": "bold red",
+    "abandoned": "yellow",
+    "held": "bold reverse yellow",
+}
+
+
+def _clock(value: datetime | None) -> str:
+    if value is None:
+        return "-"
+    local = value.astimezone(timezone.utc)
+    return local.strftime("%H:%M:%S.") + f"{local.microsecond // 1000:03d}"
+
+
+def _stamp(value: datetime | None) -> str:
+    if value is None:
+        return "-"
+    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
+
+
+def _short(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"
+
+
+def outcome_of(event: WorkItemEvent) -> str:
+    """``running``, ``completed``, ``failed``, ``abandoned`` or ``held``."""
+    result = event.result
+    if result == "RECEIVED":
+        return "running"
+    if result == "HELD":
+        return "held"
+    if result == "ABANDONED":
+        return "abandoned"
+    if result.startswith("FAILED"):
+        return "failed"
+    return "completed"
+
+
+@dataclass
+class WorkItemRow:
+    """The latest known state of one work item (by its number in the worker)."""
+
+    event: WorkItemEvent
+    arrived: datetime
+
+    @property
+    def outcome(self) -> str:
+        return outcome_of(self.event)
+
+    @property
+    def is_turn(self) -> bool:
+        return self.event.kind == "orchestrator"
+
+
+class LiveStatus(Static):
+    """One line: where we are attached, the connection state and the counters."""
+
+
+class InstancesTable(DataTable[Text | str]):
+    """The sidecar's instances, newest first; the cursor stays on its instance across refreshes."""
+
+    COLUMNS = ("instance", "name", "version", "status", "created", "last updated", "custom status")
+
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        self.zebra_stripes = True
+        for label in self.COLUMNS:
+            self.add_column(label, key=label)
+        self._shown: list[InstanceRow] = []
+
+    def show_rows(self, rows: Sequence[InstanceRow]) -> None:
+        """Replace the rows (nothing is redrawn when nothing changed)."""
+        if list(rows) == self._shown:
+            return
+        selected = self.selected_key()
+        self._shown = list(rows)
+        self.clear()
+        for row in rows:
+            self.add_row(
+                row.instance_id,
+                row.name,
+                row.version or "-",
+                Text(row.status, style=STATUS_STYLES.get(row.status, "")),
+                _stamp(row.created),
+                _stamp(row.last_updated),
+                _short(row.custom_status, 40),
+                key=row.instance_id,
+            )
+        if selected is not None and selected in {r.instance_id for r in rows}:
+            self.move_cursor(row=self.get_row_index(selected), animate=False)
+
+    def selected_key(self) -> str | None:
+        """The instance id under the cursor."""
+        if not self.row_count:
+            return None
+        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        return str(key) if key is not None else None
+
+
+class WorkItemsTable(DataTable[Text | str]):
+    """Work items newest first; the cursor stays on its work item as new ones arrive."""
+
+    COLUMNS = ("#", "time", "kind", "instance", "name", "outcome", "result", "duration")
+
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        self.zebra_stripes = True
+        for label in self.COLUMNS:
+            self.add_column(label, key=label)
+
+    def show_rows(self, rows: Sequence[WorkItemRow]) -> None:
+        """Replace the rows, newest first."""
+        selected = self.selected_key()
+        at_top = self.cursor_row == 0
+        self.clear()
+        for row in rows:
+            ev = row.event
+            outcome = row.outcome
+            result = "" if outcome == "running" else ev.result
+            if ev.result == "HELD":
+                result = "waiting for r / a"
+            if ev.detail and outcome in ("failed", "abandoned"):
+                result = f"{result} {ev.detail}".strip()
+            self.add_row(
+                str(ev.number),
+                _clock(row.arrived),
+                "turn" if row.is_turn else "activity",
+                _short(ev.instance_id, 36),
+                _short(ev.name, 28),
+                Text(outcome, style=OUTCOME_STYLES.get(outcome, "")),
+                _short(result, 60),
+                "-" if outcome in ("running", "held") else f"{ev.seconds * 1000:.1f} ms",
+                key=str(ev.number),
+            )
+        if selected is not None and not (at_top and selected is None):
+            try:
+                self.move_cursor(row=self.get_row_index(selected), animate=False)
+            except Exception:  # noqa: BLE001 - the row scrolled out of the kept window
+                pass
+
+    def selected_key(self) -> str | None:
+        """The work item number under the cursor."""
+        if not self.row_count:
+            return None
+        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        return str(key) if key is not None else None
