@@ -33,7 +33,7 @@ from engine.worker._options import ConnectionOptions, WorkerOptions
 from engine.worker._pool import Job, JobResult, Pool, UserProcess
 from engine.worker._record import Recorder
 
-QUIET_SECONDS = 0.3
+QUIET_SECONDS = 0.5
 """On stop: how long the stream must stay silent before it is closed (the sidecar is drained)."""
 
 _RETRYABLE = {
@@ -445,6 +445,9 @@ class Worker:
                 continue
             try:
                 send(calls)
+                # What we send can make the sidecar hand out new work (a completed activity
+                # wakes its orchestration): the stream is not quiet until that has passed.
+                self._last_message = time.monotonic()
                 return True
             except grpc.RpcError as err:
                 code = err.code() if hasattr(err, "code") else None
