@@ -10,6 +10,8 @@ private fields.
 from __future__ import annotations
 
 import json
+import os
+import traceback
 import uuid
 from collections.abc import Callable, Generator, Hashable
 from datetime import datetime, timedelta, timezone
@@ -130,9 +132,7 @@ def qualified_name(t: type) -> str:
 
 
 def failure_from_exception(ex: BaseException, _seen: set[int] | None = None) -> FailureDetails:
-    """Failure details for an exception: type, message, traceback, and its cause chain."""
-    import traceback
-
+    """Failure details for an exception: type, message, user-code traceback, cause chain."""
     seen = set() if _seen is None else _seen
     seen.add(id(ex))
     inner_ex = ex.__cause__ or ex.__context__
@@ -143,9 +143,34 @@ def failure_from_exception(ex: BaseException, _seen: set[int] | None = None) -> 
     return FailureDetails(
         error_type=qualified_name(type(ex)),
         message=str(ex),
-        stack_trace="".join(traceback.format_tb(ex.__traceback__)),
+        stack_trace="".join(traceback.format_list(_user_frames(ex.__traceback__))),
         inner=failure_from_exception(inner_ex, seen) if inner_ex is not None else None,
     )
+
+
+_ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
+_SDK_DIR = os.path.dirname(os.path.abspath(task.__file__))
+
+
+def _is_machinery(filename: str) -> bool:
+    return filename.startswith((_ENGINE_DIR, _SDK_DIR))
+
+
+def _user_frames(tb: Any) -> traceback.StackSummary:
+    """The traceback's frames without the engine's and the SDK's own (all of them if none is
+    the user's)."""
+    frames = traceback.extract_tb(tb)
+    user = [f for f in frames if not _is_machinery(f.filename)]
+    return traceback.StackSummary.from_list(user or frames)
+
+
+def failure_location(ex: BaseException) -> SourceLocation | None:
+    """The innermost line of user code an exception went through, if any."""
+    user = [f for f in traceback.extract_tb(ex.__traceback__) if not _is_machinery(f.filename)]
+    if not user:
+        return None
+    last = user[-1]
+    return SourceLocation(last.filename, last.lineno or 0, last.name)
 
 
 def sdk_failure_details(details: FailureDetails | None) -> Any:

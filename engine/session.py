@@ -18,7 +18,7 @@ from datetime import timedelta
 from engine import history as h
 from engine.actions import Action, response_to_proto
 from engine.app_loader import UserApp
-from engine.context import STATUS_CONTINUED_AS_NEW, failure_from_exception
+from engine.context import STATUS_CONTINUED_AS_NEW, failure_from_exception, failure_location
 from engine.frames import Frame, FrameRecorder, NonDeterminismView, PendingAction
 from engine.history_replay import HistoryReplayer
 from engine.proto import orchestrator_service_pb2 as pb
@@ -204,11 +204,15 @@ class ReplaySession:
         failure = self._failure
         if code.failure_exception is not None and failure is None:
             failure = self._failure = failure_from_exception(code.failure_exception)
+            location = failure_location(code.failure_exception) or location
             nd = code.nondeterminism
             if nd is not None:
                 rec.nondeterminism = NonDeterminismView(
                     nd.event_index, nd.recorded, nd.asked, nd.location, nd.message
                 )
+                location = nd.location or location
+        elif failure is not None and steps:
+            location, locals_ = steps[-1][4], steps[-1][5]  # the failing line, from then on
         status = ctx.completion_status
         extra = None
         if status is None:
