@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-from google.protobuf import json_format, timestamp_pb2, wrappers_pb2
+from google.protobuf import timestamp_pb2, wrappers_pb2
+from replay_compare import normalized
 
 from engine.app_loader import UserApp
 from engine.history import OrchestrationRequest
@@ -276,30 +277,6 @@ def to_sdk(events: Iterable[pb.HistoryEvent]) -> list[Any]:
     from durabletask.internal import orchestrator_service_pb2 as sdk_pb
 
     return [sdk_pb.HistoryEvent.FromString(ev.SerializeToString()) for ev in events]
-
-
-def _strip_failure(details: Any) -> None:
-    details.ClearField("stackTrace")
-    if details.HasField("innerFailure"):
-        _strip_failure(details.innerFailure)
-
-
-def normalized(response: pb.OrchestratorResponse) -> dict[str, Any]:
-    """A response as a dict, without trace context, completion token and stack-trace text."""
-    msg = pb.OrchestratorResponse()
-    msg.CopyFrom(response)
-    msg.ClearField("orchestrationTraceContext")
-    msg.ClearField("completionToken")
-    for action in msg.actions:
-        which = action.WhichOneof("orchestratorActionType")
-        if which == "scheduleTask":
-            action.scheduleTask.ClearField("parentTraceContext")
-        elif which == "createSubOrchestration":
-            action.createSubOrchestration.ClearField("parentTraceContext")
-        elif which == "completeOrchestration":
-            if action.completeOrchestration.HasField("failureDetails"):
-                _strip_failure(action.completeOrchestration.failureDetails)
-    return json_format.MessageToDict(msg)
 
 
 def sdk_response(
