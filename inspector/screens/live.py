@@ -407,11 +407,16 @@ class LiveApp(App[None]):
         self._hold_lock = threading.Lock()
         self._events: collections.deque[WorkItemEvent] = collections.deque()
         self._logs: collections.deque[str] = collections.deque(maxlen=200)
-        self._stop = threading.Event()
-        self._closed = False
+        self._halt = threading.Event()
+        self._live_closed = False
         self._items_dirty = False
         self.worker: Worker | None = None
         if config.worker_options is not None:
+            # Spawning user processes starts multiprocessing's resource tracker, which hands
+            # it stderr's descriptor: start it now, while stderr is still the real one.
+            from multiprocessing import resource_tracker
+
+            resource_tracker.ensure_running()
             self.worker = Worker(
                 conn,
                 config.worker_options,
@@ -457,15 +462,15 @@ class LiveApp(App[None]):
 
     def action_quit_live(self) -> None:
         """Leave; :meth:`close` (called by the command) stops what was started."""
-        self._stop.set()
+        self._halt.set()
         self.exit()
 
     def close(self) -> None:
         """Stop the worker (held turns are abandoned), the poller and what the demo started."""
-        if self._closed:
+        if self._live_closed:
             return
-        self._closed = True
-        self._stop.set()
+        self._live_closed = True
+        self._halt.set()
         if self._worker_thread is not None:
             self._worker_thread.join(60)
         if self.worker is not None:
@@ -482,7 +487,7 @@ class LiveApp(App[None]):
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def _poll(self) -> None:
         backoff = Backoff()
-        while not self._stop.is_set():
+        while not self._halt.is_set():
             statuses = [status_value(self.status_filter)] if self.status_filter else []
             try:
                 rows = self.client.query_instances(statuses=statuses, name=self.name_filter)
@@ -491,21 +496,21 @@ class LiveApp(App[None]):
                 name = code.name if code is not None else type(err).__name__
                 delay = backoff.next_delay()
                 end = time.monotonic() + delay
-                while not self._stop.is_set() and time.monotonic() < end:
+                while not self._halt.is_set() and time.monotonic() < end:
                     left = end - time.monotonic()
                     self.post_message(ConnectionChanged(f"{name}: reconnecting in {left:.0f} s"))
-                    self._stop.wait(min(1.0, max(0.05, left)))
+                    self._halt.wait(min(1.0, max(0.05, left)))
                 continue
             except Exception as err:  # noqa: BLE001 - shown, then retried
                 self.post_message(ConnectionChanged(f"error: {type(err).__name__}: {err}"))
-                self._stop.wait(2.0)
+                self._halt.wait(2.0)
                 continue
             backoff.reset()
             self.post_message(ConnectionChanged("connected"))
             self.post_message(InstancesLoaded(rows))
             self.poll_now.clear()
             end = time.monotonic() + POLL_SECONDS
-            while not self._stop.is_set() and time.monotonic() < end:
+            while not self._halt.is_set() and time.monotonic() < end:
                 if self.poll_now.wait(0.05):
                     break
 
@@ -513,9 +518,9 @@ class LiveApp(App[None]):
         self.instances = message.rows
         for screen in self.screen_stack:
             if isinstance(screen, LiveScreen):
-                table = screen.query_one(InstancesTable)
-                table.show_rows(message.rows)
-                table.border_title = self._instances_title()
+                for table in screen.query(InstancesTable):
+                    table.show_rows(message.rows)
+                    table.border_title = self._instances_title()
         self.refresh_status()
 
     def _instances_title(self) -> str:
@@ -590,9 +595,10 @@ class LiveApp(App[None]):
                 del self.items[number]
         if changed:
             for screen in self.screen_stack:
-                if isinstance(screen, LiveScreen) and screen.with_worker:
+                if isinstance(screen, LiveScreen):
                     rows = [self.items[n] for n in sorted(self.items, reverse=True)]
-                    screen.query_one(WorkItemsTable).show_rows(rows)
+                    for table in screen.query(WorkItemsTable):
+                        table.show_rows(rows)
         self.refresh_status()
         for row in held:
             self.notify(
@@ -721,8 +727,10 @@ class LiveApp(App[None]):
         for screen in self.screen_stack:
             if not isinstance(screen, LiveScreen):
                 continue
-            screen.query_one(LiveStatus).update(self.status_text())
-            screen.query_one("#live-hold", Static).update(self.hold_text())
+            for status in screen.query(LiveStatus):
+                status.update(self.status_text())
+            for line in screen.query("#live-hold").results(Static):
+                line.update(self.hold_text())
 
     def status_text(self) -> Text:
         """``sidecar HOST:PORT connected · worker connected · served 3 · failed 0 · …``."""

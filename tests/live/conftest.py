@@ -82,3 +82,16 @@ def wait_done(client: Any, iid: str, timeout: float = 30.0) -> Any:
             status = state.runtime_status.name if state else "missing"
             raise AssertionError(f"{iid}: not done after {timeout}s ({status})")
         time.sleep(0.05)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_pyfunc_call(pyfuncitem: pytest.Function) -> bool | None:
+    """Run the ``async def`` pilot tests on a fresh event loop."""
+    import asyncio
+    import inspect
+
+    if not inspect.iscoroutinefunction(pyfuncitem.obj):
+        return None
+    kwargs = {name: pyfuncitem.funcargs[name] for name in pyfuncitem._fixtureinfo.argnames}
+    asyncio.run(pyfuncitem.obj(**kwargs))
+    return True
