@@ -52,7 +52,7 @@ POLL_SECONDS = 1.0
 DRAIN_SECONDS = 0.25
 """How often work-item events are moved from the worker's queue into the list."""
 
-KEEP_ITEMS = 1000
+KEEP_ITEMS = 500
 """Work items kept in the list (the newest)."""
 
 STATUS_FILTERS = ("", "RUNNING", "PENDING", "COMPLETED", "FAILED", "TERMINATED", "SUSPENDED")

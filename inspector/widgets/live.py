@@ -152,18 +152,21 @@ class WorkItemsTable(DataTable[Text | str]):
                 str(ev.number),
                 _clock(row.arrived),
                 "turn" if row.is_turn else "activity",
-                _short(ev.instance_id, 36),
-                _short(ev.name, 28),
+                _short(ev.instance_id, 34),
+                _short(ev.name, 26),
                 Text(outcome, style=OUTCOME_STYLES.get(outcome, "")),
-                _short(result, 60),
+                _short(result, 34),
                 "-" if outcome in ("running", "held") else f"{ev.seconds * 1000:.1f} ms",
                 key=str(ev.number),
             )
-        if selected is not None and not (at_top and selected is None):
-            try:
-                self.move_cursor(row=self.get_row_index(selected), animate=False)
-            except Exception:  # noqa: BLE001 - the row scrolled out of the kept window
-                pass
+        if at_top or selected is None:
+            # at the top, the cursor follows the newest work item
+            self.move_cursor(row=0, animate=False)
+            return
+        try:
+            self.move_cursor(row=self.get_row_index(selected), animate=False)
+        except Exception:  # noqa: BLE001 - the row fell out of the kept window
+            self.move_cursor(row=0, animate=False)
 
     def selected_key(self) -> str | None:
         """The work item number under the cursor."""
