@@ -157,7 +157,10 @@ class DemoDriver:
         self._at(3.0, partial(c.resume_orchestration, iid, reason="maintenance over"))
 
         iid = self._start(samples.terminable, p + "terminable")
-        self._at(2.5, partial(c.terminate_orchestration, iid, output={"reason": "operator"}))
+        self._at(
+            2.5,
+            partial(c.terminate_orchestration, iid, output={"reason": "operator"}, recursive=False),
+        )
 
 
 def run(args: argparse.Namespace) -> int:
