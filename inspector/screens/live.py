@@ -129,13 +129,26 @@ class LiveStepperScreen(StepperScreen):
         self.held_token = held_token
         self.origin = origin
 
+    DEFAULT_CSS = """
+    LiveStepperScreen #live-banner { dock: top; height: 1; padding: 0 1; background: $boost; }
+    LiveStepperScreen #live-banner.-held { background: $warning; color: $text; text-style: bold; }
+    """
+
+    def compose(self) -> ComposeResult:
+        yield Static("", id="live-banner")
+        yield from super().compose()
+
     def on_mount(self) -> None:
         super().on_mount()
         self._title()
 
     def _title(self) -> None:
         held = " · HELD: r sends our response, a abandons it" if self.held_token else ""
-        self.sub_title = f"{self.info.name} · {self.info.instance_id} · {self.origin}{held}"
+        text = f"{self.info.name} · {self.info.instance_id} · {self.origin}{held} · esc back"
+        self.sub_title = text
+        for banner in self.query("#live-banner").results(Static):
+            banner.update(text)
+            banner.set_class(bool(self.held_token), "-held")
 
     def action_back_to_list(self) -> None:
         """Back to the live list."""
