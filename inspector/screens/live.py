@@ -57,6 +57,8 @@ KEEP_ITEMS = 500
 
 STATUS_FILTERS = ("", "RUNNING", "PENDING", "COMPLETED", "FAILED", "TERMINATED", "SUSPENDED")
 
+_WORKER_ACTIONS = {"switch", "hold_rules", "hold", "release", "abandon", "save"}
+
 APP_CSS = Path(__file__).resolve().parent.parent / "app.tcss"
 
 
@@ -269,6 +271,12 @@ class LiveScreen(Screen[None]):
             items.focus()
         else:
             instances.focus()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """Without the embedded worker, the work-item keys are hidden."""
+        if not self.with_worker and action in _WORKER_ACTIONS:
+            return None
+        return True
 
     def action_switch(self) -> None:
         """Move the focus to the other list."""

@@ -86,13 +86,21 @@ class LiveStatus(Static):
 class InstancesTable(DataTable[Text | str]):
     """The sidecar's instances, newest first; the cursor stays on its instance across refreshes."""
 
-    COLUMNS = ("instance", "name", "version", "status", "created", "last updated", "custom status")
+    COLUMNS = (
+        ("instance", 30),
+        ("name", 26),
+        ("version", 8),
+        ("status", 11),
+        ("created", 19),
+        ("last updated", 19),
+        ("custom status", None),
+    )
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
-        for label in self.COLUMNS:
-            self.add_column(label, key=label)
+        for label, width in self.COLUMNS:
+            self.add_column(label, key=label, width=width)
         self._shown: list[InstanceRow] = []
 
     def show_rows(self, rows: Sequence[InstanceRow]) -> None:
@@ -127,13 +135,22 @@ class InstancesTable(DataTable[Text | str]):
 class WorkItemsTable(DataTable[Text | str]):
     """Work items newest first; the cursor stays on its work item as new ones arrive."""
 
-    COLUMNS = ("#", "time", "kind", "instance", "name", "outcome", "result", "duration")
+    COLUMNS = (
+        ("#", 5),
+        ("time", 12),
+        ("kind", 8),
+        ("instance", 34),
+        ("name", 26),
+        ("outcome", 9),
+        ("result", 34),
+        ("duration", 10),
+    )
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
-        for label in self.COLUMNS:
-            self.add_column(label, key=label)
+        for label, width in self.COLUMNS:
+            self.add_column(label, key=label, width=width)
 
     def show_rows(self, rows: Sequence[WorkItemRow]) -> None:
         """Replace the rows, newest first."""
