@@ -45,6 +45,11 @@ _CALL_TIMEOUT = 30.0
 _CHANNEL_OPTIONS = [
     ("grpc.max_receive_message_length", -1),
     ("grpc.max_send_message_length", -1),
+    # A small receive window keeps the sidecar from pushing far more work items than the
+    # pools can take: what is received must be finished or abandoned on stop, and some
+    # sidecars drop an abandoned activity.
+    ("grpc.http2.lookahead_bytes", 4096),
+    ("grpc.http2.bdp_probe", 0),
 ]
 
 
