@@ -3,10 +3,12 @@
 It runs in a child started with the ``spawn`` (or ``forkserver``) method, never ``fork``: the
 worker process holds gRPC threads. The parent talks to it over one duplex pipe:
 
-- child to parent, once: ``("ready", pid)`` or ``("fatal", message)``;
-- parent to child: ``("turn" | "activity", request_bytes, completion_token)``, or ``None`` to
-  exit;
-- child to parent, per job: ``("done", response_bytes, summary)``.
+- child to parent, once (pickled): ``("ready", pid)`` or ``("fatal", message)``;
+- parent to child, per job, one raw message (no pickling): the kind byte (``T`` turn,
+  ``A`` activity), the completion token's length (4 bytes, big-endian), the token (UTF-8)
+  and the request bytes; or the single byte ``X`` to exit;
+- child to parent, per job, one raw message: the summary's length (4 bytes, big-endian),
+  the summary (UTF-8) and the response bytes.
 
 Standard output and error go to a second pipe the parent reads (it keeps the last lines for
 crash reports). On ``SIGUSR1`` :mod:`faulthandler` writes every thread's stack to the report
@@ -180,14 +182,34 @@ def child_main(
     interval = None if timer_interval_seconds is None else timedelta(seconds=timer_interval_seconds)
     runner = JobRunner(app, interval)
     conn.send(("ready", os.getpid()))
-    jobs = {"turn": runner.turn, "activity": runner.activity}
+    jobs = {TURN: runner.turn, ACTIVITY: runner.activity}
     while True:
         try:
-            job = conn.recv()
+            message = conn.recv_bytes()
         except (EOFError, OSError):
             return
-        if job is None:
+        run = jobs.get(message[:1])
+        if run is None:
             return
-        kind, data, token = job
-        response, summary = jobs[kind](data, token)
-        conn.send(("done", response, summary))
+        size = int.from_bytes(message[1:5], "big")
+        token = message[5 : 5 + size].decode()
+        response, summary = run(message[5 + size :], token)
+        note = summary.encode()
+        conn.send_bytes(len(note).to_bytes(4, "big") + note + response)
+
+
+TURN = b"T"
+ACTIVITY = b"A"
+EXIT = b"X"
+
+
+def encode_job(kind: str, data: bytes, token: str) -> bytes:
+    """The raw message that hands one work item to a user process."""
+    raw = token.encode()
+    return (TURN if kind == "turn" else ACTIVITY) + len(raw).to_bytes(4, "big") + raw + data
+
+
+def decode_answer(message: bytes) -> tuple[bytes, str]:
+    """A user process's raw answer: the response bytes and the summary."""
+    size = int.from_bytes(message[:4], "big")
+    return message[4 + size :], message[4 : 4 + size].decode()

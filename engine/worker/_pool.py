@@ -19,6 +19,7 @@ import linecache
 import multiprocessing
 import os
 import re
+import select
 import signal
 import sysconfig
 import tempfile
@@ -30,7 +31,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from engine.worker._child import child_main
+from engine.worker._child import EXIT, child_main, decode_answer, encode_job
 from engine.worker._errors import WorkerError
 
 OUTPUT_LINES = 20
@@ -177,6 +178,10 @@ class UserProcess:
         )
         os.close(fd)
         self._conn, child_conn = self._ctx.Pipe(duplex=True)
+        # One poll object for the life of the process (``Connection.poll`` builds a selector
+        # on every call).
+        self._poller = select.poll()
+        self._poller.register(self._conn.fileno(), select.POLLIN | select.POLLHUP)
         out_read, out_write = self._ctx.Pipe(duplex=False)
         self._output: deque[str] = deque(maxlen=OUTPUT_LINES)
         self._process = ctx.Process(
@@ -258,12 +263,11 @@ class UserProcess:
         """Hand one job to the child and wait for its answer, at most ``timeout`` seconds."""
         started = time.monotonic()
         try:
-            self._conn.send((kind, data, token))
-            ready = self._conn.poll(timeout)
-            if ready:
-                message = self._conn.recv()
-                return JobResult("done", message[1], message[2], seconds=time.monotonic() - started)
-        except (EOFError, OSError, BrokenPipeError):
+            self._conn.send_bytes(encode_job(kind, data, token))
+            if self._poller.poll(max(0.0, timeout) * 1000.0):
+                response, summary = decode_answer(self._conn.recv_bytes())
+                return JobResult("done", response, summary, seconds=time.monotonic() - started)
+        except (EOFError, OSError, BrokenPipeError, ValueError):
             return self._ended(started)
         if self._stopping:
             self.kill()
@@ -324,8 +328,8 @@ class UserProcess:
     def close(self) -> None:
         """Ask the child to exit, and kill it if it does not."""
         try:
-            self._conn.send(None)
-        except (OSError, BrokenPipeError):
+            self._conn.send_bytes(EXIT)
+        except (OSError, BrokenPipeError, ValueError):
             pass
         self._process.join(1.0)
         self.kill()

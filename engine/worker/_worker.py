@@ -180,6 +180,7 @@ class Worker:
         self._on_received = on_received
         self.hold = hold
         self._held_turns: dict[str, tuple[Job, bytes, str]] = {}
+        self._sending = 0
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -371,7 +372,8 @@ class Worker:
                 stream.cancel()
 
     def _pools_idle(self) -> bool:
-        return all(p is None or p.idle() for p in (self._turns, self._activities))
+        pools = (self._turns, self._activities)
+        return all(p is None or p.idle() for p in pools) and self._sends_done()
 
     def _next_number(self) -> int:
         with self._lock:
@@ -464,33 +466,102 @@ class Worker:
         self._log(f"could not {what} (not connected)")
         return False
 
-    def _send_turn(self, job: Job, response: bytes) -> None:
-        ok = self._call(
-            f"complete turn #{job.number} of {job.instance_id}",
-            lambda c: c.complete_turn(response, timeout=_CALL_TIMEOUT, metadata=self._metadata()),
-        )
-        with self._lock:
-            if ok:
-                self.stats.completed += 1
-            else:
-                self.stats.undelivered += 1
-        if self._recorder is not None:
-            self._recorder.response(self._stem(job), response)
+    def _send_turn(self, job: Job, response: bytes, then: Callable[[], None] | None = None) -> None:
+        self._send(job, response, then)
 
-    def _send_activity(self, job: Job, response: bytes) -> None:
-        ok = self._call(
-            f"complete activity #{job.number} of {job.instance_id}",
-            lambda c: c.complete_activity(
-                response, timeout=_CALL_TIMEOUT, metadata=self._metadata()
-            ),
-        )
+    def _send_activity(
+        self, job: Job, response: bytes, then: Callable[[], None] | None = None
+    ) -> None:
+        self._send(job, response, then)
+
+    def _send(self, job: Job, response: bytes, then: Callable[[], None] | None) -> None:
+        """Complete a work item without waiting for the sidecar's answer.
+
+        The completion goes out as a gRPC future, so the pool slot (and its user process)
+        takes the next work item at once instead of idling for a round trip to the sidecar.
+        ``then`` (the log event) runs once the sidecar answered. A retryable failure is
+        retried in a thread with :meth:`_call`'s back-off. Until every completion is
+        answered the worker is not idle, so stopping still waits for them.
+        """
+        what = f"complete {'turn' if job.kind == 'turn' else 'activity'} #{job.number} of "
+        what += job.instance_id
         with self._lock:
-            if ok:
-                self.stats.completed += 1
-            else:
-                self.stats.undelivered += 1
-        if self._recorder is not None:
-            self._recorder.response(self._stem(job), response)
+            self._sending += 1
+            calls = self._calls
+        if calls is not None:
+            method = calls.complete_turn if job.kind == "turn" else calls.complete_activity
+            try:
+                future = method.future(response, timeout=_CALL_TIMEOUT, metadata=self._metadata())
+            except Exception:  # noqa: BLE001 - fall back to the retrying path
+                future = None
+            if future is not None:
+                future.add_done_callback(lambda done: self._sent(job, response, what, done, then))
+                return
+        self._retry_send(job, response, what, then)
+
+    def _sent(
+        self, job: Job, response: bytes, what: str, future: Any, then: Callable[[], None] | None
+    ) -> None:
+        try:
+            err = future.exception()
+        except BaseException as exc:  # noqa: BLE001 - a cancelled future
+            err = exc
+        if err is None:
+            self._last_message = time.monotonic()
+            self._finish_send(job, response, True, then)
+            return
+        code = err.code() if hasattr(err, "code") else None
+        if code in _RETRYABLE and not self._stopped.is_set():
+            threading.Thread(
+                target=self._retry_send,
+                args=(job, response, what, then),
+                name="worker-retry",
+                daemon=True,
+            ).start()
+            return
+        name = code.name if code is not None else type(err).__name__
+        self._log(f"could not {what} ({name})")
+        self._finish_send(job, response, False, then)
+
+    def _retry_send(
+        self, job: Job, response: bytes, what: str, then: Callable[[], None] | None
+    ) -> None:
+        if job.kind == "turn":
+            ok = self._call(
+                what,
+                lambda c: c.complete_turn(
+                    response, timeout=_CALL_TIMEOUT, metadata=self._metadata()
+                ),
+            )
+        else:
+            ok = self._call(
+                what,
+                lambda c: c.complete_activity(
+                    response, timeout=_CALL_TIMEOUT, metadata=self._metadata()
+                ),
+            )
+        self._finish_send(job, response, ok, then)
+
+    def _finish_send(
+        self, job: Job, response: bytes, ok: bool, then: Callable[[], None] | None
+    ) -> None:
+        try:
+            with self._lock:
+                if ok:
+                    self.stats.completed += 1
+                else:
+                    self.stats.undelivered += 1
+            if self._recorder is not None:
+                self._recorder.response(self._stem(job), response)
+            if then is not None:
+                then()
+        finally:
+            with self._lock:
+                self._sending -= 1
+
+    def _sends_done(self) -> bool:
+        with self._lock:
+            return self._sending == 0
 
     def _abandon(self, job: Job, reason: str) -> None:
         token = job.token
@@ -560,8 +631,7 @@ class Worker:
         if held is None:
             return False
         job, response, summary = held
-        self._send_turn(job, response)
-        self._event(job, summary, "released", response)
+        self._send_turn(job, response, lambda: self._event(job, summary, "released", response))
         return True
 
     def abandon_held(self, token: str) -> bool:
@@ -603,8 +673,11 @@ class Worker:
                 self._timeouts.pop(job.instance_id, None)
             if self._maybe_hold(job, result.response, result.summary):
                 return
-            self._send_turn(job, result.response)
-            self._event(job, result.summary, "", result.response)
+            self._send_turn(
+                job,
+                result.response,
+                lambda: self._event(job, result.summary, "", result.response),
+            )
         elif result.outcome == "timeout":
             with self._lock:
                 count = self._timeouts.get(job.instance_id, 0) + 1
@@ -622,8 +695,11 @@ class Worker:
                     stack_trace=result.stack or None,
                 )
                 response = failed_turn_response(job.instance_id, job.token, failure)
-                self._send_turn(job, response.SerializeToString())
-                self._event(job, f"FAILED {failure.error_type}", failure.message)
+                self._send_turn(
+                    job,
+                    response.SerializeToString(),
+                    lambda: self._event(job, f"FAILED {failure.error_type}", failure.message),
+                )
             else:
                 self._abandon(
                     job,
@@ -633,16 +709,22 @@ class Worker:
         elif result.outcome == "crashed":
             failure = _crash_failure(result, "turn")
             response = failed_turn_response(job.instance_id, job.token, failure)
-            self._send_turn(job, response.SerializeToString())
-            self._event(job, f"FAILED {failure.error_type}", failure.message)
+            self._send_turn(
+                job,
+                response.SerializeToString(),
+                lambda: self._event(job, f"FAILED {failure.error_type}", failure.message),
+            )
         else:
             self._abandon(job, "the worker stopped before the turn finished")
 
     def _activity_done(self, job: Job, result: JobResult) -> None:
         opts = self.options
         if result.outcome == "done":
-            self._send_activity(job, result.response)
-            self._event(job, result.summary, "", result.response)
+            self._send_activity(
+                job,
+                result.response,
+                lambda: self._event(job, result.summary, "", result.response),
+            )
             return
         if result.outcome == "timeout":
             key = f"{job.instance_id}\x00{job.request.taskId}"
@@ -673,8 +755,11 @@ class Worker:
             self._abandon(job, "the worker stopped before the activity finished")
             return
         response = failed_activity_response(job.request, job.token, failure)
-        self._send_activity(job, response.SerializeToString())
-        self._event(job, f"FAILED {failure.error_type}", failure.message)
+        self._send_activity(
+            job,
+            response.SerializeToString(),
+            lambda: self._event(job, f"FAILED {failure.error_type}", failure.message),
+        )
 
     # --- stopping -----------------------------------------------------------------------
 
@@ -703,7 +788,7 @@ class Worker:
             self._held.extend(turns.take_pending())
         while time.monotonic() < deadline:
             quiet = time.monotonic() - self._last_message >= QUIET_SECONDS
-            if quiet and turns.idle() and activities.idle():
+            if quiet and turns.idle() and activities.idle() and self._sends_done():
                 break
             time.sleep(0.02)
         self._stop_reading.set()
@@ -713,7 +798,9 @@ class Worker:
             stream.cancel()
         for thread in self._threads:
             thread.join(2.0)
-        while time.monotonic() < deadline and not (turns.idle() and activities.idle()):
+        while time.monotonic() < deadline and not (
+            turns.idle() and activities.idle() and self._sends_done()
+        ):
             time.sleep(0.02)
         turns.close()
         activities.close()
@@ -729,6 +816,11 @@ class Worker:
             self._held_turns.clear()
         for job in leftovers:
             self._abandon(job, "the worker stopped")
+        # Completions still on the wire (sent by the last jobs, or being retried) are
+        # answered before the channel goes away; a call ends by its own deadline anyway.
+        until = max(deadline, time.monotonic() + 2.0)
+        while not self._sends_done() and time.monotonic() < until:
+            time.sleep(0.01)
         with self._lock:
             calls, self._calls = self._calls, None
         if calls is not None:
