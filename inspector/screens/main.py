@@ -209,7 +209,7 @@ class StepperScreen(Screen[None]):
         code = getattr(fn, "__code__", None)
         source.show_file(code.co_filename if code is not None else app.source_file)
         if code is not None:
-            source.scroll_to(y=max(0, code.co_firstlineno - 2), animate=False, immediate=True)
+            source.keep_in_view(code.co_firstlineno)
 
     def _show_selected(self, index: int | None) -> None:
         detail = self.query_one(DetailPane)

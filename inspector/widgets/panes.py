@@ -12,7 +12,7 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from engine.frames import Frame
-from engine.history import HistoryEvent
+from engine.history import EPOCH, HistoryEvent
 from inspector.widgets.highlight import highlight_json, highlight_traceback, parse_json_text
 
 
@@ -26,11 +26,23 @@ class OrchestrationInfo:
     with_code: bool
 
 
-def _labelled(rows: list[tuple[str, Text | str]], width: int = 14) -> Text:
+SHORT_LABELS = {
+    "orchestration": "name",
+    "IsReplaying": "replaying",
+    "replay clock": "clock",
+    "custom status": "custom",
+    "step did": "did",
+}
+"""Labels for a narrow state pane, so values keep their line."""
+
+
+def _labelled(rows: list[tuple[str, Text | str]], width: int = 14, *, short: bool = False) -> Text:
     out = Text()
     for i, (label, value) in enumerate(rows):
         if i:
             out.append("\n")
+        if short:
+            label = SHORT_LABELS.get(label, label)
         out.append(f"{label:<{width}}", "bold")
         out.append(value if isinstance(value, Text) else Text(value))
     return out
@@ -71,6 +83,9 @@ class StatePane(Static):
     waiting_for: reactive[int | None] = reactive(None, init=False)
     """An event a jump waits for while replay has not reached it yet."""
 
+    SHORT_BELOW = 44
+    """Below this many columns of content, short labels (``clock``) leave room for the values."""
+
     def __init__(self, info: OrchestrationInfo, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self.info = info
@@ -89,6 +104,9 @@ class StatePane(Static):
     def on_mount(self) -> None:
         self._redraw()
 
+    def on_resize(self) -> None:
+        self._redraw()
+
     def _redraw(self) -> None:
         frame = self.frame
         info = self.info
@@ -98,10 +116,13 @@ class StatePane(Static):
             ("orchestration", f"{info.name or '-'}{version}"),
         ]
         if frame is not None:
-            step = Text(f"step {frame.index + 1} of {frame.total}", "bold")
+            rows.append(("position", Text(f"step {frame.index + 1} of {frame.total}", "bold")))
             if frame.event is not None:
-                step.append(f"   #{frame.index} {frame.event.kind} ({frame.lane})", "dim")
-            rows.append(("position", step))
+                event = Text(f"#{frame.index} {frame.event.kind}")
+                event.append(f" ({frame.lane})", "dim")
+            else:
+                event = Text("before the first event", "dim")
+            rows.append(("event", event))
             replaying = Text(
                 "yes" if frame.is_replaying else "no", "yellow" if frame.is_replaying else "green"
             )
@@ -119,12 +140,13 @@ class StatePane(Static):
             if frame.suspended:
                 status.append("  (suspended)", "yellow")
             rows.append(("status", status))
-            rows.append(("suspended", "yes" if frame.suspended else "no"))
             rows.append(("custom status", frame.custom_status or "-"))
             rows.append(("step did", frame.note or "-"))
             total = frame.total
         else:
             total = 0
+        # Replay progress: a row while recording (it matters then), the border's subtitle once done.
+        subtitle = ""
         if total:
             if self.recorded < total:
                 pct = 100 * self.recorded // total
@@ -132,16 +154,19 @@ class StatePane(Static):
                     ("replay", Text(f"recording {self.recorded:,} / {total:,} ({pct}%)", "yellow"))
                 )
             else:
-                rows.append(("replay", Text(f"done, {total:,} events", "dim")))
+                subtitle = f"replay done, {total:,} events"
         if self.waiting_for is not None:
             rows.append(
                 ("jump", Text(f"waiting for replay to reach #{self.waiting_for}", "yellow"))
             )
-        text = _labelled(rows)
+        self.border_subtitle = subtitle
+        short = 0 < self.content_size.width < self.SHORT_BELOW
+        text = _labelled(rows, width=10 if short else 14, short=short)
         if text.plain == self.summary:
             return
+        relayout = text.plain.count("\n") != self.summary.count("\n")
         self.summary = text.plain
-        self.update(text, layout=False)
+        self.update(text, layout=relayout)
 
 
 class ActionsPane(Static):
@@ -167,35 +192,43 @@ class ActionsPane(Static):
         if key == self._shown:
             return
         self._shown = key
-        out.append("pending actions", "bold underline")
+        self._heading(out, "pending actions", len(frame.pending_actions), first=True)
         if not frame.with_code:
-            out.append("\n  (known only with --app)", "dim")
+            out.append("  known only with --app", "dim")
         elif not frame.pending_actions:
-            out.append("\n  none", "dim")
+            out.append("  none", "dim")
         for action in frame.pending_actions[: self.MAX_ITEMS]:
             out.append("\n  • ")
             out.append(action.summary)
         self._more(out, len(frame.pending_actions))
-        out.append("\n\nopen tasks", "bold underline")
+        self._heading(out, "open tasks", len(frame.open_tasks))
         if not frame.open_tasks:
-            out.append("\n  none", "dim")
+            out.append("  none", "dim")
         for task in frame.open_tasks[: self.MAX_ITEMS]:
             out.append("\n  • ")
             out.append(task.kind, "cyan")
             out.append(f" {task.name}")
             if task.id >= 0:
                 out.append(f"  #{task.id}", "dim")
-            out.append(f"  (opened at event {task.opened_at})", "dim")
+            out.append(f"  opened at event {task.opened_at}", "dim")
         self._more(out, len(frame.open_tasks))
         if frame.buffered_events:
-            out.append("\n\nbuffered events", "bold underline")
+            self._heading(out, "buffered events", len(frame.buffered_events))
             for ev in frame.buffered_events[: self.MAX_ITEMS]:
                 out.append("\n  • ")
                 out.append(ev.name, "magenta")
                 out.append(f"  {ev.data or ''}  (arrived at event {ev.received_at})", "dim")
             self._more(out, len(frame.buffered_events))
         self.summary = out.plain
-        self.update(out, layout=False)
+        self.update(out)
+
+    @staticmethod
+    def _heading(out: Text, title: str, count: int, *, first: bool = False) -> None:
+        if not first:
+            out.append("\n")
+        out.append(title, "bold underline")
+        if count:
+            out.append(f" ({count:,})", "dim")
 
     def _more(self, out: Text, count: int) -> None:
         if count > self.MAX_ITEMS:
@@ -222,20 +255,20 @@ class ProblemPane(Static):
             return
         self._shown = (nd, failure)
         if nd is not None:
-            self.border_title = "non-determinism"
-            out.append(nd.message, "bold red")
-            out.append("\n")
+            # The facts first (the pane is short); the SDK's long message after them.
+            self.border_title = f"non-determinism at event #{nd.event_index}"
             out.append(
                 _labelled(
                     [
-                        ("event", f"#{nd.event_index}"),
-                        ("recorded", Text(nd.recorded, "green")),
-                        ("code asked", Text(nd.asked, "red")),
-                        ("source line", where(nd.location)),
+                        ("history has", Text(nd.recorded, "green")),
+                        ("code asked", Text(nd.asked, "bold red")),
+                        ("asked at", where(nd.location)),
                     ],
                     width=12,
                 )
             )
+            out.append("\n")
+            out.append(nd.message, "red")
         elif failure is not None:
             self.border_title = "orchestration failed"
             out.append(f"{failure.error_type}: ", "bold red")
@@ -262,7 +295,7 @@ class LocalsPane(Static):
             return
         self._shown = key
         if frame is None or not frame.locals:
-            self.update(Text("no locals here", "dim"), layout=False)
+            self.update(Text("no locals here", "dim"))
             return
         width = min(16, max(len(name) for name, _ in frame.locals))
         out = Text()
@@ -272,7 +305,7 @@ class LocalsPane(Static):
             out.append(f"{name:<{width}}", "bold cyan")
             out.append(" = ")
             out.append(value)
-        self.update(out, layout=False)
+        self.update(out)
 
 
 class DetailPane(VerticalScroll, can_focus=False):
@@ -303,8 +336,7 @@ class DetailPane(VerticalScroll, can_focus=False):
         out.append(f"  eventId {event.event_id}  {lane}", "dim")
         if name:
             out.append(f"  {name}", "bold cyan")
-        if event.timestamp is not None:
-            out.append(f"\n{event.timestamp.isoformat().replace('+00:00', 'Z')}", "dim")
+        out.append(f"\ntime {timestamp_text(event)}", "dim")
         details = event.details()
         traces: list[tuple[str, str]] = []
         shown: dict[str, Any] = {}
@@ -322,6 +354,14 @@ class DetailPane(VerticalScroll, can_focus=False):
         self.summary = out.plain
         self.body.update(out)
         self.scroll_home(animate=False)
+
+
+def timestamp_text(event: HistoryEvent) -> str:
+    """The event's full timestamp, or ``-`` when it carries none (absent or the zero time)."""
+    ts = event.timestamp
+    if ts is None or ts == EPOCH:
+        return "-"
+    return ts.isoformat().replace("+00:00", "Z")
 
 
 def _strip_traces(key: str, value: Any, traces: list[tuple[str, str]]) -> Any:

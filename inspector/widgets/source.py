@@ -56,6 +56,7 @@ class SourceView(ScrollView):
         """The line the orchestrator is suspended at (1-based)."""
         self.breakpoint_lines: frozenset[int] = frozenset()
         """Lines of this file with a breakpoint."""
+        self._anchor: int | None = None
         self._lines: list[Text] = []
         self._cache: dict[str, list[Text]] = {}
 
@@ -89,11 +90,30 @@ class SourceView(ScrollView):
         """Mark the current line and keep it in view."""
         self.current_line = line
         if line is not None:
-            top = int(self.scroll_offset.y)
-            height = self.size.height
-            if not top <= line - 1 < top + height - 1:
-                self.scroll_to(y=max(0, line - 1 - height // 3), animate=False, immediate=True)
+            self.keep_in_view(line)
         self.refresh()
+
+    def keep_in_view(self, line: int) -> None:
+        """Scroll so ``line`` is visible, now and whenever the view is resized."""
+        self._anchor = line
+        height = self.scrollable_content_region.height
+        if height <= 0:
+            return  # not laid out yet: on_resize scrolls
+        top = int(self.scroll_offset.y)
+        if not top <= line - 1 < top + height:
+            self.scroll_to(y=max(0, line - 1 - height // 3), animate=False, immediate=True)
+
+    @property
+    def visible_lines(self) -> range:
+        """The 1-based line numbers on screen."""
+        top = int(self.scroll_offset.y)
+        height = max(0, self.scrollable_content_region.height)
+        return range(top + 1, min(top + height, len(self._lines)) + 1)
+
+    def on_resize(self) -> None:
+        """A new height may hide the anchored line: bring it back."""
+        if self._anchor is not None:
+            self.keep_in_view(self._anchor)
 
     def set_breakpoints(self, lines: frozenset[int]) -> None:
         """Lines of this file that carry a breakpoint."""

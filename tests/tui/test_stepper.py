@@ -11,6 +11,7 @@ from inspector.screens.modals import HelpScreen, PromptModal
 from inspector.widgets.history import HistoryView
 from inspector.widgets.panes import ActionsPane, DetailPane, LocalsPane, ProblemPane, StatePane
 from inspector.widgets.source import SourceView
+from samples import orchestrations as samples
 from tests.tui.conftest import NONDETERMINISTIC_APP, SAMPLES_APP, AppFactory, replayed
 
 CHAIN = "activity_chain-turn5"  # 18 events, 16 past and 2 new
@@ -26,7 +27,7 @@ async def test_first_screen_before_the_first_event(make_app: AppFactory) -> None
         assert "step 0 of 18" in state.summary
         assert "sample-activity_chain" in state.summary
         assert "activity_chain" in state.summary
-        assert "done, 18 events" in state.summary
+        assert state.border_subtitle == "replay done, 18 events"
         history = screen.query_one(HistoryView)
         assert history.row_count == 18
         assert history.selected_index == 0
@@ -281,9 +282,12 @@ async def test_nondeterminism_panel(make_app: AppFactory) -> None:
         assert not problem.display
         await pilot.press("end")
         assert problem.display
-        assert problem.border_title == "non-determinism"
-        assert "add_numbers" in problem.summary and "echo" in problem.summary
-        assert "#14" in problem.summary
+        assert problem.border_title == "non-determinism at event #14"
+        lines = problem.summary.splitlines()
+        # The facts come first, so a short pane still shows them.
+        assert lines[0].startswith("history has") and "add_numbers" in lines[0]
+        assert lines[1].startswith("code asked") and "echo" in lines[1]
+        assert lines[2].startswith("asked at") and "nondeterministic_orchestrations.py" in lines[2]
 
 
 async def test_narrow_terminal_keeps_history_state_and_source(make_app: AppFactory) -> None:
@@ -296,3 +300,50 @@ async def test_narrow_terminal_keeps_history_state_and_source(make_app: AppFacto
             assert screen.query_one(widget).region.width > 10
         await pilot.press("n", "n", "n")
         assert "step 3 of 18" in screen.query_one(StatePane).summary
+
+
+async def test_source_keeps_the_current_line_in_view_at_medium_heights(
+    make_app: AppFactory,
+) -> None:
+    app = make_app("retry_until_success-turn6", SAMPLES_APP)
+    async with app.run_test(size=(120, 34)) as pilot:
+        await replayed(pilot)
+        screen = app.stepper
+        source = screen.query_one(SourceView)
+        # the state pane and the pending work leave the source a real share of the height
+        assert source.scrollable_content_region.height >= 8
+        await pilot.press("n")  # orchestratorStarted: the code has not run yet
+        for _ in range(3):
+            await pilot.press("n")
+            await pilot.pause()
+            assert source.current_line is not None
+            assert source.current_line in source.visible_lines
+        await pilot.resize_terminal(100, 30)
+        await pilot.pause()
+        assert source.current_line in source.visible_lines
+        await pilot.resize_terminal(80, 24)
+        await pilot.pause()
+        assert source.current_line in source.visible_lines
+
+
+async def test_before_the_code_runs_the_source_shows_the_orchestrator(
+    make_app: AppFactory,
+) -> None:
+    app = make_app("retry_until_success-turn6", SAMPLES_APP)
+    async with app.run_test(size=(120, 34)) as pilot:
+        await replayed(pilot)
+        source = app.stepper.query_one(SourceView)
+        code = samples.retry_until_success.__code__
+        assert code.co_firstlineno in source.visible_lines
+
+
+async def test_selected_event_shows_a_dash_for_the_zero_timestamp(make_app: AppFactory) -> None:
+    app = make_app("retry_until_success-turn6", SAMPLES_APP)
+    async with app.run_test(size=(120, 34)) as pilot:
+        await replayed(pilot)
+        detail = app.stepper.query_one(DetailPane)
+        await pilot.press("n")
+        assert "\ntime 20" in detail.summary  # orchestratorStarted carries a real time
+        await pilot.press("n")  # executionStarted: the zero timestamp
+        assert "1970" not in detail.summary
+        assert "\ntime -\n" in detail.summary
