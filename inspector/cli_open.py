@@ -7,10 +7,62 @@ is one line on stderr and exit status 2 (the caller prints the ``InspectorError`
 from __future__ import annotations
 
 import argparse
+import os
+from collections.abc import Callable
 
 from engine.app_loader import load_app
+from engine.errors import InspectorError
 from engine.load import load_request_proto, to_request
 from engine.session import ReplaySession
+
+TERMINAL = "/dev/tty"
+"""The controlling terminal, whatever stdin was redirected from."""
+
+
+class NoTerminalError(InspectorError):
+    """The request came on stdin and there is no terminal left to read keys from."""
+
+
+def _open_terminal() -> int:
+    return os.open(TERMINAL, os.O_RDWR | os.O_NOCTTY)
+
+
+def keyboard_from_terminal(
+    source: str,
+    *,
+    stdin_is_tty: Callable[[], bool] | None = None,
+    open_terminal: Callable[[], int] | None = None,
+    dup2: Callable[[int, int], object] = os.dup2,
+    close: Callable[[int], None] = os.close,
+) -> bool:
+    """Give the TUI a keyboard after the request was read from a pipe.
+
+    With ``REQUEST`` = ``-`` and stdin a pipe, the pipe is used up once the request is read;
+    the TUI reads keys from fd 0, so the controlling terminal is put there instead.
+
+    Returns:
+        Whether fd 0 was replaced by the terminal.
+
+    Raises:
+        NoTerminalError: stdin was a pipe and no terminal can be opened (run from a script,
+            cron, CI): ``inspector show`` or ``inspector replay`` suit those.
+    """
+    is_tty = stdin_is_tty() if stdin_is_tty is not None else os.isatty(0)
+    if source != "-" or is_tty:
+        return False
+    try:
+        fd = (open_terminal or _open_terminal)()
+    except OSError as exc:
+        raise NoTerminalError(
+            f"the request came on stdin and there is no terminal for the keyboard "
+            f"({TERMINAL}: {exc.strerror or exc}); pass the request as a file, "
+            f"or use 'inspector show' or 'inspector replay' without a terminal"
+        ) from None
+    try:
+        dup2(fd, 0)
+    finally:
+        close(fd)
+    return True
 
 
 def run(args: argparse.Namespace) -> int:
@@ -20,6 +72,7 @@ def run(args: argparse.Namespace) -> int:
     request = to_request(msg, "<stdin>" if source == "-" else source)
     app = load_app(args.app) if args.app else None
     session = ReplaySession(request, app)
+    keyboard_from_terminal(source)
 
     from inspector.app import InspectorApp
 
