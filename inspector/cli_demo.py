@@ -185,6 +185,9 @@ def run(args: argparse.Namespace) -> int:
         )
         app = LiveApp(config)
         driver = DemoDriver(address)
+        # Stopped under the app's "stopping…" overlay, once the worker is done; again below if
+        # the app never got that far (both stops do nothing the second time).
+        config.on_close += [driver.stop, partial(backend.stop, grace=0)]
         driver.start()
         app.run()
     finally:

@@ -189,6 +189,27 @@ class LiveStepperScreen(StepperScreen):
             self.app.exit()
 
 
+class StoppingScreen(ModalScreen[None]):
+    """Shown while quitting: the worker finishes or abandons its work items, the rest closes."""
+
+    BINDINGS = [Binding("q,escape", "ignore", "", show=False)]
+
+    def __init__(self, with_worker: bool) -> None:
+        super().__init__()
+        self.text = (
+            "stopping… the worker finishes or abandons its work items"
+            if with_worker
+            else "stopping…"
+        )
+        """What the overlay says."""
+
+    def compose(self) -> ComposeResult:
+        yield Static(Text(self.text, "bold"), id="stopping-box")
+
+    def action_ignore(self) -> None:
+        """Quitting is under way already."""
+
+
 class ActivityScreen(ModalScreen[None]):
     """An activity work item's request and response, as JSON."""
 
@@ -430,6 +451,9 @@ class LiveApp(App[None]):
         self._logs: collections.deque[str] = collections.deque(maxlen=200)
         self._halt = threading.Event()
         self._live_closed = False
+        self._close_lock = threading.Lock()
+        self.stopping = False
+        """Whether quitting has begun (the stopping overlay is up, the stop runs in a thread)."""
         self._items_dirty = False
         self.worker: Worker | None = None
         if config.worker_options is not None:
@@ -482,26 +506,41 @@ class LiveApp(App[None]):
             self.worker_state = "stopped"
 
     def action_quit_live(self) -> None:
-        """Leave; :meth:`close` (called by the command) stops what was started."""
+        """Say that everything is stopping, stop it in a thread, then leave."""
+        if self.stopping:
+            return
+        self.stopping = True
         self._halt.set()
-        self.exit()
+        self.push_screen(StoppingScreen(self.worker is not None))
+        self._close_then_exit()
+
+    @work(thread=True, exclusive=True, group="close", exit_on_error=False)
+    def _close_then_exit(self) -> None:
+        try:
+            self.close()
+        finally:
+            self.call_from_thread(self.exit)
 
     def close(self) -> None:
-        """Stop the worker (held turns are abandoned), the poller and what the demo started."""
-        if self._live_closed:
-            return
-        self._live_closed = True
-        self._halt.set()
-        if self._worker_thread is not None:
-            self._worker_thread.join(60)
-        if self.worker is not None:
-            self.worker.stop()
-        self.client.close()
-        for callback in self.config.on_close:
-            try:
-                callback()
-            except Exception:  # noqa: BLE001, S110 - closing must go on
-                pass
+        """Stop the worker (held turns are abandoned), the poller and what the demo started.
+
+        Safe to call twice and from any thread: a second call waits for the first to finish.
+        """
+        with self._close_lock:
+            if self._live_closed:
+                return
+            self._live_closed = True
+            self._halt.set()
+            if self._worker_thread is not None:
+                self._worker_thread.join(60)
+            if self.worker is not None:
+                self.worker.stop()
+            self.client.close()
+            for callback in self.config.on_close:
+                try:
+                    callback()
+                except Exception:  # noqa: BLE001, S110 - closing must go on
+                    pass
 
     # --- instances -------------------------------------------------------------------
 
