@@ -42,6 +42,7 @@ from engine.history import (
 )
 from engine.load import load_request
 from engine.session import ReplaySession
+from inspector.text import short_text
 
 SHOW_JSON_FORMAT = "durable-inspector/show/1"
 PAYLOAD_WIDTH = 60
@@ -269,17 +270,6 @@ class _Stamp:
         return text
 
 
-def _short(text: str | None, width: int) -> str:
-    if not text:
-        return ""
-    head = text[: width * 2]
-    if "\n" in head or "\r" in head or "\t" in head:
-        head = " ".join(head.split())
-    if len(head) > width or len(text) > len(head):
-        return head[: width - 1] + "…"
-    return head
-
-
 def final_state(request: OrchestrationRequest) -> Frame:
     """The history-only replay's frame after the last event (the state the history implies)."""
     return ReplaySession(request).run_to_end()
@@ -316,7 +306,7 @@ def _state_lines(frame: Frame) -> list[str]:
         out.append(f"  ... {len(frame.open_tasks) - 20} more")
     out.append(f"buffered:      {len(frame.buffered_events) or '-'}")
     for b in frame.buffered_events[:20]:
-        out.append(f"  {b.name} {_short(b.data, PAYLOAD_WIDTH)} (event {b.received_at})")
+        out.append(f"  {b.name} {short_text(b.data, PAYLOAD_WIDTH)} (event {b.received_at})")
     out.append("custom status: - (not recorded in history; replay with --app to see it)")
     return out
 
@@ -331,8 +321,8 @@ def show_text(request: OrchestrationRequest) -> str:
             str(ev.event_id),
             stamp(ev.timestamp) or "-",
             ev.kind,
-            _short(ev.name, NAME_WIDTH) or "-",
-            _short(ev.payload, PAYLOAD_WIDTH),
+            short_text(ev.name, NAME_WIDTH) or "-",
+            short_text(ev.payload, PAYLOAD_WIDTH),
         )
         for ev in events
     ]
@@ -367,7 +357,7 @@ def _summary_lines(request: OrchestrationRequest) -> list[str]:
     if started is not None:
         version = f" (version {started.version})" if started.version else ""
         out.append(f"orchestration: {started.orchestration_name}{version}")
-        out.append(f"input:         {_short(started.input, PAYLOAD_WIDTH * 2) or '-'}")
+        out.append(f"input:         {short_text(started.input, PAYLOAD_WIDTH * 2) or '-'}")
     else:
         out.append("orchestration: - (no executionStarted event)")
     out.extend(_state_lines(final_state(request)))

@@ -15,21 +15,10 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from engine.history import EPOCH, HistoryEvent
+from inspector.text import short_text
 
 KIND_WIDTH = 22
 NAME_WIDTH = 18
-
-
-def short_text(text: str | None, width: int) -> str:
-    """One line of at most ``width`` cells, with an ellipsis when cut."""
-    if not text or width <= 0:
-        return ""
-    head = text[: width * 2]
-    if "\n" in head or "\r" in head or "\t" in head:
-        head = " ".join(head.split())
-    if len(head) > width or len(text) > len(head):
-        return head[: width - 1] + "…"
-    return head
 
 
 def clock_text(event: HistoryEvent) -> str:

@@ -11,6 +11,7 @@ from textual.widgets import DataTable, Static
 
 from engine.live import InstanceRow
 from engine.worker import WorkItemEvent
+from inspector.text import short_text
 
 STATUS_STYLES = {
     "RUNNING": "bold cyan",
@@ -42,11 +43,6 @@ def _stamp(value: datetime | None) -> str:
     if value is None:
         return "-"
     return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def _short(text: str, width: int) -> str:
-    text = " ".join(text.split())
-    return text if len(text) <= width else text[: width - 1] + "…"
 
 
 def outcome_of(event: WorkItemEvent) -> str:
@@ -118,7 +114,7 @@ class InstancesTable(DataTable[Text | str]):
                 Text(row.status, style=STATUS_STYLES.get(row.status, "")),
                 _stamp(row.created),
                 _stamp(row.last_updated),
-                _short(row.custom_status, 40),
+                short_text(row.custom_status, 40),
                 key=row.instance_id,
             )
         if selected is not None and selected in {r.instance_id for r in rows}:
@@ -169,10 +165,10 @@ class WorkItemsTable(DataTable[Text | str]):
                 str(ev.number),
                 _clock(row.arrived),
                 "turn" if row.is_turn else "activity",
-                _short(ev.instance_id, 34),
-                _short(ev.name, 26),
+                short_text(ev.instance_id, 34),
+                short_text(ev.name, 26),
                 Text(outcome, style=OUTCOME_STYLES.get(outcome, "")),
-                _short(result, 34),
+                short_text(result, 34),
                 "-" if outcome in ("running", "held") else f"{ev.seconds * 1000:.1f} ms",
                 key=str(ev.number),
             )
