@@ -5,9 +5,10 @@ starts one worker as a separate process (the SDK's ``TaskHubGrpcWorker`` with th
 registered, or ``inspector worker --app samples.orchestrations``), warms it up, then schedules
 N ``fan_out_fan_in`` orchestrations (5 ``square`` activities at once, then ``add_numbers``)
 with the SDK's client and waits for all of them. Both workers run in one invocation, side by
-side::
+side, under the same sidecar settings and warm-up; each round runs both, alternating which
+goes first, and the median and the best of the rounds are reported::
 
-    python bench/bench_worker.py [--count 500] [--rounds 1]
+    python bench/bench_worker.py [--count 500] [--rounds 3]
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ import logging
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
@@ -134,22 +136,30 @@ def run_once(kind: str, count: int) -> float:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--count", type=int, default=500, help="orchestrations per run")
-    parser.add_argument("--rounds", type=int, default=1, help="runs per worker (best is kept)")
+    parser.add_argument("--rounds", type=int, default=3, help="runs per worker")
     args = parser.parse_args(argv)
-    best = {"sdk": 0.0, "inspector": 0.0}
+    rates: dict[str, list[float]] = {"sdk": [], "inspector": []}
     for round_no in range(args.rounds):
-        for kind in ("sdk", "inspector"):
+        order = ("sdk", "inspector") if round_no % 2 == 0 else ("inspector", "sdk")
+        for kind in order:
             rate = run_once(kind, args.count)
-            best[kind] = max(best[kind], rate)
+            rates[kind].append(rate)
             print(f"round {round_no + 1}: {kind:9} {rate:8.1f} orchestrations/s", flush=True)
-    ratio = best["inspector"] / best["sdk"] if best["sdk"] else float("inf")
     print(
         f"{args.count} orchestrations, fan-out of {FAN_OUT} activities each (+1 to sum), "
-        f"cpus={os.cpu_count()}"
+        f"cpus={os.cpu_count()}, {args.rounds} rounds"
     )
-    print(f"SDK worker (TaskHubGrpcWorker): {best['sdk']:.1f} orchestrations/s")
-    print(f"inspector worker:               {best['inspector']:.1f} orchestrations/s")
-    print(f"ratio (ours / SDK):             {ratio:.2f}x")
+    median = {kind: statistics.median(values) for kind, values in rates.items()}
+    best = {kind: max(values) for kind, values in rates.items()}
+    print(f"{'':32}{'median':>8}{'best':>8}")
+    print(f"SDK worker (TaskHubGrpcWorker): {median['sdk']:8.1f}{best['sdk']:8.1f}")
+    print(f"inspector worker:               {median['inspector']:8.1f}{best['inspector']:8.1f}")
+    ratios = [ours / sdk for ours, sdk in zip(rates["inspector"], rates["sdk"], strict=True)]
+    print(
+        f"ratio (ours / SDK):             {median['inspector'] / median['sdk']:7.2f}x"
+        f"{best['inspector'] / best['sdk']:7.2f}x"
+        f"   (per round: {', '.join(f'{r:.2f}' for r in ratios)})"
+    )
     return 0
 
 
