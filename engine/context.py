@@ -114,6 +114,34 @@ STATUS_FAILED = 3
 STATUS_TERMINATED = 5
 
 
+def _describe(value: Any) -> str:
+    if isinstance(value, task.Task):
+        if not value.is_complete:
+            return f"{type(value).__name__}(pending)"
+        if value.is_failed:
+            return f"{type(value).__name__}(failed: {value.get_exception()})"
+        try:
+            return f"{type(value).__name__}(done: {value.get_result()!r})"
+        except Exception:  # noqa: BLE001 - a cancelled task raises on get_result
+            return f"{type(value).__name__}(cancelled)"
+    if type(value).__repr__ is object.__repr__ and hasattr(value, "__dict__"):
+        # The default repr says nothing; show the object's fields instead of its address.
+        fields = ", ".join(f"{k.lstrip('_')}={v!r}" for k, v in vars(value).items())
+        return f"{type(value).__name__}({fields})"
+    return repr(value)
+
+
+def short_repr(value: Any, limit: int = 120) -> str:
+    """A one-line description of a local for the frame: tasks by state, plain objects by
+    their fields, everything else by ``repr``; cut to ``limit`` characters."""
+    try:
+        text = _describe(value)
+    except Exception as exc:  # noqa: BLE001 - a user __repr__ may raise anything
+        text = f"<repr failed: {type(exc).__name__}>"
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
 def clock_from_token(token: datetime | tuple[int, int] | None) -> datetime | None:
     """The aware UTC clock a :attr:`ReplayContext.clock_token` stands for."""
     if token is None:
@@ -288,6 +316,8 @@ class ReplayContext(task.OrchestrationContext):
         self._generator: Generator[Any, Any, Any] | None = None
         self._previous: task.Task[Any] | None = None
         self.resumes = 0
+        self.changes = 0
+        """How many tasks have been resolved: a local's state may change without code running."""
         """How many times user code has run (start or resume): frames refresh locals on change."""
 
     # --- the SDK's public API ------------------------------------------------------------
@@ -531,8 +561,10 @@ class ReplayContext(task.OrchestrationContext):
     def take_task(self, task_id: int) -> PendingTask | None:
         """Remove and return the task waiting under ``task_id``."""
         t = self._pending_tasks.pop(task_id, None)
-        if t is not None and self._tracker is not None:
-            self._tracker.task_removed(task_id)
+        if t is not None:
+            self.changes += 1
+            if self._tracker is not None:
+                self._tracker.task_removed(task_id)
         return t
 
     def has_task(self, task_id: int) -> bool:
@@ -565,6 +597,7 @@ class ReplayContext(task.OrchestrationContext):
         if not waiting or self._complete:
             return None
         waiter = waiting.pop(0)
+        self.changes += 1
         if not waiting:
             del self._waiters[key]
         if self._tracker is not None:
@@ -718,13 +751,7 @@ class ReplayContext(task.OrchestrationContext):
         for name, value in list(frame.f_locals.items())[:24]:
             if value is self:
                 continue
-            try:
-                text = repr(value)
-            except Exception as exc:  # noqa: BLE001 - a user __repr__ may raise anything
-                text = f"<repr failed: {type(exc).__name__}>"
-            if len(text) > 120:
-                text = text[:117] + "..."
-            out.append((name, text))
+            out.append((name, short_repr(value)))
         return tuple(out)
 
     def new_chunk_timer(self, pending: PendingTask, fire_at: datetime) -> None:

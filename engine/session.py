@@ -137,7 +137,7 @@ class ReplaySession:
         self._lock = threading.Lock()
         self._final_actions: list[Action] | None = None
         self._names: dict[int, str | None] | None = None
-        self._resumes_seen = -1
+        self._resumes_seen: tuple[int, int] = (-1, -1)
         self._failure: h.FailureDetails | None = None
 
     # --- recording ------------------------------------------------------------------
@@ -195,12 +195,13 @@ class ReplaySession:
         code.apply(index)
         ctx = code.ctx
         steps = rec.steps
-        if steps and ctx.resumes == self._resumes_seen:
+        seen = (ctx.resumes, ctx.changes)
+        if steps and seen == self._resumes_seen:
             previous = steps[-1]
             location, locals_ = previous[4], previous[5]
         else:
             location, locals_ = ctx.code_location(), ctx.code_locals()
-            self._resumes_seen = ctx.resumes
+            self._resumes_seen = seen
         failure = self._failure
         if code.failure_exception is not None and failure is None:
             failure = self._failure = failure_from_exception(code.failure_exception)
