@@ -92,11 +92,13 @@ def test_hanging_orchestrator_fails_after_max_timeouts(
         details = state.failure_details
         assert details is not None
         assert details.error_type == "engine.worker.TurnTimeoutError"
-        assert f"worker_app.py:{stuck_line} in spin" in details.message
+        # A `while True: pass` is caught on either of its two lines.
+        stuck_at = re.search(r"worker_app\.py:(\d+) in spin", details.message)
+        assert stuck_at is not None and int(stuck_at.group(1)) in (stuck_line, stuck_line + 1)
         assert "3 times" in details.message
         log = worker.output()
         assert len(re.findall(r"spin ABANDONED", log)) == 2
-        assert f"worker_app.py:{stuck_line}" in log
+        assert re.search(rf"worker_app\.py:({stuck_line}|{stuck_line + 1})", log)
         # The stuck process was killed: the worker's whole process tree is idle again.
         time.sleep(1.0)
         before, started = _tree_cpu_seconds(worker.proc.pid), time.monotonic()
