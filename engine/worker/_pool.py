@@ -386,6 +386,7 @@ class Pool:
         self._affinity: dict[str, int] = {}
         self._closing = False
         self._busy = 0
+        self._warm_thread: threading.Thread | None = None
 
     def start(self) -> None:
         """Start the slot threads and the first user process (proves that the APP loads)."""
@@ -398,7 +399,10 @@ class Pool:
             )
             slot.thread.start()
         if self.size > 1:
-            threading.Thread(target=self._warm, name=f"{self.kind}-warm", daemon=True).start()
+            self._warm_thread = threading.Thread(
+                target=self._warm, name=f"{self.kind}-warm", daemon=True
+            )
+            self._warm_thread.start()
 
     def _warm(self) -> None:
         """Start the other slots' processes in the background, while their slots are idle."""
@@ -549,6 +553,10 @@ class Pool:
             slot.inbox.append(None)
             slot.wake.set()
         deadline = time.monotonic() + timeout
+        warm = self._warm_thread
+        if warm is not None:
+            # A process it is starting would otherwise outlive the pool.
+            warm.join(max(0.0, deadline - time.monotonic()))
         for slot in self._slots:
             if slot.thread is not None:
                 slot.thread.join(max(0.0, deadline - time.monotonic()))
