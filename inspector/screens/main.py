@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import gc
 import re
 import time
 from pathlib import Path
@@ -251,6 +252,9 @@ class StepperScreen(Screen[None]):
     def _finished(self, message: ReplayFinished) -> None:
         self.replay_done = True
         self._on_recorded(self.session.recorded)
+        # The record is long-lived and large: keep the collector from walking it on every
+        # collection, or an occasional key would wait for a full pass over it.
+        gc.freeze()
 
     @on(NamesResolved)
     def _names(self, message: NamesResolved) -> None:
