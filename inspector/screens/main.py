@@ -154,6 +154,10 @@ class StepperScreen(Screen[None]):
             self._on_recorded(session.recorded)
             self.post_message(NamesResolved(session.event_names()))
 
+    def on_unmount(self) -> None:
+        """Hand what was frozen back to the collector (a live session opens many steppers)."""
+        gc.unfreeze()
+
     def _first_painted(self) -> None:
         self.first_painted_at = time.perf_counter()
         self._replay()
