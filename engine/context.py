@@ -488,10 +488,6 @@ class ReplayContext(task.OrchestrationContext):
         """Switch between the past lane (replaying) and the new lane."""
         self._is_replaying = value
 
-    def set_clock(self, value: datetime) -> None:
-        """Set the replay clock (naive UTC)."""
-        self._clock_value = value
-
     def set_clock_timestamp(self, seconds: int, nanos: int) -> None:
         """Set the replay clock from a protobuf timestamp (converted only when read)."""
         self._clock_raw = (seconds, nanos)

@@ -39,13 +39,6 @@ _CONVERTER = DEFAULT_DATA_CONVERTER
 _NAIVE_EPOCH = datetime(1970, 1, 1)
 
 
-def naive_utc(value: datetime | None) -> datetime:
-    """The naive-UTC form the SDK's clock uses (a missing timestamp is the epoch)."""
-    if value is None:
-        return _NAIVE_EPOCH
-    return value.replace(tzinfo=None)
-
-
 class OrchestratorNotRegisteredError(Exception):
     """The orchestrator named by ``executionStarted`` is not in the user's app."""
 
@@ -465,5 +458,4 @@ __all__ = [
     "CodeReplayer",
     "NonDeterminism",
     "OrchestratorNotRegisteredError",
-    "naive_utc",
 ]
