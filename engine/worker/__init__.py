@@ -21,9 +21,10 @@ from engine.worker._errors import (
 )
 from engine.worker._options import ConnectionOptions, WorkerOptions
 from engine.worker._pool import stuck_location
-from engine.worker._worker import Worker, WorkerStats, WorkItemEvent
+from engine.worker._worker import CONNECTION_STATES, Worker, WorkerStats, WorkItemEvent
 
 __all__ = [
+    "CONNECTION_STATES",
     "ActivityTimeoutError",
     "ConnectionOptions",
     "TurnTimeoutError",

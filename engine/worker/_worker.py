@@ -33,6 +33,9 @@ from engine.worker._options import ConnectionOptions, WorkerOptions
 from engine.worker._pool import Job, JobResult, Pool, UserProcess
 from engine.worker._record import Recorder
 
+CONNECTION_STATES = ("connected", "failed", "ended", "stopped")
+"""The states :class:`Worker`'s ``on_connection`` callback reports."""
+
 QUIET_SECONDS = 0.5
 """On stop: how long the stream must stay silent before it is closed (the sidecar is drained)."""
 
@@ -146,6 +149,19 @@ class Worker:
             turn instead of completing it. A held turn stays in flight (reported with result
             ``HELD``) until :meth:`release_held` completes it or :meth:`abandon_held` gives it
             back; :meth:`stop` abandons whatever is still held.
+        on_connection: Called (from the stream thread, or the one calling :meth:`stop`) as
+            ``on_connection(state, detail, retry_in)`` when the connection changes; ``state``
+            is one of :data:`CONNECTION_STATES`:
+
+            - ``connected``: ``Hello`` answered (``detail`` is the address, with ``re``
+              prepended on a reconnect: ``reconnected to HOST:PORT``); ``retry_in`` is None.
+            - ``failed``: the connection or the stream failed (``detail`` is the gRPC status
+              name, or ``Type: message``); ``retry_in`` is the back-off before the next try.
+            - ``ended``: the sidecar ended the stream; ``retry_in`` is the delay before
+              connecting again (0: at once).
+            - ``stopped``: :meth:`stop` finished (``detail`` sums the work items up); no retry.
+
+            A callback that raises is ignored. The log lines are written as before.
     """
 
     def __init__(
@@ -157,6 +173,7 @@ class Worker:
         log: Callable[[str], None] | None = None,
         on_received: Callable[[WorkItemEvent], None] | None = None,
         hold: Callable[[WorkItemEvent], bool] | None = None,
+        on_connection: Callable[[str, str, float | None], None] | None = None,
     ) -> None:
         self.connection = connection
         self.options = options
@@ -184,6 +201,7 @@ class Worker:
         self.hold = hold
         self._held_turns: dict[str, tuple[Job, bytes, str]] = {}
         self._sending = 0
+        self._on_connection = on_connection
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -307,11 +325,20 @@ class Worker:
                 filters.activities.add(name=name)
         return request
 
+    def _connection(self, state: str, detail: str, retry_in: float | None = None) -> None:
+        if self._on_connection is None:
+            return
+        try:
+            self._on_connection(state, detail, retry_in)
+        except Exception as err:  # noqa: BLE001 - a broken callback never stops the worker
+            self._log(f"connection callback failed ({type(err).__name__}: {err})")
+
     def _read_loop(self) -> None:
         conn = self.connection
         attempt = 0
         connected_once = False
         while not self._stop_reading.is_set():
+            failure = ""
             channel = self._channel()
             calls = _Calls(channel)
             try:
@@ -327,6 +354,9 @@ class Worker:
                     f"{'re' if connected_once else ''}connected to {conn.address}"
                     + (f" (headers: {', '.join(conn.header_names())})" if conn.headers else "")
                 )
+                self._connection(
+                    "connected", f"{'re' if connected_once else ''}connected to {conn.address}"
+                )
                 connected_once = True
                 stream = calls.stub.get_work_items(self._work_request(), metadata=self._metadata())
                 with self._lock:
@@ -340,6 +370,7 @@ class Worker:
                 if self._stop_reading.is_set():
                     break
                 self._log("the work-item stream ended; reconnecting")
+                self._connection("ended", "the work-item stream ended", 0.0)
                 continue
             except grpc.RpcError as err:
                 if self._stop_reading.is_set():
@@ -347,10 +378,12 @@ class Worker:
                 code = err.code() if hasattr(err, "code") else None
                 name = code.name if code is not None else type(err).__name__
                 self._log(f"sidecar connection failed ({name}); retrying")
+                failure = name
             except Exception as err:  # noqa: BLE001 - never let the reader die
                 if self._stop_reading.is_set():
                     break
                 self._log(f"work-item stream error ({type(err).__name__}: {err}); retrying")
+                failure = f"{type(err).__name__}: {err}"
             finally:
                 with self._lock:
                     self._stream = None
@@ -358,6 +391,7 @@ class Worker:
                         channel.close()
             delay = random.random() * min(conn.backoff_cap, conn.backoff_base * 2**attempt)
             attempt += 1
+            self._connection("failed", failure, delay)
             self._stop_reading.wait(delay)
 
     def _watchdog(self) -> None:
@@ -830,10 +864,12 @@ class Worker:
             calls.channel.close()
         self._cleanup_tmp()
         s = self.stats
-        self._log(
-            f"stopped: {s.received} work items received, {s.completed} completed, "
+        summary = (
+            f"{s.received} work items received, {s.completed} completed, "
             f"{s.abandoned} abandoned, {s.undelivered} undelivered"
         )
+        self._log(f"stopped: {summary}")
+        self._connection("stopped", summary)
         self._stopped.set()
         return s
 

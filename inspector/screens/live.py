@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import collections
 import json
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -439,6 +440,12 @@ class LiveApp(App[None]):
         self.name_filter = ""
         self.connection_state = "connecting"
         self.worker_state = "starting" if config.worker_options else ""
+        """The embedded worker's state: ``starting``, ``connecting``, ``connected``,
+        ``reconnecting``, ``stopped`` or ``error: …``."""
+        self.worker_retry_at: float | None = None
+        """While reconnecting: when (``time.monotonic()``) the worker tries again."""
+        self.worker_failure = ""
+        """While reconnecting: why (a gRPC status name, or the stream ended)."""
         self.instances: list[InstanceRow] = []
         self.items: dict[int, WorkItemRow] = {}
         self.rules: list[HoldRule] = []
@@ -467,8 +474,9 @@ class LiveApp(App[None]):
                 config.worker_options,
                 on_event=self._events.append,
                 on_received=self._events.append,
-                log=self._log_line,
+                log=self._logs.append,
                 hold=self._hold_predicate,
+                on_connection=self._worker_connection,
             )
         self._worker_thread: threading.Thread | None = None
 
@@ -496,13 +504,18 @@ class LiveApp(App[None]):
         except Exception as exc:  # noqa: BLE001 - shown in the status line
             self.worker_state = f"error: {type(exc).__name__}: {exc}"
 
-    def _log_line(self, text: str) -> None:
-        self._logs.append(text)
-        if text.startswith(("connected", "reconnected")):
+    def _worker_connection(self, state: str, detail: str, retry_in: float | None) -> None:
+        """The worker's ``on_connection`` callback (from its threads): only sets attributes."""
+        if state == "connected":
+            self.worker_retry_at = None
+            self.worker_failure = ""
             self.worker_state = "connected"
-        elif "connection failed" in text or "stream ended" in text:
+        elif state in ("failed", "ended"):
+            self.worker_failure = "stream ended" if state == "ended" else detail
+            self.worker_retry_at = time.monotonic() + (retry_in or 0.0)
             self.worker_state = "reconnecting"
-        elif text.startswith("stopped"):
+        elif state == "stopped":
+            self.worker_retry_at = None
             self.worker_state = "stopped"
 
     def action_quit_live(self) -> None:
@@ -802,7 +815,7 @@ class LiveApp(App[None]):
         if worker is not None:
             text.append(" · worker ")
             ws = self.worker_state
-            text.append(ws, "green" if ws == "connected" else "bold yellow")
+            text.append(self.worker_state_text(), "green" if ws == "connected" else "bold yellow")
             stats = worker.stats
             failed = sum(1 for r in self.items.values() if r.outcome == "failed")
             held = len(worker.held_tokens())
@@ -814,6 +827,18 @@ class LiveApp(App[None]):
             if held:
                 text.append(f" · held {held}", "bold reverse yellow")
         return text
+
+    def worker_state_text(self) -> str:
+        """``connected``, ``reconnecting in 3 s (UNAVAILABLE)``, ``reconnecting…``, ``stopped``."""
+        ws = self.worker_state
+        if ws != "reconnecting":
+            return ws
+        why = f" ({self.worker_failure})" if self.worker_failure else ""
+        retry_at = self.worker_retry_at
+        left = 0.0 if retry_at is None else retry_at - time.monotonic()
+        if left > 0.05:
+            return f"reconnecting in {math.ceil(left)} s{why}"
+        return f"reconnecting…{why}"
 
     def hold_text(self) -> str:
         """The hold rules and whether hold is armed."""
