@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
+from typing import Any
 
 from rich.text import Text
+from textual import events
 from textual.widgets import DataTable, Static
 
 from engine.live import InstanceRow
@@ -79,44 +81,142 @@ class LiveStatus(Static):
     """One line: where we are attached, the connection state and the counters."""
 
 
-class InstancesTable(DataTable[Text | str]):
-    """The sidecar's instances, newest first; the cursor stays on its instance across refreshes."""
+@dataclass(frozen=True)
+class Column:
+    """A column of a live table and how it gives way on a narrow terminal."""
 
-    COLUMNS = (
-        ("instance", 30),
-        ("name", 26),
-        ("version", 8),
-        ("status", 11),
-        ("created", 19),
-        ("last updated", 19),
-        ("custom status", None),
-    )
+    label: str
+    width: int
+    """The width it gets when there is room."""
+    minimum: int = 0
+    """Shrinkable columns go down to this (0: keeps its width)."""
+    drop: int = 0
+    """Left out, highest first, when the minimums do not fit (0: always shown)."""
+    grow: bool = False
+    """Takes the room left over on a wide terminal."""
+
+
+def fit_columns(columns: Sequence[Column], width: int, padding: int = 1) -> dict[str, int]:
+    """The shown columns' widths (in order) so that they fit ``width`` cells of content.
+
+    Columns are dropped (highest ``drop`` first) while even the minimums do not fit; then the
+    shrinkable ones give way in proportion to their width, never below their minimum; the room
+    left over goes to the ``grow`` column. Each column also takes ``padding`` cells a side.
+    """
+    shown = list(columns)
+
+    def floor(col: Column) -> int:
+        return col.minimum or col.width
+
+    while True:
+        room = width - 2 * padding * len(shown)
+        droppable = [c for c in shown if c.drop]
+        if sum(floor(c) for c in shown) <= room or not droppable:
+            break
+        shown.remove(max(droppable, key=lambda c: c.drop))
+    widths = {c.label: c.width for c in shown}
+    over = sum(widths.values()) - room
+    flexible = [c for c in shown if c.minimum]
+    if over > 0 and flexible:
+        slack = {c.label: c.width - c.minimum for c in flexible}
+        total = sum(slack.values()) or 1
+        cut = min(over, total)
+        for c in flexible:
+            widths[c.label] -= cut * slack[c.label] // total
+        # what the rounding left over, from the last shrinkable column backwards
+        over = sum(widths.values()) - room
+        for c in reversed(flexible):
+            if over <= 0:
+                break
+            take = min(over, widths[c.label] - c.minimum)
+            widths[c.label] -= take
+            over -= take
+    elif over < 0:
+        for c in shown:
+            if c.grow:
+                widths[c.label] -= over
+                break
+    return widths
+
+
+class FittedTable(DataTable[Text | str]):
+    """A table whose columns fit its width: see :func:`fit_columns`."""
+
+    COLUMNS: tuple[Column, ...] = ()
 
     def on_mount(self) -> None:
         self.cursor_type = "row"
         self.zebra_stripes = True
-        for label, width in self.COLUMNS:
-            self.add_column(label, key=label, width=width)
-        self._shown: list[InstanceRow] = []
+        self.widths: dict[str, int] = {}
+        """The shown columns and their widths."""
+        self._rows: list[Any] = []
+        self._fit(120)
+
+    def _fit(self, width: int) -> bool:
+        """Lay the columns out for ``width`` cells; whether anything changed."""
+        widths = fit_columns(self.COLUMNS, width, self.cell_padding)
+        if widths == self.widths:
+            return False
+        self.widths = widths
+        self.clear(columns=True)
+        for label, w in widths.items():
+            self.add_column(label, key=label, width=w)
+        return True
+
+    def on_resize(self, event: events.Resize) -> None:
+        # the room for the cells: the content region less a vertical scrollbar, always
+        # reserved so that the columns do not move when the list grows past the height
+        width = self.content_region.width - self.styles.scrollbar_size_vertical
+        if width > 0 and self._fit(width):
+            self._fill(self._rows)
+
+    def _cell(self, label: str, text: str) -> str:
+        """``text`` cut to the column's width ("" for a column not shown)."""
+        return short_text(text, self.widths.get(label, 0))
+
+    def _fill(self, rows: Sequence[Any]) -> None:
+        """Replace the rows with ``rows``."""
+        raise NotImplementedError
+
+
+class InstancesTable(FittedTable):
+    """The sidecar's instances, newest first; the cursor stays on its instance across refreshes.
+
+    On a narrow terminal the instance and name columns shrink first, then custom status,
+    version and created are left out; status and last updated stay.
+    """
+
+    COLUMNS = (
+        Column("instance", 30, minimum=12),
+        Column("name", 26, minimum=10),
+        Column("version", 8, drop=2),
+        Column("status", 11),
+        Column("created", 19, drop=3),
+        Column("last updated", 19),
+        Column("custom status", 30, minimum=10, drop=1, grow=True),
+    )
 
     def show_rows(self, rows: Sequence[InstanceRow]) -> None:
         """Replace the rows (nothing is redrawn when nothing changed)."""
-        if list(rows) == self._shown:
+        if list(rows) == self._rows:
             return
+        self._fill(rows)
+
+    def _fill(self, rows: Sequence[InstanceRow]) -> None:
         selected = self.selected_key()
-        self._shown = list(rows)
+        self._rows = list(rows)
         self.clear()
         for row in rows:
-            self.add_row(
-                row.instance_id,
-                row.name,
-                row.version or "-",
-                Text(row.status, style=STATUS_STYLES.get(row.status, "")),
-                _stamp(row.created),
-                _stamp(row.last_updated),
-                short_text(row.custom_status, 40),
-                key=row.instance_id,
-            )
+            cells: dict[str, Text | str] = {
+                "instance": self._cell("instance", row.instance_id),
+                "name": self._cell("name", row.name),
+                "version": row.version or "-",
+                "status": Text(row.status, style=STATUS_STYLES.get(row.status, "")),
+                "created": _stamp(row.created),
+                "last updated": _stamp(row.last_updated),
+                "custom status": self._cell("custom status", row.custom_status),
+            }
+            self.add_row(*(cells[label] for label in self.widths), key=row.instance_id)
         if selected is not None and selected in {r.instance_id for r in rows}:
             self.move_cursor(row=self.get_row_index(selected), animate=False)
 
@@ -128,30 +228,32 @@ class InstancesTable(DataTable[Text | str]):
         return str(key) if key is not None else None
 
 
-class WorkItemsTable(DataTable[Text | str]):
-    """Work items newest first; the cursor stays on its work item as new ones arrive."""
+class WorkItemsTable(FittedTable):
+    """Work items newest first; the cursor stays on its work item as new ones arrive.
+
+    On a narrow terminal the instance, name and result columns shrink first, then duration
+    is left out; time, kind and outcome stay.
+    """
 
     COLUMNS = (
-        ("#", 5),
-        ("time", 12),
-        ("kind", 8),
-        ("instance", 34),
-        ("name", 26),
-        ("outcome", 9),
-        ("result", 34),
-        ("duration", 10),
+        Column("#", 5),
+        Column("time", 12),
+        Column("kind", 8),
+        Column("instance", 34, minimum=10),
+        Column("name", 26, minimum=8),
+        Column("outcome", 9),
+        Column("result", 34, minimum=8, grow=True),
+        Column("duration", 10, drop=1),
     )
-
-    def on_mount(self) -> None:
-        self.cursor_type = "row"
-        self.zebra_stripes = True
-        for label, width in self.COLUMNS:
-            self.add_column(label, key=label, width=width)
 
     def show_rows(self, rows: Sequence[WorkItemRow]) -> None:
         """Replace the rows, newest first."""
+        self._fill(rows)
+
+    def _fill(self, rows: Sequence[WorkItemRow]) -> None:
         selected = self.selected_key()
         at_top = self.cursor_row == 0
+        self._rows = list(rows)
         self.clear()
         for row in rows:
             ev = row.event
@@ -161,17 +263,19 @@ class WorkItemsTable(DataTable[Text | str]):
                 result = "waiting for r / a"
             if ev.detail and outcome in ("failed", "abandoned"):
                 result = f"{result} {ev.detail}".strip()
-            self.add_row(
-                str(ev.number),
-                _clock(row.arrived),
-                "turn" if row.is_turn else "activity",
-                short_text(ev.instance_id, 34),
-                short_text(ev.name, 26),
-                Text(outcome, style=OUTCOME_STYLES.get(outcome, "")),
-                short_text(result, 34),
-                "-" if outcome in ("running", "held") else f"{ev.seconds * 1000:.1f} ms",
-                key=str(ev.number),
-            )
+            cells: dict[str, Text | str] = {
+                "#": str(ev.number),
+                "time": _clock(row.arrived),
+                "kind": "turn" if row.is_turn else "activity",
+                "instance": self._cell("instance", ev.instance_id),
+                "name": self._cell("name", ev.name),
+                "outcome": Text(outcome, style=OUTCOME_STYLES.get(outcome, "")),
+                "result": self._cell("result", result),
+                "duration": (
+                    "-" if outcome in ("running", "held") else f"{ev.seconds * 1000:.1f} ms"
+                ),
+            }
+            self.add_row(*(cells[label] for label in self.widths), key=str(ev.number))
         if at_top or selected is None:
             # at the top, the cursor follows the newest work item
             self.move_cursor(row=0, animate=False)
