@@ -29,7 +29,8 @@ class SourceView(ScrollView):
     SourceView {
         background: $surface;
         scrollbar-size-vertical: 1;
-        scrollbar-size-horizontal: 1;
+        /* no horizontal bar (a row counts in a small pane); the wheel still scrolls sideways */
+        scrollbar-size-horizontal: 0;
     }
     SourceView > .source--gutter { color: $text-muted; }
     SourceView > .source--current { background: $warning 30%; }
