@@ -61,7 +61,7 @@ async def _drive(n_events: int, repeat: int) -> None:
     print(f"events:                  {n_events:,}")
     print(f"load (before the app):   {(time.perf_counter() - start) * 1000:8.1f} ms")
 
-    app = InspectorApp(session, msg)
+    app = InspectorApp(session)
     started = time.perf_counter()
     async with app.run_test(size=(160, 48)) as pilot:
         while not isinstance(app.screen, StepperScreen) or app.screen.first_painted_at is None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 
 from engine.app_loader import load_app
-from engine.load import load_request, load_request_proto
+from engine.load import load_request
 from engine.session import ReplaySession
 from inspector.app import InspectorApp
 
@@ -18,7 +18,7 @@ async def shot(request: str, app_spec: str | None, name: str, steps: int) -> Non
     """Open ``request``, step ``steps`` times at 160x48 and save ``docs/screenshots/<name>``."""
     session = ReplaySession(load_request(request), load_app(app_spec) if app_spec else None)
     session.advance()
-    app = InspectorApp(session, load_request_proto(request))
+    app = InspectorApp(session)
     async with app.run_test(size=(160, 48)) as pilot:
         await pilot.pause(0.5)
         for _ in range(steps):

@@ -10,7 +10,6 @@ from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.screen import Screen
 
-from engine.proto import orchestrator_service_pb2 as pb
 from engine.session import ReplaySession
 from inspector.screens.main import StepperScreen
 
@@ -24,13 +23,11 @@ class InspectorApp(App[None]):
     def __init__(
         self,
         session: ReplaySession,
-        request_proto: pb.OrchestratorRequest,
         *,
         save_dir: Path | None = None,
     ) -> None:
         super().__init__()
         self.session = session
-        self.request_proto = request_proto
         self.save_dir = save_dir
         started = session.request.started()
         name = started.orchestration_name if started else "?"
@@ -42,7 +39,7 @@ class InspectorApp(App[None]):
 
     def make_stepper(self) -> StepperScreen:
         """A stepper screen on this app's session."""
-        return StepperScreen(self.session, self.request_proto, save_dir=self.save_dir)
+        return StepperScreen(self.session, save_dir=self.save_dir)
 
     @property
     def stepper(self) -> StepperScreen:

@@ -76,5 +76,5 @@ def run(args: argparse.Namespace) -> int:
 
     from inspector.app import InspectorApp
 
-    InspectorApp(session, msg).run()
+    InspectorApp(session).run()
     return 0

@@ -122,13 +122,12 @@ class LiveStepperScreen(StepperScreen):
     def __init__(
         self,
         session: ReplaySession,
-        request_proto: pb.OrchestratorRequest,
         *,
         save_dir: Path | None = None,
         held_token: str = "",
         origin: str = "",
     ) -> None:
-        super().__init__(session, request_proto, save_dir=save_dir)
+        super().__init__(session, save_dir=save_dir)
         self.held_token = held_token
         self.origin = origin
 
@@ -639,7 +638,6 @@ class LiveApp(App[None]):
         self.push_screen(
             LiveStepperScreen(
                 session,
-                request,
                 save_dir=self.config.save_dir,
                 origin=f"history via {message.source}",
             )
@@ -707,7 +705,6 @@ class LiveApp(App[None]):
         self.push_screen(
             LiveStepperScreen(
                 session,
-                request,
                 save_dir=self.config.save_dir,
                 held_token=token,
                 origin=f"work item #{number} ({row.outcome})",

@@ -19,7 +19,6 @@ from textual.worker import get_current_worker
 
 from engine import history as h
 from engine.frames import Frame
-from engine.proto import orchestrator_service_pb2 as pb
 from engine.session import Breakpoint, ReplaySession
 from inspector.messages import NamesResolved, ReplayCrashed, ReplayFinished, ReplayProgressed
 from inspector.screens.modals import HelpScreen, breakpoint_modal, filter_modal, goto_modal
@@ -88,13 +87,11 @@ class StepperScreen(Screen[None]):
     def __init__(
         self,
         session: ReplaySession,
-        request_proto: pb.OrchestratorRequest,
         *,
         save_dir: Path | None = None,
     ) -> None:
         super().__init__()
         self.session = session
-        self.request_proto = request_proto
         self.save_dir = save_dir
         self.events = EventList(session.request)
         """The history, converted one event at a time as it is drawn."""
@@ -410,7 +407,7 @@ class StepperScreen(Screen[None]):
         stem = re.sub(r"[^A-Za-z0-9._-]+", "_", self.info.instance_id) or "request"
         written: list[str] = []
         try:
-            proto = self.request_proto
+            proto = self.session.request.proto
             path = folder / f"{stem}.request.b64"
             path.write_bytes(base64.b64encode(proto.SerializeToString()) + b"\n")
             written.append(str(path))

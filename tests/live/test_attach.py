@@ -79,7 +79,9 @@ async def test_attach_without_app_lists_instances_and_opens_history(
                 pilot, lambda: isinstance(app.screen, LiveStepperScreen) and app.screen
             )
             assert screen.session.app is None
-            ours = list(screen.request_proto.pastEvents) + list(screen.request_proto.newEvents)
+            ours = list(screen.session.request.proto.pastEvents) + list(
+                screen.session.request.proto.newEvents
+            )
             theirs = sdk_history(address, "chain-1")
             assert [(e.WhichOneof("eventType"), e.eventId) for e in ours] == [
                 (e.WhichOneof("eventType"), e.eventId) for e in theirs
@@ -130,8 +132,10 @@ async def test_attach_with_app_lists_work_items_and_opens_them(sidecar: Any, cli
                 pilot, lambda: isinstance(app.screen, LiveStepperScreen) and app.screen
             )
             assert screen.session.app is not None
-            assert screen.request_proto.instanceId == "one-2"
-            assert screen.request_proto.SerializeToString() == app.items[number].event.request
+            assert screen.session.request.proto.instanceId == "one-2"
+            assert (
+                screen.session.request.proto.SerializeToString() == app.items[number].event.request
+            )
             await pilot.press("escape")
             await wait_for(pilot, lambda: isinstance(app.screen, LiveScreen))
     finally:

@@ -39,7 +39,7 @@ async def test_hold_then_release_and_abandon(sidecar: Any, client: Any, tmp_path
                     and app.screen
                 ),
             )
-            assert screen.request_proto.instanceId == "held-r"
+            assert screen.session.request.proto.instanceId == "held-r"
             assert not app.hold_armed  # one turn only
             # other work keeps flowing while it is held
             for iid in others:
@@ -72,7 +72,7 @@ async def test_hold_then_release_and_abandon(sidecar: Any, client: Any, tmp_path
                     and app.screen
                 ),
             )
-            assert screen.request_proto.instanceId == "held-a"
+            assert screen.session.request.proto.instanceId == "held-a"
             held_number = next(n for n, r in app.items.items() if r.outcome == "held")
             await pilot.press("a")  # given back: the sidecar redelivers it, we serve it
             assert (await wait_async(pilot, client, "held-a")).runtime_status == COMPLETED

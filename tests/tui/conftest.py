@@ -28,7 +28,7 @@ def build_app(
     """An inspector on ``samples/requests/<request>.b64`` (with ``app``'s code if given)."""
     msg = load_request_proto(REQUESTS / f"{request}.b64")
     session = ReplaySession(to_request(msg, request), load_app(str(app)) if app else None)
-    return InspectorApp(session, msg, save_dir=save_dir)
+    return InspectorApp(session, save_dir=save_dir)
 
 
 async def replayed(pilot: Pilot[None]) -> None:
