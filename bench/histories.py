@@ -31,16 +31,22 @@ def _event(lst: Any, seconds: int, event_id: int = -1) -> pb.HistoryEvent:
     return ev
 
 
+def _started(instance_id: str, name: str, count: int) -> pb.OrchestratorRequest:
+    """A request whose past begins the way every turn's history does."""
+    req = pb.OrchestratorRequest(instanceId=instance_id)
+    _event(req.pastEvents, BASE_SECONDS).orchestratorStarted.SetInParent()
+    started = _event(req.pastEvents, BASE_SECONDS).executionStarted
+    started.name = name
+    started.orchestrationInstance.instanceId = instance_id
+    started.input.value = str(count)
+    return req
+
+
 def activity_chain(activities: int, name: str = "chain_orchestrator") -> pb.OrchestratorRequest:
     """A request whose history has ``activities`` completed activities, ~4 events each."""
-    req = pb.OrchestratorRequest(instanceId="bench-chain")
+    req = _started("bench-chain", name, activities)
     past = req.pastEvents
     t = BASE_SECONDS
-    _event(past, t).orchestratorStarted.SetInParent()
-    started = _event(past, t).executionStarted
-    started.name = name
-    started.orchestrationInstance.instanceId = req.instanceId
-    started.input.value = str(activities)
     for i in range(activities):
         sched = _event(past, t, i + 1).taskScheduled
         sched.name = "work"
@@ -57,14 +63,9 @@ def activity_chain(activities: int, name: str = "chain_orchestrator") -> pb.Orch
 
 def fan_out(width: int, name: str = "fan_out_orchestrator") -> pb.OrchestratorRequest:
     """A request with ``width`` activities scheduled at once and all completed."""
-    req = pb.OrchestratorRequest(instanceId="bench-fan")
+    req = _started("bench-fan", name, width)
     past = req.pastEvents
     t = BASE_SECONDS
-    _event(past, t).orchestratorStarted.SetInParent()
-    started = _event(past, t).executionStarted
-    started.name = name
-    started.orchestrationInstance.instanceId = req.instanceId
-    started.input.value = str(width)
     for i in range(width):
         sched = _event(past, t, i + 1).taskScheduled
         sched.name = "work"
