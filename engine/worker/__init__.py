@@ -19,12 +19,14 @@ from engine.worker._errors import (
     UserProcessCrashed,
     WorkerError,
 )
+from engine.worker._events import Outcome, WorkerStats, WorkItemEvent
 from engine.worker._options import ConnectionOptions, WorkerOptions
 from engine.worker._pool import stuck_location
-from engine.worker._worker import CONNECTION_STATES, Worker, WorkerStats, WorkItemEvent
+from engine.worker._worker import CONNECTION_STATES, Worker
 
 __all__ = [
     "CONNECTION_STATES",
+    "Outcome",
     "ActivityTimeoutError",
     "ConnectionOptions",
     "TurnTimeoutError",

@@ -14,7 +14,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -24,6 +23,7 @@ from engine.history import FailureDetails
 from engine.proto import orchestrator_service_pb2 as pb
 from engine.sidecar import SidecarStub, method_path
 from engine.worker._errors import ActivityTimeoutError, TurnTimeoutError, UserProcessCrashed
+from engine.worker._events import Outcome, WorkerStats, WorkItemEvent
 from engine.worker._messages import (
     failed_activity_response,
     failed_turn_response,
@@ -57,56 +57,6 @@ _CHANNEL_OPTIONS = [
     # gRPC's channel-spin thread: one thread switch less per work item.
     ("SingleThreadedUnaryStream", 1),
 ]
-
-
-@dataclass(frozen=True)
-class WorkItemEvent:
-    """One work item served (or given back): what the log line and the live list show."""
-
-    time: datetime
-    """When it ended (UTC)."""
-    kind: str
-    """``orchestrator`` or ``activity``."""
-    instance_id: str
-    """The orchestration instance."""
-    name: str
-    """The orchestrator or activity name."""
-    result: str
-    """``COMPLETED``, ``3 actions``, ``ok``, ``FAILED <type>``, ``ABANDONED``..."""
-    seconds: float
-    """How long it took from arrival to answer."""
-    number: int
-    """Sequence number of the work item in this worker."""
-    detail: str = ""
-    """More about the result: where a hung turn was stuck, a crashed process's output."""
-    request: bytes = b""
-    """The serialized ``OrchestratorRequest`` or ``ActivityRequest`` (live view, capture)."""
-    response: bytes = b""
-    """The serialized response computed for it (empty when there was none)."""
-    token: str = ""
-    """The work item's completion token (to release or abandon a held turn)."""
-
-    def line(self) -> str:
-        """The one-line log form: time, kind, instance, name, result, duration."""
-        stamp = self.time.strftime("%Y-%m-%dT%H:%M:%S.") + f"{self.time.microsecond // 1000:03d}Z"
-        text = (
-            f"{stamp} {self.kind:<12} {self.instance_id} {self.name} {self.result} "
-            f"{self.seconds * 1000:.1f}ms"
-        )
-        if self.detail:
-            text += " - " + " | ".join(self.detail.splitlines())
-        return text
-
-
-@dataclass
-class WorkerStats:
-    """Counters over the worker's life."""
-
-    received: int = 0
-    completed: int = 0
-    abandoned: int = 0
-    undelivered: int = 0
-    reconnects: int = 0
 
 
 class _Calls:
@@ -644,6 +594,7 @@ class Worker:
             result=result,
             seconds=time.monotonic() - job.received,
             number=job.number,
+            outcome=_outcome_of(result),
             detail=detail,
             request=job.data,
             response=response,
@@ -897,3 +848,9 @@ def _crash_failure(result: JobResult, what: str) -> FailureDetails:
     if output:
         message += "; last output:\n" + output
     return FailureDetails(error_type=_type_name(UserProcessCrashed), message=message)
+
+
+def _outcome_of(result: str) -> Outcome:
+    if result in ("RECEIVED", "HELD", "ABANDONED"):
+        return Outcome[result]
+    return Outcome.FAILED if result.startswith("FAILED") else Outcome.COMPLETED
