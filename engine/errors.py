@@ -1,7 +1,8 @@
 """Every error the engine raises, rooted at :class:`InspectorError`.
 
 Each error carries a one-line message meant for a person: what is wrong and where (which
-byte, which event index, which field, which file and line).
+byte, which event index, which field, which file and line). The CLI turns any of them into
+one line on stderr and exit status 2.
 """
 
 from __future__ import annotations
@@ -33,4 +34,21 @@ class OrchestratorNotFound(InspectorError):
 
 
 class ReplayError(InspectorError):
-    """The replay itself could not proceed (a bug or an impossible history)."""
+    """The replay cannot proceed as asked (e.g. a response asked of a replay without code)."""
+
+
+# --- worker --------------------------------------------------------------------------------
+
+
+class WorkerError(InspectorError):
+    """The worker could not start (the APP does not load in a user process, bad options...)."""
+
+
+__all__ = [
+    "AppLoadError",
+    "InspectorError",
+    "LoadError",
+    "OrchestratorNotFound",
+    "ReplayError",
+    "WorkerError",
+]

@@ -2,12 +2,7 @@
 
 from __future__ import annotations
 
-from engine.errors import InspectorError
-
-
-class WorkerError(InspectorError):
-    """The worker could not start (the APP does not load in a user process, bad options...)."""
-
+from engine.errors import WorkerError  # noqa: F401 - the class lives in engine.errors
 
 # --- failure types named in failure details (never raised in the worker itself) -------------
 

@@ -1,0 +1,96 @@
+"""Failure details made from exceptions: type, message, the user's traceback, the cause chain.
+
+This is how a failing orchestrator (or an activity, in the worker) is described to the sidecar,
+with the engine's and the SDK's own frames left out of the stack trace.
+"""
+
+from __future__ import annotations
+
+import os
+import traceback
+from typing import Any
+
+from durabletask import task
+
+from engine.actions import SourceLocation
+from engine.history import FailureDetails
+
+
+def qualified_name(t: type) -> str:
+    """``module.qualname`` of a type, as failure details name error types."""
+    module = getattr(t, "__module__", None)
+    qual = getattr(t, "__qualname__", None) or getattr(t, "__name__", None) or str(t)
+    return f"{module}.{qual}" if module else qual
+
+
+def failure_from_exception(ex: BaseException, _seen: set[int] | None = None) -> FailureDetails:
+    """Failure details for an exception: type, message, user-code traceback, cause chain."""
+    seen = set() if _seen is None else _seen
+    seen.add(id(ex))
+    inner_ex = ex.__cause__ or ex.__context__
+    if len(seen) > 10 or (inner_ex is not None and id(inner_ex) in seen):
+        inner_ex = None
+    if not isinstance(inner_ex, Exception):
+        inner_ex = None
+    return FailureDetails(
+        error_type=qualified_name(type(ex)),
+        message=str(ex),
+        stack_trace="".join(traceback.format_list(_user_frames(ex.__traceback__))),
+        inner=failure_from_exception(inner_ex, seen) if inner_ex is not None else None,
+    )
+
+
+_ENGINE_DIR = os.path.dirname(os.path.abspath(__file__))
+_SDK_DIR = os.path.dirname(os.path.abspath(task.__file__))
+
+
+def _is_machinery(filename: str) -> bool:
+    return filename.startswith((_ENGINE_DIR, _SDK_DIR))
+
+
+def _user_frames(tb: Any) -> traceback.StackSummary:
+    """The traceback's frames without the engine's and the SDK's own (all of them if none is
+    the user's)."""
+    frames = traceback.extract_tb(tb)
+    user = [f for f in frames if not _is_machinery(f.filename)]
+    return traceback.StackSummary.from_list(user or frames)
+
+
+def failure_location(ex: BaseException) -> SourceLocation | None:
+    """The innermost line of user code an exception went through, if any."""
+    user = [f for f in traceback.extract_tb(ex.__traceback__) if not _is_machinery(f.filename)]
+    if not user:
+        return None
+    last = user[-1]
+    return SourceLocation(last.filename, last.lineno or 0, last.name)
+
+
+def sdk_failure_details(details: FailureDetails | None) -> Any:
+    """The SDK's ``TaskFailureDetails`` for our failure details (for ``TaskFailedError``)."""
+    from durabletask.internal import orchestrator_service_pb2 as sdk_pb
+
+    msg = sdk_pb.TaskFailureDetails()
+    if details is not None:
+        msg.ParseFromString(details.to_proto().SerializeToString())
+    return msg
+
+
+def failure_from_task_error(ex: task.TaskFailedError) -> FailureDetails:
+    """Failure details for a failed task awaited by user code (the task's own as inner)."""
+
+    def convert(d: Any) -> FailureDetails:
+        return FailureDetails(
+            error_type=d.error_type,
+            message=d.message,
+            stack_trace=d.stack_trace,
+            inner=convert(d.inner_failure) if d.inner_failure is not None else None,
+            properties=dict(d.properties or {}),
+        )
+
+    outer = failure_from_exception(ex)
+    return FailureDetails(
+        error_type=outer.error_type,
+        message=outer.message,
+        stack_trace=outer.stack_trace,
+        inner=convert(ex.details),
+    )

@@ -1,0 +1,86 @@
+"""JSON payloads (inputs, results, event data) encoded and decoded exactly as the SDK does.
+
+The SDK's default data converter decides every case it owns; plain JSON values take a faster
+path that gives the same text and the same values.
+"""
+
+from __future__ import annotations
+
+import json
+from types import SimpleNamespace
+from typing import Any
+
+from durabletask.serialization import DEFAULT_DATA_CONVERTER
+
+try:  # return-type discovery keeps decoded results equal to the SDK's
+    from durabletask.internal import type_discovery as _type_discovery
+except ImportError:  # pragma: no cover - older SDKs
+    _type_discovery = None  # type: ignore[assignment]
+
+_LEGACY_MARKER = "__durabletask_autoobject__"
+_CONVERTER = DEFAULT_DATA_CONVERTER
+
+
+def _legacy_object(d: dict[str, Any]) -> Any:
+    # Payloads written by old SDK versions mark auto-serialized objects; they decode to namespaces.
+    if d.pop(_LEGACY_MARKER, False):
+        return SimpleNamespace(**d)
+    return d
+
+
+_DECODER = json.JSONDecoder(object_hook=_legacy_object)
+_encode_str = json.encoder.encode_basestring_ascii
+_SCAN = _DECODER.scan_once  # type: ignore[attr-defined]
+_OUTPUT_TYPES: dict[Any, Any] = {}
+
+
+def decode(data: str, expected: type | None = None) -> Any:
+    """Decode a JSON payload exactly as the SDK's default data converter does, faster.
+
+    Without an expected type one shared decoder serves every call; with one (or anything
+    unusual) the SDK's converter decides.
+    """
+    if expected is None and not data.startswith("\ufeff"):
+        try:
+            value, end = _SCAN(data, 0)
+        except StopIteration:
+            return _DECODER.decode(data)  # raises the decoder's own error
+        if end == len(data):
+            return value
+        return _DECODER.decode(data)  # surrounding white space, or trailing garbage
+    return _CONVERTER.deserialize(data, expected)
+
+
+def encode(value: Any) -> str | None:
+    """Encode a value as JSON exactly as the SDK's default data converter does, faster.
+
+    Values plain JSON can hold go through the standard encoder; the converter's hooks (to_json,
+    dataclasses, enums, namespaces) only ever apply to values it cannot, so those go to it.
+    """
+    if value is None:
+        return None
+    kind = type(value)
+    if kind is str:
+        return _encode_str(value)
+    if kind is int:
+        return int.__repr__(value)
+    if kind is bool:
+        return "true" if value else "false"
+    try:
+        return json.dumps(value)
+    except TypeError:
+        return _CONVERTER.serialize(value)
+
+
+def activity_output_type(fn: Any) -> Any:
+    """The activity's declared result type as the SDK discovers it (cached per function)."""
+    if _type_discovery is None:
+        return None
+    try:
+        return _OUTPUT_TYPES[fn]
+    except KeyError:
+        found = _type_discovery.activity_output_type(fn, _CONVERTER)
+        _OUTPUT_TYPES[fn] = found
+        return found
+    except TypeError:  # unhashable callable
+        return _type_discovery.activity_output_type(fn, _CONVERTER)

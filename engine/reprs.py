@@ -1,0 +1,35 @@
+"""Short, one-line descriptions of the orchestrator's locals, as frames show them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from durabletask import task
+
+
+def _describe(value: Any) -> str:
+    if isinstance(value, task.Task):
+        if not value.is_complete:
+            return f"{type(value).__name__}(pending)"
+        if value.is_failed:
+            return f"{type(value).__name__}(failed: {value.get_exception()})"
+        try:
+            return f"{type(value).__name__}(done: {value.get_result()!r})"
+        except Exception:  # noqa: BLE001 - a cancelled task raises on get_result
+            return f"{type(value).__name__}(cancelled)"
+    if type(value).__repr__ is object.__repr__ and hasattr(value, "__dict__"):
+        # The default repr says nothing; show the object's fields instead of its address.
+        fields = ", ".join(f"{k.lstrip('_')}={v!r}" for k, v in vars(value).items())
+        return f"{type(value).__name__}({fields})"
+    return repr(value)
+
+
+def short_repr(value: Any, limit: int = 120) -> str:
+    """A one-line description of a local for the frame: tasks by state, plain objects by
+    their fields, everything else by ``repr``; cut to ``limit`` characters."""
+    try:
+        text = _describe(value)
+    except Exception as exc:  # noqa: BLE001 - a user __repr__ may raise anything
+        text = f"<repr failed: {type(exc).__name__}>"
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."

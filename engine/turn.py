@@ -1,0 +1,490 @@
+"""The state of one replayed turn, and the small API the executor drives it through.
+
+:class:`TurnState` owns the per-turn state (sequence numbers, pending actions, pending tasks,
+buffered external events, the completion, the orchestrator's generator) and offers the
+executor in :mod:`engine.replay` an internal API for it, so the executor never touches private
+fields. :class:`engine.context.ReplayContext` adds the SDK's ``OrchestrationContext`` API on top.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from datetime import datetime, timedelta, timezone
+from types import GeneratorType
+from typing import Any
+
+from durabletask import task
+
+from engine import actions as act
+from engine.actions import Action, SourceLocation
+from engine.failures import failure_from_exception, failure_from_task_error
+from engine.payloads import encode
+from engine.reprs import short_repr
+from engine.tracker import Tracker
+
+DEFAULT_MAXIMUM_TIMER_INTERVAL = timedelta(days=3)
+"""The SDK's default longest single durable timer; longer ones are split into chunks."""
+_UNSET_CLOCK = datetime(1000, 1, 1)  # the SDK's clock before the first orchestratorStarted
+_NAIVE_EPOCH = datetime(1970, 1, 1)
+_AWARE_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+_LOCATIONS: dict[tuple[Any, int], SourceLocation] = {}
+
+STATUS_RUNNING = 0
+STATUS_COMPLETED = 1
+STATUS_CONTINUED_AS_NEW = 2
+STATUS_FAILED = 3
+STATUS_TERMINATED = 5
+
+
+def clock_from_token(token: datetime | tuple[int, int] | None) -> datetime | None:
+    """The aware UTC clock a :attr:`ReplayContext.clock_token` stands for."""
+    if token is None:
+        return None
+    if isinstance(token, tuple):
+        seconds, nanos = token
+        return _AWARE_EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
+    return token if token.tzinfo is not None else token.replace(tzinfo=timezone.utc)
+
+
+class PendingTask:
+    """A task waiting under a sequence number, with what its completion needs."""
+
+    __slots__ = ("task", "expected", "final_fire_at", "retry")
+
+    def __init__(
+        self,
+        t: task.CompletableTask[Any],
+        expected: type | None = None,
+        final_fire_at: datetime | None = None,
+        retry: tuple[task.RetryableTask[Any], Action, type | None] | None = None,
+    ) -> None:
+        self.task = t
+        self.expected = expected
+        self.final_fire_at = final_fire_at
+        """For a long (chunked) timer: the user's fire time."""
+        self.retry = retry
+        """For a retry back-off timer: the retried task, its original action and result type."""
+
+
+class TurnState:
+    """The state of one replayed turn and the executor's API over it."""
+
+    def __init__(
+        self,
+        instance_id: str,
+        *,
+        maximum_timer_interval: timedelta | None = DEFAULT_MAXIMUM_TIMER_INTERVAL,
+        tracker: Tracker | None = None,
+    ) -> None:
+        self._instance_id = instance_id
+        self._maximum_timer_interval = maximum_timer_interval
+        self._tracker = tracker
+        self._is_replaying = True
+        self._clock_value: datetime | None = _UNSET_CLOCK
+        self._clock_raw: tuple[int, int] = (0, 0)
+        self._version: str | None = None
+        self._parent_instance_id: str | None = None
+        self._sequence = 0
+        self._uuid_counter = 0
+        self._pending_actions: dict[int, Action] = {}
+        self._pending_tasks: dict[int, PendingTask] = {}
+        self._received: dict[str, list[tuple[int, str | None]]] = {}
+        self._received_seq = 0
+        self._waiters: dict[str, list[tuple[task.CancellableTask[Any], type | None]]] = {}
+        self._custom_status: str | None = None
+        self._complete = False
+        self._status: int | None = None
+        self._new_input: Any = None
+        self._new_version: str | None = None
+        self._save_events = False
+        self._originals: dict[int, tuple[Action, type | None]] = {}
+        self._generator: Generator[Any, Any, Any] | None = None
+        self._previous: task.Task[Any] | None = None
+        self.resumes = 0
+        self.changes = 0
+        """How many tasks have been resolved: a local's state may change without code running."""
+        """How many times user code has run (start or resume): frames refresh locals on change."""
+
+    # --- internal API used by the executor ----------------------------------------------
+
+    @property
+    def tracker(self) -> Tracker | None:
+        """Who is told about changes of open state (``None`` in a headless replay)."""
+        return self._tracker
+
+    def set_replaying(self, value: bool) -> None:
+        """Switch between the past lane (replaying) and the new lane."""
+        self._is_replaying = value
+
+    def set_clock_timestamp(self, seconds: int, nanos: int) -> None:
+        """Set the replay clock from a protobuf timestamp (converted only when read)."""
+        self._clock_raw = (seconds, nanos)
+        self._clock_value = None
+
+    @property
+    def _clock(self) -> datetime:
+        value = self._clock_value
+        if value is None:
+            seconds, nanos = self._clock_raw
+            value = _NAIVE_EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
+            self._clock_value = value
+        return value
+
+    def set_origin(self, version: str | None, parent_instance_id: str | None) -> None:
+        """Record what ``executionStarted`` said about version and parent."""
+        self._version = version
+        self._parent_instance_id = parent_instance_id
+
+    @property
+    def maximum_timer_interval(self) -> timedelta | None:
+        """Longest single timer; longer ones are split into chunks."""
+        return self._maximum_timer_interval
+
+    @property
+    def clock_token(self) -> datetime | tuple[int, int] | None:
+        """The clock as cheaply as it is held: ``None`` (unset), a datetime, or raw seconds and
+        nanos (see :func:`clock_from_token`)."""
+        value = self._clock_value
+        if value is None:
+            return self._clock_raw
+        return None if value is _UNSET_CLOCK else value
+
+    @property
+    def clock_or_none(self) -> datetime | None:
+        """The replay clock (naive UTC), ``None`` until the first ``orchestratorStarted``."""
+        clock = self._clock
+        return None if clock is _UNSET_CLOCK else clock
+
+    @property
+    def is_complete(self) -> bool:
+        """Whether the orchestration has completed (in any terminal way) in this turn."""
+        return self._complete
+
+    @property
+    def completion_status(self) -> int | None:
+        """The terminal status once complete, else ``None``."""
+        return self._status
+
+    @property
+    def custom_status(self) -> str | None:
+        """The JSON-encoded custom status (``None`` when unset)."""
+        return self._custom_status
+
+    @property
+    def pending_action_count(self) -> int:
+        """How many actions are pending."""
+        return len(self._pending_actions)
+
+    def take_action(self, action_id: int) -> Action | None:
+        """Remove and return the pending action ``action_id`` (history confirmed it)."""
+        action = self._pending_actions.pop(action_id, None)
+        if action is not None and self._tracker is not None:
+            self._tracker.action_removed(action_id, action)
+        return action
+
+    def take_task(self, task_id: int) -> PendingTask | None:
+        """Remove and return the task waiting under ``task_id``."""
+        t = self._pending_tasks.pop(task_id, None)
+        if t is not None:
+            self.changes += 1
+            if self._tracker is not None:
+                self._tracker.task_removed(task_id)
+        return t
+
+    def has_task(self, task_id: int) -> bool:
+        """Whether a task waits under ``task_id``."""
+        return task_id in self._pending_tasks
+
+    def add_action(self, action: Action) -> None:
+        """Make an action pending."""
+        self._pending_actions[action.id] = action
+        if self._tracker is not None:
+            self._tracker.action_added(action)
+
+    def add_task(
+        self,
+        task_id: int,
+        pending: PendingTask,
+        kind: str,
+        name: str,
+        origin: SourceLocation | None,
+    ) -> None:
+        """Register a task waiting under ``task_id``."""
+        self._pending_tasks[task_id] = pending
+        if self._tracker is not None:
+            self._tracker.task_added(task_id, kind, name, origin)
+
+    def pop_waiter(self, name: str) -> tuple[task.CancellableTask[Any], type | None] | None:
+        """Remove and return the oldest waiter for an external event (none once complete)."""
+        key = name.casefold()
+        waiting = self._waiters.get(key)
+        if not waiting or self._complete:
+            return None
+        waiter = waiting.pop(0)
+        self.changes += 1
+        if not waiting:
+            del self._waiters[key]
+        if self._tracker is not None:
+            self._tracker.wait_removed(id(waiter[0]))
+        return waiter
+
+    def buffer_event(self, name: str, data: str | None) -> None:
+        """Keep an external event no one waits for yet."""
+        seq = self._received_seq
+        self._received_seq += 1
+        self._received.setdefault(name.casefold(), []).append((seq, data))
+        if self._tracker is not None:
+            self._tracker.buffered_added(seq, name, data)
+
+    def start(self, fn: Callable[..., Any], input_value: Any) -> None:
+        """Call the orchestrator; drive a generator to its first yield."""
+        self.resumes += 1
+        result = fn(self, input_value)
+        if isinstance(result, GeneratorType):
+            self._generator = result
+            self._previous = next(result)
+            self.resume()
+        else:
+            self.set_complete(result, STATUS_COMPLETED)
+
+    def resume(self) -> None:
+        """Send results into the generator while the task it waits on is complete."""
+        gen = self._generator
+        if gen is None:
+            raise TypeError(
+                "The orchestrator generator is not initialized! "
+                "Was the orchestration history corrupted?"
+            )
+        while True:
+            prev = self._previous
+            if prev is None:
+                return
+            if not prev.is_complete:
+                if not isinstance(prev, task.WhenAllTask) or prev.get_tasks():
+                    return
+                self.resumes += 1
+                nxt = gen.send([])
+            elif prev.is_failed:
+                self.resumes += 1
+                nxt = gen.throw(prev.get_exception())
+            else:
+                self.resumes += 1
+                nxt = gen.send(prev.get_result())
+            if not isinstance(nxt, task.Task):
+                raise TypeError("The orchestrator generator yielded a non-Task object")
+            self._previous = nxt
+
+    def set_complete(self, result: Any, status: int, *, encoded: bool = False) -> None:
+        """Complete the orchestration (a later completion is ignored)."""
+        if self._complete:
+            return
+        self._complete = True
+        self._status = status
+        encoded_result: str | None = None
+        if result is not None:
+            try:
+                encoded_result = result if encoded else encode(result)
+            except (ValueError, TypeError):
+                from durabletask.internal.json_encode_output_exception import (
+                    JsonEncodeOutputException,
+                )
+
+                self._complete = False
+                self._status = None
+                self.set_failed(JsonEncodeOutputException(result))
+                return
+        self.add_action(
+            Action(
+                self._next_id(), act.COMPLETE_ORCHESTRATION, status=status, result=encoded_result
+            )
+        )
+
+    def set_failed(self, ex: BaseException) -> None:
+        """Fail the orchestration with an exception's failure details."""
+        if self._complete:
+            return
+        self._complete = True
+        self._status = STATUS_FAILED
+        if isinstance(ex, task.TaskFailedError):
+            details = failure_from_task_error(ex)
+        else:
+            details = failure_from_exception(ex)
+        self.add_action(
+            Action(
+                self._next_id(), act.COMPLETE_ORCHESTRATION, status=STATUS_FAILED, failure=details
+            )
+        )
+
+    def final_actions(self) -> list[Action]:
+        """The actions the response carries: every pending action, plus continue-as-new."""
+        out = list(self._pending_actions.values())
+        if self._status == STATUS_CONTINUED_AS_NEW:
+            carry: list[tuple[str, str | None]] = []
+            if self._save_events:
+                everything = sorted(
+                    (seq, name, data)
+                    for name, items in self._received.items()
+                    for seq, data in items
+                )
+                carry = [(name, data) for _, name, data in everything]
+            out.append(
+                Action(
+                    self._next_id(),
+                    act.COMPLETE_ORCHESTRATION,
+                    status=STATUS_CONTINUED_AS_NEW,
+                    result=encode(self._new_input),
+                    new_version=self._new_version,
+                    carryover=carry,
+                    has_carryover=self._save_events,
+                )
+            )
+        return out
+
+    def code_location(self) -> SourceLocation | None:
+        """Where the orchestrator generator is (running or suspended), innermost first."""
+        gen: Any = self._generator
+        if gen is None:
+            return None
+        inner = gen.gi_yieldfrom
+        while inner is not None and getattr(inner, "gi_frame", None) is not None:
+            gen = inner
+            inner = getattr(gen, "gi_yieldfrom", None)
+        frame = gen.gi_frame
+        if frame is None:
+            return None
+        key = (frame.f_code, frame.f_lineno)
+        found = _LOCATIONS.get(key)
+        if found is None:
+            code = frame.f_code
+            found = _LOCATIONS[key] = SourceLocation(code.co_filename, frame.f_lineno, code.co_name)
+        return found
+
+    def code_locals(self) -> tuple[tuple[str, str], ...]:
+        """A short repr of the orchestrator's locals where it is suspended."""
+        gen: Any = self._generator
+        if gen is None:
+            return ()
+        while getattr(gen, "gi_yieldfrom", None) is not None:
+            if getattr(gen.gi_yieldfrom, "gi_frame", None) is None:
+                break
+            gen = gen.gi_yieldfrom
+        frame = gen.gi_frame
+        if frame is None:
+            return ()
+        out = []
+        for name, value in list(frame.f_locals.items())[:24]:
+            if value is self:
+                continue
+            out.append((name, short_repr(value)))
+        return tuple(out)
+
+    def new_chunk_timer(self, pending: PendingTask, fire_at: datetime) -> None:
+        """Issue the next chunk of a long timer under a new id."""
+        seq = self._next_id()
+        self.add_action(Action(seq, act.CREATE_TIMER, fire_at=fire_at))
+        self.add_task(seq, pending, "timer", "timer (next chunk)", None)
+        assert isinstance(pending.task, task.TimerTask)
+        self._cancel_with(pending.task, seq)
+
+    def reissue(self, retry: tuple[task.RetryableTask[Any], Action, type | None]) -> None:
+        """Schedule a retried task again under its original id (its input kept as text)."""
+        retryable, original, expected = retry
+        is_activity = original.kind == act.SCHEDULE_TASK
+        again = Action(
+            original.id,
+            original.kind,
+            name=original.name,
+            input=original.input if original.input is not None else "",
+            instance_id=None if is_activity else original.instance_id,
+            tags=original.tags if is_activity else None,
+            origin=original.origin,
+        )
+        self.add_action(again)
+        kind = "activity" if is_activity else "sub-orchestration"
+        self.add_task(
+            original.id, PendingTask(retryable, expected), kind, original.name, original.origin
+        )
+
+    def retry_timer(
+        self, delay: timedelta, retry: tuple[task.RetryableTask[Any], Action, type | None]
+    ) -> None:
+        """Create the back-off timer of a retry."""
+        self._new_timer(delay, retry)
+
+    # --- helpers --------------------------------------------------------------------------
+
+    def _next_id(self) -> int:
+        self._sequence += 1
+        return self._sequence
+
+    def _schedule(
+        self,
+        action: Action,
+        retry_policy: task.RetryPolicy | None,
+        return_type: type | None,
+        *,
+        is_sub: bool,
+    ) -> task.CompletableTask[Any]:
+        t: task.CompletableTask[Any]
+        if retry_policy is None and self._tracker is None:
+            # The common headless path, kept short: it runs once per scheduled task.
+            seq = action.id
+            self._pending_actions[seq] = action
+            t = task.CompletableTask(expected_type=return_type)
+            self._pending_tasks[seq] = PendingTask(t, return_type)
+            return t
+        self.add_action(action)
+        if retry_policy is None:
+            t = task.CompletableTask(expected_type=return_type)
+        else:
+            t = task.RetryableTask(
+                retry_policy=retry_policy,
+                action=action,  # type: ignore[arg-type]
+                start_time=self._clock,
+                is_sub_orch=is_sub,
+                expected_type=return_type,
+            )
+            self._originals[id(t)] = (action, return_type)
+        kind = "sub-orchestration" if is_sub else "activity"
+        self.add_task(action.id, PendingTask(t, return_type), kind, action.name, action.origin)
+        return t
+
+    def retry_info(
+        self, t: task.RetryableTask[Any]
+    ) -> tuple[task.RetryableTask[Any], Action, type | None]:
+        """The retried task with its original action and result type."""
+        action, expected = self._originals[id(t)]
+        return t, action, expected
+
+    def _cancel_with(self, timer: task.TimerTask, seq: int) -> None:
+        def cancel() -> None:
+            self.take_action(seq)
+            self.take_task(seq)
+
+        timer.set_cancel_handler(cancel)
+
+    def _new_timer(
+        self,
+        fire_at: datetime | timedelta,
+        retry: tuple[task.RetryableTask[Any], Action, type | None] | None,
+    ) -> task.TimerTask:
+        seq = self._next_id()
+        final = self._clock + fire_at if isinstance(fire_at, timedelta) else fire_at
+        if final.utcoffset() is not None:
+            final = final.astimezone(timezone.utc).replace(tzinfo=None)
+        limit = self._maximum_timer_interval
+        if limit is not None and limit > timedelta(0) and self._clock + limit < final:
+            timer = task.TimerTask(final, limit)
+            first = self._clock + limit
+        else:
+            timer = task.TimerTask()
+            first = final
+        origin = self.code_location()
+        self.add_action(Action(seq, act.CREATE_TIMER, fire_at=first, origin=origin))
+        self._cancel_with(timer, seq)
+        pending = PendingTask(timer, None, final if first != final else None, retry)
+        if retry is not None:
+            self.add_task(seq, pending, "retry timer", f"retry of '{retry[1].name}'", origin)
+        else:
+            self.add_task(seq, pending, "timer", f"timer until {final.isoformat()}Z", origin)
+        return timer
