@@ -179,7 +179,7 @@ class ReplayContext(TurnState, task.OrchestrationContext):
         if self._complete:
             return
         self._complete = True
-        self._status = STATUS_CONTINUED_AS_NEW
+        self.completion_status = STATUS_CONTINUED_AS_NEW
         self._new_input = new_input
         self._new_version = new_version
         self._save_events = save_events

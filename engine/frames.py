@@ -14,13 +14,16 @@ from bisect import bisect_right
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from engine.actions import Action, SourceLocation
-from engine.context import Tracker, clock_from_token
 from engine.history import FailureDetails, HistoryEvent, Lane
+from engine.outcome import NonDeterminism
+from engine.tracker import Tracker
+from engine.turn import ClockToken, clock_from_token
 
 OPEN = 1 << 62
+_new_record = tuple.__new__
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,15 +64,8 @@ class BufferedEvent:
     """The event index at which it arrived."""
 
 
-@dataclass(frozen=True, slots=True)
-class NonDeterminismView:
-    """Where code and history disagree (see :class:`engine.replay.NonDeterminism`)."""
-
-    event_index: int
-    recorded: str
-    asked: str
-    location: SourceLocation | None
-    message: str
+NonDeterminismView = NonDeterminism
+"""The name frames used for :class:`engine.outcome.NonDeterminism` (the same type)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -100,11 +96,37 @@ class Frame:
     """What this step did, in a few words."""
     processed: bool
     """False when the event was not applied (the replay had stopped, or it was buffered)."""
-    nondeterminism: NonDeterminismView | None
+    nondeterminism: NonDeterminism | None
     """Set from the step where code and history disagreed onwards."""
     failure: FailureDetails | None
     """The orchestration's failure, once it failed."""
     with_code: bool
+
+
+class StepRecord(NamedTuple):
+    """What one step left behind, as the replayers reported it right after applying it.
+
+    Immutable and slotted, with one field per fact. A named tuple rather than a frozen
+    dataclass because one is made per event: a frozen dataclass's ``__init__`` costs about
+    ten times as much, which the 100,000-event stepper would feel.
+    """
+
+    clock: ClockToken
+    """The replay clock, as cheaply as the replayer holds it (see :func:`clock_from_token`)."""
+    status: str
+    """The status the replayer reports (``SUSPENDED`` included)."""
+    suspended: bool
+    custom_status: str | None
+    location: SourceLocation | None
+    """Where the orchestrator code stands (with code)."""
+    locals: tuple[tuple[str, str], ...]
+    note: str
+    """What the step did, in a few words."""
+    processed: bool
+    """Whether the replayer applied the event (``False``: stopped before it, or buffered)."""
+    failure: FailureDetails | None
+    turn_end_action: PendingAction | None
+    """An action only the end of the turn adds (continue-as-new), shown as pending."""
 
 
 class _IntervalSet:
@@ -142,8 +164,9 @@ class _IntervalSet:
 class FrameRecorder(Tracker):
     """Records what every step changed, so any frame can be rebuilt instantly.
 
-    Per step it keeps one tuple of scalars; open state is kept as intervals holding the raw
-    objects (actions, task descriptions), turned into frame values only when a frame is built.
+    Per step it keeps one :class:`StepRecord`, written only through :meth:`record`; open state
+    is kept as intervals holding the raw objects (actions, task descriptions), turned into frame
+    values only when a frame is built.
     """
 
     def __init__(
@@ -162,15 +185,56 @@ class FrameRecorder(Tracker):
         self.tasks = _IntervalSet()
         self.waits = _IntervalSet()
         self.buffered = _IntervalSet()
-        self.steps: list[tuple[Any, ...]] = []
-        """Per step: clock, status, suspended, custom status, location, locals, note,
-        processed, failure, extra pending action."""
-        self.nondeterminism: NonDeterminismView | None = None
+        self._steps: list[StepRecord] = []
+        self.nondeterminism: NonDeterminism | None = None
+        """Where code and history disagreed, once the replay found it."""
 
     @property
     def recorded(self) -> int:
         """How many steps are recorded so far."""
-        return len(self.steps)
+        return len(self._steps)
+
+    @property
+    def last(self) -> StepRecord | None:
+        """The latest step's record (``None`` before the first)."""
+        steps = self._steps
+        return steps[-1] if steps else None
+
+    def step_record(self, index: int) -> StepRecord:
+        """The record of step ``index``."""
+        return self._steps[index]
+
+    def record(
+        self,
+        clock: ClockToken,
+        status: str,
+        suspended: bool,
+        custom_status: str | None,
+        location: SourceLocation | None,
+        locals_: tuple[tuple[str, str], ...],
+        note: str,
+        processed: bool,
+        failure: FailureDetails | None,
+        turn_end_action: PendingAction | None,
+    ) -> None:
+        """Record the step begun last (see :meth:`begin`): what the replayer reported."""
+        self._steps.append(
+            _new_record(
+                StepRecord,
+                (
+                    clock,
+                    status,
+                    suspended,
+                    custom_status,
+                    location,
+                    locals_,
+                    note,
+                    processed,
+                    failure,
+                    turn_end_action,
+                ),
+            )
+        )
 
     # --- Tracker ----------------------------------------------------------------------
 
@@ -229,17 +293,15 @@ class FrameRecorder(Tracker):
                 failure=None,
                 with_code=self.with_code,
             )
-        if index >= len(self.steps):
-            raise IndexError(f"step {index} is not recorded yet ({len(self.steps)} are)")
-        (clock, status, suspended, custom, location, locals_, note, processed, failure, extra) = (
-            self.steps[index]
-        )
+        if index >= len(self._steps):
+            raise IndexError(f"step {index} is not recorded yet ({len(self._steps)} are)")
+        step = self._steps[index]
         actions = [
             PendingAction(a.id, a.kind, a.describe(), a.origin, opened)
             for a, opened in self.actions.at(index)
         ]
-        if extra is not None:
-            actions.append(extra)
+        if step.turn_end_action is not None:
+            actions.append(step.turn_end_action)
         tasks = [OpenTask(*t) for t in self.tasks.at(index)]
         tasks.extend(OpenTask(*w) for w in self.waits.at(index))
         nd = self.nondeterminism
@@ -249,18 +311,18 @@ class FrameRecorder(Tracker):
             event=self.event_at(index),
             lane="past" if index < self.past_count else "new",
             is_replaying=index < self.past_count,
-            current_utc_datetime=clock_from_token(clock),
-            status=status,
-            suspended=suspended,
-            custom_status=custom,
+            current_utc_datetime=clock_from_token(step.clock),
+            status=step.status,
+            suspended=step.suspended,
+            custom_status=step.custom_status,
             pending_actions=tuple(actions),
             open_tasks=tuple(tasks),
             buffered_events=tuple(BufferedEvent(*b) for b in self.buffered.at(index)),
-            location=location,
-            locals=locals_,
-            note=note,
-            processed=processed,
+            location=step.location,
+            locals=step.locals,
+            note=step.note,
+            processed=step.processed,
             nondeterminism=nd if nd is not None and nd.event_index <= index else None,
-            failure=failure,
+            failure=step.failure,
             with_code=self.with_code,
         )

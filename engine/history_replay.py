@@ -24,11 +24,16 @@ class HistoryReplayer:
         self.event_at = request.event
         self.tracker = tracker
         self.clock: datetime | None = None
-        self.status = "PENDING"
+        """The replay clock: the last ``orchestratorStarted`` timestamp (aware UTC)."""
+        self._status = "PENDING"
         self.suspended = False
         self.suspended_events: list[tuple[int, h.HistoryEvent]] = []
         self.failure: h.FailureDetails | None = None
+        """The orchestration's failure, once ``executionCompleted`` recorded one."""
         self.note = ""
+        """What the last :meth:`apply` did, in a few words."""
+        self.processed = True
+        """Whether the last :meth:`apply` applied its event (``False``: buffered, suspended)."""
         self._index = -1
         self._entity_keys: dict[str, int] = {}
         self._open_ids: set[int] = set()
@@ -74,20 +79,28 @@ class HistoryReplayer:
     def apply(self, index: int) -> None:
         """Apply the event at ``index`` (in order)."""
         self._index = index
-        self._process(self.event_at(index))
+        self.processed = self._process(self.event_at(index))
 
-    def _process(self, ev: h.HistoryEvent) -> None:
+    @property
+    def status(self) -> str:
+        """The status after the last :meth:`apply` (``SUSPENDED`` while suspended and running)."""
+        status = self._status
+        return "SUSPENDED" if self.suspended and status == "RUNNING" else status
+
+    def _process(self, ev: h.HistoryEvent) -> bool:
+        """Apply one event; ``False`` when it was only buffered (the orchestration is suspended)."""
         if self.suspended and not isinstance(ev, (h.ExecutionResumed, h.ExecutionTerminated)):
             self.suspended_events.append((self._index, ev))
             self.tracker.buffered_added(self._index, ev.name or ev.kind, ev.payload)
             self.note = "buffered: the orchestration is suspended"
-            return
+            return False
         handler = self._dispatch.get(type(ev))
         if handler is None:
             self.note = f"{ev.kind}: nothing to derive"
-            return
+            return True
         self.note = ""
         handler(ev)
+        return True
 
     def _entity_key(self, text: str) -> int:
         key = self._entity_keys.get(text)
@@ -114,15 +127,15 @@ class HistoryReplayer:
         self.note = "turn started; clock set"
 
     def _execution_started(self, ev: h.ExecutionStarted) -> None:
-        if self.status in ("PENDING", "CONTINUED_AS_NEW"):
-            self.status = "RUNNING"
+        if self._status in ("PENDING", "CONTINUED_AS_NEW"):
+            self._status = "RUNNING"
         self.note = f"orchestration '{ev.orchestration_name}' started"
 
     def _execution_completed(self, ev: h.ExecutionCompleted) -> None:
-        self.status = h.status_name(ev.status)
+        self._status = h.status_name(ev.status)
         self.failure = ev.failure
         self._abandon_open("completed")
-        self.note = f"execution completed: {self.status}"
+        self.note = f"execution completed: {self._status}"
 
     def _abandon_open(self, how: str) -> None:
         # A finished orchestration waits on nothing: a when_any's losing timer is not open.
@@ -131,12 +144,12 @@ class HistoryReplayer:
         self._open_ids.clear()
 
     def _execution_terminated(self, ev: h.ExecutionTerminated) -> None:
-        self.status = "TERMINATED"
+        self._status = "TERMINATED"
         self._abandon_open("terminated")
         self.note = "terminated"
 
     def _continue_as_new(self, ev: h.ContinueAsNew) -> None:
-        self.status = "CONTINUED_AS_NEW"
+        self._status = "CONTINUED_AS_NEW"
         self.note = "continued as new"
 
     def _timer_created(self, ev: h.TimerCreated) -> None:

@@ -10,7 +10,7 @@ the events alone, for histories from any SDK. Both report every change of open s
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -22,13 +22,16 @@ from engine import history as h
 from engine.actions import Action, SourceLocation
 from engine.app_loader import UserApp
 from engine.context import (
+    DEFAULT_MAXIMUM_TIMER_INTERVAL,
     STATUS_COMPLETED,
     STATUS_TERMINATED,
     ReplayContext,
     Tracker,
     decode,
+    failure_from_exception,
     sdk_failure_details,
 )
+from engine.outcome import NonDeterminism
 
 try:
     from durabletask.internal import type_discovery as _type_discovery
@@ -39,33 +42,12 @@ _CONVERTER = DEFAULT_DATA_CONVERTER
 _NAIVE_EPOCH = datetime(1970, 1, 1)
 
 
-class OrchestratorNotRegisteredError(Exception):
-    """The orchestrator named by ``executionStarted`` is not in the user's app."""
-
-
 def _not_registered(message: str) -> Exception:
-    # The failure the SDK sends names its own error type; use it when the SDK's worker imports.
-    try:
-        from durabletask.worker import OrchestratorNotRegisteredError as SdkError
-    except ImportError:  # pragma: no cover - the SDK is a dependency
-        return OrchestratorNotRegisteredError(message)
-    return SdkError(message)
+    # The failure the response carries names the SDK's own error type; its module is heavy to
+    # import, so only a missing orchestrator pays for it.
+    from durabletask.worker import OrchestratorNotRegisteredError
 
-
-@dataclass(frozen=True, slots=True)
-class NonDeterminism:
-    """Where code and history disagree."""
-
-    event_index: int
-    """Index of the history event that could not be matched."""
-    recorded: str
-    """What the history recorded, e.g. ``taskScheduled #2 'charge'``."""
-    asked: str
-    """What the code asked for at that sequence number (or that it asked for nothing)."""
-    location: SourceLocation | None
-    """The source line that asked (or, when nothing was asked, where the code stood)."""
-    message: str
-    """The failure message the response carries (the SDK's wording)."""
+    return OrchestratorNotRegisteredError(message)
 
 
 class ReplayStopped(Exception):
@@ -141,7 +123,7 @@ class CodeReplayer:
         *,
         tracker: Tracker | None = None,
         strict: bool = False,
-        maximum_timer_interval: timedelta | None = timedelta(days=3),
+        maximum_timer_interval: timedelta | None = DEFAULT_MAXIMUM_TIMER_INTERVAL,
     ) -> None:
         self.request = request
         self.app = app
@@ -163,8 +145,13 @@ class CodeReplayer:
         """Whether ``executionStarted`` has been applied."""
         self.nondeterminism: NonDeterminism | None = None
         self.failure_exception: BaseException | None = None
+        """The exception that stopped the replay (user code's, or a history mismatch)."""
+        self.failure: h.FailureDetails | None = None
+        """Its failure details, as the response carries them when the turn failed."""
         self.note = ""
         """What the last :meth:`apply` did, in a few words."""
+        self.processed = True
+        """Whether the last :meth:`apply` applied its event (not: stopped before, or buffered)."""
         self._index = -1
         self._dispatch: dict[str, Callable[[Any, Any], None]] = {
             "orchestratorStarted": self._apply_orchestrator_started,
@@ -200,12 +187,25 @@ class CodeReplayer:
                 self.ctx.set_replaying(False)
             msg = self._new[index - past_count]
         if self.stopped:
+            self.processed = False
             self.note = "not processed: the replay stopped at an earlier event"
             return
         self._index = index
-        self._process(index, msg, top=True)
+        self.processed = self._process(index, msg, top=True)
 
-    def _process(self, index: int, msg: Any, top: bool = False) -> None:
+    @property
+    def status(self) -> str:
+        """The status after the last :meth:`apply`: ``PENDING``, ``RUNNING``, ``SUSPENDED`` or
+        the terminal one (``COMPLETED``, ``FAILED``, ``CONTINUED_AS_NEW``, ``TERMINATED``)."""
+        done = self.ctx.completion_status
+        if done is not None:
+            return h.status_name(done)
+        if self.suspended:
+            return "SUSPENDED"
+        return "RUNNING" if self.started else "PENDING"
+
+    def _process(self, index: int, msg: Any, top: bool = False) -> bool:
+        """Apply one event; ``False`` when it was only buffered (the orchestration is suspended)."""
         which = msg.WhichOneof("eventType")
         if self.suspended and which != "executionResumed" and which != "executionTerminated":
             self.suspended_events.append((index, msg))
@@ -213,7 +213,7 @@ class CodeReplayer:
                 ev = self.request.event(index)
                 self.ctx.tracker.buffered_added(("held", index), ev.name or ev.kind, ev.payload)
             self.note = "buffered: the orchestration is suspended"
-            return
+            return False
         handler = self._dispatch.get(which) if which is not None else None
         try:
             if handler is None:
@@ -227,23 +227,25 @@ class CodeReplayer:
             if not top:
                 raise
         except Exception as exc:  # noqa: BLE001 - user code may raise anything: it fails the turn
-            self.stopped = True
-            self.failure_exception = exc
-            if isinstance(exc, task.NonDeterminismError):
-                found = self.nondeterminism
-                if found is None:
-                    found = NonDeterminism(
-                        index,
-                        _recorded(self.request.event(index)),
-                        "?",
-                        self.ctx.code_location(),
-                        "",
-                    )
-                self.nondeterminism = replace(found, message=str(exc))
-            self.ctx.set_failed(exc)
-            self.note = f"failed: {type(exc).__name__}: {exc}"
+            self._stop(index, exc)
             if not top:
                 raise ReplayStopped from exc
+        return True
+
+    def _stop(self, index: int, exc: Exception) -> None:
+        """An exception escaped while applying event ``index``: fail the turn with it."""
+        self.stopped = True
+        self.failure_exception = exc
+        if isinstance(exc, task.NonDeterminismError):
+            found = self.nondeterminism
+            if found is None:
+                found = NonDeterminism(
+                    index, _recorded(self.request.event(index)), "?", self.ctx.code_location(), ""
+                )
+            self.nondeterminism = replace(found, message=str(exc))
+        details = self.ctx.set_failed(exc)
+        self.failure = details if details is not None else failure_from_exception(exc)
+        self.note = f"failed: {type(exc).__name__}: {exc}"
 
     def result_actions(self) -> list[Action]:
         """The actions the response carries (call once, after the last event)."""
@@ -457,5 +459,4 @@ class CodeReplayer:
 __all__ = [
     "CodeReplayer",
     "NonDeterminism",
-    "OrchestratorNotRegisteredError",
 ]

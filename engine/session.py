@@ -12,16 +12,22 @@ import gc
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
 from datetime import timedelta
 
 from engine import history as h
-from engine.actions import Action, response_to_proto
+from engine.actions import Action, SourceLocation, response_to_proto
 from engine.app_loader import UserApp
-from engine.context import STATUS_CONTINUED_AS_NEW, failure_from_exception, failure_location
-from engine.frames import Frame, FrameRecorder, NonDeterminismView, PendingAction
+from engine.breakpoints import Breakpoint, marks_event, may_stop_at
+from engine.context import (
+    DEFAULT_MAXIMUM_TIMER_INTERVAL,
+    STATUS_CONTINUED_AS_NEW,
+    failure_from_exception,
+    failure_location,
+)
+from engine.errors import ReplayError
+from engine.frames import Frame, FrameRecorder, PendingAction
 from engine.history_replay import HistoryReplayer
-from engine.proto import orchestrator_service_pb2 as pb
+from engine.outcome import NonDeterminism, ReplayOutcome
 from engine.replay import CodeReplayer
 
 
@@ -41,68 +47,6 @@ def _no_gc_pauses() -> Iterator[None]:
             gc.enable()
 
 
-@dataclass(frozen=True)
-class Breakpoint:
-    """Stop at events matching every field given (``None`` matches anything).
-
-    Attributes:
-        index: an event index.
-        kind: an event kind, e.g. ``taskCompleted`` (case-insensitive).
-        name: a task, orchestration or event name (case-insensitive).
-        line: a source line (with code); ``file`` narrows it to one file.
-    """
-
-    index: int | None = None
-    kind: str | None = None
-    name: str | None = None
-    line: int | None = None
-    file: str | None = None
-
-    def matches(self, frame: Frame, names: dict[int, str | None]) -> bool:
-        """Whether the frame matches this breakpoint."""
-        if self.index is not None and frame.index != self.index:
-            return False
-        ev = frame.event
-        if self.kind is not None and (ev is None or ev.kind.lower() != self.kind.lower()):
-            return False
-        if self.name is not None:
-            name = names.get(frame.index)
-            if name is None or name.casefold() != self.name.casefold():
-                return False
-        if self.line is not None:
-            loc = frame.location
-            if loc is None or loc.line != self.line:
-                return False
-            if self.file is not None and loc.file != self.file:
-                return False
-        return True
-
-    def describe(self) -> str:
-        """A short label, e.g. ``kind=taskFailed``."""
-        parts = [
-            f"{k}={v}"
-            for k, v in (
-                ("event", self.index),
-                ("kind", self.kind),
-                ("name", self.name),
-                ("line", self.line),
-            )
-            if v is not None
-        ]
-        return " ".join(parts) or "any"
-
-
-@dataclass
-class ReplayOutcome:
-    """What a full replay produced (the headless answer of ``inspector replay``)."""
-
-    response: pb.OrchestratorResponse
-    actions: list[Action]
-    nondeterminism: NonDeterminismView | None
-    failed: bool
-    notes: list[str] = field(default_factory=list)
-
-
 class ReplaySession:
     """Steps a replay of one request, with or without the user's code."""
 
@@ -112,7 +56,7 @@ class ReplaySession:
         app: UserApp | None = None,
         *,
         strict: bool = False,
-        maximum_timer_interval: timedelta | None = timedelta(days=3),
+        maximum_timer_interval: timedelta | None = DEFAULT_MAXIMUM_TIMER_INTERVAL,
     ) -> None:
         self.request = request
         self.app = app
@@ -138,6 +82,8 @@ class ReplaySession:
         self._final_actions: list[Action] | None = None
         self._names: dict[int, str | None] | None = None
         self._resumes_seen: tuple[int, int] = (-1, -1)
+        self._shown: tuple[SourceLocation | None, tuple[tuple[str, str], ...]] = (None, ())
+        """The code location and locals the last step recorded."""
         self._failure: h.FailureDetails | None = None
 
     # --- recording ------------------------------------------------------------------
@@ -162,88 +108,85 @@ class ReplaySession:
         with self._lock, _no_gc_pauses():
             start = self.recorder.recorded
             stop = self._total if count is None else min(self._total, start + count)
+            record = self._record_history if self._code is None else self._record_code
             for index in range(start, stop):
-                self._record(index)
+                record(index)
             return self.recorder.recorded
 
-    def _record(self, index: int) -> None:
-        rec = self.recorder
-        rec.step = index
+    def _record_history(self, index: int) -> None:
+        hist = self._history
+        assert hist is not None
+        self.recorder.begin(index)
+        hist.apply(index)
+        self.recorder.record(
+            hist.clock,
+            hist.status,
+            hist.suspended,
+            None,
+            None,
+            (),
+            hist.note,
+            hist.processed,
+            hist.failure,
+            None,
+        )
+
+    def _record_code(self, index: int) -> None:
         code = self._code
-        if code is None:
-            hist = self._history
-            assert hist is not None
-            hist.apply(index)
-            shown = hist.status
-            if hist.suspended and shown == "RUNNING":
-                shown = "SUSPENDED"
-            rec.steps.append(
-                (
-                    hist.clock,
-                    shown,
-                    hist.suspended,
-                    None,
-                    None,
-                    (),
-                    hist.note,
-                    not hist.note.startswith("buffered"),
-                    hist.failure,
-                    None,
-                )
-            )
-            return
+        assert code is not None
+        rec = self.recorder
+        rec.begin(index)
         code.apply(index)
         ctx = code.ctx
-        steps = rec.steps
         seen = (ctx.resumes, ctx.changes)
-        if steps and seen == self._resumes_seen:
-            previous = steps[-1]
-            location, locals_ = previous[4], previous[5]
+        failure = self._failure
+        if failure is not None or seen == self._resumes_seen:
+            location, locals_ = self._shown  # unchanged (or the failing line, from then on)
         else:
             location, locals_ = ctx.code_location(), ctx.code_locals()
             self._resumes_seen = seen
-        failure = self._failure
-        if code.failure_exception is not None and failure is None:
+        if failure is None and code.failure_exception is not None:
             failure = self._failure = failure_from_exception(code.failure_exception)
-            location = failure_location(code.failure_exception) or location
-            nd = code.nondeterminism
-            if nd is not None:
-                rec.nondeterminism = NonDeterminismView(
-                    nd.event_index, nd.recorded, nd.asked, nd.location, nd.message
-                )
-                location = nd.location or location
-        elif failure is not None and steps:
-            location, locals_ = steps[-1][4], steps[-1][5]  # the failing line, from then on
-        status = ctx.completion_status
-        extra = None
-        if status is None:
-            status_text = "RUNNING" if code.started else "PENDING"
-            if code.suspended:
-                status_text = "SUSPENDED"
-        else:
-            status_text = h.status_name(status)
-            if status == STATUS_CONTINUED_AS_NEW:
-                extra = PendingAction(
-                    -1,
-                    "completeOrchestration",
-                    "completeOrchestration CONTINUED_AS_NEW (sent at turn end)",
-                    None,
-                    index,
-                )
-        note = code.note
-        steps.append(
-            (
-                ctx.clock_token,
-                status_text,
-                code.suspended,
-                ctx.custom_status,
-                location,
-                locals_,
-                note,
-                not note.startswith(("not processed", "buffered")),
-                failure,
-                extra,
-            )
+            location = self._failing_line(code, location)
+        self._shown = (location, locals_)
+        end_action = None
+        if ctx.completion_status == STATUS_CONTINUED_AS_NEW:
+            end_action = self._turn_end_action(index)
+        rec.record(
+            ctx.clock_token,
+            code.status,
+            code.suspended,
+            ctx.custom_status,
+            location,
+            locals_,
+            code.note,
+            code.processed,
+            failure,
+            end_action,
+        )
+
+    def _failing_line(
+        self, code: CodeReplayer, location: SourceLocation | None
+    ) -> SourceLocation | None:
+        """Where the replay failed: the mismatching call, else the user line that raised."""
+        exc = code.failure_exception
+        assert exc is not None
+        location = failure_location(exc) or location
+        nd = code.nondeterminism
+        if nd is not None:
+            self.recorder.nondeterminism = nd
+            location = nd.location or location
+        return location
+
+    @staticmethod
+    def _turn_end_action(index: int) -> PendingAction:
+        """Continue-as-new's completion, which only the end of the turn adds, shown as pending."""
+        return PendingAction(
+            -1,
+            "completeOrchestration",
+            "completeOrchestration CONTINUED_AS_NEW (sent at turn end)",
+            None,
+            index,
         )
 
     # --- moving ---------------------------------------------------------------------
@@ -307,32 +250,16 @@ class ReplaySession:
             return None
         names = self.event_names()
         origin = self.position if start is None else start
-        needs_frame = any(b.line is not None for b in bps)
+        needs_frame = any(b.needs_frame for b in bps)
+        event = self.request.event
         indices = range(origin + 1, self._total) if forward else range(origin - 1, -1, -1)
         for i in indices:
-            if needs_frame:
-                frame = self.frame(i)
-            else:
-                if not self._cheap_match(bps, i, names):
-                    continue
-                frame = self.frame(i)
+            if not needs_frame and not may_stop_at(bps, i, event(i).kind, names.get(i)):
+                continue
+            frame = self.frame(i)
             if any(b.matches(frame, names) for b in bps):
                 return frame
         return None
-
-    def _cheap_match(self, bps: list[Breakpoint], i: int, names: dict[int, str | None]) -> bool:
-        ev = self.request.event(i)
-        for b in bps:
-            if b.index is not None and b.index != i:
-                continue
-            if b.kind is not None and ev.kind.lower() != b.kind.lower():
-                continue
-            if b.name is not None:
-                name = names.get(i)
-                if name is None or name.casefold() != b.name.casefold():
-                    continue
-            return True
-        return False
 
     def continue_to(
         self, breakpoints: Iterable[Breakpoint], *, forward: bool = True
@@ -348,7 +275,7 @@ class ReplaySession:
     def outcome(self, completion_token: str = "") -> ReplayOutcome:
         """Replay to the end and build the ``OrchestratorResponse`` (requires code)."""
         if self._code is None:
-            raise ValueError("a response needs the orchestrator's code (an app)")
+            raise ReplayError("a response needs the orchestrator's code (an app)")
         self.advance()
         if self._final_actions is None:
             self._final_actions = self._code.result_actions()
@@ -358,9 +285,9 @@ class ReplaySession:
         )
         return ReplayOutcome(
             response=response,
-            actions=self._final_actions,
+            actions=tuple(self._final_actions),
+            failure=self._code.failure,
             nondeterminism=self.recorder.nondeterminism,
-            failed=self._code.failure_exception is not None,
         )
 
 
@@ -378,15 +305,22 @@ def replay_request(
         for index in range(len(request)):
             apply(index)
         actions = code.result_actions()
-    nd = code.nondeterminism
     response = response_to_proto(
         request.instance_id, actions, code.ctx.custom_status, completion_token
     )
     return ReplayOutcome(
         response=response,
-        actions=actions,
-        nondeterminism=None
-        if nd is None
-        else NonDeterminismView(nd.event_index, nd.recorded, nd.asked, nd.location, nd.message),
-        failed=code.failure_exception is not None,
+        actions=tuple(actions),
+        failure=code.failure,
+        nondeterminism=code.nondeterminism,
     )
+
+
+__all__ = [
+    "Breakpoint",
+    "NonDeterminism",
+    "ReplayOutcome",
+    "ReplaySession",
+    "marks_event",
+    "replay_request",
+]

@@ -18,9 +18,13 @@ from durabletask import task
 from engine import actions as act
 from engine.actions import Action, SourceLocation
 from engine.failures import failure_from_exception, failure_from_task_error
+from engine.history import FailureDetails
 from engine.payloads import encode
 from engine.reprs import short_repr
 from engine.tracker import Tracker
+
+ClockToken = datetime | tuple[int, int] | None
+"""The replay clock as cheaply as it is held: unset, a datetime, or raw seconds and nanos."""
 
 DEFAULT_MAXIMUM_TIMER_INTERVAL = timedelta(days=3)
 """The SDK's default longest single durable timer; longer ones are split into chunks."""
@@ -93,7 +97,8 @@ class TurnState:
         self._waiters: dict[str, list[tuple[task.CancellableTask[Any], type | None]]] = {}
         self._custom_status: str | None = None
         self._complete = False
-        self._status: int | None = None
+        self.completion_status: int | None = None
+        """The terminal status once complete, else ``None`` (read per step: a plain field)."""
         self._new_input: Any = None
         self._new_version: str | None = None
         self._save_events = False
@@ -159,11 +164,6 @@ class TurnState:
     def is_complete(self) -> bool:
         """Whether the orchestration has completed (in any terminal way) in this turn."""
         return self._complete
-
-    @property
-    def completion_status(self) -> int | None:
-        """The terminal status once complete, else ``None``."""
-        return self._status
 
     @property
     def custom_status(self) -> str | None:
@@ -279,7 +279,7 @@ class TurnState:
         if self._complete:
             return
         self._complete = True
-        self._status = status
+        self.completion_status = status
         encoded_result: str | None = None
         if result is not None:
             try:
@@ -290,7 +290,7 @@ class TurnState:
                 )
 
                 self._complete = False
-                self._status = None
+                self.completion_status = None
                 self.set_failed(JsonEncodeOutputException(result))
                 return
         self.add_action(
@@ -299,12 +299,17 @@ class TurnState:
             )
         )
 
-    def set_failed(self, ex: BaseException) -> None:
-        """Fail the orchestration with an exception's failure details."""
+    def set_failed(self, ex: BaseException) -> FailureDetails | None:
+        """Fail the orchestration with an exception's failure details.
+
+        Returns:
+            The failure details the completion carries, or ``None`` when the orchestration had
+            already completed (the failure is then ignored, as the SDK does).
+        """
         if self._complete:
-            return
+            return None
         self._complete = True
-        self._status = STATUS_FAILED
+        self.completion_status = STATUS_FAILED
         if isinstance(ex, task.TaskFailedError):
             details = failure_from_task_error(ex)
         else:
@@ -314,11 +319,12 @@ class TurnState:
                 self._next_id(), act.COMPLETE_ORCHESTRATION, status=STATUS_FAILED, failure=details
             )
         )
+        return details
 
     def final_actions(self) -> list[Action]:
         """The actions the response carries: every pending action, plus continue-as-new."""
         out = list(self._pending_actions.values())
-        if self._status == STATUS_CONTINUED_AS_NEW:
+        if self.completion_status == STATUS_CONTINUED_AS_NEW:
             carry: list[tuple[str, str | None]] = []
             if self._save_events:
                 everything = sorted(

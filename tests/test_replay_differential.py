@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from replay_compare import normalized, parse_response
 
-from engine import load_app, load_request, replay_request
+from engine import DEFAULT_MAXIMUM_TIMER_INTERVAL, load_app, load_request, replay_request
 from engine.history import OrchestrationRequest
 from engine.proto import orchestrator_service_pb2 as pb
 from inspector.__main__ import main
@@ -29,7 +29,7 @@ FIXTURES = Path(__file__).resolve().parent / "fixtures"
 
 
 def _interval(seconds: float | None) -> timedelta:
-    return timedelta(days=3) if seconds is None else timedelta(seconds=seconds)
+    return DEFAULT_MAXIMUM_TIMER_INTERVAL if seconds is None else timedelta(seconds=seconds)
 
 
 @pytest.fixture(scope="module")

@@ -225,10 +225,7 @@ class StepperScreen(Screen[None]):
         detail.show_event(index, self.events[index], lane, name)
 
     def _push_breakpoints(self) -> None:
-        indices = frozenset(b.index for b in self.breakpoints if b.index is not None)
-        kinds = frozenset(b.kind.lower() for b in self.breakpoints if b.kind)
-        names = frozenset(b.name.casefold() for b in self.breakpoints if b.name)
-        self.query_one(HistoryView).set_breakpoints(indices, kinds, names)
+        self.query_one(HistoryView).set_breakpoints(self.breakpoints)
         self._push_line_breakpoints()
 
     def _push_line_breakpoints(self) -> None:

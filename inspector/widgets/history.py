@@ -14,6 +14,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from engine.breakpoints import Breakpoint, marks_event
 from engine.history import EPOCH, HistoryEvent
 from inspector.text import short_text
 
@@ -98,9 +99,7 @@ class HistoryView(ScrollView, can_focus=True, inherit_bindings=False):
         self._rows: list[int] | None = None
         self._current = -1
         self._cursor = 0
-        self._bp_indices: frozenset[int] = frozenset()
-        self._bp_kinds: frozenset[str] = frozenset()
-        self._bp_names: frozenset[str] = frozenset()
+        self._breakpoints: tuple[Breakpoint, ...] = ()
         self.filter_text = ""
         """The active filter (empty: every event is shown)."""
 
@@ -119,11 +118,9 @@ class HistoryView(ScrollView, can_focus=True, inherit_bindings=False):
         self._names = names
         self.refresh()
 
-    def set_breakpoints(
-        self, indices: frozenset[int], kinds: frozenset[str], names: frozenset[str]
-    ) -> None:
-        """Mark rows that a breakpoint would stop at (kinds and names lower-cased)."""
-        self._bp_indices, self._bp_kinds, self._bp_names = indices, kinds, names
+    def set_breakpoints(self, breakpoints: Sequence[Breakpoint]) -> None:
+        """Mark rows that one of these breakpoints stops at."""
+        self._breakpoints = tuple(breakpoints)
         self.refresh()
 
     def set_filter(self, text: str) -> int:
@@ -348,8 +345,4 @@ class HistoryView(ScrollView, can_focus=True, inherit_bindings=False):
         return Strip(segments).crop_extend(0, width, row_style)
 
     def _is_breakpoint(self, index: int, ev: HistoryEvent, name: str | None) -> bool:
-        if index in self._bp_indices:
-            return True
-        if self._bp_kinds and ev.kind.lower() in self._bp_kinds:
-            return True
-        return bool(self._bp_names and name and name.casefold() in self._bp_names)
+        return bool(self._breakpoints) and marks_event(self._breakpoints, index, ev.kind, name)
