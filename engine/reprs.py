@@ -33,3 +33,27 @@ def short_repr(value: Any, limit: int = 120) -> str:
         text = f"<repr failed: {type(exc).__name__}>"
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def generator_locals(gen: Any, skip: Any = None) -> tuple[tuple[str, str], ...]:
+    """Short reprs of the locals where a generator (the innermost it delegates to) is suspended.
+
+    Args:
+        gen: the orchestrator's generator, or ``None``.
+        skip: a value left out (the orchestration context itself).
+    """
+    if gen is None:
+        return ()
+    while getattr(gen, "gi_yieldfrom", None) is not None:
+        if getattr(gen.gi_yieldfrom, "gi_frame", None) is None:
+            break
+        gen = gen.gi_yieldfrom
+    frame = gen.gi_frame
+    if frame is None:
+        return ()
+    out = []
+    for name, value in list(frame.f_locals.items())[:24]:
+        if value is skip:
+            continue
+        out.append((name, short_repr(value)))
+    return tuple(out)

@@ -296,7 +296,7 @@ def replay_request(
     app: UserApp,
     *,
     completion_token: str = "",
-    maximum_timer_interval: timedelta | None = timedelta(days=3),
+    maximum_timer_interval: timedelta | None = DEFAULT_MAXIMUM_TIMER_INTERVAL,
 ) -> ReplayOutcome:
     """Replay a whole turn headless (no frames recorded) and build its response."""
     code = CodeReplayer(request, app, maximum_timer_interval=maximum_timer_interval)

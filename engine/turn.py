@@ -20,7 +20,7 @@ from engine.actions import Action, SourceLocation
 from engine.failures import failure_from_exception, failure_from_task_error
 from engine.history import FailureDetails
 from engine.payloads import encode
-from engine.reprs import short_repr
+from engine.reprs import generator_locals
 from engine.tracker import Tracker
 
 ClockToken = datetime | tuple[int, int] | None
@@ -367,22 +367,7 @@ class TurnState:
 
     def code_locals(self) -> tuple[tuple[str, str], ...]:
         """A short repr of the orchestrator's locals where it is suspended."""
-        gen: Any = self._generator
-        if gen is None:
-            return ()
-        while getattr(gen, "gi_yieldfrom", None) is not None:
-            if getattr(gen.gi_yieldfrom, "gi_frame", None) is None:
-                break
-            gen = gen.gi_yieldfrom
-        frame = gen.gi_frame
-        if frame is None:
-            return ()
-        out = []
-        for name, value in list(frame.f_locals.items())[:24]:
-            if value is self:
-                continue
-            out.append((name, short_repr(value)))
-        return tuple(out)
+        return generator_locals(self._generator, skip=self)
 
     def new_chunk_timer(self, pending: PendingTask, fire_at: datetime) -> None:
         """Issue the next chunk of a long timer under a new id."""
