@@ -1,7 +1,10 @@
-"""``inspector show REQUEST [--json]``: a request's history and state, headless.
+"""``inspector show REQUEST [--json]``: a request's history and state, or any recorded file.
 
-The listing has one aligned line per event, then a summary and the state the history alone
-implies; ``--json`` prints the ``durable-inspector/show/1`` document (docs/show-json.md).
+For a request, the listing has one aligned line per event, then a summary and the state the
+history alone implies; ``--json`` prints the ``durable-inspector/show/1`` document. Every other
+file ``--record`` writes (a response, an activity's request or response, an abandon note) is
+named and shown field by field; ``--json`` prints a ``durable-inspector/record/1`` document.
+Both documents are described in docs/show-json.md.
 """
 
 from __future__ import annotations
@@ -12,7 +15,7 @@ import os
 import sys
 from collections import Counter
 from datetime import datetime
-from typing import Any
+from typing import Any, Union
 
 from engine.frames import Frame
 from engine.history import (
@@ -21,22 +24,31 @@ from engine.history import (
     OrchestrationRequest,
     status_name,
 )
-from engine.load import load_request
+from engine.load import load_recording
+from engine.recording import (
+    AbandonNote,
+    ActivityCall,
+    ActivityResult,
+    TurnResponse,
+)
 from engine.session import ReplaySession
 from inspector.text import short_text
 
 SHOW_JSON_FORMAT = "durable-inspector/show/1"
+RECORD_JSON_FORMAT = "durable-inspector/record/1"
 PAYLOAD_WIDTH = 60
 NAME_WIDTH = 40
 
 
-# --- show ------------------------------------------------------------------------------------
-
-
 def run(args: argparse.Namespace) -> int:
     """``inspector show REQUEST [--json]``."""
-    request = load_request(args.request)
-    text = show_json(request) if args.json else show_text(request)
+    found = load_recording(args.request)
+    if isinstance(found, OrchestrationRequest):
+        text = show_json(found) if args.json else show_text(found)
+    elif args.json:
+        text = json.dumps(record_document(found), ensure_ascii=False) + "\n"
+    else:
+        text = record_text(found)
     return _write_stdout(text)
 
 
@@ -235,6 +247,7 @@ def show_document(request: OrchestrationRequest) -> dict[str, Any]:
     state = _state_document(final_state(request))
     return {
         "format": SHOW_JSON_FORMAT,
+        "kind": "orchestratorRequest",
         "instanceId": request.instance_id,
         "executionId": request.execution_id,
         "orchestration": {
@@ -257,3 +270,112 @@ def show_document(request: OrchestrationRequest) -> dict[str, Any]:
 def show_json(request: OrchestrationRequest) -> str:
     """The ``--json`` output: the document on one line (the C encoder is fast on 100k events)."""
     return json.dumps(show_document(request), ensure_ascii=False) + "\n"
+
+
+# --- the other recorded files ------------------------------------------------------------------
+
+Other = Union[TurnResponse, ActivityCall, ActivityResult, AbandonNote]
+
+_TITLES: dict[type, str] = {
+    TurnResponse: "orchestrator response (OrchestratorResponse): the worker's answer to a turn",
+    ActivityCall: "activity request (ActivityRequest): the sidecar asks a worker to run it",
+    ActivityResult: "activity response (ActivityResponse): the worker's answer to an activity",
+    AbandonNote: "abandon note: the worker gave a work item back, the sidecar delivers it again",
+}
+_KINDS: dict[type, str] = {
+    TurnResponse: "orchestratorResponse",
+    ActivityCall: "activityRequest",
+    ActivityResult: "activityResponse",
+    AbandonNote: "abandonNote",
+}
+
+
+def _or_dash(value: Any) -> str:
+    return "-" if value is None or value == "" else short_text(str(value), PAYLOAD_WIDTH * 2)
+
+
+def _failure_line(failure: FailureDetails | None) -> str:
+    return "-" if failure is None else f"{failure.error_type}: {failure.message}"
+
+
+def _fields_of(found: Other) -> list[tuple[str, Any]]:
+    if isinstance(found, ActivityCall):
+        return [
+            ("activity", found.name),
+            ("version", found.version),
+            ("input", found.input),
+            ("instance", found.instance_id),
+            ("execution", found.execution_id),
+            ("task id", found.task_id),
+            ("tags", ", ".join(f"{k}={v}" for k, v in sorted(found.tags.items()))),
+        ]
+    if isinstance(found, ActivityResult):
+        return [
+            ("instance", found.instance_id),
+            ("task id", found.task_id),
+            ("result", found.result),
+            ("failure", _failure_line(found.failure)),
+            ("token", found.completion_token),
+        ]
+    if isinstance(found, TurnResponse):
+        return [
+            ("instance", found.instance_id),
+            ("custom status", found.custom_status),
+            ("token", found.completion_token),
+            ("actions", len(found.actions)),
+        ]
+    return [("request", found.request_file), ("reason", found.reason)]
+
+
+def record_text(found: Other) -> str:
+    """A recorded file other than a request: what it is, then its fields, one per line."""
+    lines = [f"{'file:':<15}{_TITLES[type(found)]}"]
+    lines.extend(f"{label + ':':<15}{_or_dash(value)}" for label, value in _fields_of(found))
+    if isinstance(found, TurnResponse):
+        for action in found.actions:
+            name = f" {action.name}" if action.name else ""
+            payload = f" {short_text(action.payload, PAYLOAD_WIDTH)}" if action.payload else ""
+            lines.append(f"  #{action.id} {action.kind}{name}{payload}")
+    return "\n".join(lines) + "\n"
+
+
+def record_document(found: Other) -> dict[str, Any]:
+    """The ``durable-inspector/record/1`` document (see docs/show-json.md)."""
+    head: dict[str, Any] = {"format": RECORD_JSON_FORMAT, "kind": _KINDS[type(found)]}
+    if isinstance(found, ActivityCall):
+        body: dict[str, Any] = {
+            "name": found.name,
+            "version": found.version,
+            "input": found.input,
+            "instanceId": found.instance_id,
+            "executionId": found.execution_id,
+            "taskId": found.task_id,
+            "tags": found.tags,
+        }
+    elif isinstance(found, ActivityResult):
+        body = {
+            "instanceId": found.instance_id,
+            "taskId": found.task_id,
+            "result": found.result,
+            "failure": _plain(found.failure),
+            "completionToken": found.completion_token,
+        }
+    elif isinstance(found, TurnResponse):
+        body = {
+            "instanceId": found.instance_id,
+            "customStatus": found.custom_status,
+            "completionToken": found.completion_token,
+            "actions": [
+                {
+                    "id": a.id,
+                    "kind": a.kind,
+                    "name": a.name,
+                    "payload": a.payload,
+                    "details": a.details,
+                }
+                for a in found.actions
+            ],
+        }
+    else:
+        body = {"reason": found.reason, "requestFile": found.request_file}
+    return head | body

@@ -16,7 +16,7 @@ from engine.errors import LoadError
 from engine.load import load_request_proto
 from engine.proto import orchestrator_service_pb2 as pb
 from inspector.__main__ import build_parser, main
-from inspector.cli_show import SHOW_JSON_FORMAT
+from inspector.cli_show import RECORD_JSON_FORMAT, SHOW_JSON_FORMAT
 from inspector.options import connection_options, worker_options
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -273,3 +273,24 @@ def test_handler_dispatch_and_inspector_errors(
     assert seen == ["r.b64"]
     assert main(["open", "bad.b64"]) == 2
     assert capsys.readouterr().err == "inspector: bad.b64: something spread over lines\n"
+
+
+# --- recorded responses -------------------------------------------------------------------------
+
+
+def test_show_names_every_committed_response(capsys: pytest.CaptureFixture[str]) -> None:
+    responses = sorted((ROOT / "samples" / "requests").glob("*.response.b64"))
+    assert responses
+    for path in responses:
+        sent = pb.OrchestratorResponse.FromString(base64.b64decode(path.read_bytes()))
+        assert main(["show", str(path), "--json"]) == 0
+        doc = json.loads(capsys.readouterr().out)
+        assert (doc["format"], doc["kind"]) == (RECORD_JSON_FORMAT, "orchestratorResponse")
+        assert doc["instanceId"] == sent.instanceId
+        assert [a["kind"] for a in doc["actions"]] == [
+            a.WhichOneof("orchestratorActionType") for a in sent.actions
+        ]
+        assert main(["show", str(path)]) == 0
+        text = capsys.readouterr().out
+        assert text.startswith("file:          orchestrator response (OrchestratorResponse)")
+        assert f"actions:       {len(sent.actions)}\n" in text
