@@ -33,8 +33,12 @@ from engine.proto import orchestrator_service_pb2 as pb
 from engine.recording import (
     ABANDONED_SUFFIX,
     AbandonNote,
+    ActivityCall,
+    ActivityResult,
+    NotARequest,
     RecordedMessage,
     Recording,
+    TurnResponse,
     from_message,
 )
 
@@ -146,7 +150,7 @@ def load_recording(source: str | os.PathLike[str] | bytes) -> Recording:
 
 
 def _only_request(data: bytes, where: str) -> pb.OrchestratorRequest:
-    found: Any = _abandon_note(data, where)
+    found: NotARequest | None = _abandon_note(data, where)
     if found is None:
         msg = _decode(data, where)
         if isinstance(msg, pb.OrchestratorRequest):
@@ -162,7 +166,7 @@ def _abandon_note(data: bytes, where: str) -> AbandonNote | None:
     return AbandonNote.from_text(data.decode("utf-8"), where)
 
 
-def _converted(msg: RecordedMessage, where: str) -> Any:
+def _converted(msg: RecordedMessage, where: str) -> TurnResponse | ActivityCall | ActivityResult:
     try:
         return from_message(msg)
     except (ValueError, OverflowError, TypeError, RecursionError, json_format.Error) as exc:
@@ -443,7 +447,7 @@ def _bad_event(event: pb.HistoryEvent) -> str:
 # --- JSON ------------------------------------------------------------------------------------
 
 
-def _decode_json(text: bytes, where: str) -> pb.OrchestratorRequest:
+def _decode_json(text: bytes, where: str) -> Decoded:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:

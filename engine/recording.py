@@ -192,7 +192,10 @@ class AbandonNote:
         )
 
 
-Recording = Union[OrchestrationRequest, TurnResponse, ActivityCall, ActivityResult, AbandonNote]
+NotARequest = Union[TurnResponse, ActivityCall, ActivityResult, AbandonNote]
+"""The files ``--record`` writes besides requests."""
+
+Recording = Union[OrchestrationRequest, NotARequest]
 """Anything ``--record`` writes, as :func:`engine.load.load_recording` returns it."""
 
 RecordedMessage = Union[pb.OrchestratorResponse, pb.ActivityRequest, pb.ActivityResponse]

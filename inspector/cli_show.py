@@ -15,7 +15,7 @@ import os
 import sys
 from collections import Counter
 from datetime import datetime
-from typing import Any, Union
+from typing import Any
 
 from engine.frames import Frame
 from engine.history import (
@@ -29,6 +29,7 @@ from engine.recording import (
     AbandonNote,
     ActivityCall,
     ActivityResult,
+    NotARequest,
     TurnResponse,
 )
 from engine.session import ReplaySession
@@ -274,8 +275,6 @@ def show_json(request: OrchestrationRequest) -> str:
 
 # --- the other recorded files ------------------------------------------------------------------
 
-Other = Union[TurnResponse, ActivityCall, ActivityResult, AbandonNote]
-
 _TITLES: dict[type, str] = {
     TurnResponse: "orchestrator response (OrchestratorResponse): the worker's answer to a turn",
     ActivityCall: "activity request (ActivityRequest): the sidecar asks a worker to run it",
@@ -298,7 +297,7 @@ def _failure_line(failure: FailureDetails | None) -> str:
     return "-" if failure is None else f"{failure.error_type}: {failure.message}"
 
 
-def _fields_of(found: Other) -> list[tuple[str, Any]]:
+def _fields_of(found: NotARequest) -> list[tuple[str, Any]]:
     if isinstance(found, ActivityCall):
         return [
             ("activity", found.name),
@@ -327,7 +326,7 @@ def _fields_of(found: Other) -> list[tuple[str, Any]]:
     return [("request", found.request_file), ("reason", found.reason)]
 
 
-def record_text(found: Other) -> str:
+def record_text(found: NotARequest) -> str:
     """A recorded file other than a request: what it is, then its fields, one per line."""
     lines = [f"{'file:':<15}{_TITLES[type(found)]}"]
     lines.extend(f"{label + ':':<15}{_or_dash(value)}" for label, value in _fields_of(found))
@@ -339,7 +338,7 @@ def record_text(found: Other) -> str:
     return "\n".join(lines) + "\n"
 
 
-def record_document(found: Other) -> dict[str, Any]:
+def record_document(found: NotARequest) -> dict[str, Any]:
     """The ``durable-inspector/record/1`` document (see docs/show-json.md)."""
     head: dict[str, Any] = {"format": RECORD_JSON_FORMAT, "kind": _KINDS[type(found)]}
     if isinstance(found, ActivityCall):
