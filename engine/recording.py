@@ -17,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Union
+from typing import Any, ClassVar, Union
 
 from google.protobuf import json_format
 
@@ -35,6 +35,9 @@ def _string_value(msg: Any, name: str) -> str | None:
 @dataclass(frozen=True, slots=True)
 class ActivityCall:
     """An ``ActivityRequest``: the sidecar asks a worker to run one activity."""
+
+    KIND: ClassVar[str] = "activityRequest"
+    """The file's kind, as ``inspector show --json`` names it."""
 
     name: str
     """The activity's name."""
@@ -73,6 +76,9 @@ class ActivityCall:
 @dataclass(frozen=True, slots=True)
 class ActivityResult:
     """An ``ActivityResponse``: the worker's answer to an activity, its result or its failure."""
+
+    KIND: ClassVar[str] = "activityResponse"
+    """The file's kind, as ``inspector show --json`` names it."""
 
     instance_id: str
     task_id: int
@@ -145,6 +151,9 @@ class ResponseAction:
 class TurnResponse:
     """An ``OrchestratorResponse``: the worker's answer to one orchestrator turn."""
 
+    KIND: ClassVar[str] = "orchestratorResponse"
+    """The file's kind, as ``inspector show --json`` names it."""
+
     instance_id: str
     actions: tuple[ResponseAction, ...]
     custom_status: str | None
@@ -173,6 +182,9 @@ class TurnResponse:
 @dataclass(frozen=True, slots=True)
 class AbandonNote:
     """A ``.abandoned`` note: why the worker gave a work item back to the sidecar."""
+
+    KIND: ClassVar[str] = "abandonNote"
+    """The file's kind, as ``inspector show --json`` names it."""
 
     reason: str
     request_file: str

@@ -281,12 +281,6 @@ _TITLES: dict[type, str] = {
     ActivityResult: "activity response (ActivityResponse): the worker's answer to an activity",
     AbandonNote: "abandon note: the worker gave a work item back, the sidecar delivers it again",
 }
-_KINDS: dict[type, str] = {
-    TurnResponse: "orchestratorResponse",
-    ActivityCall: "activityRequest",
-    ActivityResult: "activityResponse",
-    AbandonNote: "abandonNote",
-}
 
 
 def _or_dash(value: Any) -> str:
@@ -340,7 +334,7 @@ def record_text(found: NotARequest) -> str:
 
 def record_document(found: NotARequest) -> dict[str, Any]:
     """The ``durable-inspector/record/1`` document (see docs/show-json.md)."""
-    head: dict[str, Any] = {"format": RECORD_JSON_FORMAT, "kind": _KINDS[type(found)]}
+    head: dict[str, Any] = {"format": RECORD_JSON_FORMAT, "kind": found.KIND}
     if isinstance(found, ActivityCall):
         body: dict[str, Any] = {
             "name": found.name,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import math
-from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, NoReturn
 
 if TYPE_CHECKING:
@@ -186,27 +185,20 @@ def _field_default(cls: type, name: str) -> Any:
     return field.default
 
 
-def _option_default(dest: str) -> Any:
+def _engine_default(dest: str) -> Any:
+    """The default the engine applies when the option ``dest`` is not given (None: none)."""
+    if dest == "max_timer_interval":
+        from engine.context import DEFAULT_MAXIMUM_TIMER_INTERVAL
+
+        seconds = DEFAULT_MAXIMUM_TIMER_INTERVAL.total_seconds()
+        return f"{seconds:g} = {seconds / 86400:g} days"
     from engine.worker import ConnectionOptions, WorkerOptions
 
     if dest in WORKER_FIELDS:
         return _field_default(WorkerOptions, WORKER_FIELDS[dest])
-    if dest in CONNECTION_FIELDS:
-        return _field_default(ConnectionOptions, CONNECTION_FIELDS[dest])
-    return None
+    return _field_default(ConnectionOptions, CONNECTION_FIELDS[dest])
 
 
-def _timer_interval_default(dest: str) -> Any:
-    from engine.context import DEFAULT_MAXIMUM_TIMER_INTERVAL
-
-    if dest != "max_timer_interval":
-        return None
-    interval = DEFAULT_MAXIMUM_TIMER_INTERVAL
-    days = interval.total_seconds() / 86400
-    return f"{interval.total_seconds():g} = {days:g} days"
-
-
-_DEFAULT_SOURCES: tuple[Callable[[str], Any], ...] = (_option_default, _timer_interval_default)
 _DOCUMENTED = {*WORKER_FIELDS, *CONNECTION_FIELDS, "max_timer_interval"}
 
 
@@ -217,9 +209,8 @@ class EngineDefaultsHelpFormatter(argparse.HelpFormatter):
         text = action.help
         if action.dest not in _DOCUMENTED or text is None:
             return text
-        for source in _DEFAULT_SOURCES:
-            value = source(action.dest)
-            if value is not None and not isinstance(value, (bool, tuple)):
-                shown = f"{value:g}" if isinstance(value, float) else str(value)
-                return f"{text} (default {shown})"
-        return text
+        value = _engine_default(action.dest)
+        if value is None or isinstance(value, (bool, tuple)):
+            return text
+        shown = f"{value:g}" if isinstance(value, float) else str(value)
+        return f"{text} (default {shown})"
