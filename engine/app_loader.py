@@ -17,9 +17,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine.errors import AppLoadError, OrchestratorNotFound
+
+if TYPE_CHECKING:
+    from engine.history import OrchestrationRequest
 
 
 @dataclass(frozen=True)
@@ -46,6 +49,25 @@ class UserApp:
                 f"orchestrator '{name}' is not defined in {self.spec} (functions: {known})"
             )
         return fn
+
+    def orchestrator_for(self, request: OrchestrationRequest) -> Callable[..., Any] | None:
+        """Return the orchestrator the request's ``executionStarted`` event names.
+
+        The one check that a request and an APP belong together, made before anything runs
+        (``inspector replay`` and ``inspector open --app`` both rely on it).
+
+        Args:
+            request: The loaded request.
+
+        Returns:
+            The orchestrator function, or ``None`` when the request has no ``executionStarted``
+            event (an extended session's turn names no orchestrator).
+
+        Raises:
+            OrchestratorNotFound: the request names an orchestrator APP does not define.
+        """
+        started = request.started()
+        return None if started is None else self.orchestrator(started.orchestration_name)
 
     def activity(self, name: str) -> Callable[..., Any] | None:
         """Return the activity called ``name``, or ``None``."""

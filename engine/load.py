@@ -1,8 +1,11 @@
-"""Read an ``OrchestratorRequest`` from a file, stdin or bytes, whatever its encoding.
+"""Read an ``OrchestratorRequest`` (or any file ``--record`` writes) from a file, stdin or bytes.
 
 Three encodings are detected: base64 text (standard or URL-safe alphabet, padded or not,
 whitespace anywhere), raw binary protobuf, and protobuf JSON (camelCase or original field
 names). A ``WorkItem`` holding an ``orchestratorRequest`` is unwrapped, in any encoding.
+Besides requests, :func:`load_recording` recognises the other files the worker's capture
+holds (see :mod:`engine.recording`): a response, an activity's request or response, an
+abandon note; :func:`load_request` names them when it is given one.
 
 Every failure is a :class:`~engine.errors.LoadError` whose message is one line naming what is
 wrong and where (the file, the byte offset, the field path, the JSON line and column).
@@ -17,24 +20,42 @@ import json
 import os
 import re
 import sys
-from typing import Any
+from typing import Any, Union
 
 from google.protobuf import json_format
-from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import DecodeError
 from google.protobuf.unknown_fields import UnknownFieldSet
 
+from engine._wire import fully_known, walk_problem
 from engine.errors import LoadError
 from engine.history import OrchestrationRequest
 from engine.proto import orchestrator_service_pb2 as pb
+from engine.recording import (
+    ABANDONED_SUFFIX,
+    AbandonNote,
+    ActivityCall,
+    ActivityResult,
+    NotARequest,
+    RecordedMessage,
+    Recording,
+    TurnResponse,
+    from_message,
+)
 
-__all__ = ["decode_request_bytes", "load_request", "load_request_proto", "read_source"]
+__all__ = [
+    "decode_request_bytes",
+    "load_recording",
+    "load_request",
+    "load_request_proto",
+    "read_source",
+]
+
+Decoded = Union[pb.OrchestratorRequest, RecordedMessage]
 
 _WHITESPACE = b" \t\r\n\v\f"
 _BASE64_CHARS = re.compile(rb"[A-Za-z0-9+/\-_=\s]*")
 _BAD_BASE64 = re.compile(rb"[^A-Za-z0-9+/\-_=\s]")
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
-_MAX_DEPTH = 64
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -92,16 +113,65 @@ def load_request(source: str | os.PathLike[str] | bytes) -> OrchestrationRequest
         source: a path, ``"-"`` for standard input, or the encoded request as ``bytes``.
 
     Raises:
-        LoadError: with a one-line message saying what is wrong and where.
+        LoadError: with a one-line message saying what is wrong and where (for another
+            recorded file, what it is instead).
     """
     data, where = read_source(source)
-    return to_request(_decode(data, where), where)
+    return to_request(_only_request(data, where), where)
 
 
 def load_request_proto(source: str | os.PathLike[str] | bytes) -> pb.OrchestratorRequest:
     """Like :func:`load_request`, but return the ``OrchestratorRequest`` message itself."""
     data, where = read_source(source)
-    return _decode(data, where)
+    return _only_request(data, where)
+
+
+def load_recording(source: str | os.PathLike[str] | bytes) -> Recording:
+    """Load a request, or any other file ``--record`` writes, into plain values.
+
+    Args:
+        source: a path, ``"-"`` for standard input, or the content itself as ``bytes``.
+
+    Returns:
+        An :class:`~engine.history.OrchestrationRequest`, or one of the
+        :mod:`engine.recording` values (response, activity request or response, abandon note).
+
+    Raises:
+        LoadError: with a one-line message saying what is wrong and where.
+    """
+    data, where = read_source(source)
+    note = _abandon_note(data, where)
+    if note is not None:
+        return note
+    msg = _decode(data, where)
+    if isinstance(msg, pb.OrchestratorRequest):
+        return to_request(msg, where)
+    return _converted(msg, where)
+
+
+def _only_request(data: bytes, where: str) -> pb.OrchestratorRequest:
+    found: NotARequest | None = _abandon_note(data, where)
+    if found is None:
+        msg = _decode(data, where)
+        if isinstance(msg, pb.OrchestratorRequest):
+            return msg
+        found = _converted(msg, where)
+    raise LoadError(f"{where}: this is {found.describe()}, not an OrchestratorRequest")
+
+
+def _abandon_note(data: bytes, where: str) -> AbandonNote | None:
+    """The note, when the recorder named the file as one and it holds text."""
+    if not where.endswith(ABANDONED_SUFFIX) or not _looks_like_text(data):
+        return None
+    return AbandonNote.from_text(data.decode("utf-8"), where)
+
+
+def _converted(msg: RecordedMessage, where: str) -> TurnResponse | ActivityCall | ActivityResult:
+    try:
+        return from_message(msg)
+    except (ValueError, OverflowError, TypeError, RecursionError, json_format.Error) as exc:
+        kind = type(msg).__name__
+        raise LoadError(f"{where}: {kind}: a value is out of range ({_reason(exc)})") from None
 
 
 def to_request(msg: pb.OrchestratorRequest, where: str) -> OrchestrationRequest:
@@ -178,15 +248,17 @@ def decode_request_bytes(data: bytes, where: str) -> pb.OrchestratorRequest:
             problem), or hold no plausible request.
     """
     msg, problem = _parse_binary(data)
-    if msg is not None:
+    if isinstance(msg, pb.OrchestratorRequest):
         return msg
+    if msg is not None:
+        problem = f"this is {_converted(msg, where).describe()}, not an OrchestratorRequest"
     raise LoadError(f"{where}: {problem}")
 
 
 # --- detection -------------------------------------------------------------------------------
 
 
-def _decode(data: bytes, where: str) -> pb.OrchestratorRequest:
+def _decode(data: bytes, where: str) -> Decoded:
     head = data.lstrip(_WHITESPACE)
     if head.startswith(b"\xef\xbb\xbf"):
         head = head[3:].lstrip(_WHITESPACE)
@@ -218,7 +290,7 @@ def _describe_bad_char(data: bytes, bad: re.Match[bytes]) -> str:
     return f"character {char!r} at byte {offset} is not in the base64 alphabet"
 
 
-def _decode_base64(data: bytes, where: str) -> pb.OrchestratorRequest:
+def _decode_base64(data: bytes, where: str) -> Decoded:
     compact = data.translate(None, _WHITESPACE)
     body = compact.rstrip(b"=")
     stray = body.find(b"=")
@@ -269,44 +341,76 @@ def _offset_of_compact(data: bytes, index: int) -> int:
 # --- binary ----------------------------------------------------------------------------------
 
 
-def _parse_binary(data: bytes) -> tuple[pb.OrchestratorRequest | None, str]:
-    """Return (request, "") or (None, why): a request first, then a WorkItem holding one."""
+def _parse_binary(data: bytes) -> tuple[Decoded | None, str]:
+    """Return (message, "") or (None, why).
+
+    A request first, then a WorkItem holding one, then the other messages ``--record`` writes.
+    """
     direct_problem = ""
     try:
         msg = pb.OrchestratorRequest.FromString(data)
     except (DecodeError, RecursionError, ValueError):
-        direct_problem = _walk_problem(data, pb.OrchestratorRequest.DESCRIPTOR)
+        direct_problem = walk_problem(data, pb.OrchestratorRequest.DESCRIPTOR)
     else:
         direct_problem = _implausible(msg)
         if not direct_problem:
             return msg, ""
     try:
-        item = pb.WorkItem.FromString(data)
+        item: pb.WorkItem | None = pb.WorkItem.FromString(data)
     except (DecodeError, RecursionError, ValueError):
-        return None, _other_message(data) or direct_problem
-    if len(UnknownFieldSet(item)) or item.WhichOneof("request") is None:
-        return None, _other_message(data) or direct_problem
-    member = item.WhichOneof("request")
-    if member != "orchestratorRequest":
+        item = None
+    member = None if item is None or len(UnknownFieldSet(item)) else item.WhichOneof("request")
+    if item is not None and member == "orchestratorRequest":
+        inner_problem = _implausible(item.orchestratorRequest)
+        if inner_problem:
+            return None, f"WorkItem.orchestratorRequest: {inner_problem}"
+        return item.orchestratorRequest, ""
+    other = _recorded_message(data)
+    if other is not None:
+        return other, ""
+    if member is not None:
         return None, f"a WorkItem holding {member}, not an orchestratorRequest"
-    inner_problem = _implausible(item.orchestratorRequest)
-    if inner_problem:
-        return None, f"WorkItem.orchestratorRequest: {inner_problem}"
-    return item.orchestratorRequest, ""
+    return None, direct_problem
 
 
-def _other_message(data: bytes) -> str:
-    """Name the message when the bytes are clearly an ``OrchestratorResponse`` instead."""
-    try:
-        response = pb.OrchestratorResponse.FromString(data)
-    except (DecodeError, RecursionError, ValueError):
-        return ""
-    if len(UnknownFieldSet(response)) or not response.actions:
-        return ""
-    return (
-        f"this is an OrchestratorResponse ({len(response.actions)} action(s)),"
-        " not an OrchestratorRequest"
-    )
+def _recorded_message(data: bytes) -> RecordedMessage | None:
+    """The response or activity message the bytes hold, recognised only when fully known."""
+    for kind, plausible in _RECORDED_KINDS:
+        try:
+            msg = kind.FromString(data)
+        except (DecodeError, RecursionError, ValueError):
+            continue
+        if plausible(msg) and fully_known(msg):
+            return msg
+    return None
+
+
+def _named(text: str) -> bool:
+    return bool(text) and text.isprintable()
+
+
+def _plausible_response(msg: Any) -> bool:
+    actions = msg.actions
+    if not _named(msg.instanceId) or not msg.completionToken.isprintable():
+        return False
+    return all(a.WhichOneof("orchestratorActionType") for a in actions)
+
+
+def _plausible_activity_request(msg: Any) -> bool:
+    return _named(msg.name) and _named(msg.orchestrationInstance.instanceId)
+
+
+def _plausible_activity_response(msg: Any) -> bool:
+    both = msg.HasField("result") and msg.HasField("failureDetails")
+    return _named(msg.instanceId) and msg.completionToken.isprintable() and not both
+
+
+# Tried in this order: a response's actions never parse cleanly as an activity's fields.
+_RECORDED_KINDS: tuple[tuple[Any, Any], ...] = (
+    (pb.OrchestratorResponse, _plausible_response),
+    (pb.ActivityRequest, _plausible_activity_request),
+    (pb.ActivityResponse, _plausible_activity_response),
+)
 
 
 def _implausible(msg: pb.OrchestratorRequest) -> str:
@@ -340,101 +444,10 @@ def _bad_event(event: pb.HistoryEvent) -> str:
     return ""
 
 
-def _walk_problem(data: bytes, descriptor: Descriptor) -> str:
-    problem = _walk(data, 0, len(data), descriptor, descriptor.name, 0)
-    return problem or "the protobuf parser rejected it (no offset found)"
-
-
-def _read_varint(data: bytes, pos: int, end: int) -> tuple[int, int] | None:
-    value = 0
-    shift = 0
-    while pos < end and shift < 70:
-        byte = data[pos]
-        value |= (byte & 0x7F) << shift
-        pos += 1
-        if not byte & 0x80:
-            return value, pos
-        shift += 7
-    return None
-
-
-def _walk(data: bytes, pos: int, end: int, desc: Descriptor | None, path: str, depth: int) -> str:
-    """Walk the wire format; return the first problem as text, or "" if none was found."""
-    if depth > _MAX_DEPTH:
-        return f"{path}: nested more than {_MAX_DEPTH} levels deep"
-    counts: dict[int, int] = {}
-    while pos < end:
-        start = pos
-        tag = _read_varint(data, pos, end)
-        if tag is None:
-            return f"{path}: field tag at byte {start} runs past the end of the input"
-        key, pos = tag
-        number, wire = key >> 3, key & 7
-        field = desc.fields_by_number.get(number) if desc is not None else None
-        name = _field_label(field, number, counts)
-        where = f"{path}.{name}"
-        if number == 0:
-            return f"{path}: invalid field number 0 at byte {start}"
-        if wire == 0:
-            value = _read_varint(data, pos, end)
-            if value is None:
-                return f"{where} (varint at byte {start}) runs past the end of the input"
-            pos = value[1]
-        elif wire in (1, 5):
-            size = 8 if wire == 1 else 4
-            if pos + size > end:
-                return (
-                    f"{where} (fixed {size}-byte value at byte {start}) runs past the end:"
-                    f" {end - pos} bytes left"
-                )
-            pos += size
-        elif wire == 2:
-            length = _read_varint(data, pos, end)
-            if length is None:
-                return f"{where} (length at byte {pos}) runs past the end of the input"
-            size, pos = length
-            if pos + size > end:
-                return (
-                    f"{where} at byte {start} declares {size} bytes but only {end - pos}"
-                    " remain (truncated)"
-                )
-            if field is not None and field.type == FieldDescriptor.TYPE_MESSAGE:
-                inner = _walk(data, pos, pos + size, field.message_type, where, depth + 1)
-                if inner:
-                    return inner
-            elif field is not None and field.type == FieldDescriptor.TYPE_STRING:
-                try:
-                    data[pos : pos + size].decode("utf-8")
-                except UnicodeDecodeError as exc:
-                    bad = pos + exc.start
-                    return f"{where} (string at byte {pos}) is not valid UTF-8 at byte {bad}"
-            pos += size
-        else:
-            return f"{path}: invalid wire type {wire} for field {number} at byte {start}"
-    return ""
-
-
-def _is_repeated(field: FieldDescriptor) -> bool:
-    repeated = getattr(field, "is_repeated", None)  # protobuf >= 6 drops ``label`` in time
-    if repeated is None:
-        return bool(field.label == FieldDescriptor.LABEL_REPEATED)
-    return bool(repeated)
-
-
-def _field_label(field: FieldDescriptor | None, number: int, counts: dict[int, int]) -> str:
-    if field is None:
-        return f"field#{number}"
-    if _is_repeated(field):
-        index = counts.get(number, 0)
-        counts[number] = index + 1
-        return f"{field.name}[{index}]"
-    return field.name
-
-
 # --- JSON ------------------------------------------------------------------------------------
 
 
-def _decode_json(text: bytes, where: str) -> pb.OrchestratorRequest:
+def _decode_json(text: bytes, where: str) -> Decoded:
     try:
         value = json.loads(text)
     except json.JSONDecodeError as exc:

@@ -12,35 +12,7 @@ import argparse
 from typing import Any
 
 from engine.app_loader import load_app
-from engine.worker import ConnectionOptions, WorkerOptions
-
-
-def connection_options(args: argparse.Namespace) -> ConnectionOptions:
-    """The connection the parsed arguments describe."""
-    return ConnectionOptions(
-        address=args.address,
-        tls=bool(getattr(args, "tls", False)),
-        ca_file=getattr(args, "ca", None),
-        headers=tuple(getattr(args, "header", None) or ()),
-    )
-
-
-def worker_options(args: argparse.Namespace, app: str) -> WorkerOptions:
-    """The embedded worker's options from the parsed arguments."""
-    limits: dict[str, Any] = {}
-    if getattr(args, "max_orchestrations", None) is not None:
-        limits["max_orchestrations"] = args.max_orchestrations
-    if getattr(args, "max_activities", None) is not None:
-        limits["max_activities"] = args.max_activities
-    return WorkerOptions(
-        app=app,
-        turn_timeout=getattr(args, "turn_timeout", 30.0),
-        activity_timeout=getattr(args, "activity_timeout", 300.0),
-        max_timeouts=getattr(args, "max_timeouts", 3),
-        grace=getattr(args, "grace", 10.0),
-        record_dir=getattr(args, "record", None),
-        **limits,
-    )
+from inspector.options import connection_options, worker_options
 
 
 def build_config(args: argparse.Namespace) -> Any:

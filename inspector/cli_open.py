@@ -1,7 +1,8 @@
 """``inspector open REQUEST [--app APP]``: load everything, then start the TUI.
 
-Loading happens here, before the app starts, so a bad request or an app that fails to import
-is one line on stderr and exit status 2 (the caller prints the ``InspectorError``).
+Loading happens here, before the app starts, so a bad request, an app that fails to import or
+an app without the request's orchestrator is one line on stderr and exit status 2 (the caller
+prints the ``InspectorError``).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from collections.abc import Callable
 
 from engine.app_loader import load_app
 from engine.errors import InspectorError
-from engine.load import load_request_proto, to_request
+from engine.load import load_request
 from engine.session import ReplaySession
 
 TERMINAL = "/dev/tty"
@@ -68,9 +69,10 @@ def keyboard_from_terminal(
 def run(args: argparse.Namespace) -> int:
     """Load the request (and the app), then run the stepper until the user quits."""
     source = args.request
-    msg = load_request_proto(source)
-    request = to_request(msg, "<stdin>" if source == "-" else source)
+    request = load_request(source)
     app = load_app(args.app) if args.app else None
+    if app is not None:
+        app.orchestrator_for(request)
     session = ReplaySession(request, app)
     keyboard_from_terminal(source)
 

@@ -17,8 +17,8 @@ from pathlib import Path
 from google.protobuf import json_format
 
 from engine.app_loader import load_app
+from engine.context import DEFAULT_MAXIMUM_TIMER_INTERVAL
 from engine.errors import InspectorError
-from engine.history import ExecutionStarted
 from engine.load import load_request
 from engine.session import replay_request
 
@@ -29,15 +29,13 @@ def run(args: argparse.Namespace) -> int:
     """Replay and write the response; return the exit status."""
     request = load_request(args.request)
     app = load_app(args.app)
-    started = next((e for e in request.events if isinstance(e, ExecutionStarted)), None)
-    if started is None:
+    if app.orchestrator_for(request) is None:
         raise InspectorError(
             f"{args.request}: the request has no executionStarted event: nothing to replay"
         )
-    app.orchestrator(started.orchestration_name)
     seconds = getattr(args, "max_timer_interval", None)
-    interval = timedelta(days=3) if seconds is None else timedelta(seconds=seconds)
-    outcome = replay_request(request, app, maximum_timer_interval=interval or None)
+    interval = DEFAULT_MAXIMUM_TIMER_INTERVAL if seconds is None else timedelta(seconds=seconds)
+    outcome = replay_request(request, app, maximum_timer_interval=interval)
     if args.json:
         text = json_format.MessageToJson(outcome.response, indent=2) + "\n"
     else:

@@ -13,7 +13,8 @@ import sys
 import threading
 from typing import Any
 
-from engine.worker import ConnectionOptions, Worker, WorkerOptions, WorkItemEvent
+from engine.worker import Worker, WorkItemEvent
+from inspector.options import connection_options, worker_options
 
 _print_lock = threading.Lock()
 
@@ -29,26 +30,8 @@ def _emit(text: str) -> None:
 
 def build_worker(args: argparse.Namespace) -> Worker:
     """The worker the parsed ``worker`` (or ``attach``) arguments describe."""
-    connection = ConnectionOptions(
-        address=args.address,
-        tls=bool(args.tls),
-        ca_file=args.ca,
-        headers=tuple(args.header or ()),
-    )
-    limits: dict[str, Any] = {}
-    if args.max_orchestrations is not None:
-        limits["max_orchestrations"] = args.max_orchestrations
-    if args.max_activities is not None:
-        limits["max_activities"] = args.max_activities
-    options = WorkerOptions(
-        app=args.app,
-        turn_timeout=args.turn_timeout,
-        activity_timeout=args.activity_timeout,
-        max_timeouts=args.max_timeouts,
-        grace=args.grace,
-        record_dir=args.record,
-        **limits,
-    )
+    connection = connection_options(args)
+    options = worker_options(args)
 
     def on_event(event: WorkItemEvent) -> None:
         _emit(event.line())

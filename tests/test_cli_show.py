@@ -15,7 +15,9 @@ import pytest
 from engine.errors import LoadError
 from engine.load import load_request_proto
 from engine.proto import orchestrator_service_pb2 as pb
-from inspector.__main__ import SHOW_JSON_FORMAT, build_parser, main
+from inspector.__main__ import build_parser, main
+from inspector.cli_show import RECORD_JSON_FORMAT, SHOW_JSON_FORMAT
+from inspector.options import connection_options, worker_options
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLES = sorted(
@@ -99,7 +101,7 @@ def test_show_in_process_columns_and_summary(capsys: pytest.CaptureFixture[str])
     req.pastEvents[2].taskScheduled.input.value = long_input
     path_bytes = req.SerializeToString()
     from engine.load import load_request
-    from inspector.__main__ import show_text
+    from inspector.cli_show import show_text
 
     text = show_text(load_request(path_bytes))
     lines = event_lines(text)
@@ -216,12 +218,19 @@ def test_parser_arguments_of_the_contract() -> None:
     )
     assert args.address == "sidecar:4001" and args.tls and args.app is None
     assert args.header == [("authorization", "Bearer x=y")]
-    assert args.grace == 2.0 and args.turn_timeout == 30.0 and args.activity_timeout == 300.0
+    connection = connection_options(args)
+    assert connection.address == "sidecar:4001" and connection.tls
+    assert connection.headers == (("authorization", "Bearer x=y"),)
+    options = worker_options(args, "app.py")
+    assert options.grace == 2.0 and options.turn_timeout == 30.0
+    assert options.activity_timeout == 300.0 and options.app == "app.py"
     args = parser.parse_args(
         ["worker", "[::1]:4001", "--app", "samples", "--max-activities", "4", "--record", "d"]
     )
     assert args.max_activities == 4 and args.max_orchestrations is None and args.record == "d"
-    assert args.max_timeouts == 3
+    options = worker_options(args)
+    assert options.max_activities == 4 and options.record_dir == "d" and options.app == "samples"
+    assert options.max_timeouts == 3 and options.max_orchestrations >= 2
     args = parser.parse_args(["replay", "-", "--app", "a.py", "--output", "o", "--json"])
     assert (args.request, args.app, args.output, args.json) == ("-", "a.py", "o", True)
     args = parser.parse_args(["open", "r.b64"])
@@ -264,3 +273,24 @@ def test_handler_dispatch_and_inspector_errors(
     assert seen == ["r.b64"]
     assert main(["open", "bad.b64"]) == 2
     assert capsys.readouterr().err == "inspector: bad.b64: something spread over lines\n"
+
+
+# --- recorded responses -------------------------------------------------------------------------
+
+
+def test_show_names_every_committed_response(capsys: pytest.CaptureFixture[str]) -> None:
+    responses = sorted((ROOT / "samples" / "requests").glob("*.response.b64"))
+    assert responses
+    for path in responses:
+        sent = pb.OrchestratorResponse.FromString(base64.b64decode(path.read_bytes()))
+        assert main(["show", str(path), "--json"]) == 0
+        doc = json.loads(capsys.readouterr().out)
+        assert (doc["format"], doc["kind"]) == (RECORD_JSON_FORMAT, "orchestratorResponse")
+        assert doc["instanceId"] == sent.instanceId
+        assert [a["kind"] for a in doc["actions"]] == [
+            a.WhichOneof("orchestratorActionType") for a in sent.actions
+        ]
+        assert main(["show", str(path)]) == 0
+        text = capsys.readouterr().out
+        assert text.startswith("file:          orchestrator response (OrchestratorResponse)")
+        assert f"actions:       {len(sent.actions)}\n" in text

@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from google.protobuf import json_format
@@ -21,8 +22,9 @@ from hypothesis import strategies as st
 
 from engine.errors import LoadError
 from engine.history import OrchestrationRequest, TaskScheduled
-from engine.load import decode_request_bytes, load_request, load_request_proto
+from engine.load import decode_request_bytes, load_recording, load_request, load_request_proto
 from engine.proto import orchestrator_service_pb2 as pb
+from engine.recording import AbandonNote, ActivityCall, ActivityResult, TurnResponse
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -66,8 +68,12 @@ N_EVENTS = len(REQUEST.pastEvents) + len(REQUEST.newEvents)
 
 
 def run_show(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
+    return run_inspector("show", *args, stdin=stdin)
+
+
+def run_inspector(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
     return subprocess.run(
-        [sys.executable, "-m", "inspector", "show", *args],
+        [sys.executable, "-m", "inspector", *args],
         input=stdin,
         capture_output=True,
         cwd=ROOT,
@@ -220,10 +226,17 @@ def test_work_item_with_an_activity(tmp_path: Path) -> None:
 
 
 def test_response_is_named(tmp_path: Path) -> None:
+    # `show` reads a response (every file --record writes); a request's readers name it.
     resp = pb.OrchestratorResponse(instanceId="inst-1", completionToken="tok")
     resp.actions.add(id=0).scheduleTask.name = "step"
     path = write(tmp_path, "response.b64", base64.b64encode(resp.SerializeToString()))
-    assert_one_line_error(run_show(path), "OrchestratorResponse")
+    replayed = run_inspector("replay", path, "--app", "samples.orchestrations")
+    assert_one_line_error(replayed, path, "OrchestratorResponse", "not an OrchestratorRequest")
+    with pytest.raises(LoadError, match="this is an OrchestratorResponse"):
+        load_request(path)
+    shown = run_show(path)
+    assert shown.returncode == 0 and shown.stderr == b""
+    assert "OrchestratorResponse" in shown.stdout.decode()
 
 
 def test_timestamp_out_of_range(tmp_path: Path) -> None:
@@ -328,9 +341,107 @@ def test_big_request_converts_like_one_by_one() -> None:
     assert loaded.past_events == expected
 
 
+# --- the other files --record writes ---------------------------------------------------------
+
+
+def activity_request(task_id: int, with_input: bool) -> pb.ActivityRequest:
+    msg = pb.ActivityRequest(name="step", taskId=task_id)
+    msg.orchestrationInstance.instanceId = "inst-1"
+    msg.orchestrationInstance.executionId.value = "exec-1"
+    if with_input:
+        msg.input.value = '{"i": 0}'
+    return msg
+
+
+def activity_response(task_id: int, failed: bool) -> pb.ActivityResponse:
+    msg = pb.ActivityResponse(instanceId="inst-1", taskId=task_id, completionToken="tok-9")
+    if failed:
+        msg.failureDetails.errorType = "builtins.ValueError"
+        msg.failureDetails.errorMessage = "bad input"
+    else:
+        msg.result.value = '{"ok": true}'
+    return msg
+
+
+def turn_response(n_actions: int) -> pb.OrchestratorResponse:
+    msg = pb.OrchestratorResponse(instanceId="inst-1", completionToken="tok-3")
+    msg.customStatus.value = '"waiting"'
+    for i in range(n_actions):
+        msg.actions.add(id=i).scheduleTask.name = "step"
+    return msg
+
+
+RECORDED: dict[str, tuple[Any, type, str]] = {
+    "activity-request": (activity_request(3, True), ActivityCall, "ActivityRequest"),
+    "activity-request-task-0": (activity_request(0, False), ActivityCall, "ActivityRequest"),
+    "activity-response": (activity_response(3, False), ActivityResult, "ActivityResponse"),
+    "activity-failure": (activity_response(3, True), ActivityResult, "ActivityResponse"),
+    "activity-response-task-0": (activity_response(0, False), ActivityResult, "ActivityResponse"),
+    "turn-response": (turn_response(2), TurnResponse, "OrchestratorResponse"),
+    "turn-response-no-actions": (turn_response(0), TurnResponse, "OrchestratorResponse"),
+}
+
+
+@pytest.mark.parametrize("name", sorted(RECORDED))
+@pytest.mark.parametrize("encode", [base64.b64encode, lambda raw: raw], ids=["base64", "binary"])
+def test_each_recorded_kind_is_recognised(name: str, encode: Any, tmp_path: Path) -> None:
+    msg, kind, proto_name = RECORDED[name]
+    path = write(tmp_path, f"{name}.b64", encode(msg.SerializeToString()))
+    found = load_recording(path)
+    assert type(found) is kind
+    assert found.instance_id == "inst-1"
+    if isinstance(found, ActivityCall):
+        assert (found.name, found.task_id, found.execution_id) == ("step", msg.taskId, "exec-1")
+        assert found.input == (msg.input.value if msg.HasField("input") else None)
+    elif isinstance(found, ActivityResult):
+        assert found.task_id == msg.taskId and found.completion_token == "tok-9"
+        assert (found.failure is None) == (found.result == '{"ok": true}')
+    else:
+        assert len(found.actions) == len(msg.actions) and found.custom_status == '"waiting"'
+    with pytest.raises(LoadError, match=f"^{path}: this is an {proto_name} .*, not an Orch"):
+        load_request(path)
+
+
+def test_requests_still_load_as_requests() -> None:
+    for name in ENCODINGS:
+        assert_is_request(load_recording(ENCODINGS[name]))  # type: ignore[arg-type]
+
+
+def test_abandon_note_is_named_by_the_recorder(tmp_path: Path) -> None:
+    # All base64 letters: only the name tells the note from a (broken) request.
+    path = write(tmp_path, "000004-inst-1-turn.abandoned", b"timedout\n")
+    note = load_recording(path)
+    assert note == AbandonNote(reason="timedout", request_file="000004-inst-1-turn.b64")
+    with pytest.raises(LoadError, match="this is an abandon note .*000004-inst-1-turn.b64"):
+        load_request(path)
+    assert_one_line_error(
+        run_inspector("replay", path, "--app", "samples.orchestrations"), "abandon note"
+    )
+    other = write(tmp_path, "notes.txt", b"timedout\n")
+    with pytest.raises(LoadError, match="not a protobuf"):
+        load_recording(other)
+
+
+def test_recorded_kinds_in_the_cli(tmp_path: Path) -> None:
+    msg, _, _ = RECORDED["activity-request"]
+    path = write(
+        tmp_path, "000002-inst-1-activity-step.b64", base64.b64encode(msg.SerializeToString())
+    )
+    shown = run_show(path)
+    assert shown.returncode == 0 and shown.stderr == b""
+    text = shown.stdout.decode()
+    for line in ("activity:      step", 'input:         {"i": 0}', "instance:      inst-1"):
+        assert line in text
+    assert "task id:       3" in text
+    line = assert_one_line_error(run_inspector("open", path), "ActivityRequest", "activity 'step'")
+    assert "task 3" in line
+
+
 # --- fuzz -------------------------------------------------------------------------------------
 
-ENCODED_SEEDS = [ENCODINGS[k] for k in ("std-base64", "binary", "json", "workitem-binary")]
+ENCODED_SEEDS = [ENCODINGS[k] for k in ("std-base64", "binary", "json", "workitem-binary")] + [
+    RECORDED[k][0].SerializeToString() for k in ("activity-request", "activity-failure")
+]
 
 
 @st.composite
@@ -358,6 +469,12 @@ def _load_or_error(data: bytes) -> None:
         assert message and "\n" not in message
     else:
         assert isinstance(result, OrchestrationRequest)
+    try:
+        found = load_recording(data)
+    except LoadError as exc:
+        assert str(exc) and "\n" not in str(exc)
+    else:
+        assert isinstance(found, (OrchestrationRequest, TurnResponse, ActivityCall, ActivityResult))
 
 
 @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.too_slow])

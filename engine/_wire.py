@@ -1,0 +1,129 @@
+"""Where a protobuf message's bytes go wrong: a walk over the wire format, for error messages.
+
+The protobuf parser says only that bytes are bad; this walk names the first problem with its
+byte offset and field path (``OrchestratorRequest.newEvents[1].timestamp``), so a truncated or
+damaged file is reported the way a person can act on.
+"""
+
+from __future__ import annotations
+
+from google.protobuf.descriptor import Descriptor, FieldDescriptor
+from google.protobuf.message import Message
+from google.protobuf.unknown_fields import UnknownFieldSet
+
+MAX_DEPTH = 64
+"""Nesting deeper than this is reported rather than walked."""
+
+
+def walk_problem(data: bytes, descriptor: Descriptor) -> str:
+    problem = _walk(data, 0, len(data), descriptor, descriptor.name, 0)
+    return problem or "the protobuf parser rejected it (no offset found)"
+
+
+def _read_varint(data: bytes, pos: int, end: int) -> tuple[int, int] | None:
+    value = 0
+    shift = 0
+    while pos < end and shift < 70:
+        byte = data[pos]
+        value |= (byte & 0x7F) << shift
+        pos += 1
+        if not byte & 0x80:
+            return value, pos
+        shift += 7
+    return None
+
+
+def _walk(data: bytes, pos: int, end: int, desc: Descriptor | None, path: str, depth: int) -> str:
+    """Walk the wire format; return the first problem as text, or "" if none was found."""
+    if depth > MAX_DEPTH:
+        return f"{path}: nested more than {MAX_DEPTH} levels deep"
+    counts: dict[int, int] = {}
+    while pos < end:
+        start = pos
+        tag = _read_varint(data, pos, end)
+        if tag is None:
+            return f"{path}: field tag at byte {start} runs past the end of the input"
+        key, pos = tag
+        number, wire = key >> 3, key & 7
+        field = desc.fields_by_number.get(number) if desc is not None else None
+        name = _field_label(field, number, counts)
+        where = f"{path}.{name}"
+        if number == 0:
+            return f"{path}: invalid field number 0 at byte {start}"
+        if wire == 0:
+            value = _read_varint(data, pos, end)
+            if value is None:
+                return f"{where} (varint at byte {start}) runs past the end of the input"
+            pos = value[1]
+        elif wire in (1, 5):
+            size = 8 if wire == 1 else 4
+            if pos + size > end:
+                return (
+                    f"{where} (fixed {size}-byte value at byte {start}) runs past the end:"
+                    f" {end - pos} bytes left"
+                )
+            pos += size
+        elif wire == 2:
+            length = _read_varint(data, pos, end)
+            if length is None:
+                return f"{where} (length at byte {pos}) runs past the end of the input"
+            size, pos = length
+            if pos + size > end:
+                return (
+                    f"{where} at byte {start} declares {size} bytes but only {end - pos}"
+                    " remain (truncated)"
+                )
+            if field is not None and field.type == FieldDescriptor.TYPE_MESSAGE:
+                inner = _walk(data, pos, pos + size, field.message_type, where, depth + 1)
+                if inner:
+                    return inner
+            elif field is not None and field.type == FieldDescriptor.TYPE_STRING:
+                try:
+                    data[pos : pos + size].decode("utf-8")
+                except UnicodeDecodeError as exc:
+                    bad = pos + exc.start
+                    return f"{where} (string at byte {pos}) is not valid UTF-8 at byte {bad}"
+            pos += size
+        else:
+            return f"{path}: invalid wire type {wire} for field {number} at byte {start}"
+    return ""
+
+
+def is_repeated(field: FieldDescriptor) -> bool:
+    repeated = getattr(field, "is_repeated", None)  # protobuf >= 6 drops ``label`` in time
+    if repeated is None:
+        return bool(field.label == FieldDescriptor.LABEL_REPEATED)
+    return bool(repeated)
+
+
+def _field_label(field: FieldDescriptor | None, number: int, counts: dict[int, int]) -> str:
+    if field is None:
+        return f"field#{number}"
+    if is_repeated(field):
+        index = counts.get(number, 0)
+        counts[number] = index + 1
+        return f"{field.name}[{index}]"
+    return field.name
+
+
+def fully_known(msg: Message, depth: int = 0) -> bool:
+    """Whether every field of ``msg``, at every depth, is one its schema declares.
+
+    Bytes of one message kind often parse as another (protobuf keeps what it does not know as
+    unknown fields), so a kind is only recognised when nothing in it is unknown.
+    """
+    if depth > MAX_DEPTH or len(UnknownFieldSet(msg)):
+        return False
+    for field, value in msg.ListFields():
+        if field.type != FieldDescriptor.TYPE_MESSAGE:
+            continue
+        if field.message_type.GetOptions().map_entry:
+            entry_value = field.message_type.fields_by_name["value"]
+            if entry_value.type != FieldDescriptor.TYPE_MESSAGE:
+                continue
+            items = list(value.values())
+        else:
+            items = list(value) if is_repeated(field) else [value]
+        if not all(fully_known(item, depth + 1) for item in items):
+            return False
+    return True

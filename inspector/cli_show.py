@@ -1,0 +1,374 @@
+"""``inspector show REQUEST [--json]``: a request's history and state, or any recorded file.
+
+For a request, the listing has one aligned line per event, then a summary and the state the
+history alone implies; ``--json`` prints the ``durable-inspector/show/1`` document. Every other
+file ``--record`` writes (a response, an activity's request or response, an abandon note) is
+named and shown field by field; ``--json`` prints a ``durable-inspector/record/1`` document.
+Both documents are described in docs/show-json.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections import Counter
+from datetime import datetime
+from typing import Any
+
+from engine.frames import Frame
+from engine.history import (
+    ExecutionCompleted,
+    FailureDetails,
+    OrchestrationRequest,
+    status_name,
+)
+from engine.load import load_recording
+from engine.recording import (
+    AbandonNote,
+    ActivityCall,
+    ActivityResult,
+    NotARequest,
+    TurnResponse,
+)
+from engine.session import ReplaySession
+from inspector.text import short_text
+
+SHOW_JSON_FORMAT = "durable-inspector/show/1"
+RECORD_JSON_FORMAT = "durable-inspector/record/1"
+PAYLOAD_WIDTH = 60
+NAME_WIDTH = 40
+
+
+def run(args: argparse.Namespace) -> int:
+    """``inspector show REQUEST [--json]``."""
+    found = load_recording(args.request)
+    if isinstance(found, OrchestrationRequest):
+        text = show_json(found) if args.json else show_text(found)
+    elif args.json:
+        text = json.dumps(record_document(found), ensure_ascii=False) + "\n"
+    else:
+        text = record_text(found)
+    return _write_stdout(text)
+
+
+def _write_stdout(text: str) -> int:
+    try:
+        sys.stdout.write(text)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader went away (`inspector show x | head`): silence the final flush too.
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    return 0
+
+
+class _Stamp:
+    """ISO-8601 UTC text with millisecond precision, cached per datetime (events share them)."""
+
+    def __init__(self) -> None:
+        self._cache: dict[datetime, str] = {}
+
+    def __call__(self, value: datetime | None) -> str | None:
+        if value is None:
+            return None
+        text = self._cache.get(value)
+        if text is None:
+            text = f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}Z"
+            self._cache[value] = text
+        return text
+
+
+def final_state(request: OrchestrationRequest) -> Frame:
+    """The history-only replay's frame after the last event (the state the history implies)."""
+    return ReplaySession(request).run_to_end()
+
+
+def _state_document(frame: Frame) -> dict[str, Any]:
+    return {
+        "status": frame.status,
+        "suspended": frame.suspended,
+        "clock": _plain(frame.current_utc_datetime),
+        "openTasks": [
+            {"id": t.id, "kind": t.kind, "name": t.name, "openedAt": t.opened_at}
+            for t in frame.open_tasks
+        ],
+        "bufferedEvents": [
+            {"name": b.name, "data": b.data, "receivedAt": b.received_at}
+            for b in frame.buffered_events
+        ],
+        "customStatus": frame.custom_status,
+        "failure": _plain(frame.failure),
+    }
+
+
+def _state_lines(frame: Frame) -> list[str]:
+    out = [f"status:        {frame.status} (from the history alone)"]
+    if frame.current_utc_datetime is not None:
+        out.append(f"clock:         {_plain(frame.current_utc_datetime)}")
+    if frame.failure is not None:
+        out.append(f"failure:       {frame.failure.error_type}: {frame.failure.message}")
+    out.append(f"open tasks:    {len(frame.open_tasks) or '-'}")
+    for t in frame.open_tasks[:20]:
+        out.append(f"  #{t.id} {t.kind} {t.name} (opened at event {t.opened_at})")
+    if len(frame.open_tasks) > 20:
+        out.append(f"  ... {len(frame.open_tasks) - 20} more")
+    out.append(f"buffered:      {len(frame.buffered_events) or '-'}")
+    for b in frame.buffered_events[:20]:
+        out.append(f"  {b.name} {short_text(b.data, PAYLOAD_WIDTH)} (event {b.received_at})")
+    out.append("custom status: - (not recorded in history; replay with --app to see it)")
+    return out
+
+
+def show_text(request: OrchestrationRequest) -> str:
+    """The listing: one aligned line per event, then a summary."""
+    events = request.events
+    n_past = len(request.past_events)
+    stamp = _Stamp()
+    rows = [
+        (
+            str(ev.event_id),
+            stamp(ev.timestamp) or "-",
+            ev.kind,
+            short_text(ev.name, NAME_WIDTH) or "-",
+            short_text(ev.payload, PAYLOAD_WIDTH),
+        )
+        for ev in events
+    ]
+    w_index = max(len("#"), len(str(len(events) - 1)))
+    w_id = max([len("eventId")] + [len(r[0]) for r in rows])
+    w_time = max([len("timestamp")] + [len(r[1]) for r in rows])
+    w_kind = max([len("kind")] + [len(r[2]) for r in rows])
+    w_name = max([len("name")] + [len(r[3]) for r in rows])
+    header = (
+        f"{'#':>{w_index}}  lane  {'eventId':>{w_id}}  {'timestamp':<{w_time}}  "
+        f"{'kind':<{w_kind}}  {'name':<{w_name}}  payload"
+    )
+    lines = [header]
+    append = lines.append
+    for index, (eid, ts, kind, name, payload) in enumerate(rows):
+        lane = "past" if index < n_past else "new "
+        append(
+            f"{index:>{w_index}}  {lane}  {eid:>{w_id}}  {ts:<{w_time}}  "
+            f"{kind:<{w_kind}}  {name:<{w_name}}  {payload}".rstrip()
+        )
+    lines.append("")
+    lines.extend(_summary_lines(request))
+    return "\n".join(lines) + "\n"
+
+
+def _summary_lines(request: OrchestrationRequest) -> list[str]:
+    started = request.started()
+    counts = Counter(ev.kind for ev in request.events)
+    out = [f"instance:      {request.instance_id or '-'}"]
+    if request.execution_id:
+        out.append(f"execution:     {request.execution_id}")
+    if started is not None:
+        version = f" (version {started.version})" if started.version else ""
+        out.append(f"orchestration: {started.orchestration_name}{version}")
+        out.append(f"input:         {short_text(started.input, PAYLOAD_WIDTH * 2) or '-'}")
+    else:
+        out.append("orchestration: - (no executionStarted event)")
+    out.extend(_state_lines(final_state(request)))
+    out.append(
+        f"events:        {len(request.events)}"
+        f" ({len(request.past_events)} past, {len(request.new_events)} new)"
+    )
+    width = max((len(kind) for kind in counts), default=0)
+    for kind, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
+        out.append(f"  {kind:<{width}}  {count}")
+    return out
+
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+
+
+_ISO_CACHE: dict[datetime, str] = {}
+
+
+def _plain(value: Any) -> Any:
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, datetime):
+        text = _ISO_CACHE.get(value)
+        if text is None:
+            if len(_ISO_CACHE) > 200_000:
+                _ISO_CACHE.clear()
+            text = _ISO_CACHE[value] = value.isoformat().replace("+00:00", "Z")
+        return text
+    if not value:
+        return [] if isinstance(value, (tuple, list)) else ({} if isinstance(value, dict) else "")
+    if isinstance(value, FailureDetails):
+        return {name: _plain(getattr(value, name)) for name in _names(type(value))}
+    if isinstance(value, (tuple, list)):
+        return [_plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _plain(v) for k, v in value.items()}
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+def _names(cls: type) -> tuple[str, ...]:
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        from dataclasses import fields
+
+        names = tuple(f.name for f in fields(cls))
+        _FIELD_NAMES[cls] = names
+    return names
+
+
+def show_document(request: OrchestrationRequest) -> dict[str, Any]:
+    """The ``durable-inspector/show/1`` document (see docs/show-json.md)."""
+    started = request.started()
+    stamp = _Stamp()
+    n_past = len(request.past_events)
+    events_out: list[dict[str, Any]] = []
+    append = events_out.append
+    for index, ev in enumerate(request.events):
+        details = {name: _plain(getattr(ev, name)) for name in _names(type(ev))}
+        if isinstance(ev, ExecutionCompleted):
+            details["status_name"] = status_name(ev.status)
+        append(
+            {
+                "index": index,
+                "lane": "past" if index < n_past else "new",
+                "eventId": ev.event_id,
+                "timestamp": stamp(ev.timestamp),
+                "kind": ev.kind,
+                "name": ev.name,
+                "payload": ev.payload,
+                "details": details,
+            }
+        )
+    by_kind = Counter(ev.kind for ev in request.events)
+    state = _state_document(final_state(request))
+    return {
+        "format": SHOW_JSON_FORMAT,
+        "kind": "orchestratorRequest",
+        "instanceId": request.instance_id,
+        "executionId": request.execution_id,
+        "orchestration": {
+            "name": started.orchestration_name if started else None,
+            "version": started.version if started else None,
+            "input": started.input if started else None,
+        },
+        "status": state["status"],
+        "state": state,
+        "counts": {
+            "total": len(request.events),
+            "past": n_past,
+            "new": len(request.new_events),
+            "byKind": dict(sorted(by_kind.items())),
+        },
+        "events": events_out,
+    }
+
+
+def show_json(request: OrchestrationRequest) -> str:
+    """The ``--json`` output: the document on one line (the C encoder is fast on 100k events)."""
+    return json.dumps(show_document(request), ensure_ascii=False) + "\n"
+
+
+# --- the other recorded files ------------------------------------------------------------------
+
+_TITLES: dict[type, str] = {
+    TurnResponse: "orchestrator response (OrchestratorResponse): the worker's answer to a turn",
+    ActivityCall: "activity request (ActivityRequest): the sidecar asks a worker to run it",
+    ActivityResult: "activity response (ActivityResponse): the worker's answer to an activity",
+    AbandonNote: "abandon note: the worker gave a work item back, the sidecar delivers it again",
+}
+
+
+def _or_dash(value: Any) -> str:
+    return "-" if value is None or value == "" else short_text(str(value), PAYLOAD_WIDTH * 2)
+
+
+def _failure_line(failure: FailureDetails | None) -> str:
+    return "-" if failure is None else f"{failure.error_type}: {failure.message}"
+
+
+def _fields_of(found: NotARequest) -> list[tuple[str, Any]]:
+    if isinstance(found, ActivityCall):
+        return [
+            ("activity", found.name),
+            ("version", found.version),
+            ("input", found.input),
+            ("instance", found.instance_id),
+            ("execution", found.execution_id),
+            ("task id", found.task_id),
+            ("tags", ", ".join(f"{k}={v}" for k, v in sorted(found.tags.items()))),
+        ]
+    if isinstance(found, ActivityResult):
+        return [
+            ("instance", found.instance_id),
+            ("task id", found.task_id),
+            ("result", found.result),
+            ("failure", _failure_line(found.failure)),
+            ("token", found.completion_token),
+        ]
+    if isinstance(found, TurnResponse):
+        return [
+            ("instance", found.instance_id),
+            ("custom status", found.custom_status),
+            ("token", found.completion_token),
+            ("actions", len(found.actions)),
+        ]
+    return [("request", found.request_file), ("reason", found.reason)]
+
+
+def record_text(found: NotARequest) -> str:
+    """A recorded file other than a request: what it is, then its fields, one per line."""
+    lines = [f"{'file:':<15}{_TITLES[type(found)]}"]
+    lines.extend(f"{label + ':':<15}{_or_dash(value)}" for label, value in _fields_of(found))
+    if isinstance(found, TurnResponse):
+        for action in found.actions:
+            name = f" {action.name}" if action.name else ""
+            payload = f" {short_text(action.payload, PAYLOAD_WIDTH)}" if action.payload else ""
+            lines.append(f"  #{action.id} {action.kind}{name}{payload}")
+    return "\n".join(lines) + "\n"
+
+
+def record_document(found: NotARequest) -> dict[str, Any]:
+    """The ``durable-inspector/record/1`` document (see docs/show-json.md)."""
+    head: dict[str, Any] = {"format": RECORD_JSON_FORMAT, "kind": found.KIND}
+    if isinstance(found, ActivityCall):
+        body: dict[str, Any] = {
+            "name": found.name,
+            "version": found.version,
+            "input": found.input,
+            "instanceId": found.instance_id,
+            "executionId": found.execution_id,
+            "taskId": found.task_id,
+            "tags": found.tags,
+        }
+    elif isinstance(found, ActivityResult):
+        body = {
+            "instanceId": found.instance_id,
+            "taskId": found.task_id,
+            "result": found.result,
+            "failure": _plain(found.failure),
+            "completionToken": found.completion_token,
+        }
+    elif isinstance(found, TurnResponse):
+        body = {
+            "instanceId": found.instance_id,
+            "customStatus": found.custom_status,
+            "completionToken": found.completion_token,
+            "actions": [
+                {
+                    "id": a.id,
+                    "kind": a.kind,
+                    "name": a.name,
+                    "payload": a.payload,
+                    "details": a.details,
+                }
+                for a in found.actions
+            ],
+        }
+    else:
+        body = {"reason": found.reason, "requestFile": found.request_file}
+    return head | body
