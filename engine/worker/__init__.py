@@ -20,14 +20,16 @@ from engine.worker._errors import (
     WorkerError,
 )
 from engine.worker._events import Outcome, WorkerStats, WorkItemEvent
+from engine.worker._lifecycle import State
 from engine.worker._options import ConnectionOptions, WorkerOptions
-from engine.worker._pool import stuck_location
+from engine.worker._stack import stuck_location
 from engine.worker._worker import CONNECTION_STATES, Worker
 
 __all__ = [
     "CONNECTION_STATES",
     "Outcome",
     "ActivityTimeoutError",
+    "State",
     "ConnectionOptions",
     "TurnTimeoutError",
     "UserProcessCrashed",
