@@ -2,7 +2,7 @@
 
 Orchestrator turns are answered by this project's replay engine, activities by calling the
 user's functions; both run in child processes that the worker can stop for good (see
-:mod:`engine.worker._pool`). Usage::
+:mod:`engine.worker._process` and :mod:`engine.worker._pool`). Usage::
 
     from engine.worker import ConnectionOptions, Worker, WorkerOptions
 

@@ -128,10 +128,7 @@ class Worker:
         self._tmp = tempfile.mkdtemp(prefix="inspector-worker-")
         try:
             self._turns, self._activities = start_pools(
-                self.options,
-                self._tmp,
-                self._settle,
-                lambda label, line: self._log(f"[{label}] {line}"),
+                self.options, self._tmp, self._settle, self._echo
             )
         except BaseException:
             self._cleanup_pools()
