@@ -30,6 +30,13 @@ class OrchestratorNotFound(InspectorError):
     """The orchestrator named by ``executionStarted`` is not in the user's APP."""
 
 
+# --- connection ----------------------------------------------------------------------------
+
+
+class ConnectionConfigError(InspectorError):
+    """The connection to a sidecar is misconfigured (a CA file that cannot be read...)."""
+
+
 # --- replay --------------------------------------------------------------------------------
 
 

@@ -6,7 +6,8 @@ What ``inspector attach`` shows comes from here, so it can be tested without a t
   token, filtered by status and name), reads an instance's history (``StreamInstanceHistory``,
   or what ``GetInstance`` tells where the sidecar lacks it) and builds the
   ``OrchestratorRequest`` a worker would receive for it (:func:`build_request`).
-- :class:`Backoff` is the full-jitter reconnect delay the worker uses too.
+- :class:`~engine.channel.Backoff` (re-exported here) is the reconnect delay the worker uses
+  too; the channel comes from :mod:`engine.channel`.
 - :class:`HoldRule` decides whether an orchestration work item matches a breakpoint.
 
 This module never imports Textual or Rich.
@@ -14,7 +15,6 @@ This module never imports Textual or Rich.
 
 from __future__ import annotations
 
-import random
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -22,6 +22,8 @@ from datetime import datetime
 import grpc
 from google.protobuf import timestamp_pb2, wrappers_pb2
 
+from engine.channel import Backoff as Backoff
+from engine.channel import ConnectionOptions, open_channel
 from engine.history import STATUS_NAMES, status_name, timestamp_to_datetime
 from engine.proto import orchestrator_service_pb2 as pb
 from engine.sidecar import SidecarStub
@@ -34,11 +36,6 @@ PAGE_SIZE = 200
 
 MAX_INSTANCES = 5000
 """At most this many instances are listed (the newest are kept)."""
-
-_CHANNEL_OPTIONS = [
-    ("grpc.max_receive_message_length", -1),
-    ("grpc.max_send_message_length", -1),
-]
 
 _TERMINAL = {
     pb.ORCHESTRATION_STATUS_COMPLETED,
@@ -109,18 +106,6 @@ class History:
     state: pb.OrchestrationState | None = None
 
 
-def open_channel(address: str, *, tls: bool = False, ca_file: str | None = None) -> grpc.Channel:
-    """A channel to the sidecar, plaintext or TLS (``ca_file``: PEM roots to trust)."""
-    if tls:
-        roots = None
-        if ca_file:
-            with open(ca_file, "rb") as handle:
-                roots = handle.read()
-        credentials = grpc.ssl_channel_credentials(root_certificates=roots)
-        return grpc.secure_channel(address, credentials, options=_CHANNEL_OPTIONS)
-    return grpc.insecure_channel(address, options=_CHANNEL_OPTIONS)
-
-
 class LiveClient:
     """Reads instances and histories from a sidecar.
 
@@ -130,6 +115,9 @@ class LiveClient:
         ca_file: PEM roots to trust (TLS only).
         headers: Metadata sent with every call (values are secrets: never printed).
         timeout: Deadline of each call, in seconds.
+
+    Raises:
+        ConnectionConfigError: the CA file cannot be read or holds no certificate.
     """
 
     def __init__(
@@ -143,8 +131,9 @@ class LiveClient:
     ) -> None:
         self.address = address
         self.timeout = timeout
-        self._metadata = list(headers) or None
-        self._channel = open_channel(address, tls=tls, ca_file=ca_file)
+        connection = ConnectionOptions(address, tls=tls, ca_file=ca_file, headers=tuple(headers))
+        self._metadata = connection.metadata()
+        self._channel = open_channel(connection)
         self.stub = SidecarStub(self._channel)
 
     def close(self) -> None:
@@ -322,34 +311,6 @@ def now_timestamp() -> timestamp_pb2.Timestamp:
     ts = timestamp_pb2.Timestamp()
     ts.GetCurrentTime()
     return ts
-
-
-class Backoff:
-    """Full-jitter reconnect delays: ``random() * min(cap, base * 2**attempt)`` seconds.
-
-    Args:
-        base: Delay scale in seconds.
-        cap: Longest delay in seconds.
-        rng: Source of randomness (tests pass a seeded one).
-    """
-
-    def __init__(
-        self, base: float = 1.0, cap: float = 30.0, rng: random.Random | None = None
-    ) -> None:
-        self.base = base
-        self.cap = cap
-        self.attempt = 0
-        self._rng = rng or random.Random()
-
-    def next_delay(self) -> float:
-        """The delay before the next attempt (at least 0.5 s, so a dead sidecar is not hammered)."""
-        delay = self._rng.random() * min(self.cap, self.base * 2**self.attempt)
-        self.attempt += 1
-        return max(0.5, delay)
-
-    def reset(self) -> None:
-        """A call succeeded: start over."""
-        self.attempt = 0
 
 
 @dataclass(frozen=True)

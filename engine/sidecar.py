@@ -4,7 +4,8 @@ The sidecar's service has no protobuf package, so its methods live at
 ``/TaskHubSidecarService/<Method>``. Our generated messages do have a package
 (``durableinspector``) and no service, so this module builds each call by its wire path with
 ``channel.unary_unary`` / ``channel.unary_stream`` and our messages' ``SerializeToString`` /
-``FromString``. The bytes on the wire are identical to the SDK's.
+``FromString``. The bytes on the wire are identical to the SDK's. This is the one place that
+names the RPCs: the worker's completions (the bytes a user process produced) go through it too.
 
 Example:
     >>> import grpc
@@ -12,6 +13,7 @@ Example:
     >>> stub = SidecarStub(grpc.insecure_channel("127.0.0.1:4001"))  # doctest: +SKIP
     >>> stub.hello()  # doctest: +SKIP
     >>> stub.start_instance(pb.CreateInstanceRequest(name="x"))  # doctest: +SKIP
+    >>> stub.complete_activity_task(b"...").result()  # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -68,7 +70,11 @@ class SidecarStub:
     """Client for the sidecar RPCs this project uses.
 
     Every method takes the request message (where the RPC has one) plus optional ``timeout``
-    (seconds) and ``metadata``, and raises ``grpc.RpcError`` on a non-OK status.
+    (seconds, None for no deadline) and ``metadata``. Unary calls return the response message
+    and raise ``grpc.RpcError`` on a non-OK status; streaming calls return a
+    :class:`ResponseStream`. The two completions take the response message or its serialized
+    bytes and return a ``grpc.Future`` at once (``.result()`` waits for the sidecar's answer),
+    so a worker need not wait for the round trip.
 
     Args:
         channel: An open ``grpc.Channel`` to the sidecar.
@@ -78,29 +84,26 @@ class SidecarStub:
         self._channel = channel
         self._hello = self._unary("Hello", empty_pb2.Empty)
         self._get_work_items = self._stream("GetWorkItems", pb.WorkItem)
-        self._complete_activity_task = self._unary("CompleteActivityTask", pb.CompleteTaskResponse)
-        self._complete_orchestrator_task = self._unary(
+        self._complete_orchestrator = self._unary(
             "CompleteOrchestratorTask", pb.CompleteTaskResponse
+        )
+        self._complete_activity = self._unary("CompleteActivityTask", pb.CompleteTaskResponse)
+        self._abandon_orchestrator = self._unary(
+            "AbandonTaskOrchestratorWorkItem", pb.AbandonOrchestrationTaskResponse
         )
         self._abandon_activity = self._unary(
             "AbandonTaskActivityWorkItem", pb.AbandonActivityTaskResponse
         )
-        self._abandon_orchestrator = self._unary(
-            "AbandonTaskOrchestratorWorkItem", pb.AbandonOrchestrationTaskResponse
+        self._abandon_entity = self._unary(
+            "AbandonTaskEntityWorkItem", pb.AbandonEntityTaskResponse
         )
         self._start_instance = self._unary("StartInstance", pb.CreateInstanceResponse)
         self._get_instance = self._unary("GetInstance", pb.GetInstanceResponse)
-        self._wait_for_instance_start = self._unary("WaitForInstanceStart", pb.GetInstanceResponse)
         self._wait_for_instance_completion = self._unary(
             "WaitForInstanceCompletion", pb.GetInstanceResponse
         )
-        self._raise_event = self._unary("RaiseEvent", pb.RaiseEventResponse)
-        self._terminate_instance = self._unary("TerminateInstance", pb.TerminateResponse)
-        self._suspend_instance = self._unary("SuspendInstance", pb.SuspendResponse)
-        self._resume_instance = self._unary("ResumeInstance", pb.ResumeResponse)
         self._query_instances = self._unary("QueryInstances", pb.QueryInstancesResponse)
         self._stream_instance_history = self._stream("StreamInstanceHistory", pb.HistoryChunk)
-        self._purge_instances = self._unary("PurgeInstances", pb.PurgeInstancesResponse)
 
     def _unary(self, method: str, response_type: Any) -> Any:
         return self._channel.unary_unary(
@@ -119,12 +122,7 @@ class SidecarStub:
     # Worker RPCs
 
     def hello(self, *, timeout: float | None = None, metadata: Metadata | None = None) -> None:
-        """Check that the sidecar is reachable (``Hello``: ``Empty`` to ``Empty``).
-
-        Args:
-            timeout: Deadline in seconds, or None for no deadline.
-            metadata: Optional call metadata.
-        """
+        """Check that the sidecar is reachable (``Hello``: ``Empty`` to ``Empty``)."""
         self._hello(empty_pb2.Empty(), timeout=timeout, metadata=metadata)
 
     def get_work_items(
@@ -134,77 +132,37 @@ class SidecarStub:
         timeout: float | None = None,
         metadata: Metadata | None = None,
     ) -> ResponseStream[pb.WorkItem]:
-        """Open the work-item stream (``GetWorkItems``).
-
-        Args:
-            request: Worker limits, capabilities and filters.
-            timeout: Deadline in seconds for the whole stream, or None.
-            metadata: Optional call metadata.
-
-        Returns:
-            A stream of ``WorkItem`` messages; call ``cancel()`` on it to disconnect.
-        """
+        """Open the work-item stream (``GetWorkItems``); ``cancel()`` it to disconnect."""
         stream: ResponseStream[pb.WorkItem] = self._get_work_items(
             request, timeout=timeout, metadata=metadata
         )
         return stream
 
-    def complete_activity_task(
-        self,
-        request: pb.ActivityResponse,
-        *,
-        timeout: float | None = None,
-        metadata: Metadata | None = None,
-    ) -> pb.CompleteTaskResponse:
-        """Report an activity's result or failure (``CompleteActivityTask``).
-
-        Args:
-            request: The activity outcome, echoing the work item's completion token.
-            timeout: Deadline in seconds, or None.
-            metadata: Optional call metadata.
-
-        Returns:
-            The (empty) ``CompleteTaskResponse``.
-        """
-        return self._complete_activity_task(request, timeout=timeout, metadata=metadata)
-
     def complete_orchestrator_task(
         self,
-        request: pb.OrchestratorResponse,
+        response: pb.OrchestratorResponse | bytes,
         *,
         timeout: float | None = None,
         metadata: Metadata | None = None,
-    ) -> pb.CompleteTaskResponse:
-        """Report the actions of one orchestration turn (``CompleteOrchestratorTask``).
+    ) -> grpc.Future:
+        """Send one turn's actions (``CompleteOrchestratorTask``) without waiting."""
+        future: grpc.Future = self._complete_orchestrator.future(
+            response, timeout=timeout, metadata=metadata
+        )
+        return future
 
-        Args:
-            request: The turn's actions and custom status, echoing the completion token.
-            timeout: Deadline in seconds, or None.
-            metadata: Optional call metadata.
-
-        Returns:
-            The (empty) ``CompleteTaskResponse``.
-        """
-        return self._complete_orchestrator_task(request, timeout=timeout, metadata=metadata)
-
-    def abandon_activity_work_item(
+    def complete_activity_task(
         self,
-        request: pb.AbandonActivityTaskRequest,
+        response: pb.ActivityResponse | bytes,
         *,
         timeout: float | None = None,
         metadata: Metadata | None = None,
-    ) -> pb.AbandonActivityTaskResponse:
-        """Give an activity work item back (``AbandonTaskActivityWorkItem``).
-
-        Args:
-            request: Carries the work item's completion token.
-            timeout: Deadline in seconds, or None.
-            metadata: Optional call metadata.
-
-        Returns:
-            The (empty) ``AbandonActivityTaskResponse``.
-        """
-        return self._abandon_activity(request, timeout=timeout, metadata=metadata)
+    ) -> grpc.Future:
+        """Send an activity's result or failure (``CompleteActivityTask``) without waiting."""
+        future: grpc.Future = self._complete_activity.future(
+            response, timeout=timeout, metadata=metadata
+        )
+        return future
 
     def abandon_orchestrator_work_item(
         self,
@@ -213,17 +171,28 @@ class SidecarStub:
         timeout: float | None = None,
         metadata: Metadata | None = None,
     ) -> pb.AbandonOrchestrationTaskResponse:
-        """Give an orchestration work item back (``AbandonTaskOrchestratorWorkItem``).
-
-        Args:
-            request: Carries the work item's completion token.
-            timeout: Deadline in seconds, or None.
-            metadata: Optional call metadata.
-
-        Returns:
-            The (empty) ``AbandonOrchestrationTaskResponse``.
-        """
+        """Give a turn back for redelivery (``AbandonTaskOrchestratorWorkItem``)."""
         return self._abandon_orchestrator(request, timeout=timeout, metadata=metadata)
+
+    def abandon_activity_work_item(
+        self,
+        request: pb.AbandonActivityTaskRequest,
+        *,
+        timeout: float | None = None,
+        metadata: Metadata | None = None,
+    ) -> pb.AbandonActivityTaskResponse:
+        """Give an activity back for redelivery (``AbandonTaskActivityWorkItem``)."""
+        return self._abandon_activity(request, timeout=timeout, metadata=metadata)
+
+    def abandon_entity_work_item(
+        self,
+        request: pb.AbandonEntityTaskRequest,
+        *,
+        timeout: float | None = None,
+        metadata: Metadata | None = None,
+    ) -> pb.AbandonEntityTaskResponse:
+        """Give an entity work item back (``AbandonTaskEntityWorkItem``)."""
+        return self._abandon_entity(request, timeout=timeout, metadata=metadata)
 
     # Client and inspector RPCs
 
@@ -234,16 +203,7 @@ class SidecarStub:
         timeout: float | None = None,
         metadata: Metadata | None = None,
     ) -> pb.CreateInstanceResponse:
-        """Schedule a new orchestration instance (``StartInstance``).
-
-        Args:
-            request: Orchestrator name, optional instance id, input and start time.
-            timeout: Deadline in seconds, or None.
-            metadata: Optional call metadata.
-
-        Returns:
-            The response carrying the instance id actually used.
-        """
+        """Schedule a new orchestration instance (``StartInstance``)."""
         return self._start_instance(request, timeout=timeout, metadata=metadata)
 
     def get_instance(
@@ -253,36 +213,8 @@ class SidecarStub:
         timeout: float | None = None,
         metadata: Metadata | None = None,
     ) -> pb.GetInstanceResponse:
-        """Read an instance's state (``GetInstance``).
-
-        Args:
-            request: Instance id and whether to include inputs and outputs.
-            timeout: Deadline in seconds, or None.
-            metadata: Optional call metadata.
-
-        Returns:
-            ``exists`` and, when it exists, the ``OrchestrationState``.
-        """
+        """Read an instance's state (``GetInstance``): ``exists`` and the state."""
         return self._get_instance(request, timeout=timeout, metadata=metadata)
-
-    def wait_for_instance_start(
-        self,
-        request: pb.GetInstanceRequest,
-        *,
-        timeout: float | None = None,
-        metadata: Metadata | None = None,
-    ) -> pb.GetInstanceResponse:
-        """Long-poll until an instance leaves PENDING (``WaitForInstanceStart``).
-
-        Args:
-            request: Instance id and whether to include inputs and outputs.
-            timeout: Deadline in seconds, or None to wait indefinitely.
-            metadata: Optional call metadata.
-
-        Returns:
-            The instance state once it has started.
-        """
-        return self._wait_for_instance_start(request, timeout=timeout, metadata=metadata)
 
     def wait_for_instance_completion(
         self,
@@ -291,93 +223,8 @@ class SidecarStub:
         timeout: float | None = None,
         metadata: Metadata | None = None,
     ) -> pb.GetInstanceResponse:
-        """Long-poll until an instance reaches a terminal state (``WaitForInstanceCompletion``).
-
-        Args:
-            request: Instance id and whether to include inputs and outputs.
-            timeout: Deadline in seconds, or None to wait indefinitely.
-            metadata: Optional call metadata.
-
-        Returns:
-            The instance state once it is terminal.
-        """
+        """Long-poll until an instance is terminal (``WaitForInstanceCompletion``)."""
         return self._wait_for_instance_completion(request, timeout=timeout, metadata=metadata)
-
-    def raise_event(
-        self,
-        request: pb.RaiseEventRequest,
-        *,
-        timeout: float | None = None,
-        metadata: Metadata | None = None,
-    ) -> pb.RaiseEventResponse:
-        """Send an external event to an instance (``RaiseEvent``).
-
-        Args:
-            request: Instance id, event name and JSON input.
-            timeout: Deadline in seconds, or None.
-            metadata: Optional call metadata.
-
-        Returns:
-            The (empty) ``RaiseEventResponse``.
-        """
-        return self._raise_event(request, timeout=timeout, metadata=metadata)
-
-    def terminate_instance(
-        self,
-        request: pb.TerminateRequest,
-        *,
-        timeout: float | None = None,
-        metadata: Metadata | None = None,
-    ) -> pb.TerminateResponse:
-        """Terminate an instance (``TerminateInstance``).
-
-        Args:
-            request: Instance id, output and whether to recurse into children.
-            timeout: Deadline in seconds, or None.
-            metadata: Optional call metadata.
-
-        Returns:
-            The (empty) ``TerminateResponse``.
-        """
-        return self._terminate_instance(request, timeout=timeout, metadata=metadata)
-
-    def suspend_instance(
-        self,
-        request: pb.SuspendRequest,
-        *,
-        timeout: float | None = None,
-        metadata: Metadata | None = None,
-    ) -> pb.SuspendResponse:
-        """Suspend an instance (``SuspendInstance``).
-
-        Args:
-            request: Instance id and optional reason.
-            timeout: Deadline in seconds, or None.
-            metadata: Optional call metadata.
-
-        Returns:
-            The (empty) ``SuspendResponse``.
-        """
-        return self._suspend_instance(request, timeout=timeout, metadata=metadata)
-
-    def resume_instance(
-        self,
-        request: pb.ResumeRequest,
-        *,
-        timeout: float | None = None,
-        metadata: Metadata | None = None,
-    ) -> pb.ResumeResponse:
-        """Resume a suspended instance (``ResumeInstance``).
-
-        Args:
-            request: Instance id and optional reason.
-            timeout: Deadline in seconds, or None.
-            metadata: Optional call metadata.
-
-        Returns:
-            The (empty) ``ResumeResponse``.
-        """
-        return self._resume_instance(request, timeout=timeout, metadata=metadata)
 
     def query_instances(
         self,
@@ -386,16 +233,7 @@ class SidecarStub:
         timeout: float | None = None,
         metadata: Metadata | None = None,
     ) -> pb.QueryInstancesResponse:
-        """List instances matching a query (``QueryInstances``).
-
-        Args:
-            request: The ``InstanceQuery`` (status, time range, prefix, page size, token).
-            timeout: Deadline in seconds, or None.
-            metadata: Optional call metadata.
-
-        Returns:
-            One page of ``OrchestrationState`` values and the next continuation token.
-        """
+        """One page of instances matching a query, and the next continuation token."""
         return self._query_instances(request, timeout=timeout, metadata=metadata)
 
     def stream_instance_history(
@@ -405,42 +243,16 @@ class SidecarStub:
         timeout: float | None = None,
         metadata: Metadata | None = None,
     ) -> ResponseStream[pb.HistoryChunk]:
-        """Stream an instance's history in chunks (``StreamInstanceHistory``).
-
-        Args:
-            request: Instance id and optional execution id.
-            timeout: Deadline in seconds for the whole stream, or None.
-            metadata: Optional call metadata.
-
-        Returns:
-            A stream of ``HistoryChunk`` messages, oldest events first.
-        """
+        """An instance's history in chunks, oldest events first (``StreamInstanceHistory``)."""
         stream: ResponseStream[pb.HistoryChunk] = self._stream_instance_history(
             request, timeout=timeout, metadata=metadata
         )
         return stream
 
-    def purge_instances(
-        self,
-        request: pb.PurgeInstancesRequest,
-        *,
-        timeout: float | None = None,
-        metadata: Metadata | None = None,
-    ) -> pb.PurgeInstancesResponse:
-        """Delete instances and their history (``PurgeInstances``).
-
-        Args:
-            request: One instance id, a filter, or a batch of ids.
-            timeout: Deadline in seconds, or None.
-            metadata: Optional call metadata.
-
-        Returns:
-            The number of instances deleted and whether the purge is complete.
-        """
-        return self._purge_instances(request, timeout=timeout, metadata=metadata)
-
 
 def _serialize(message: Any) -> bytes:
-    """Serialize a request message deterministically (stable map ordering)."""
+    """Serialize a request message deterministically; bytes (already serialized) pass as is."""
+    if isinstance(message, bytes):
+        return message
     data: bytes = message.SerializeToString(deterministic=True)
     return data

@@ -471,7 +471,7 @@ def test_stub_runs_one_orchestration_turn(sidecar: SidecarStub) -> None:
     action = result.actions.add(id=1)
     action.completeOrchestration.orchestrationStatus = pb.ORCHESTRATION_STATUS_COMPLETED
     action.completeOrchestration.result.value = '"done"'
-    sidecar.complete_orchestrator_task(result, timeout=10)
+    sidecar.complete_orchestrator_task(result, timeout=10).result()
 
     done = sidecar.wait_for_instance_completion(
         pb.GetInstanceRequest(instanceId=created.instanceId, getInputsAndOutputs=True), timeout=10

@@ -2,7 +2,7 @@
 
 Orchestrator turns are answered by this project's replay engine, activities by calling the
 user's functions; both run in child processes that the worker can stop for good (see
-:mod:`engine.worker._pool`). Usage::
+:mod:`engine.worker._process` and :mod:`engine.worker._pool`). Usage::
 
     from engine.worker import ConnectionOptions, Worker, WorkerOptions
 
@@ -20,14 +20,16 @@ from engine.worker._errors import (
     WorkerError,
 )
 from engine.worker._events import Outcome, WorkerStats, WorkItemEvent
+from engine.worker._lifecycle import State
 from engine.worker._options import ConnectionOptions, WorkerOptions
-from engine.worker._pool import stuck_location
+from engine.worker._stack import stuck_location
 from engine.worker._worker import CONNECTION_STATES, Worker
 
 __all__ = [
     "CONNECTION_STATES",
     "Outcome",
     "ActivityTimeoutError",
+    "State",
     "ConnectionOptions",
     "TurnTimeoutError",
     "UserProcessCrashed",

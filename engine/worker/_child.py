@@ -7,8 +7,9 @@ worker process holds gRPC threads. The parent talks to it over one duplex pipe:
 - parent to child, per job, one raw message (no pickling): the kind byte (``T`` turn,
   ``A`` activity), the completion token's length (4 bytes, big-endian), the token (UTF-8)
   and the request bytes; or the single byte ``X`` to exit;
-- child to parent, per job, one raw message: the summary's length (4 bytes, big-endian),
-  the summary (UTF-8) and the response bytes.
+- child to parent, per job, one raw message: whether the response reports a failure (one
+  byte, ``F`` or ``C``), the summary's length (4 bytes, big-endian), the summary (UTF-8) and
+  the response bytes.
 
 Standard output and error go to a second pipe the parent reads (it keeps the last lines for
 crash reports). On ``SIGUSR1`` :mod:`faulthandler` writes every thread's stack to the report
@@ -40,6 +41,7 @@ from engine.worker._messages import (
     activity_summary,
     failed_activity_response,
     failed_turn_response,
+    turn_failed,
     turn_summary,
 )
 
@@ -73,8 +75,8 @@ class JobRunner:
         self._converter = DEFAULT_DATA_CONVERTER
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def turn(self, data: bytes, token: str) -> tuple[bytes, str]:
-        """Answer one ``OrchestratorRequest``: the response bytes and a summary."""
+    def turn(self, data: bytes, token: str) -> tuple[bytes, str, bool]:
+        """Answer one ``OrchestratorRequest``: the response bytes, a summary, whether it failed."""
         request = pb.OrchestratorRequest.FromString(data)
         try:
             outcome = replay_request(
@@ -86,10 +88,10 @@ class JobRunner:
             response = outcome.response
         except Exception as ex:  # noqa: BLE001 - any engine failure fails the orchestration
             response = failed_turn_response(request.instanceId, token, failure_from_exception(ex))
-        return response.SerializeToString(), turn_summary(response)
+        return response.SerializeToString(), turn_summary(response), turn_failed(response)
 
-    def activity(self, data: bytes, token: str) -> tuple[bytes, str]:
-        """Run one ``ActivityRequest``: the response bytes and a summary."""
+    def activity(self, data: bytes, token: str) -> tuple[bytes, str, bool]:
+        """Run one ``ActivityRequest``: the response bytes, a summary, whether it failed."""
         from durabletask import task
         from google.protobuf import wrappers_pb2
 
@@ -115,7 +117,8 @@ class JobRunner:
                 response.result.CopyFrom(wrappers_pb2.StringValue(value=result))
         except Exception as ex:  # noqa: BLE001 - the failure is the activity's answer
             response = failed_activity_response(request, token, failure_from_exception(ex))
-        return response.SerializeToString(), activity_summary(response)
+        failed = response.HasField("failureDetails")
+        return response.SerializeToString(), activity_summary(response), failed
 
     def _run_async(self, awaitable: Any) -> Any:
         if self._loop is None or self._loop.is_closed():
@@ -193,14 +196,14 @@ def child_main(
             return
         size = int.from_bytes(message[1:5], "big")
         token = message[5 : 5 + size].decode()
-        response, summary = run(message[5 + size :], token)
-        note = summary.encode()
-        conn.send_bytes(len(note).to_bytes(4, "big") + note + response)
+        conn.send_bytes(encode_answer(*run(message[5 + size :], token)))
 
 
 TURN = b"T"
 ACTIVITY = b"A"
 EXIT = b"X"
+FAILED = b"F"
+COMPLETED = b"C"
 
 
 def encode_job(kind: str, data: bytes, token: str) -> bytes:
@@ -209,7 +212,13 @@ def encode_job(kind: str, data: bytes, token: str) -> bytes:
     return (TURN if kind == "turn" else ACTIVITY) + len(raw).to_bytes(4, "big") + raw + data
 
 
-def decode_answer(message: bytes) -> tuple[bytes, str]:
-    """A user process's raw answer: the response bytes and the summary."""
-    size = int.from_bytes(message[:4], "big")
-    return message[4 + size :], message[4 : 4 + size].decode()
+def encode_answer(response: bytes, summary: str, failed: bool) -> bytes:
+    """The raw message that answers one job."""
+    note = summary.encode()
+    return (FAILED if failed else COMPLETED) + len(note).to_bytes(4, "big") + note + response
+
+
+def decode_answer(message: bytes) -> tuple[bytes, str, bool]:
+    """A user process's raw answer: the response bytes, the summary, whether it failed."""
+    size = int.from_bytes(message[1:5], "big")
+    return message[5 + size :], message[5 : 5 + size].decode(), message[:1] == FAILED

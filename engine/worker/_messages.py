@@ -61,6 +61,15 @@ def turn_summary(response: pb.OrchestratorResponse) -> str:
     return f"{count} action" + ("" if count == 1 else "s")
 
 
+def turn_failed(response: pb.OrchestratorResponse) -> bool:
+    """Whether the turn completes the orchestration as FAILED."""
+    return any(
+        a.HasField("completeOrchestration")
+        and a.completeOrchestration.orchestrationStatus == FAILED
+        for a in response.actions
+    )
+
+
 def activity_summary(response: pb.ActivityResponse) -> str:
     """``ok`` or ``FAILED <errorType>``."""
     if response.HasField("failureDetails"):

@@ -1,4 +1,4 @@
-"""Worker settings: how to reach the sidecar and how to serve its work items."""
+"""Worker settings: how to serve work items (how to reach the sidecar is :mod:`engine.channel`)."""
 
 from __future__ import annotations
 
@@ -6,34 +6,7 @@ import os
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-
-@dataclass(frozen=True)
-class ConnectionOptions:
-    """How to reach the sidecar.
-
-    Attributes:
-        address: ``HOST:PORT`` of the sidecar.
-        tls: Connect with TLS.
-        ca_file: PEM file with the CA certificates to trust (TLS only; default: system roots).
-        headers: Metadata sent with every call. Values are secrets: never print them.
-        hello_timeout: Deadline of the ``Hello`` call, in seconds.
-        silent_timeout: Reconnect when nothing (work item or health ping) arrived for this long.
-        backoff_base: Base of the full-jitter reconnect back-off, in seconds.
-        backoff_cap: Cap of the reconnect back-off, in seconds.
-    """
-
-    address: str
-    tls: bool = False
-    ca_file: str | None = None
-    headers: tuple[tuple[str, str], ...] = ()
-    hello_timeout: float = 30.0
-    silent_timeout: float = 120.0
-    backoff_base: float = 1.0
-    backoff_cap: float = 30.0
-
-    def header_names(self) -> list[str]:
-        """The header keys (values are never shown)."""
-        return [key for key, _ in self.headers]
+from engine.channel import ConnectionOptions as ConnectionOptions
 
 
 def _default_orchestrations() -> int:

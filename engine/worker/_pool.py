@@ -1,46 +1,25 @@
-"""User processes and the bounded pools that hand work items to them.
+"""The bounded pools that hand work items to user processes.
 
-A :class:`UserProcess` is one child running :func:`engine.worker._child.child_main`: it loads
-the APP once and serves many work items, one at a time. The worker watches each item with a
-timeout; past it, the child is asked for its stack (``SIGUSR1``, answered by
-:mod:`faulthandler`) and then killed, because a Python thread stuck in user code cannot be
-stopped any other way. A child that dies is replaced before its slot takes more work.
-
-A :class:`Pool` owns a fixed number of slots (one thread and at most one user process each),
-started lazily, so a pool is as wide as its limit but only as many processes exist as the load
-needed. Work goes to the most recently idle slot, or to the slot that last served the same
-instance when that one is idle, so module-level state in user code behaves as it would in one
-process under light load.
+A :class:`Pool` owns a fixed number of slots (one thread and at most one
+:class:`~engine.worker._process.UserProcess` each), started lazily, so a pool is as wide as its
+limit but only as many processes exist as the load needed. A child that dies is replaced
+before its slot takes more work. Work goes to the most recently idle slot, or to the slot that
+last served the same instance when that one is idle, so module-level state in user code
+behaves as it would in one process under light load.
 """
 
 from __future__ import annotations
 
-import linecache
-import multiprocessing
-import os
-import re
-import select
-import signal
-import sysconfig
-import tempfile
 import threading
 import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
-from engine.worker._child import EXIT, child_main, decode_answer, encode_job
 from engine.worker._errors import WorkerError
-
-OUTPUT_LINES = 20
-"""How many lines of a user process's output are kept for crash reports."""
-
-READY_TIMEOUT = 60.0
-"""Seconds a new user process may take to import the APP."""
-
-_STACK_LINE = re.compile(r'^\s*File "(?P<file>.+)", line (?P<line>\d+) in (?P<func>.+?)\s*$')
+from engine.worker._options import WorkerOptions
+from engine.worker._process import JobResult, UserProcess
 
 
 @dataclass
@@ -63,286 +42,6 @@ class Job:
     """Sequence number of the work item in this worker (for logs and capture files)."""
     received: float = field(default_factory=time.monotonic)
     """When it arrived (monotonic seconds)."""
-
-
-@dataclass(frozen=True)
-class JobResult:
-    """What became of a job in a user process."""
-
-    outcome: str
-    """``done``, ``timeout``, ``crashed`` or ``stopped`` (killed because the worker stops)."""
-    response: bytes = b""
-    """The serialized response (``done`` only)."""
-    summary: str = ""
-    """A short result text for the log (``done`` only)."""
-    location: str = ""
-    """Where user code was stuck (``timeout``): ``file:line in function: source``."""
-    stack: str = ""
-    """The stack dump of the stuck process (``timeout``)."""
-    output: str = ""
-    """The last lines the process printed (``crashed``)."""
-    exitcode: int | None = None
-    """How the process ended (``crashed``)."""
-    seconds: float = 0.0
-    """How long the job ran."""
-
-
-def _library_roots() -> tuple[str, ...]:
-    import durabletask
-
-    import engine
-
-    roots = {
-        str(Path(engine.__file__).resolve().parent),
-        str(Path(durabletask.__file__).resolve().parent),
-    }
-    for key in ("stdlib", "platstdlib", "purelib", "platlib"):
-        path = sysconfig.get_paths().get(key)
-        if path:
-            roots.add(str(Path(path).resolve()))
-    return tuple(sorted(roots, key=len, reverse=True))
-
-
-_ROOTS: tuple[str, ...] | None = None
-
-
-def stuck_location(stack: str) -> str:
-    """The innermost user-code frame of a :mod:`faulthandler` dump, as ``file:line in fn: src``.
-
-    Frames in the standard library, installed packages, the SDK and this engine are skipped;
-    when only those are on the stack the innermost frame is named.
-
-    Args:
-        stack: The text faulthandler wrote (most recent call first).
-
-    Returns:
-        The location, or ``"unknown location"`` when the dump holds no frame.
-    """
-    global _ROOTS
-    if _ROOTS is None:
-        _ROOTS = _library_roots()
-    frames: list[tuple[str, int, str]] = []
-    for line in stack.splitlines():
-        match = _STACK_LINE.match(line)
-        if match:
-            frames.append((match["file"], int(match["line"]), match["func"]))
-    if not frames:
-        return "unknown location"
-    chosen = frames[0]
-    for frame in frames:
-        path = frame[0]
-        if path.startswith("<"):
-            continue
-        try:
-            resolved = str(Path(path).resolve())
-        except OSError:
-            resolved = path
-        if not any(resolved.startswith(root + os.sep) for root in _ROOTS):
-            chosen = frame
-            break
-    path, lineno, func = chosen
-    source = linecache.getline(path, lineno).strip()
-    text = f"{path}:{lineno} in {func}"
-    return f"{text}: {source}" if source else text
-
-
-class UserProcess:
-    """One child process running user code (see :mod:`engine.worker._child`).
-
-    Args:
-        app: The APP spec to load.
-        label: A short name for logs (``turn-1``, ``activity-3``).
-        report_dir: Folder for the stack-report file.
-        timer_interval_seconds: ``maximum_timer_interval`` in seconds (None: no chunking).
-        start_method: ``spawn`` or ``forkserver``.
-        echo: Called with each line the process prints.
-    """
-
-    def __init__(
-        self,
-        app: str,
-        label: str,
-        report_dir: str,
-        timer_interval_seconds: float | None,
-        start_method: str,
-        echo: Callable[[str, str], None] | None = None,
-    ) -> None:
-        if start_method == "fork":
-            raise WorkerError("user processes are never forked from the worker (gRPC threads)")
-        self.label = label
-        self._echo = echo
-        ctx: Any = multiprocessing.get_context(start_method)
-        self._ctx = ctx
-        fd, self._report_path = tempfile.mkstemp(
-            prefix=f"{label}-", suffix=".stack", dir=report_dir
-        )
-        os.close(fd)
-        self._conn, child_conn = self._ctx.Pipe(duplex=True)
-        # One poll object for the life of the process (``Connection.poll`` builds a selector
-        # on every call).
-        self._poller = select.poll()
-        self._poller.register(self._conn.fileno(), select.POLLIN | select.POLLHUP)
-        out_read, out_write = self._ctx.Pipe(duplex=False)
-        self._output: deque[str] = deque(maxlen=OUTPUT_LINES)
-        self._process = ctx.Process(
-            target=child_main,
-            args=(app, child_conn, out_write, self._report_path, timer_interval_seconds),
-            name=f"inspector-{label}",
-            daemon=True,
-        )
-        self._process.start()
-        child_conn.close()
-        out_write.close()
-        self._out_fd = os.dup(out_read.fileno())
-        out_read.close()
-        self._pump = threading.Thread(target=self._read_output, name=f"{label}-output", daemon=True)
-        self._pump.start()
-        self._stopping = False
-
-    @property
-    def pid(self) -> int | None:
-        """The child's process id."""
-        return self._process.pid
-
-    def alive(self) -> bool:
-        """Whether the child still runs."""
-        return self._process.is_alive()
-
-    def _read_output(self) -> None:
-        pending = b""
-        try:
-            while True:
-                chunk = os.read(self._out_fd, 65536)
-                if not chunk:
-                    break
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                for raw in lines:
-                    self._line(raw)
-        except OSError:
-            pass
-        finally:
-            if pending:
-                self._line(pending)
-            os.close(self._out_fd)
-
-    def _line(self, raw: bytes) -> None:
-        text = raw.decode("utf-8", "replace").rstrip("\r")
-        self._output.append(text)
-        if self._echo is not None:
-            self._echo(self.label, text)
-
-    def last_output(self) -> str:
-        """The last lines the process printed (after it ended, everything it printed)."""
-        self._pump.join(timeout=1.0)
-        return "\n".join(self._output)
-
-    def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
-        """Block until the APP is loaded in the child.
-
-        Raises:
-            WorkerError: the APP failed to load, or the child died or took too long.
-        """
-        if not self._conn.poll(timeout):
-            self.kill()
-            raise WorkerError(f"the user process did not load the APP within {timeout:.0f}s")
-        try:
-            message = self._conn.recv()
-        except (EOFError, OSError):
-            self._process.join(2.0)
-            output = self.last_output()
-            detail = f": {output.splitlines()[-1]}" if output.strip() else ""
-            raise WorkerError(
-                f"the user process exited ({self._process.exitcode}) while loading the APP{detail}"
-            ) from None
-        if message[0] != "ready":
-            self.close()
-            raise WorkerError(str(message[1]))
-
-    def run(self, kind: str, data: bytes, token: str, timeout: float) -> JobResult:
-        """Hand one job to the child and wait for its answer, at most ``timeout`` seconds."""
-        started = time.monotonic()
-        try:
-            self._conn.send_bytes(encode_job(kind, data, token))
-            if self._poller.poll(max(0.0, timeout) * 1000.0):
-                response, summary = decode_answer(self._conn.recv_bytes())
-                return JobResult("done", response, summary, seconds=time.monotonic() - started)
-        except (EOFError, OSError, BrokenPipeError, ValueError):
-            return self._ended(started)
-        if self._stopping:
-            self.kill()
-            return JobResult("stopped", seconds=time.monotonic() - started)
-        stack = self._dump_stack()
-        self.kill()
-        return JobResult(
-            "timeout",
-            location=stuck_location(stack),
-            stack=stack,
-            seconds=time.monotonic() - started,
-        )
-
-    def _ended(self, started: float) -> JobResult:
-        self._process.join(2.0)
-        if self._stopping:
-            return JobResult("stopped", seconds=time.monotonic() - started)
-        return JobResult(
-            "crashed",
-            output=self.last_output(),
-            exitcode=self._process.exitcode,
-            seconds=time.monotonic() - started,
-        )
-
-    def _dump_stack(self) -> str:
-        pid = self._process.pid
-        if pid is None or not self._process.is_alive():
-            return ""
-        try:
-            os.kill(pid, signal.SIGUSR1)
-        except OSError:
-            return ""
-        deadline = time.monotonic() + 1.0
-        text = ""
-        while time.monotonic() < deadline:
-            time.sleep(0.02)
-            try:
-                text = Path(self._report_path).read_text(errors="replace")
-            except OSError:
-                break
-            if "File " in text:
-                time.sleep(0.02)
-                return Path(self._report_path).read_text(errors="replace")
-        return text
-
-    def stop_for_shutdown(self) -> None:
-        """Kill the child because the worker stops; a job it runs reports ``stopped``."""
-        self._stopping = True
-        self.kill()
-
-    def kill(self) -> None:
-        """Kill the child at once (it may be stuck in user code) and reap it."""
-        if self._process.is_alive():
-            self._process.kill()
-        self._process.join(5.0)
-        self._cleanup()
-
-    def close(self) -> None:
-        """Ask the child to exit, and kill it if it does not."""
-        try:
-            self._conn.send_bytes(EXIT)
-        except (OSError, BrokenPipeError, ValueError):
-            pass
-        self._process.join(1.0)
-        self.kill()
-
-    def _cleanup(self) -> None:
-        try:
-            self._conn.close()
-        except OSError:
-            pass
-        try:
-            os.unlink(self._report_path)
-        except OSError:
-            pass
 
 
 class _Slot:
@@ -571,3 +270,62 @@ class Pool:
             for slot in self._slots
             if slot.process is not None and (pid := slot.process.pid) is not None
         ]
+
+
+def start_pools(
+    options: WorkerOptions,
+    report_dir: str,
+    on_result: Callable[[Job, JobResult], None],
+    echo: Callable[[str, str], None],
+) -> tuple[Pool, Pool]:
+    """Start the turn pool and the activity pool at once; each proves the APP loads.
+
+    Args:
+        options: The APP, the limits and the timeouts.
+        report_dir: Folder for the user processes' stack-report files.
+        on_result: Called in a slot's thread with each job and its result.
+        echo: Called with ``(label, line)`` for each line a user process prints.
+
+    Raises:
+        WorkerError: the APP does not load in a user process (both pools are shut down).
+    """
+    interval = options.maximum_timer_interval
+    seconds = None if interval is None else interval.total_seconds()
+
+    def spawner(kind: str) -> Callable[[int], UserProcess]:
+        def spawn(index: int) -> UserProcess:
+            label = f"{kind}-{index + 1}"
+            return UserProcess(
+                options.app, label, report_dir, seconds, options.start_method, echo=echo
+            )
+
+        return spawn
+
+    pools = (
+        Pool("turn", options.max_orchestrations, spawner("turn"), options.turn_timeout, on_result),
+        Pool(
+            "activity",
+            options.max_activities,
+            spawner("activity"),
+            options.activity_timeout,
+            on_result,
+        ),
+    )
+    errors: list[BaseException] = []
+
+    def boot(pool: Pool) -> None:
+        try:
+            pool.start()
+        except BaseException as exc:  # noqa: BLE001 - re-raised below
+            errors.append(exc)
+
+    booting = [threading.Thread(target=boot, args=(pool,)) for pool in pools]
+    for thread in booting:
+        thread.start()
+    for thread in booting:
+        thread.join()
+    if errors:
+        for pool in pools:
+            pool.shutdown(1.0)
+        raise errors[0]
+    return pools

@@ -5,12 +5,10 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
-from typing import Any
 
 from durabletask.testing import InMemoryOrchestrationBackend
 
 from engine.worker import CONNECTION_STATES, ConnectionOptions, Worker, WorkerOptions
-from engine.worker import _worker as worker_module
 from inspector.screens.live import LiveApp, LiveConfig
 from tests.live.conftest import free_port
 from tests.live.test_attach import SIZE, wait_for
@@ -87,22 +85,14 @@ def test_on_connection_across_a_sidecar_restart() -> None:
     assert any(line.startswith("stopped: ") for line in logs)
 
 
-class _FullBackoff:
-    """Stands in for :mod:`random` in the worker: the back-off is always its cap."""
-
-    @staticmethod
-    def random() -> float:
-        return 1.0
-
-
-async def test_live_header_counts_down_while_the_worker_reconnects(monkeypatch: Any) -> None:
-    monkeypatch.setattr(worker_module, "random", _FullBackoff)
+async def test_live_header_counts_down_while_the_worker_reconnects() -> None:
     port = free_port()
     address = f"127.0.0.1:{port}"
     backend = InMemoryOrchestrationBackend(port=port)
     backend.start()
     config = LiveConfig(
-        connection=ConnectionOptions(address, backoff_base=4.0, backoff_cap=4.0),
+        # floor = cap: the back-off is always 4 s
+        connection=ConnectionOptions(address, backoff_base=4.0, backoff_cap=4.0, backoff_floor=4.0),
         worker_options=WorkerOptions(
             app="samples.orchestrations", max_orchestrations=1, max_activities=1, grace=2
         ),

@@ -1,0 +1,257 @@
+"""One user process: a child that loads the APP once and serves many work items.
+
+A :class:`UserProcess` runs :func:`engine.worker._child.child_main`. The worker watches each
+item with a timeout; past it, the child is asked for its stack (``SIGUSR1``, answered by
+:mod:`faulthandler`) and then killed, because a Python thread stuck in user code cannot be
+stopped any other way. What became of the item is a :class:`JobResult`.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import os
+import select
+import signal
+import tempfile
+import threading
+import time
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from engine.worker._child import EXIT, child_main, decode_answer, encode_job
+from engine.worker._errors import WorkerError
+from engine.worker._stack import stuck_location
+
+OUTPUT_LINES = 20
+"""How many lines of a user process's output are kept for crash reports."""
+
+READY_TIMEOUT = 60.0
+"""Seconds a new user process may take to import the APP."""
+
+
+@dataclass(frozen=True)
+class JobResult:
+    """What became of a job in a user process."""
+
+    outcome: str
+    """``done``, ``timeout``, ``crashed`` or ``stopped`` (killed because the worker stops)."""
+    response: bytes = b""
+    """The serialized response (``done`` only)."""
+    summary: str = ""
+    """A short result text for the log (``done`` only)."""
+    failed: bool = False
+    """Whether the response reports a failure (``done`` only)."""
+    location: str = ""
+    """Where user code was stuck (``timeout``): ``file:line in function: source``."""
+    stack: str = ""
+    """The stack dump of the stuck process (``timeout``)."""
+    output: str = ""
+    """The last lines the process printed (``crashed``)."""
+    exitcode: int | None = None
+    """How the process ended (``crashed``)."""
+    seconds: float = 0.0
+    """How long the job ran."""
+
+
+class UserProcess:
+    """One child process running user code (see :mod:`engine.worker._child`).
+
+    Args:
+        app: The APP spec to load.
+        label: A short name for logs (``turn-1``, ``activity-3``).
+        report_dir: Folder for the stack-report file.
+        timer_interval_seconds: ``maximum_timer_interval`` in seconds (None: no chunking).
+        start_method: ``spawn`` or ``forkserver``.
+        echo: Called with each line the process prints.
+    """
+
+    def __init__(
+        self,
+        app: str,
+        label: str,
+        report_dir: str,
+        timer_interval_seconds: float | None,
+        start_method: str,
+        echo: Callable[[str, str], None] | None = None,
+    ) -> None:
+        if start_method == "fork":
+            raise WorkerError("user processes are never forked from the worker (gRPC threads)")
+        self.label = label
+        self._echo = echo
+        ctx: Any = multiprocessing.get_context(start_method)
+        self._ctx = ctx
+        fd, self._report_path = tempfile.mkstemp(
+            prefix=f"{label}-", suffix=".stack", dir=report_dir
+        )
+        os.close(fd)
+        self._conn, child_conn = self._ctx.Pipe(duplex=True)
+        # One poll object for the life of the process (``Connection.poll`` builds a selector
+        # on every call).
+        self._poller = select.poll()
+        self._poller.register(self._conn.fileno(), select.POLLIN | select.POLLHUP)
+        out_read, out_write = self._ctx.Pipe(duplex=False)
+        self._output: deque[str] = deque(maxlen=OUTPUT_LINES)
+        self._process = ctx.Process(
+            target=child_main,
+            args=(app, child_conn, out_write, self._report_path, timer_interval_seconds),
+            name=f"inspector-{label}",
+            daemon=True,
+        )
+        self._process.start()
+        child_conn.close()
+        out_write.close()
+        self._out_fd = os.dup(out_read.fileno())
+        out_read.close()
+        self._pump = threading.Thread(target=self._read_output, name=f"{label}-output", daemon=True)
+        self._pump.start()
+        self._stopping = False
+
+    @property
+    def pid(self) -> int | None:
+        """The child's process id."""
+        return self._process.pid
+
+    def alive(self) -> bool:
+        """Whether the child still runs."""
+        return self._process.is_alive()
+
+    def _read_output(self) -> None:
+        pending = b""
+        try:
+            while True:
+                chunk = os.read(self._out_fd, 65536)
+                if not chunk:
+                    break
+                pending += chunk
+                *lines, pending = pending.split(b"\n")
+                for raw in lines:
+                    self._line(raw)
+        except OSError:
+            pass
+        finally:
+            if pending:
+                self._line(pending)
+            os.close(self._out_fd)
+
+    def _line(self, raw: bytes) -> None:
+        text = raw.decode("utf-8", "replace").rstrip("\r")
+        self._output.append(text)
+        if self._echo is not None:
+            self._echo(self.label, text)
+
+    def last_output(self) -> str:
+        """The last lines the process printed (after it ended, everything it printed)."""
+        self._pump.join(timeout=1.0)
+        return "\n".join(self._output)
+
+    def wait_ready(self, timeout: float = READY_TIMEOUT) -> None:
+        """Block until the APP is loaded in the child.
+
+        Raises:
+            WorkerError: the APP failed to load, or the child died or took too long.
+        """
+        if not self._conn.poll(timeout):
+            self.kill()
+            raise WorkerError(f"the user process did not load the APP within {timeout:.0f}s")
+        try:
+            message = self._conn.recv()
+        except (EOFError, OSError):
+            self._process.join(2.0)
+            output = self.last_output()
+            detail = f": {output.splitlines()[-1]}" if output.strip() else ""
+            raise WorkerError(
+                f"the user process exited ({self._process.exitcode}) while loading the APP{detail}"
+            ) from None
+        if message[0] != "ready":
+            self.close()
+            raise WorkerError(str(message[1]))
+
+    def run(self, kind: str, data: bytes, token: str, timeout: float) -> JobResult:
+        """Hand one job to the child and wait for its answer, at most ``timeout`` seconds."""
+        started = time.monotonic()
+        try:
+            self._conn.send_bytes(encode_job(kind, data, token))
+            if self._poller.poll(max(0.0, timeout) * 1000.0):
+                response, summary, failed = decode_answer(self._conn.recv_bytes())
+                return JobResult(
+                    "done", response, summary, failed, seconds=time.monotonic() - started
+                )
+        except (EOFError, OSError, BrokenPipeError, ValueError):
+            return self._ended(started)
+        if self._stopping:
+            self.kill()
+            return JobResult("stopped", seconds=time.monotonic() - started)
+        stack = self._dump_stack()
+        self.kill()
+        return JobResult(
+            "timeout",
+            location=stuck_location(stack),
+            stack=stack,
+            seconds=time.monotonic() - started,
+        )
+
+    def _ended(self, started: float) -> JobResult:
+        self._process.join(2.0)
+        if self._stopping:
+            return JobResult("stopped", seconds=time.monotonic() - started)
+        return JobResult(
+            "crashed",
+            output=self.last_output(),
+            exitcode=self._process.exitcode,
+            seconds=time.monotonic() - started,
+        )
+
+    def _dump_stack(self) -> str:
+        pid = self._process.pid
+        if pid is None or not self._process.is_alive():
+            return ""
+        try:
+            os.kill(pid, signal.SIGUSR1)
+        except OSError:
+            return ""
+        deadline = time.monotonic() + 1.0
+        text = ""
+        while time.monotonic() < deadline:
+            time.sleep(0.02)
+            try:
+                text = Path(self._report_path).read_text(errors="replace")
+            except OSError:
+                break
+            if "File " in text:
+                time.sleep(0.02)
+                return Path(self._report_path).read_text(errors="replace")
+        return text
+
+    def stop_for_shutdown(self) -> None:
+        """Kill the child because the worker stops; a job it runs reports ``stopped``."""
+        self._stopping = True
+        self.kill()
+
+    def kill(self) -> None:
+        """Kill the child at once (it may be stuck in user code) and reap it."""
+        if self._process.is_alive():
+            self._process.kill()
+        self._process.join(5.0)
+        self._cleanup()
+
+    def close(self) -> None:
+        """Ask the child to exit, and kill it if it does not."""
+        try:
+            self._conn.send_bytes(EXIT)
+        except (OSError, BrokenPipeError, ValueError):
+            pass
+        self._process.join(1.0)
+        self.kill()
+
+    def _cleanup(self) -> None:
+        try:
+            self._conn.close()
+        except OSError:
+            pass
+        try:
+            os.unlink(self._report_path)
+        except OSError:
+            pass

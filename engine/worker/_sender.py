@@ -1,0 +1,174 @@
+"""Answers to the sidecar: completions without waiting, abandons, retries.
+
+A completion goes out as a gRPC future, so a pool slot (and its user process) takes the next
+work item at once instead of idling for a round trip to the sidecar; the caller's ``done``
+runs once the sidecar answered. A retryable failure is retried in a thread with the same
+back-off as abandons. Until every answer is in, the sender is not :meth:`Sender.idle`, so
+stopping waits for them.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+import grpc
+
+from engine.proto import orchestrator_service_pb2 as pb
+from engine.sidecar import SidecarStub
+from engine.worker._lifecycle import LifeCycle, State
+from engine.worker._stream import error_name
+
+CALL_TIMEOUT = 30.0
+"""Deadline of one completion or abandon call, in seconds."""
+
+RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)
+"""Pauses between the attempts of one call that failed with a retryable status."""
+
+_RETRYABLE = {
+    grpc.StatusCode.UNAVAILABLE,
+    grpc.StatusCode.CANCELLED,
+    grpc.StatusCode.DEADLINE_EXCEEDED,
+}
+
+
+def _retryable(err: BaseException) -> bool:
+    code = err.code() if isinstance(err, grpc.RpcError) and hasattr(err, "code") else None
+    return code in _RETRYABLE
+
+
+class Sender:
+    """Sends completions and abandons on whatever connection is current.
+
+    Args:
+        stub: The client on the current connection (None while not connected).
+        metadata: The call metadata.
+        life: The worker's life cycle (no retry is started once it is ``STOPPED``).
+        log: Notices for people (``could not complete turn #3 of x (UNAVAILABLE)``).
+        answered: Called whenever the sidecar answered a call (it may hand out new work).
+    """
+
+    def __init__(
+        self,
+        stub: Callable[[], SidecarStub | None],
+        metadata: list[tuple[str, str]] | None,
+        life: LifeCycle,
+        log: Callable[[str], None],
+        answered: Callable[[], None],
+    ) -> None:
+        self._stub = stub
+        self._metadata = metadata
+        self._life = life
+        self._log = log
+        self._answered = answered
+        self._lock = threading.Lock()
+        self._in_flight = 0
+
+    def idle(self) -> bool:
+        """Whether no completion is on the wire or being retried."""
+        with self._lock:
+            return self._in_flight == 0
+
+    def wait_idle(self, until: float) -> None:
+        """Wait until :meth:`idle`, or until the monotonic time ``until``."""
+        while not self.idle() and time.monotonic() < until:
+            time.sleep(0.01)
+
+    def complete(self, kind: str, response: bytes, what: str, done: Callable[[bool], None]) -> None:
+        """Send a ``turn`` or ``activity`` completion; ``done(delivered)`` runs afterwards."""
+        with self._lock:
+            self._in_flight += 1
+        stub = self._stub()
+        if stub is not None:
+            try:
+                future = self._completion(stub, kind, response)
+            except Exception:  # noqa: BLE001 - fall back to the retrying path
+                future = None
+            if future is not None:
+                future.add_done_callback(lambda f: self._sent(kind, response, what, f, done))
+                return
+        self._retry(kind, response, what, done)
+
+    def abandon(self, kind: str, token: str, what: str) -> bool:
+        """Give a ``turn`` or ``activity`` back (retrying); True if the sidecar took it."""
+        if kind == "turn":
+            turn = pb.AbandonOrchestrationTaskRequest(completionToken=token)
+            return self.call(what, lambda s: s.abandon_orchestrator_work_item(turn, **self._opts()))
+        activity = pb.AbandonActivityTaskRequest(completionToken=token)
+        return self.call(what, lambda s: s.abandon_activity_work_item(activity, **self._opts()))
+
+    def abandon_entity(self, token: str, what: str) -> bool:
+        """Give an entity work item back (retrying); True if the sidecar took it."""
+        request = pb.AbandonEntityTaskRequest(completionToken=token)
+        return self.call(what, lambda s: s.abandon_entity_work_item(request, **self._opts()))
+
+    def call(self, what: str, send: Callable[[SidecarStub], Any]) -> bool:
+        """Make one call, retrying retryable failures and waits for a connection."""
+        for attempt in range(len(RETRY_DELAYS) + 1):
+            last = attempt == len(RETRY_DELAYS)
+            stub = self._stub()
+            if stub is None:
+                if last:
+                    break
+                time.sleep(RETRY_DELAYS[attempt])
+                continue
+            try:
+                send(stub)
+                self._answered()
+                return True
+            except grpc.RpcError as err:
+                if not _retryable(err) or last:
+                    self._log(f"could not {what} ({error_name(err)})")
+                    return False
+                time.sleep(RETRY_DELAYS[attempt])
+        self._log(f"could not {what} (not connected)")
+        return False
+
+    def _opts(self) -> dict[str, Any]:
+        return {"timeout": CALL_TIMEOUT, "metadata": self._metadata}
+
+    def _completion(self, stub: SidecarStub, kind: str, response: bytes) -> Any:
+        if kind == "turn":
+            return stub.complete_orchestrator_task(response, **self._opts())
+        return stub.complete_activity_task(response, **self._opts())
+
+    def _sent(
+        self, kind: str, response: bytes, what: str, future: Any, done: Callable[[bool], None]
+    ) -> None:
+        try:
+            err = future.exception()
+        except BaseException as exc:  # noqa: BLE001 - a cancelled future
+            err = exc
+        if err is None:
+            self._answered()
+            self._finish(True, done)
+            return
+        if _retryable(err) and not self._life.reached(State.STOPPED):
+            threading.Thread(
+                target=self._retry,
+                args=(kind, response, what, done),
+                name="worker-retry",
+                daemon=True,
+            ).start()
+            return
+        self._log(f"could not {what} ({error_name(err)})")
+        self._finish(False, done)
+
+    def _retry(self, kind: str, response: bytes, what: str, done: Callable[[bool], None]) -> None:
+        wait = CALL_TIMEOUT + 5.0
+        delivered = False
+        try:
+            delivered = self.call(what, lambda s: self._completion(s, kind, response).result(wait))
+        except Exception as err:  # noqa: BLE001 - a closed channel, a cancelled future
+            self._log(f"could not {what} ({type(err).__name__})")
+        finally:
+            self._finish(delivered, done)
+
+    def _finish(self, delivered: bool, done: Callable[[bool], None]) -> None:
+        try:
+            done(delivered)
+        finally:
+            with self._lock:
+                self._in_flight -= 1
