@@ -22,6 +22,7 @@ from engine.worker._errors import (
 from engine.worker._events import Outcome, WorkerStats, WorkItemEvent
 from engine.worker._options import ConnectionOptions, WorkerOptions
 from engine.worker._pool import stuck_location
+from engine.worker._record import Recorder
 from engine.worker._worker import CONNECTION_STATES, Worker
 
 __all__ = [
@@ -29,6 +30,7 @@ __all__ = [
     "Outcome",
     "ActivityTimeoutError",
     "ConnectionOptions",
+    "Recorder",
     "TurnTimeoutError",
     "UserProcessCrashed",
     "Worker",
