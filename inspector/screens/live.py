@@ -238,7 +238,7 @@ class LiveStepperScreen(StepperScreen):
         yield from super().compose()
 
     def on_mount(self) -> None:
-        super().on_mount()
+        # Textual runs StepperScreen.on_mount after this one: calling it here too ran it twice
         self._title()
 
     def _title(self) -> None:
