@@ -422,21 +422,14 @@ class LiveApp(App[None]):
         self._show_hold()
 
     def on_held_turn_released(self, message: HeldTurnReleased) -> None:
-        self.release(message.token)
+        self._held_call(message.token, release=True)
 
     def on_held_turn_abandoned(self, message: HeldTurnAbandoned) -> None:
-        self.abandon(message.token)
-
-    def release(self, token: str) -> None:
-        """Complete a held turn (in a thread: it is a call to the sidecar)."""
-        self._held_call(token, release=True)
-
-    def abandon(self, token: str) -> None:
-        """Abandon a held turn for redelivery."""
-        self._held_call(token, release=False)
+        self._held_call(message.token, release=False)
 
     @work(thread=True, group="held", exit_on_error=False)
     def _held_call(self, token: str, release: bool) -> None:
+        """Complete or abandon a held turn (in a thread: it is a call to the sidecar)."""
         worker = self.worker
         if worker is None:
             return
@@ -466,20 +459,9 @@ class LiveApp(App[None]):
     def status_line(self) -> StatusLine:
         """What the status line says now."""
         line = StatusLine(self.config.connection.address, self.connection_state)
-        worker = self.worker
-        if worker is None:
+        if self.worker is None:
             return line
-        stats = worker.stats
-        in_flight = stats.received - stats.completed - stats.abandoned - stats.undelivered
-        return replace(
-            line,
-            worker=self.link.text(),
-            served=stats.completed,
-            failed=self.work_items.failed(),
-            in_flight=max(0, in_flight),
-            abandoned=stats.abandoned,
-            held=len(worker.held_tokens()),
-        )
+        return self.link.status(line, self.worker, self.work_items.failed())
 
     def status_text(self) -> Text:
         """``sidecar HOST:PORT connected · worker connected · served 3 · failed 0 · …``."""

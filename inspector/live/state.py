@@ -11,8 +11,8 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
-from engine.worker import Outcome, Recorder, WorkItemEvent
-from inspector.widgets.live import WorkItemRow
+from engine.worker import Outcome, Recorder, Worker, WorkItemEvent
+from inspector.widgets.live import StatusLine, WorkItemRow
 
 KEEP_ITEMS = 500
 """Work items kept in the list (the newest)."""
@@ -80,6 +80,20 @@ class WorkerLink:
         elif state == "stopped":
             self.retry_at = None
             self.state = "stopped"
+
+    def status(self, line: StatusLine, worker: Worker, failed: int) -> StatusLine:
+        """``line`` with this worker's state and its counters."""
+        stats = worker.stats
+        in_flight = stats.received - stats.completed - stats.abandoned - stats.undelivered
+        return replace(
+            line,
+            worker=self.text(),
+            served=stats.completed,
+            failed=failed,
+            in_flight=max(0, in_flight),
+            abandoned=stats.abandoned,
+            held=len(worker.held_tokens()),
+        )
 
     def text(self) -> str:
         """``connected``, ``reconnecting in 3 s (UNAVAILABLE)``, ``reconnecting…``, ``stopped``."""
