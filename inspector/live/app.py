@@ -61,6 +61,7 @@ from inspector.widgets.live import (
     StatusLine,
     WorkItemRow,
     WorkItemsTable,
+    outcome_label,
 )
 
 REFRESH_SECONDS = 0.25
@@ -377,7 +378,7 @@ class LiveApp(App[None]):
                 session,
                 save_dir=self.config.save_dir,
                 held_token=event.token if held else "",
-                origin=f"work item #{number} ({'held' if held else row.outcome.value})",
+                origin=f"work item #{number} ({outcome_label(row.outcome)})",
             )
         )
 

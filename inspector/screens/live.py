@@ -103,7 +103,6 @@ class LiveScreen(Screen[None]):
 
     def on_mount(self) -> None:
         instances = self.query_one(InstancesTable)
-        instances.border_title = "instances"
         if self.with_worker:
             items = self.query_one(WorkItemsTable)
             items.border_title = "work items · newest first"

@@ -264,6 +264,9 @@ class InstancesTable(FittedTable):
     filters: reactive[Filters] = reactive(Filters, init=False)
     """The filters the list was asked with (shown in the title)."""
 
+    def on_mount(self) -> None:
+        self._title()
+
     def watch_instances(self, instances: tuple[InstanceRow, ...]) -> None:
         self._fill(instances)
         self._title()
