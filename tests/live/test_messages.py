@@ -6,7 +6,6 @@ pilot tests capture them (``run_test(message_hook=...)``) against the SDK's in-m
 
 from __future__ import annotations
 
-import threading
 from typing import Any
 
 from textual.message import Message
@@ -35,13 +34,17 @@ from tests.live.test_attach import SIZE, wait_async, wait_for, worker_config
 class Captured:
     """The messages handled (once each, though a bubbling one is handled at every level)."""
 
-    def __init__(self) -> None:
+    def __init__(self, app: LiveApp | None = None) -> None:
         self.messages: list[Message] = []
-        self.threads: set[int] = set()
+        self.app = app
+        self.known_before: list[bool] = []
+        """For each work-item report: whether the app had its event before handling it."""
         self._ids: set[int] = set()
 
     def __call__(self, message: Message) -> None:
-        self.threads.add(threading.get_ident())
+        if isinstance(message, WorkItemReported) and self.app is not None:
+            row = self.app.items.get(message.event.number)
+            self.known_before.append(row is not None and row.event == message.event)
         if id(message) not in self._ids:
             self._ids.add(id(message))
             self.messages.append(message)
@@ -59,7 +62,7 @@ async def test_a_work_item_goes_from_the_worker_thread_to_the_list(
 ) -> None:
     _, address = sidecar
     app = LiveApp(worker_config(address))
-    seen = Captured()
+    seen = Captured(app)
     try:
         async with app.run_test(size=SIZE, message_hook=seen) as pilot:
             client.schedule_new_orchestration(
@@ -89,8 +92,8 @@ async def test_a_work_item_goes_from_the_worker_thread_to_the_list(
                 e for e in reports if e.outcome is Outcome.COMPLETED
             }
             assert seen.of(InstancesLoaded) and seen.of(ConnectionChanged)
-            # handled on the UI thread only
-            assert seen.threads == {threading.get_ident()}
+            # the app learnt of each event from its message, never before it (from a thread)
+            assert seen.known_before and not any(seen.known_before)
     finally:
         app.close()
 
