@@ -8,7 +8,9 @@ What ``inspector attach`` shows comes from here, so it can be tested without a t
   ``OrchestratorRequest`` a worker would receive for it (:func:`build_request`).
 - :class:`~engine.channel.Backoff` (re-exported here) is the reconnect delay the worker uses
   too; the channel comes from :mod:`engine.channel`.
-- :class:`HoldRule` decides whether an orchestration work item matches a breakpoint.
+- :func:`turn_request` and :func:`work_item_json` turn a live work item's bytes into what the
+  stepper and the activity view show.
+- :class:`HoldRule` and :func:`matches_any` live in :mod:`engine.holds` (re-exported here).
 
 This module never imports Textual or Rich.
 """
@@ -20,11 +22,20 @@ from dataclasses import dataclass
 from datetime import datetime
 
 import grpc
-from google.protobuf import timestamp_pb2, wrappers_pb2
+from google.protobuf import json_format, timestamp_pb2, wrappers_pb2
+from google.protobuf.message import Message
 
 from engine.channel import Backoff as Backoff
 from engine.channel import ConnectionOptions, open_channel
-from engine.history import STATUS_NAMES, status_name, timestamp_to_datetime
+from engine.history import (
+    STATUS_NAMES,
+    OrchestrationRequest,
+    status_name,
+    timestamp_to_datetime,
+)
+from engine.holds import HoldRule as HoldRule  # moved to engine.holds, still importable here
+from engine.holds import matches_any as matches_any
+from engine.load import to_request
 from engine.proto import orchestrator_service_pb2 as pb
 from engine.sidecar import SidecarStub
 
@@ -306,62 +317,50 @@ def _execution_id(events: Sequence[pb.HistoryEvent]) -> str:
     return ""
 
 
+def read_instance(client: LiveClient, instance_id: str) -> tuple[OrchestrationRequest, str]:
+    """The request a worker would receive for the instance now, and where its history came from.
+
+    Raises:
+        LookupError: the instance does not exist.
+        grpc.RpcError: the sidecar failed otherwise.
+        InspectorError: the history is not a request the engine can replay.
+    """
+    request, history = client.request_for(instance_id)
+    return to_request(request, f"instance {request.instanceId}"), history.source
+
+
+def turn_request(data: bytes, where: str) -> OrchestrationRequest:
+    """A live turn's serialized ``OrchestratorRequest`` as the request the stepper replays.
+
+    Raises:
+        InspectorError: the request is not one the engine can replay (``where`` names it).
+    """
+    return to_request(pb.OrchestratorRequest.FromString(data), where)
+
+
+def work_item_json(
+    kind: str, request: bytes, response: bytes
+) -> tuple[dict[str, object] | None, dict[str, object] | None]:
+    """A work item's serialized request and response in the protobuf JSON mapping.
+
+    Args:
+        kind: ``orchestrator`` or ``activity`` (as :class:`~engine.worker.WorkItemEvent` says).
+        request: The serialized request (empty: none).
+        response: The serialized response (empty: none).
+    """
+    types: tuple[type[Message], type[Message]] = (
+        (pb.OrchestratorRequest, pb.OrchestratorResponse)
+        if kind == "orchestrator"
+        else (pb.ActivityRequest, pb.ActivityResponse)
+    )
+    out: list[dict[str, object] | None] = []
+    for cls, data in zip(types, (request, response), strict=True):
+        out.append(json_format.MessageToDict(cls.FromString(data)) if data else None)
+    return out[0], out[1]
+
+
 def now_timestamp() -> timestamp_pb2.Timestamp:
     """The current time as a protobuf ``Timestamp``."""
     ts = timestamp_pb2.Timestamp()
     ts.GetCurrentTime()
     return ts
-
-
-@dataclass(frozen=True)
-class HoldRule:
-    """A breakpoint for live work items: hold a turn that matches every field given.
-
-    Attributes:
-        kind: An event kind among the turn's new events (``timerFired``, ``eventRaised``...).
-        name: The orchestrator's name, or the name an event of the turn carries (an event
-            name, an activity or sub-orchestration name).
-        instance: The instance id, or its prefix.
-    """
-
-    kind: str = ""
-    name: str = ""
-    instance: str = ""
-
-    def describe(self) -> str:
-        """``kind=timerFired name=x instance=y`` (``any turn`` when empty)."""
-        parts = [f"{k}={v}" for k, v in vars(self).items() if v]
-        return " ".join(parts) or "any turn"
-
-    def matches(self, request: pb.OrchestratorRequest, orchestrator: str = "") -> bool:
-        """Whether the orchestration work item matches this rule."""
-        if self.instance and not request.instanceId.startswith(self.instance):
-            return False
-        kinds = [e.WhichOneof("eventType") or "" for e in request.newEvents]
-        if self.kind and self.kind.lower() not in (k.lower() for k in kinds):
-            return False
-        if self.name:
-            names = {orchestrator} if orchestrator else set()
-            for event in list(request.pastEvents) + list(request.newEvents):
-                names.add(_event_name(event))
-            if self.name not in names:
-                return False
-        return True
-
-
-def _event_name(event: pb.HistoryEvent) -> str:
-    kind = event.WhichOneof("eventType")
-    if kind is None:
-        return ""
-    body = getattr(event, kind)
-    name = getattr(body, "name", "")
-    return name if isinstance(name, str) else ""
-
-
-def matches_any(
-    rules: Sequence[HoldRule], request: pb.OrchestratorRequest, orchestrator: str = ""
-) -> bool:
-    """Whether any rule matches (no rules: every turn matches)."""
-    if not rules:
-        return True
-    return any(rule.matches(request, orchestrator) for rule in rules)

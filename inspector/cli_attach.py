@@ -16,8 +16,8 @@ from inspector.options import connection_options, worker_options
 
 
 def build_config(args: argparse.Namespace) -> Any:
-    """The :class:`~inspector.screens.live.LiveConfig` for the parsed arguments."""
-    from inspector.screens.live import LiveConfig
+    """The :class:`~inspector.live.LiveConfig` for the parsed arguments."""
+    from inspector.live import LiveConfig
 
     app_spec = getattr(args, "app", None)
     user_app = load_app(app_spec) if app_spec else None
@@ -33,7 +33,7 @@ def run(args: argparse.Namespace) -> int:
     """Run the live TUI until the user quits; stop everything it started."""
     config = build_config(args)
 
-    from inspector.screens.live import LiveApp
+    from inspector.live import LiveApp
 
     app = LiveApp(config)
     try:

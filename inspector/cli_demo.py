@@ -167,7 +167,7 @@ def run(args: argparse.Namespace) -> int:
     """Start the sidecar, the driver and the live TUI; stop them all when it quits."""
     from engine.app_loader import load_app
     from engine.worker import ConnectionOptions, WorkerOptions
-    from inspector.screens.live import LiveApp, LiveConfig
+    from inspector.live import LiveApp, LiveConfig
 
     logging.getLogger("durabletask").setLevel(logging.CRITICAL)
     logging.getLogger(InMemoryOrchestrationBackend.__module__).setLevel(logging.CRITICAL)

@@ -1,10 +1,23 @@
-"""App-wide messages: the replay worker reports its progress to the screen that owns it."""
+"""App-wide messages: thread workers report with them, screens ask their app with them.
+
+The replay worker reports its progress to the stepper screen that owns it; the live app's
+threads (the instance poller, the history reader, the embedded worker's callbacks) report to
+the live app, and the live screens tell it what the user chose.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from textual.message import Message
+
+if TYPE_CHECKING:  # the stepper of ``open`` does not load the live app's modules
+    from datetime import datetime
+
+    from engine.history import OrchestrationRequest
+    from engine.live import InstanceRow
+    from engine.worker import WorkItemEvent
 
 
 @dataclass
@@ -37,3 +50,141 @@ class ReplayCrashed(Message):
     """The replay itself stopped on an engine error (not a failure of the orchestrator)."""
 
     error: str
+
+
+# --- the live app: its thread workers and the worker's callbacks report with these ------------
+
+
+@dataclass
+class InstancesLoaded(Message):
+    """The poller listed the sidecar's instances again."""
+
+    rows: list[InstanceRow]
+
+
+@dataclass
+class ConnectionChanged(Message):
+    """The instance poller's connection changed (``connected``, ``reconnecting in 3 s``...)."""
+
+    state: str
+
+    def can_replace(self, message: Message) -> bool:
+        return isinstance(message, ConnectionChanged)
+
+
+@dataclass
+class HistoryRead(Message):
+    """An instance's history was read: open it in the history-only stepper."""
+
+    request: OrchestrationRequest
+    source: str
+    """Where the history came from (``StreamInstanceHistory`` or ``GetInstance``)."""
+
+
+@dataclass
+class HistoryReadFailed(Message):
+    """An instance's history could not be read."""
+
+    error: str
+
+
+@dataclass
+class WorkItemReported(Message):
+    """The embedded worker reported a work item: arrived, held, completed, failed..."""
+
+    event: WorkItemEvent
+
+
+@dataclass
+class WorkerConnectionChanged(Message):
+    """The embedded worker's connection changed (a state of ``CONNECTION_STATES``)."""
+
+    state: str
+    detail: str
+    retry_at: float | None
+    """When (``time.monotonic()``) it tries again, while it reconnects."""
+
+
+@dataclass
+class WorkerLogged(Message):
+    """The embedded worker wrote a notice (connections, stops, user-process output)."""
+
+    line: str
+    at: datetime
+
+
+@dataclass
+class WorkerStarted(Message):
+    """The embedded worker started (it connects next)."""
+
+
+@dataclass
+class WorkerStartFailed(Message):
+    """The embedded worker could not start."""
+
+    error: str
+
+
+@dataclass
+class HeldTurnSettled(Message):
+    """A held turn was released or abandoned, or was no longer held."""
+
+    text: str
+
+
+@dataclass
+class LiveClosed(Message):
+    """Everything the live app started is stopped: leave."""
+
+
+# --- the live screens ask the live app with these ---------------------------------------------
+
+
+@dataclass
+class StatusFilterCycled(Message):
+    """The user moved the instance list to the next status filter."""
+
+
+@dataclass
+class NameFilterSet(Message):
+    """The user set the instance list's name filter (empty: every name)."""
+
+    name: str
+
+
+@dataclass
+class HoldRuleToggled(Message):
+    """The user added or removed a hold rule (empty text: cleared them all)."""
+
+    text: str
+
+
+@dataclass
+class HoldArmToggled(Message):
+    """The user armed hold mode for the next matching turn, or disarmed it."""
+
+
+@dataclass
+class HeldTurnReleased(Message):
+    """The user chose to complete a held turn with our response."""
+
+    token: str
+
+
+@dataclass
+class HeldTurnAbandoned(Message):
+    """The user chose to give a held turn back to the sidecar for redelivery."""
+
+    token: str
+
+
+@dataclass
+class WorkItemSaveRequested(Message):
+    """The user asked to save a work item's request and response."""
+
+    number: int
+
+
+@dataclass
+class LiveQuitRequested(Message):
+    """The user asked to stop everything and leave."""

@@ -22,6 +22,7 @@ from engine.worker._errors import (
 from engine.worker._events import Outcome, WorkerStats, WorkItemEvent
 from engine.worker._lifecycle import State
 from engine.worker._options import ConnectionOptions, WorkerOptions
+from engine.worker._record import Recorder
 from engine.worker._stack import stuck_location
 from engine.worker._worker import CONNECTION_STATES, Worker
 
@@ -31,6 +32,7 @@ __all__ = [
     "ActivityTimeoutError",
     "State",
     "ConnectionOptions",
+    "Recorder",
     "TurnTimeoutError",
     "UserProcessCrashed",
     "Worker",

@@ -15,19 +15,12 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from engine.breakpoints import Breakpoint, marks_event
-from engine.history import EPOCH, HistoryEvent
+from engine.history import HistoryEvent
+from inspector.formatting import clock
 from inspector.text import short_text
 
 KIND_WIDTH = 22
 NAME_WIDTH = 18
-
-
-def clock_text(event: HistoryEvent) -> str:
-    """The event's time of day, to the millisecond."""
-    ts = event.timestamp
-    if ts is None or ts == EPOCH:
-        return "-"
-    return f"{ts:%H:%M:%S}.{ts.microsecond // 1000:03d}"
 
 
 class HistoryView(ScrollView, can_focus=True, inherit_bindings=False):
@@ -334,7 +327,7 @@ class HistoryView(ScrollView, can_focus=True, inherit_bindings=False):
             elif key == "eventId":
                 segments.append(Segment(str(ev.event_id).rjust(w), muted))
             elif key == "time":
-                segments.append(Segment(clock_text(ev).ljust(w), muted))
+                segments.append(Segment(clock(ev.timestamp).ljust(w), muted))
             elif key == "kind":
                 segments.append(Segment(short_text(ev.kind, w).ljust(w), row_style))
             elif key == "name":

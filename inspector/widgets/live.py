@@ -1,84 +1,129 @@
-"""Widgets of the live screen: the status line, the instances table and the work-item list."""
+"""Widgets of the live screen: the status and hold lines, the instances and work-item lists."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Any
 
 from rich.text import Text
-from textual import events
+from textual import events, on
+from textual.message import Message
+from textual.reactive import reactive
 from textual.widgets import DataTable, Static
 
 from engine.live import InstanceRow
-from engine.worker import WorkItemEvent
+from engine.worker import Outcome, WorkItemEvent
+from inspector.formatting import clock, stamp
+from inspector.style import CONNECTED, TROUBLE, outcome_style, status_style
 from inspector.text import short_text
 
-STATUS_STYLES = {
-    "RUNNING": "bold cyan",
-    "PENDING": "yellow",
-    "COMPLETED": "green",
-    "FAILED": "bold red",
-    "TERMINATED": "magenta",
-    "SUSPENDED": "yellow",
-    "CONTINUED_AS_NEW": "cyan",
-}
 
-OUTCOME_STYLES = {
-    "running": "cyan",
-    "completed": "green",
-    "failed": "bold red",
-    "abandoned": "yellow",
-    "held": "bold reverse yellow",
-}
+def outcome_label(outcome: Outcome) -> str:
+    """The word the list shows: ``running`` while it is served, else the outcome's name."""
+    return "running" if outcome is Outcome.RECEIVED else outcome.value
 
 
-def _clock(value: datetime | None) -> str:
-    if value is None:
-        return "-"
-    local = value.astimezone(timezone.utc)
-    return local.strftime("%H:%M:%S.") + f"{local.microsecond // 1000:03d}"
-
-
-def _stamp(value: datetime | None) -> str:
-    if value is None:
-        return "-"
-    return value.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%M:%S")
-
-
-def outcome_of(event: WorkItemEvent) -> str:
-    """``running``, ``completed``, ``failed``, ``abandoned`` or ``held``."""
-    result = event.result
-    if result == "RECEIVED":
-        return "running"
-    if result == "HELD":
-        return "held"
-    if result == "ABANDONED":
-        return "abandoned"
-    if result.startswith("FAILED"):
-        return "failed"
-    return "completed"
-
-
-@dataclass
+@dataclass(frozen=True)
 class WorkItemRow:
     """The latest known state of one work item (by its number in the worker)."""
 
     event: WorkItemEvent
+    """The latest event the worker reported for it."""
     arrived: datetime
+    """When its first event arrived."""
 
     @property
-    def outcome(self) -> str:
-        return outcome_of(self.event)
+    def outcome(self) -> Outcome:
+        """Where the work item stands."""
+        return self.event.outcome
 
     @property
     def is_turn(self) -> bool:
+        """Whether it is an orchestrator turn (else an activity)."""
         return self.event.kind == "orchestrator"
+
+
+@dataclass(frozen=True)
+class StatusLine:
+    """What the status line says: where we are attached and how the work goes."""
+
+    address: str
+    connection: str
+    """The instance poller's connection state (``connected``, ``reconnecting in 3 s``...)."""
+    worker: str | None = None
+    """The embedded worker's connection state (None: no worker)."""
+    served: int = 0
+    failed: int = 0
+    in_flight: int = 0
+    abandoned: int = 0
+    held: int = 0
+
+    def text(self) -> Text:
+        """``sidecar HOST:PORT connected · worker connected · served 3 · failed 0 · …``."""
+        text = Text()
+        text.append(f"sidecar {self.address} ", "bold")
+        text.append(self.connection, CONNECTED if self.connection == "connected" else TROUBLE)
+        if self.worker is None:
+            return text
+        text.append(" · worker ")
+        text.append(self.worker, CONNECTED if self.worker == "connected" else TROUBLE)
+        text.append(f" · served {self.served} · failed {self.failed}")
+        text.append(f" · in flight {self.in_flight}")
+        if self.abandoned:
+            text.append(f" · abandoned {self.abandoned}")
+        if self.held:
+            text.append(f" · held {self.held}", outcome_style("held"))
+        return text
 
 
 class LiveStatus(Static):
     """One line: where we are attached, the connection state and the counters."""
+
+    line: reactive[StatusLine | None] = reactive(None, init=False)
+    """What it says."""
+
+    def watch_line(self, line: StatusLine | None) -> None:
+        self.update(line.text() if line is not None else "")
+
+
+@dataclass(frozen=True)
+class HoldState:
+    """Hold mode as the hold line shows it."""
+
+    with_worker: bool
+    armed: bool = False
+    rules: tuple[str, ...] = ()
+    """The rules, each described (none: any turn)."""
+
+    def text(self) -> str:
+        """The hold rules and whether hold is armed (the keys, without a worker)."""
+        if not self.with_worker:
+            return "enter opens an instance's history · f status · / name · q quit"
+        armed = "ARMED" if self.armed else "off (h arms)"
+        rules = ", ".join(self.rules) or "any turn"
+        return f"hold: {armed} · breakpoints (b): {rules} · enter opens · tab switches list"
+
+
+class HoldLine(Static):
+    """One line: the hold rules and whether hold is armed."""
+
+    state: reactive[HoldState | None] = reactive(None, init=False)
+    """What it says."""
+
+    def watch_state(self, state: HoldState | None) -> None:
+        self.update(state.text() if state is not None else "")
+
+
+@dataclass(frozen=True)
+class Filters:
+    """The instance list's filters."""
+
+    status: str = ""
+    """Only this status (empty: every status)."""
+    name: str = ""
+    """Only names containing this (empty: every name)."""
 
 
 @dataclass(frozen=True)
@@ -178,6 +223,13 @@ class FittedTable(DataTable[Text | str]):
         """Replace the rows with ``rows``."""
         raise NotImplementedError
 
+    def selected_key(self) -> str | None:
+        """The key of the row under the cursor."""
+        if not self.row_count:
+            return None
+        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
+        return str(key) if key is not None else None
+
 
 class InstancesTable(FittedTable):
     """The sidecar's instances, newest first; the cursor stays on its instance across refreshes.
@@ -196,11 +248,45 @@ class InstancesTable(FittedTable):
         Column("custom status", 30, minimum=10, drop=1, grow=True),
     )
 
-    def show_rows(self, rows: Sequence[InstanceRow]) -> None:
-        """Replace the rows (nothing is redrawn when nothing changed)."""
-        if list(rows) == self._rows:
-            return
-        self._fill(rows)
+    @dataclass
+    class Chosen(Message):
+        """An instance was chosen (enter or a click): open its history."""
+
+        table: InstancesTable
+        instance_id: str
+
+        @property
+        def control(self) -> InstancesTable:
+            return self.table
+
+    instances: reactive[tuple[InstanceRow, ...]] = reactive((), init=False)
+    """The instances shown, newest first."""
+    filters: reactive[Filters] = reactive(Filters, init=False)
+    """The filters the list was asked with (shown in the title)."""
+
+    def on_mount(self) -> None:
+        self._title()
+
+    def watch_instances(self, instances: tuple[InstanceRow, ...]) -> None:
+        self._fill(instances)
+        self._title()
+
+    def watch_filters(self) -> None:
+        self._title()
+
+    def _title(self) -> None:
+        parts = [f"instances · {len(self.instances)}"]
+        if self.filters.status:
+            parts.append(f"status {self.filters.status}")
+        if self.filters.name:
+            parts.append(f"name ~ {self.filters.name}")
+        self.border_title = " · ".join(parts) + " · f status, / name"
+
+    @on(DataTable.RowSelected)
+    def _chosen(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value is not None:
+            self.post_message(self.Chosen(self, str(event.row_key.value)))
 
     def _fill(self, rows: Sequence[InstanceRow]) -> None:
         selected = self.selected_key()
@@ -211,21 +297,14 @@ class InstancesTable(FittedTable):
                 "instance": self._cell("instance", row.instance_id),
                 "name": self._cell("name", row.name),
                 "version": row.version or "-",
-                "status": Text(row.status, style=STATUS_STYLES.get(row.status, "")),
-                "created": _stamp(row.created),
-                "last updated": _stamp(row.last_updated),
+                "status": Text(row.status, style=status_style(row.status)),
+                "created": stamp(row.created),
+                "last updated": stamp(row.last_updated),
                 "custom status": self._cell("custom status", row.custom_status),
             }
             self.add_row(*(cells[label] for label in self.widths), key=row.instance_id)
         if selected is not None and selected in {r.instance_id for r in rows}:
             self.move_cursor(row=self.get_row_index(selected), animate=False)
-
-    def selected_key(self) -> str | None:
-        """The instance id under the cursor."""
-        if not self.row_count:
-            return None
-        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        return str(key) if key is not None else None
 
 
 class WorkItemsTable(FittedTable):
@@ -246,9 +325,44 @@ class WorkItemsTable(FittedTable):
         Column("duration", 10, drop=1),
     )
 
-    def show_rows(self, rows: Sequence[WorkItemRow]) -> None:
-        """Replace the rows, newest first."""
-        self._fill(rows)
+    @dataclass
+    class Chosen(Message):
+        """A work item was chosen (enter or a click): open it."""
+
+        table: WorkItemsTable
+        number: int
+
+        @property
+        def control(self) -> WorkItemsTable:
+            return self.table
+
+    work_items: reactive[tuple[WorkItemRow, ...]] = reactive((), init=False)
+    """The work items shown, newest first."""
+    notices: reactive[tuple[str, ...]] = reactive((), init=False)
+    """The worker's notices, oldest first: the latest is shown under the list."""
+
+    def watch_work_items(self, work_items: tuple[WorkItemRow, ...]) -> None:
+        self._fill(work_items)
+
+    def watch_notices(self) -> None:
+        self._subtitle()
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._subtitle()
+
+    def _subtitle(self) -> None:
+        if not self.notices:
+            self.border_subtitle = ""
+            return
+        hint = " · l log"
+        room = max(8, self.size.width - len(hint) - 4)
+        self.border_subtitle = short_text(self.notices[-1], room) + hint
+
+    @on(DataTable.RowSelected)
+    def _chosen(self, event: DataTable.RowSelected) -> None:
+        event.stop()
+        if event.row_key.value is not None:
+            self.post_message(self.Chosen(self, int(event.row_key.value)))
 
     def _fill(self, rows: Sequence[WorkItemRow]) -> None:
         selected = self.selected_key()
@@ -256,26 +370,7 @@ class WorkItemsTable(FittedTable):
         self._rows = list(rows)
         self.clear()
         for row in rows:
-            ev = row.event
-            outcome = row.outcome
-            result = "" if outcome == "running" else ev.result
-            if ev.result == "HELD":
-                result = "waiting for r / a"
-            if ev.detail and outcome in ("failed", "abandoned"):
-                result = f"{result} {ev.detail}".strip()
-            cells: dict[str, Text | str] = {
-                "#": str(ev.number),
-                "time": _clock(row.arrived),
-                "kind": "turn" if row.is_turn else "activity",
-                "instance": self._cell("instance", ev.instance_id),
-                "name": self._cell("name", ev.name),
-                "outcome": Text(outcome, style=OUTCOME_STYLES.get(outcome, "")),
-                "result": self._cell("result", result),
-                "duration": (
-                    "-" if outcome in ("running", "held") else f"{ev.seconds * 1000:.1f} ms"
-                ),
-            }
-            self.add_row(*(cells[label] for label in self.widths), key=str(ev.number))
+            self.add_row(*self._cells(row), key=str(row.event.number))
         if at_top or selected is None:
             # at the top, the cursor follows the newest work item
             self.move_cursor(row=0, animate=False)
@@ -285,9 +380,23 @@ class WorkItemsTable(FittedTable):
         except Exception:  # noqa: BLE001 - the row fell out of the kept window
             self.move_cursor(row=0, animate=False)
 
-    def selected_key(self) -> str | None:
-        """The work item number under the cursor."""
-        if not self.row_count:
-            return None
-        key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
-        return str(key) if key is not None else None
+    def _cells(self, row: WorkItemRow) -> list[Text | str]:
+        ev = row.event
+        outcome = row.outcome
+        label = outcome_label(outcome)
+        result = "" if outcome is Outcome.RECEIVED else ev.result
+        if outcome is Outcome.HELD:
+            result = "waiting for r / a"
+        if ev.detail and outcome in (Outcome.FAILED, Outcome.ABANDONED, Outcome.UNDELIVERED):
+            result = f"{result} {ev.detail}".strip()
+        cells: dict[str, Text | str] = {
+            "#": str(ev.number),
+            "time": clock(row.arrived),
+            "kind": "turn" if row.is_turn else "activity",
+            "instance": self._cell("instance", ev.instance_id),
+            "name": self._cell("name", ev.name),
+            "outcome": Text(label, style=outcome_style(label)),
+            "result": self._cell("result", result),
+            "duration": f"{ev.seconds * 1000:.1f} ms" if outcome.finished else "-",
+        }
+        return [cells[column] for column in self.widths]

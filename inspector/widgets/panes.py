@@ -12,7 +12,9 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from engine.frames import Frame
-from engine.history import EPOCH, HistoryEvent
+from engine.history import HistoryEvent
+from inspector.formatting import event_time, stamp_ms
+from inspector.style import status_style
 from inspector.widgets.highlight import highlight_json, highlight_traceback, parse_json_text
 
 
@@ -60,17 +62,6 @@ def where(location: Any) -> str:
     except ValueError:
         pass
     return f"{file}:{location.line} in {location.function}"
-
-
-STATUS_STYLES = {
-    "RUNNING": "bold green",
-    "COMPLETED": "bold cyan",
-    "FAILED": "bold red",
-    "TERMINATED": "bold red",
-    "SUSPENDED": "bold yellow",
-    "CONTINUED_AS_NEW": "bold magenta",
-    "PENDING": "dim",
-}
 
 
 class StatePane(Static):
@@ -128,15 +119,8 @@ class StatePane(Static):
             )
             rows.append(("IsReplaying", replaying))
             clock = frame.current_utc_datetime
-            rows.append(
-                (
-                    "replay clock",
-                    "-"
-                    if clock is None
-                    else f"{clock:%Y-%m-%d %H:%M:%S}.{clock.microsecond // 1000:03d}Z",
-                )
-            )
-            status = Text(frame.status, STATUS_STYLES.get(frame.status, "bold"))
+            rows.append(("replay clock", stamp_ms(clock)))
+            status = Text(frame.status, status_style(frame.status))
             if frame.suspended:
                 status.append("  (suspended)", "yellow")
             rows.append(("status", status))
@@ -336,7 +320,7 @@ class DetailPane(VerticalScroll, can_focus=False):
         out.append(f"  eventId {event.event_id}  {lane}", "dim")
         if name:
             out.append(f"  {name}", "bold cyan")
-        out.append(f"\ntime {timestamp_text(event)}", "dim")
+        out.append(f"\ntime {event_time(event.timestamp)}", "dim")
         details = event.details()
         traces: list[tuple[str, str]] = []
         shown: dict[str, Any] = {}
@@ -354,14 +338,6 @@ class DetailPane(VerticalScroll, can_focus=False):
         self.summary = out.plain
         self.body.update(out)
         self.scroll_home(animate=False)
-
-
-def timestamp_text(event: HistoryEvent) -> str:
-    """The event's full timestamp, or ``-`` when it carries none (absent or the zero time)."""
-    ts = event.timestamp
-    if ts is None or ts == EPOCH:
-        return "-"
-    return ts.isoformat().replace("+00:00", "Z")
 
 
 def _strip_traces(key: str, value: Any, traces: list[tuple[str, str]]) -> Any:

@@ -9,8 +9,9 @@ from typing import Any
 from durabletask import client as dt_client
 
 from engine.app_loader import load_app
-from engine.worker import ConnectionOptions, WorkerOptions
-from inspector.screens.live import LiveApp, LiveConfig, LiveScreen, LiveStepperScreen
+from engine.worker import ConnectionOptions, Outcome, WorkerOptions
+from inspector.live import LiveApp, LiveConfig
+from inspector.screens.live import LiveScreen, LiveStepperScreen
 from inspector.widgets.live import InstancesTable, WorkItemsTable
 from samples import orchestrations as samples
 from tests.live.conftest import wait_done
@@ -143,7 +144,7 @@ async def test_attach_with_app_lists_work_items_and_opens_them(sidecar: Any, cli
 
 
 def _all_done(app: LiveApp) -> bool:
-    return all(r.outcome == "completed" for r in app.items.values())
+    return all(r.outcome is Outcome.COMPLETED for r in app.items.values())
 
 
 async def wait_async(pilot: Any, client: Any, iid: str, timeout: float = 40.0) -> Any:

@@ -8,7 +8,9 @@ from durabletask.testing import InMemoryOrchestrationBackend
 
 from engine.worker import ConnectionOptions
 from inspector.__main__ import main
-from inspector.screens.live import ActivityScreen, LiveApp, LiveConfig, LiveScreen
+from inspector.live import LiveApp, LiveConfig
+from inspector.screens.live import LiveScreen
+from inspector.screens.live_modals import ActivityScreen
 from inspector.widgets.live import WorkItemsTable
 from samples import orchestrations as samples
 from tests.live.conftest import free_port

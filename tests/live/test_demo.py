@@ -15,9 +15,9 @@ from typing import Any
 from durabletask import client as dt_client
 
 from engine.app_loader import load_app
-from engine.worker import ConnectionOptions, WorkerOptions
+from engine.worker import ConnectionOptions, Outcome, WorkerOptions
 from inspector.cli_demo import APP, DemoDriver, LocalBackend
-from inspector.screens.live import LiveApp, LiveConfig
+from inspector.live import LiveApp, LiveConfig
 from inspector.widgets.live import WorkItemsTable
 from tests.live.test_attach import wait_for
 
@@ -50,9 +50,7 @@ async def run_demo(screenshot: Path) -> dict[str, str]:
             table = app.screen.query_one(WorkItemsTable)
             await wait_for(pilot, lambda: app.worker_state == "connected", 30)
             # completed work items show within seconds
-            await wait_for(
-                pilot, lambda: sum(r.outcome == "completed" for r in app.items.values()) >= 20, 15
-            )
+            await wait_for(pilot, lambda: _completed(app) >= 20, 15)
             await wait_for(
                 pilot,
                 lambda: (
@@ -81,6 +79,10 @@ async def run_demo(screenshot: Path) -> dict[str, str]:
     assert not leftover, leftover
     assert app.worker is not None and not app.worker.user_process_ids()
     return statuses
+
+
+def _completed(app: LiveApp) -> int:
+    return sum(r.outcome is Outcome.COMPLETED for r in app.items.values())
 
 
 async def test_demo_runs_every_sample_to_its_end(tmp_path: Any) -> None:

@@ -6,7 +6,9 @@ from typing import Any
 
 from durabletask import client as dt_client
 
-from inspector.screens.live import LiveApp, LiveScreen, LiveStepperScreen
+from engine.worker import Outcome
+from inspector.live import LiveApp
+from inspector.screens.live import LiveScreen, LiveStepperScreen
 from samples import orchestrations as samples
 from tests.live.test_attach import SIZE, wait_async, wait_for, worker_config
 
@@ -52,7 +54,7 @@ async def test_hold_then_release_and_abandon(sidecar: Any, client: Any, tmp_path
             await pilot.press("r")  # our response goes to the sidecar
             assert (await wait_async(pilot, client, "held-r")).runtime_status == COMPLETED
             rows = [r for r in app.items.values() if r.event.instance_id == "held-r"]
-            await wait_for(pilot, lambda: all(r.outcome == "completed" for r in rows))
+            await wait_for(pilot, lambda: all(r.outcome is Outcome.COMPLETED for r in rows))
 
             # back to the list; now hold another one and abandon it
             await pilot.press("escape")
@@ -73,10 +75,10 @@ async def test_hold_then_release_and_abandon(sidecar: Any, client: Any, tmp_path
                 ),
             )
             assert screen.session.request.proto.instanceId == "held-a"
-            held_number = next(n for n, r in app.items.items() if r.outcome == "held")
+            held_number = next(n for n, r in app.items.items() if r.outcome is Outcome.HELD)
             await pilot.press("a")  # given back: the sidecar redelivers it, we serve it
             assert (await wait_async(pilot, client, "held-a")).runtime_status == COMPLETED
-            await wait_for(pilot, lambda: app.items[held_number].outcome == "abandoned")
+            await wait_for(pilot, lambda: app.items[held_number].outcome is Outcome.ABANDONED)
             served = [
                 r
                 for n, r in app.items.items()

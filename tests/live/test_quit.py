@@ -5,7 +5,8 @@ from __future__ import annotations
 import threading
 from typing import Any
 
-from inspector.screens.live import LiveApp, StoppingScreen
+from inspector.live import LiveApp
+from inspector.screens.live_modals import StoppingScreen
 from tests.live.test_attach import SIZE, wait_for, worker_config
 
 

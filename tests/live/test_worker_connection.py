@@ -9,7 +9,7 @@ from collections.abc import Callable
 from durabletask.testing import InMemoryOrchestrationBackend
 
 from engine.worker import CONNECTION_STATES, ConnectionOptions, Worker, WorkerOptions
-from inspector.screens.live import LiveApp, LiveConfig
+from inspector.live import LiveApp, LiveConfig
 from tests.live.conftest import free_port
 from tests.live.test_attach import SIZE, wait_for
 

@@ -1,0 +1,119 @@
+"""What the live app knows, kept on its UI thread: the work items and the worker's connection.
+
+Both are fed from messages the worker's threads posted; saving a work item writes the files
+``--record`` writes. Nothing here imports Textual.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import replace
+from pathlib import Path
+
+from engine.worker import Outcome, Recorder, Worker, WorkItemEvent
+from inspector.widgets.live import StatusLine, WorkItemRow
+
+KEEP_ITEMS = 500
+"""Work items kept in the list (the newest)."""
+
+
+class WorkItems:
+    """The newest work items, by their number in the worker, each at its latest event."""
+
+    def __init__(self, keep: int = KEEP_ITEMS) -> None:
+        self.keep = keep
+        """How many are kept (the oldest go first)."""
+        self.by_number: dict[int, WorkItemRow] = {}
+        """The work items kept."""
+
+    def report(self, event: WorkItemEvent) -> bool:
+        """Take the worker's event; whether the list changed."""
+        row = self.by_number.get(event.number)
+        if row is None:
+            self.by_number[event.number] = WorkItemRow(event, event.time)
+        elif event.outcome is Outcome.RECEIVED:
+            return False  # it was reported already, as it ended
+        else:
+            self.by_number[event.number] = replace(row, event=event)
+        if len(self.by_number) > self.keep:
+            for number in sorted(self.by_number)[: len(self.by_number) - self.keep]:
+                del self.by_number[number]
+        return True
+
+    def newest_first(self) -> tuple[WorkItemRow, ...]:
+        """Every work item kept, the newest first."""
+        return tuple(self.by_number[n] for n in sorted(self.by_number, reverse=True))
+
+    def failed(self) -> int:
+        """How many of them failed."""
+        return sum(1 for r in self.by_number.values() if r.outcome is Outcome.FAILED)
+
+
+class WorkerLink:
+    """The embedded worker's connection as the status line tells it."""
+
+    def __init__(self, with_worker: bool) -> None:
+        self.state = "starting" if with_worker else ""
+        """``starting``, ``connecting``, ``connected``, ``reconnecting``, ``stopped`` or
+        ``error: …`` (empty: no worker)."""
+        self.retry_at: float | None = None
+        """While reconnecting: when (``time.monotonic()``) the worker tries again."""
+        self.failure = ""
+        """While reconnecting: why (a gRPC status name, or the stream ended)."""
+
+    def started(self) -> None:
+        """The worker started: it connects next (unless it did already)."""
+        if self.state == "starting":
+            self.state = "connecting"
+
+    def changed(self, state: str, detail: str, retry_at: float | None) -> None:
+        """The worker's ``on_connection`` report (a state of ``CONNECTION_STATES``)."""
+        if state == "connected":
+            self.retry_at = None
+            self.failure = ""
+            self.state = "connected"
+        elif state in ("failed", "ended"):
+            self.failure = "stream ended" if state == "ended" else detail
+            self.retry_at = retry_at if retry_at is not None else time.monotonic()
+            self.state = "reconnecting"
+        elif state == "stopped":
+            self.retry_at = None
+            self.state = "stopped"
+
+    def status(self, line: StatusLine, worker: Worker, failed: int) -> StatusLine:
+        """``line`` with this worker's state and its counters."""
+        stats = worker.stats
+        in_flight = stats.received - stats.completed - stats.abandoned - stats.undelivered
+        return replace(
+            line,
+            worker=self.text(),
+            served=stats.completed,
+            failed=failed,
+            in_flight=max(0, in_flight),
+            abandoned=stats.abandoned,
+            held=len(worker.held_tokens()),
+        )
+
+    def text(self) -> str:
+        """``connected``, ``reconnecting in 3 s (UNAVAILABLE)``, ``reconnecting…``, ``stopped``."""
+        if self.state != "reconnecting":
+            return self.state
+        why = f" ({self.failure})" if self.failure else ""
+        left = 0.0 if self.retry_at is None else self.retry_at - time.monotonic()
+        if left > 0.05:
+            return f"reconnecting in {math.ceil(left)} s{why}"
+        return f"reconnecting…{why}"
+
+
+def save_work_item(folder: Path, row: WorkItemRow) -> list[str]:
+    """Write the work item's request and response as ``--record`` does; return the paths."""
+    recorder = Recorder(str(folder))
+    ev = row.event
+    stem = recorder.stem(ev.number, "turn" if row.is_turn else "activity", ev.instance_id, ev.name)
+    recorder.request(stem, ev.request)
+    paths = [str(folder / f"{stem}.b64")]
+    if ev.response:
+        recorder.response(stem, ev.response)
+        paths.append(str(folder / f"{stem}.response.b64"))
+    return paths
