@@ -26,7 +26,7 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from google.protobuf.unknown_fields import UnknownFieldSet
 
-from engine._wire import fully_known, walk_problem
+from engine._wire import walk_problem
 from engine.errors import LoadError
 from engine.history import OrchestrationRequest
 from engine.proto import orchestrator_service_pb2 as pb
@@ -40,6 +40,7 @@ from engine.recording import (
     Recording,
     TurnResponse,
     from_message,
+    parse_recorded,
 )
 
 __all__ = [
@@ -365,52 +366,12 @@ def _parse_binary(data: bytes) -> tuple[Decoded | None, str]:
         if inner_problem:
             return None, f"WorkItem.orchestratorRequest: {inner_problem}"
         return item.orchestratorRequest, ""
-    other = _recorded_message(data)
+    other = parse_recorded(data)
     if other is not None:
         return other, ""
     if member is not None:
         return None, f"a WorkItem holding {member}, not an orchestratorRequest"
     return None, direct_problem
-
-
-def _recorded_message(data: bytes) -> RecordedMessage | None:
-    """The response or activity message the bytes hold, recognised only when fully known."""
-    for kind, plausible in _RECORDED_KINDS:
-        try:
-            msg = kind.FromString(data)
-        except (DecodeError, RecursionError, ValueError):
-            continue
-        if plausible(msg) and fully_known(msg):
-            return msg
-    return None
-
-
-def _named(text: str) -> bool:
-    return bool(text) and text.isprintable()
-
-
-def _plausible_response(msg: Any) -> bool:
-    actions = msg.actions
-    if not _named(msg.instanceId) or not msg.completionToken.isprintable():
-        return False
-    return all(a.WhichOneof("orchestratorActionType") for a in actions)
-
-
-def _plausible_activity_request(msg: Any) -> bool:
-    return _named(msg.name) and _named(msg.orchestrationInstance.instanceId)
-
-
-def _plausible_activity_response(msg: Any) -> bool:
-    both = msg.HasField("result") and msg.HasField("failureDetails")
-    return _named(msg.instanceId) and msg.completionToken.isprintable() and not both
-
-
-# Tried in this order: a response's actions never parse cleanly as an activity's fields.
-_RECORDED_KINDS: tuple[tuple[Any, Any], ...] = (
-    (pb.OrchestratorResponse, _plausible_response),
-    (pb.ActivityRequest, _plausible_activity_request),
-    (pb.ActivityResponse, _plausible_activity_response),
-)
 
 
 def _implausible(msg: pb.OrchestratorRequest) -> str:

@@ -10,7 +10,8 @@ sent back, or a note saying why it gave the item back (see docs/worker.md, *Capt
 - ``ActivityResponse`` (``...-activity-<name>.response.b64``): an :class:`ActivityResult`;
 - ``<stem>.abandoned``: an :class:`AbandonNote`.
 
-:func:`engine.load.load_recording` tells which one a file holds; this module only converts.
+:func:`engine.load.load_recording` reads a file and tells a request from the rest;
+:func:`parse_recorded` recognises the rest, and the classes here convert them.
 """
 
 from __future__ import annotations
@@ -20,7 +21,9 @@ from pathlib import Path
 from typing import Any, ClassVar, Union
 
 from google.protobuf import json_format
+from google.protobuf.message import DecodeError
 
+from engine._wire import fully_known
 from engine.history import FailureDetails, OrchestrationRequest, status_name
 from engine.proto import orchestrator_service_pb2 as pb
 
@@ -221,3 +224,50 @@ def from_message(msg: RecordedMessage) -> TurnResponse | ActivityCall | Activity
     if isinstance(msg, pb.ActivityRequest):
         return ActivityCall.from_proto(msg)
     return ActivityResult.from_proto(msg)
+
+
+def parse_recorded(data: bytes) -> RecordedMessage | None:
+    """The response or activity message binary ``data`` holds, or None.
+
+    A kind is recognised only when its fields are plausible and every field, at every depth,
+    is one its schema declares (bytes of one kind often parse as another).
+
+    Args:
+        data: The serialized message (already known not to be an ``OrchestratorRequest``).
+    """
+    for kind, plausible in _RECORDED_KINDS:
+        try:
+            msg = kind.FromString(data)
+        except (DecodeError, RecursionError, ValueError):
+            continue
+        if plausible(msg) and fully_known(msg):
+            return msg
+    return None
+
+
+def _named(text: str) -> bool:
+    return bool(text) and text.isprintable()
+
+
+def _plausible_response(msg: Any) -> bool:
+    actions = msg.actions
+    if not _named(msg.instanceId) or not msg.completionToken.isprintable():
+        return False
+    return all(a.WhichOneof("orchestratorActionType") for a in actions)
+
+
+def _plausible_activity_request(msg: Any) -> bool:
+    return _named(msg.name) and _named(msg.orchestrationInstance.instanceId)
+
+
+def _plausible_activity_response(msg: Any) -> bool:
+    both = msg.HasField("result") and msg.HasField("failureDetails")
+    return _named(msg.instanceId) and msg.completionToken.isprintable() and not both
+
+
+# Tried in this order: a response's actions never parse cleanly as an activity's fields.
+_RECORDED_KINDS: tuple[tuple[Any, Any], ...] = (
+    (pb.OrchestratorResponse, _plausible_response),
+    (pb.ActivityRequest, _plausible_activity_request),
+    (pb.ActivityResponse, _plausible_activity_response),
+)

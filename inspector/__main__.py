@@ -62,7 +62,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="protobuf JSON instead of base64")
     p.add_argument(
         "--max-timer-interval",
-        type=opt.seconds,
+        type=opt.interval,
         metavar="SECONDS",
         help="the worker's maximum timer interval (longer timers are split)",
     )

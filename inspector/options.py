@@ -65,6 +65,14 @@ def seconds(text: str) -> float:
     return value
 
 
+def interval(text: str) -> float:
+    """:func:`seconds` that a ``timedelta`` can hold without rounding it to zero."""
+    value = seconds(text)
+    if value < 1e-6:
+        raise argparse.ArgumentTypeError(f"{text} seconds is shorter than a microsecond")
+    return value
+
+
 def positive_int(text: str) -> int:
     """A whole number of at least 1."""
     try:

@@ -87,6 +87,14 @@ def test_usage_errors_are_one_line(argv: list[str]) -> None:
     assert "--help" in line
 
 
+def test_a_timer_interval_is_at_least_a_microsecond() -> None:
+    # timedelta(seconds=1e-9) is zero, which would silently mean "never split timers".
+    line = assert_one_line(
+        run_cli("replay", REQUEST, "--app", "samples.orchestrations", "--max-timer-interval=1e-9")
+    )
+    assert "--max-timer-interval" in line and "microsecond" in line
+
+
 def test_good_seconds_are_accepted_as_given() -> None:
     args = build_parser().parse_args(
         ["worker", "h:1", "--app", "a", "--turn-timeout", "0.25", "--grace", "1e3"]
