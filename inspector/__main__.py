@@ -8,6 +8,8 @@ imported only when that command runs. The parsed ``args`` they receive carry:
 - ``attach``: ``address`` (str, ``HOST:PORT``), ``app`` (str or None), the connection options
   and the worker options below.
 - ``worker``: ``address``, ``app`` (str), the connection options and the worker options.
+- ``tap``: ``listen`` and ``sidecar`` (``HOST:PORT``), ``record``, ``grace`` and the
+  connection options (for the sidecar side); its arguments are defined in ``cli_tap``.
 - ``demo``: nothing.
 
 Connection options: ``tls`` (bool), ``ca`` (str or None), ``header`` (list of ``(key, value)``
@@ -193,6 +195,10 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("worker", parents=[connection, worker], help="the embedded worker, headless")
     p.add_argument("address", metavar="HOST:PORT", type=_address, help="the sidecar")
     p.add_argument("--app", required=True, help="Python file or module with the functions")
+
+    from inspector.cli_tap import add_parser as add_tap_parser
+
+    add_tap_parser(sub, connection, _address)
 
     sub.add_parser("demo", help="an in-process sidecar with the samples, in the TUI")
     return parser
