@@ -162,9 +162,7 @@ class Forwarder(grpc.GenericRpcHandler):
         def handle(request: bytes, context: grpc.ServicerContext) -> Iterator[bytes]:
             if work_items and self.refuse_streams:
                 context.abort(grpc.StatusCode.UNAVAILABLE, "the tap is stopping")
-            call = method(
-                request, timeout=_timeout(context), metadata=self._metadata(context)
-            )
+            call = method(request, timeout=_timeout(context), metadata=self._metadata(context))
             context.add_callback(call.cancel)
             if not work_items:
                 yield from _relay_stream(call, context)
@@ -189,9 +187,7 @@ class Forwarder(grpc.GenericRpcHandler):
         method = self._channel.stream_stream(path)
 
         def handle(requests: Iterator[bytes], context: grpc.ServicerContext) -> Iterator[bytes]:
-            call = method(
-                requests, timeout=_timeout(context), metadata=self._metadata(context)
-            )
+            call = method(requests, timeout=_timeout(context), metadata=self._metadata(context))
             context.add_callback(call.cancel)
             yield from _relay_stream(call, context)
 
