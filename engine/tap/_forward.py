@@ -40,6 +40,7 @@ COMPLETIONS = frozenset(
         "AbandonTaskEntityWorkItem",
     )
 )
+_LONG_POLLS = frozenset({SERVICE + "WaitForInstanceStart", SERVICE + "WaitForInstanceCompletion"})
 # Set by the transport itself on each hop; forwarding them would duplicate or conflict.
 _HOP_HEADERS = frozenset({"user-agent", "grpc-accept-encoding", "grpc-encoding", "te"})
 
@@ -129,25 +130,32 @@ class Forwarder(grpc.GenericRpcHandler):
     def _unary_unary(self, path: str) -> Callable[[bytes, grpc.ServicerContext], bytes]:
         method = self._channel.unary_unary(path)
         completion = path in COMPLETIONS
+        # A blocking call costs a third of a cancellable future (no hop through the channel's
+        # thread); only the long polls need the caller's cancellation passed on mid-call.
+        cancellable = path in _LONG_POLLS
 
         def handle(request: bytes, context: grpc.ServicerContext) -> bytes:
-            future = method.future(
-                request, timeout=_timeout(context), metadata=self._metadata(context)
-            )
-            context.add_callback(future.cancel)
+            metadata = self._metadata(context)
             try:
-                response: bytes = future.result()
-            except grpc.RpcError:
+                if cancellable:
+                    call = method.future(request, timeout=_timeout(context), metadata=metadata)
+                    context.add_callback(call.cancel)
+                    response: bytes = call.result()
+                else:
+                    response, call = method.with_call(
+                        request, timeout=_timeout(context), metadata=metadata
+                    )
+            except grpc.RpcError as err:
                 if completion:
-                    self._report(path, request, future, context)
-                _relay_failure(future, context)
+                    self._report(path, request, err, context)
+                _relay_failure(err, context)
                 raise  # not reached: _relay_failure aborts
             except grpc.FutureCancelledError:
                 _relay_cancel(context)
                 raise
-            _relay_metadata(future, context)
+            _relay_metadata(call, context)
             if completion:
-                self._report(path, request, future, context)
+                self._report(path, request, call, context)
             return response
 
         return handle

@@ -9,6 +9,7 @@ from concurrent import futures
 from dataclasses import dataclass
 
 import grpc
+import grpc.experimental
 
 from engine.errors import InspectorError
 from engine.tap._capture import Capture, TapEvent, TapStats
@@ -18,6 +19,9 @@ _UNLIMITED = [
     ("grpc.max_receive_message_length", -1),
     ("grpc.max_send_message_length", -1),
 ]
+
+# Streams read on the forwarding thread itself: no hop through the channel's thread per message.
+_UPSTREAM = [*_UNLIMITED, (grpc.experimental.ChannelOptions.SingleThreadedUnaryStream, 1)]
 
 
 class TapError(InspectorError):
@@ -130,7 +134,7 @@ class Tap:
     def _open_channel(self) -> grpc.Channel:
         options = self.options
         if not options.tls:
-            return grpc.insecure_channel(options.sidecar, options=_UNLIMITED)
+            return grpc.insecure_channel(options.sidecar, options=_UPSTREAM)
         roots = None
         if options.ca_file:
             try:
@@ -141,7 +145,7 @@ class Tap:
                     f"cannot read the CA file {options.ca_file}: {exc.strerror}"
                 ) from None
         credentials = grpc.ssl_channel_credentials(root_certificates=roots)
-        return grpc.secure_channel(options.sidecar, credentials, options=_UNLIMITED)
+        return grpc.secure_channel(options.sidecar, credentials, options=_UPSTREAM)
 
     def request_stop(self) -> None:
         """Ask :meth:`run` to stop (safe from a signal handler)."""
