@@ -197,7 +197,12 @@ class Capture:
         finished: float,
     ) -> None:
         kind, token_field, abandon = _COMPLETIONS[path]
-        token = string_field(data, token_field)
+        summary: tuple[str, str, str] | None = None
+        if abandon or kind == "entity":
+            token = string_field(data, token_field)
+        else:
+            summary = _summary(kind, data)
+            token = summary[2]
         entry = self._open.pop((kind, token), None)
         if entry is None:
             self.stats.unpaired += 1
@@ -212,7 +217,7 @@ class Capture:
             self.stats.abandoned += 1
             result, outcome, detail = "ABANDONED", Outcome.ABANDONED, ""
         else:
-            result, detail = _summary(kind, data)
+            result, detail = summary[:2] if summary is not None else ("ok", "")
             outcome = Outcome.FAILED if result.startswith("FAILED") else Outcome.COMPLETED
             if outcome is Outcome.FAILED:
                 self.stats.failed += 1
@@ -307,10 +312,11 @@ def _entity_name(instance_id: str) -> str:
     return parts[1] if len(parts) >= 3 else instance_id or "?"
 
 
-def _summary(kind: str, data: bytes) -> tuple[str, str]:
-    """The result text (and detail) of a completion the sidecar accepted."""
+def _summary(kind: str, data: bytes) -> tuple[str, str, str]:
+    """The result text, its detail and the completion token of an accepted completion."""
     if kind == "orchestrator":
         response = pb.OrchestratorResponse.FromString(data)
+        token = response.completionToken
         for action in response.actions:
             if action.HasField("completeOrchestration"):
                 done = action.completeOrchestration
@@ -318,14 +324,12 @@ def _summary(kind: str, data: bytes) -> tuple[str, str]:
                 status = status.removeprefix("ORCHESTRATION_STATUS_")
                 if status == "FAILED":
                     failure = done.failureDetails
-                    return f"FAILED {failure.errorType}", failure.errorMessage
-                return status, ""
+                    return f"FAILED {failure.errorType}", failure.errorMessage, token
+                return status, "", token
         count = len(response.actions)
-        return f"{count} action{'s' if count != 1 else ''}", ""
-    if kind == "activity":
-        activity = pb.ActivityResponse.FromString(data)
-        if activity.HasField("failureDetails"):
-            failure = activity.failureDetails
-            return f"FAILED {failure.errorType}", failure.errorMessage
-        return "ok", ""
-    return "ok", ""
+        return f"{count} action{'s' if count != 1 else ''}", "", token
+    activity = pb.ActivityResponse.FromString(data)
+    if activity.HasField("failureDetails"):
+        failure = activity.failureDetails
+        return f"FAILED {failure.errorType}", failure.errorMessage, activity.completionToken
+    return "ok", "", activity.completionToken

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 import time
 from collections.abc import Callable
@@ -100,6 +101,7 @@ class Tap:
         Raises:
             TapError: The address cannot be served or the CA file cannot be read.
         """
+        _check_listen(self.options.listen)
         self._channel = self._open_channel()
         self._capture = Capture(
             self._on_event, self._on_received, self.options.record_dir, self._log
@@ -197,3 +199,19 @@ class Tap:
             else:
                 calm_since = None
             time.sleep(0.05)
+
+
+def _check_listen(address: str) -> None:
+    """Fail with one clear line before gRPC's own logging would (it prints to stderr)."""
+    host, _, port = address.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"
+    try:
+        family, kind, proto, _, where = socket.getaddrinfo(host, int(port), 0, socket.SOCK_STREAM)[
+            0
+        ]
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(where)
+    except (OSError, ValueError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise TapError(f"cannot listen on {address}: {reason}") from None
