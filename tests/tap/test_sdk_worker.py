@@ -110,19 +110,32 @@ def test_sigterm_then_a_new_tap_and_the_worker_reconnects(tmp_path: Path) -> Non
         direct = dt_client.TaskHubGrpcClient(host_address=f"127.0.0.1:{sidecar_port}", logger=QUIET)
         try:
             worker.start()
-            ids = [f"t{n}" for n in range(6)]
-            for iid in ids:
+            timers = [f"t{n}" for n in range(6)]
+            for iid in timers:
                 direct.schedule_new_orchestration("timer", instance_id=iid)
             # Every orchestration has started its timer: the stop comes with work in the sidecar.
-            wait_until("the timers", lambda: first.output().count(" timer 1 action ") >= len(ids))
+            wait_until(
+                "the timers", lambda: first.output().count(" timer 1 action ") >= len(timers)
+            )
             assert first.terminate() == 0, first.output()
             assert "0 open" in first.output()
             second = TapProcess(port, sidecar_port, log=tmp_path / "second.log")
-            for iid in ids:
+            # Scheduled after the first tap is gone: only the reconnected worker can serve these.
+            later = [f"later{n}" for n in range(3)]
+            for iid in later:
+                direct.schedule_new_orchestration("chain", input=["x"], instance_id=iid)
+            for iid in timers + later:
                 state = wait_done(direct, iid, timeout=120)
                 assert state.runtime_status.name == "COMPLETED", iid
-                assert state.serialized_output == '"hello timer"'
-            wait_until("the second tap's lines", lambda: len(second.lines()) >= 2 * len(ids))
+            for iid in timers:
+                assert direct.get_orchestration_state(iid).serialized_output == '"hello timer"'
+            wait_until(
+                "the second tap's lines",
+                lambda: sum(f" {iid} chain COMPLETED " in second.output() for iid in later) == 3,
+            )
+            both = first.output() + second.output()
+            for iid in timers:
+                assert both.count(f" {iid} timer COMPLETED ") == 1, iid
         finally:
             direct.close()
             worker.stop()
