@@ -12,7 +12,7 @@ import re
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timezone
 
 import grpc
@@ -89,7 +89,6 @@ class _Open:
     received: float
     peer: str
     stem: str = ""
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 class Capture:

@@ -106,11 +106,6 @@ class Forwarder(grpc.GenericRpcHandler):
             return grpc.unary_unary_rpc_method_handler(self._unary_unary(path))
         return grpc.stream_stream_rpc_method_handler(self._stream_stream(path))
 
-    def streams(self) -> int:
-        """How many ``GetWorkItems`` streams are being forwarded."""
-        with self._lock:
-            return len(self._streams)
-
     def end_streams(self) -> None:
         """End every forwarded ``GetWorkItems`` stream (the workers see a clean end)."""
         with self._lock:
