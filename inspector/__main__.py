@@ -11,6 +11,8 @@ they receive carry:
 - ``attach``: ``address`` (str, ``HOST:PORT``), ``app`` (str or None), the connection and
   worker arguments of :mod:`inspector.options`.
 - ``worker``: ``address``, ``app`` (str), the connection and worker arguments.
+- ``tap``: ``listen`` and ``sidecar`` (``HOST:PORT``), ``record``, ``grace`` and the
+  connection arguments (for the sidecar side); its arguments are defined in ``cli_tap``.
 - ``demo``: nothing.
 
 Connection and worker arguments are ``None`` when not given (the engine's default holds);
@@ -84,6 +86,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("address", metavar="HOST:PORT", type=opt.address, help="the sidecar")
     p.add_argument("--app", required=True, help="Python file or module with the functions")
+
+    from inspector.cli_tap import add_parser as add_tap_parser
+
+    add_tap_parser(sub, connection, opt.address)
 
     sub.add_parser("demo", help="an in-process sidecar with the samples, in the TUI")
     return parser
