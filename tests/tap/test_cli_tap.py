@@ -69,4 +69,6 @@ def test_an_address_in_use_is_one_line_and_exit_2() -> None:
 def test_usage_errors_exit_2(args: list[str]) -> None:
     result = _tap(*args)
     assert result.returncode == 2
-    assert "inspector tap: error:" in result.stderr and "Traceback" not in result.stderr
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("inspector tap: ") and "see 'inspector tap --help'" in lines[0]
