@@ -121,6 +121,11 @@ class WorkStream:
         with self._lock:
             return self._stub
 
+    def reading(self) -> bool:
+        """Whether a stream is open now (work items can be on their way)."""
+        with self._lock:
+            return self._call is not None
+
     def cancel(self) -> None:
         """Cancel the stream being read now, if any."""
         with self._lock:

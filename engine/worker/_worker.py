@@ -443,9 +443,12 @@ class Worker:
         assert self._turns is not None and self._stream is not None
         with self._lock:
             self._parked.extend(self._turns.take_pending())
+        stream = self._stream
         while time.monotonic() < deadline:
-            quiet = time.monotonic() - self._stream.last_message >= QUIET_SECONDS
-            if quiet and self._idle() and not self._expected.owed(self._waiting_instances()):
+            quiet = time.monotonic() - stream.last_message >= QUIET_SECONDS
+            # Without an open stream nothing is on its way (the sidecar may be gone).
+            owed = stream.reading() and self._expected.owed(self._waiting_instances())
+            if quiet and self._idle() and not owed:
                 return
             time.sleep(0.02)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Callable
@@ -68,7 +69,9 @@ def test_on_connection_across_a_sidecar_restart() -> None:
         backend.start()
         seen.wait(lambda s: s[-1] == "connected")
         assert seen.calls[-1] == ("connected", f"reconnected to {address}", None)
-        assert worker.stats.reconnects == 1
+        # The SDK's sidecar ends the stream before it closes its port, so a reconnect can
+        # still land on the stopping sidecar: count the reconnects instead of assuming one.
+        assert worker.stats.reconnects == seen.states().count("connected") - 1 >= 1
     finally:
         worker.stop()
         backend.stop(grace=0)
@@ -76,9 +79,13 @@ def test_on_connection_across_a_sidecar_restart() -> None:
     assert states[-1] == "stopped" and states.count("stopped") == 1
     assert set(states) <= set(CONNECTION_STATES)
     assert seen.calls[-1][2] is None
-    # only ever connected, then failed / ended until connected again
+    # connected, then failed / ended (or reconnected to the stopping sidecar) until
+    # connected again; every later connection is a reconnect
     assert states[0] == "connected" and states[-2] == "connected"
-    assert set(states[1:-2]) <= {"failed", "ended"}
+    assert set(states[1:-2]) <= {"failed", "ended", "connected"}
+    assert states[1:-2].count("failed") >= 2
+    later = [detail for state, detail, _ in seen.calls[1:] if state == "connected"]
+    assert later and all(detail == f"reconnected to {address}" for detail in later)
     # the log lines are unchanged
     assert any(line.startswith("reconnected to ") for line in logs)
     assert any("sidecar connection failed (" in line for line in logs)
@@ -103,11 +110,12 @@ async def test_live_header_counts_down_while_the_worker_reconnects() -> None:
             await wait_for(pilot, lambda: app.worker_state == "connected", 30)
             assert "worker connected" in str(app.status_text())
             backend.stop(grace=0)
-            # the stream ends (reconnecting at once), then Hello fails: 4 s of back-off,
-            # which the header counts down
+            # the stream ends (reconnecting at once, then Hello fails) or the server cancels
+            # it first, whichever its shutdown does: 4 s of back-off, counted down
             await wait_for(pilot, lambda: "reconnecting in 4 s (" in str(app.status_text()))
             assert app.worker_state == "reconnecting"
-            assert "worker reconnecting in 4 s (UNAVAILABLE)" in str(app.status_text())
+            shown = str(app.status_text())
+            assert re.search(r"worker reconnecting in 4 s \((UNAVAILABLE|CANCELLED)\)", shown)
             await wait_for(pilot, lambda: "worker reconnecting in 2 s (" in str(app.status_text()))
             backend = InMemoryOrchestrationBackend(port=port)
             backend.start()

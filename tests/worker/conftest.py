@@ -66,6 +66,15 @@ class WorkerProcess:
                 raise AssertionError(f"no {text!r} in the worker log:\n{self.output()}")
             time.sleep(0.05)
 
+    def wait_for_count(self, text: str, count: int, timeout: float = 30.0) -> None:
+        deadline = time.monotonic() + timeout
+        while self.output().count(text) < count:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"worker exited ({self.proc.returncode}):\n{self.output()}")
+            if time.monotonic() > deadline:
+                raise AssertionError(f"fewer than {count} {text!r} in the log:\n{self.output()}")
+            time.sleep(0.05)
+
     def terminate(self, timeout: float = 30.0) -> int:
         if self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)

@@ -211,3 +211,45 @@ def test_stopping_waits_for_the_turn_its_own_answer_causes() -> None:
             second.stop()
         client.close()
         sidecar.stop(grace=0)
+
+
+def test_stopping_with_the_sidecar_gone_does_not_wait_for_what_it_owed() -> None:
+    port = free_port()
+    sidecar = SlowDispatch(port=port)
+    sidecar.start()
+    stopped: list[float] = []
+    workers: list[Worker] = []
+
+    def slow_down(event: WorkItemEvent) -> None:
+        if event.kind == "activity":
+            sidecar.pause = 5.0
+
+    def lose_the_sidecar(event: WorkItemEvent) -> None:
+        if event.kind == "activity" and event.outcome is Outcome.COMPLETED:
+
+            def stop() -> None:
+                sidecar.stop(grace=0)
+                began = time.monotonic()
+                workers[0].stop()
+                stopped.append(time.monotonic() - began)
+
+            threading.Thread(target=stop, daemon=True).start()
+
+    worker = Worker(
+        ConnectionOptions(f"127.0.0.1:{port}", backoff_base=0.2, backoff_cap=0.5),
+        _options(grace=30),
+        on_event=lose_the_sidecar,
+        on_received=slow_down,
+    )
+    workers.append(worker)
+    client = dt_client.TaskHubGrpcClient(host_address=f"127.0.0.1:{port}", logger=QUIET)
+    try:
+        worker.start()
+        client.schedule_new_orchestration(samples.single_activity, input="g", instance_id="gone")
+        wait_until(lambda: worker.state is State.STOPPED, "the worker to stop", 60)
+        # the turn the sidecar owed can no longer come: no stream, nothing to wait for
+        assert stopped and stopped[0] < 15.0, stopped
+    finally:
+        worker.stop()
+        client.close()
+        sidecar.stop(grace=0)
