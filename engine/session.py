@@ -17,7 +17,7 @@ from datetime import timedelta
 from engine import history as h
 from engine.actions import Action, SourceLocation, response_to_proto
 from engine.app_loader import UserApp
-from engine.breakpoints import Breakpoint, marks_event, may_stop_at
+from engine.breakpoints import Breakpoint, event_matcher, marks_event
 from engine.context import (
     DEFAULT_MAXIMUM_TIMER_INTERVAL,
     STATUS_CONTINUED_AS_NEW,
@@ -253,9 +253,10 @@ class ReplaySession:
         origin = self.position if start is None else start
         needs_frame = any(b.needs_frame for b in bps)
         event = self.request.event
+        hits = event_matcher(bps)
         indices = range(origin + 1, self._total) if forward else range(origin - 1, -1, -1)
         for i in indices:
-            if not needs_frame and not may_stop_at(bps, i, event(i).kind, names.get(i)):
+            if not needs_frame and not hits(i, event(i).kind, names.get(i)):
                 continue
             frame = self.frame(i)
             if any(b.matches(frame, names) for b in bps):
