@@ -1,16 +1,19 @@
-"""Breakpoints, and the one rule that says whether a step or an event matches them.
+"""Breakpoints, and the one rule that says whether an event or a step matches them.
 
-The session uses it to move (:meth:`engine.session.ReplaySession.find`), the UI to mark history
-rows (:func:`marks_event`): both ask :meth:`Breakpoint.matches_event` and
-:meth:`Breakpoint.matches`, so a row is marked exactly when the session would stop there.
+The session moves with it (:meth:`engine.session.ReplaySession.find`) and the UI marks history
+rows with it (:func:`row_marker`): both go through :func:`event_matcher`, so a row is marked
+exactly when the session would stop there.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 from engine.frames import Frame
+
+EventMatcher = Callable[[int, str, "str | None"], bool]
+"""``(index, kind, display name) -> bool``: whether an event matches."""
 
 
 @dataclass(frozen=True)
@@ -43,13 +46,7 @@ class Breakpoint:
             kind: the event kind, e.g. ``taskCompleted``.
             name: the event's display name (completions named after their task), if any.
         """
-        if self.index is not None and index != self.index:
-            return False
-        if self.kind is not None and kind.lower() != self.kind.lower():
-            return False
-        if self.name is not None and (name is None or name.casefold() != self.name.casefold()):
-            return False
-        return True
+        return event_matcher((self,))(index, kind, name)
 
     def matches(self, frame: Frame, names: dict[int, str | None]) -> bool:
         """Whether the frame matches this breakpoint (every field given)."""
@@ -84,14 +81,52 @@ class Breakpoint:
         return " ".join(parts) or "any"
 
 
-def may_stop_at(breakpoints: Iterable[Breakpoint], index: int, kind: str, name: str | None) -> bool:
-    """Whether any breakpoint's event fields match (a line breakpoint still needs the frame)."""
-    return any(b.matches_event(index, kind, name) for b in breakpoints)
+def event_matcher(breakpoints: Iterable[Breakpoint]) -> EventMatcher:
+    """Whether any of these breakpoints' event fields match an event (lines are not checked).
+
+    Kinds compare case-insensitively, names by ``casefold``; the breakpoints are prepared once,
+    so scanning a long history costs one call per event.
+    """
+    rules = [
+        (
+            b.index,
+            None if b.kind is None else b.kind.lower(),
+            None if b.name is None else b.name.casefold(),
+        )
+        for b in breakpoints
+    ]
+
+    def hits(index: int, kind: str, name: str | None) -> bool:
+        lowered = folded = None
+        for want_index, want_kind, want_name in rules:
+            if want_index is not None and want_index != index:
+                continue
+            if want_kind is not None:
+                if lowered is None:
+                    lowered = kind.lower()
+                if lowered != want_kind:
+                    continue
+            if want_name is not None:
+                if name is None:
+                    continue
+                if folded is None:
+                    folded = name.casefold()
+                if folded != want_name:
+                    continue
+            return True
+        return False
+
+    return hits
+
+
+def row_marker(breakpoints: Iterable[Breakpoint]) -> EventMatcher:
+    """Whether a history row gets a breakpoint mark: an event-only breakpoint stops there."""
+    return event_matcher(b for b in breakpoints if not b.needs_frame)
 
 
 def marks_event(breakpoints: Iterable[Breakpoint], index: int, kind: str, name: str | None) -> bool:
-    """Whether a history row gets a breakpoint mark: an event-only breakpoint stops there."""
-    return any(not b.needs_frame and b.matches_event(index, kind, name) for b in breakpoints)
+    """One row's mark (see :func:`row_marker`, which prepares the breakpoints once)."""
+    return row_marker(breakpoints)(index, kind, name)
 
 
-__all__ = ["Breakpoint", "marks_event", "may_stop_at"]
+__all__ = ["Breakpoint", "EventMatcher", "event_matcher", "marks_event", "row_marker"]

@@ -1,11 +1,13 @@
 """Immutable per-step views of a replay, and the recorder that makes them cheap.
 
 A replay is deterministic, so one forward pass records everything every later move needs.
-The recorder keeps per-step scalars (clock, status, location...) in flat lists and every
-piece of open state (pending action, open task, external-event wait, buffered event) as an
-interval ``[opened, closed)`` of step indices. A :class:`Frame` for any step is built on
-demand from those, without re-running anything: stepping back and jumping are instant and
-memory grows with the history, not with history times state.
+The recorder keeps one :class:`StepRecord` per step (clock, status, location... as the
+replayers report them after applying the event, written only through
+:meth:`FrameRecorder.record`) and every piece of open state (pending action, open task,
+external-event wait, buffered event) as an interval ``[opened, closed)`` of step indices. A
+:class:`Frame` for any step is built on demand from those, without re-running anything:
+stepping back and jumping are instant and memory grows with the history, not with history
+times state.
 """
 
 from __future__ import annotations
@@ -106,9 +108,11 @@ class Frame:
 class StepRecord(NamedTuple):
     """What one step left behind, as the replayers reported it right after applying it.
 
-    Immutable and slotted, with one field per fact. A named tuple rather than a frozen
-    dataclass because one is made per event: a frozen dataclass's ``__init__`` costs about
-    ten times as much, which the 100,000-event stepper would feel.
+    Immutable, slotted, one named field per fact; :meth:`FrameRecorder.record` is its only
+    writer and takes exactly these fields. The recorder stores each step as a plain tuple in
+    this field order and hands out :class:`StepRecord` values when read: making a record
+    object per event (a named tuple costs about twice a plain tuple, a frozen dataclass over
+    ten times) would slow the frame-recorded replay of every event for no reader's benefit.
     """
 
     clock: ClockToken
@@ -180,12 +184,15 @@ class FrameRecorder(Tracker):
         self.total = total
         self.past_count = past_count
         self.with_code = with_code
-        self.step = -1
+        self.step = 0
+        """The step that changes reported now belong to: the next one to be recorded."""
         self.actions = _IntervalSet()
         self.tasks = _IntervalSet()
         self.waits = _IntervalSet()
         self.buffered = _IntervalSet()
-        self._steps: list[StepRecord] = []
+        self._steps: list[tuple[Any, ...]] = []
+        """One tuple per step, in :class:`StepRecord` field order (written by :meth:`record`)."""
+        self._append = self._steps.append
         self.nondeterminism: NonDeterminism | None = None
         """Where code and history disagreed, once the replay found it."""
 
@@ -198,11 +205,11 @@ class FrameRecorder(Tracker):
     def last(self) -> StepRecord | None:
         """The latest step's record (``None`` before the first)."""
         steps = self._steps
-        return steps[-1] if steps else None
+        return _new_record(StepRecord, steps[-1]) if steps else None
 
     def step_record(self, index: int) -> StepRecord:
         """The record of step ``index``."""
-        return self._steps[index]
+        return _new_record(StepRecord, self._steps[index])
 
     def record(
         self,
@@ -217,24 +224,26 @@ class FrameRecorder(Tracker):
         failure: FailureDetails | None,
         turn_end_action: PendingAction | None,
     ) -> None:
-        """Record the step begun last (see :meth:`begin`): what the replayer reported."""
-        self._steps.append(
-            _new_record(
-                StepRecord,
-                (
-                    clock,
-                    status,
-                    suspended,
-                    custom_status,
-                    location,
-                    locals_,
-                    note,
-                    processed,
-                    failure,
-                    turn_end_action,
-                ),
+        """Record what the replayer reported after applying the current step; the next begins.
+
+        Steps are recorded in order, so the recorder moves on by itself (no :meth:`begin`
+        needed between two consecutive steps).
+        """
+        self._append(
+            (
+                clock,
+                status,
+                suspended,
+                custom_status,
+                location,
+                locals_,
+                note,
+                processed,
+                failure,
+                turn_end_action,
             )
         )
+        self.step = len(self._steps)
 
     # --- Tracker ----------------------------------------------------------------------
 
@@ -265,7 +274,7 @@ class FrameRecorder(Tracker):
     # --- per-step scalars ---------------------------------------------------------------
 
     def begin(self, step: int) -> None:
-        """Changes reported from now on belong to ``step``."""
+        """Changes reported from now on belong to ``step`` (the next to record, by default)."""
         self.step = step
 
     def frame(self, index: int) -> Frame:
@@ -295,7 +304,7 @@ class FrameRecorder(Tracker):
             )
         if index >= len(self._steps):
             raise IndexError(f"step {index} is not recorded yet ({len(self._steps)} are)")
-        step = self._steps[index]
+        step = self.step_record(index)
         actions = [
             PendingAction(a.id, a.kind, a.describe(), a.origin, opened)
             for a, opened in self.actions.at(index)

@@ -17,7 +17,7 @@ from datetime import timedelta
 from engine import history as h
 from engine.actions import Action, SourceLocation, response_to_proto
 from engine.app_loader import UserApp
-from engine.breakpoints import Breakpoint, marks_event, may_stop_at
+from engine.breakpoints import Breakpoint, event_matcher, marks_event
 from engine.context import (
     DEFAULT_MAXIMUM_TIMER_INTERVAL,
     STATUS_CONTINUED_AS_NEW,
@@ -77,13 +77,16 @@ class ReplaySession:
             )
         else:
             self._history = HistoryReplayer(request, self.recorder)
+        self._record_step = self.recorder.record
         self.position = -1
         self._lock = threading.Lock()
         self._final_actions: list[Action] | None = None
         self._names: dict[int, str | None] | None = None
-        self._resumes_seen: tuple[int, int] = (-1, -1)
-        self._shown: tuple[SourceLocation | None, tuple[tuple[str, str], ...]] = (None, ())
-        """The code location and locals the last step recorded."""
+        self._resumes_seen = -1
+        self._changes_seen = -1
+        self._location: SourceLocation | None = None
+        """The code location the last step recorded (with its locals, below)."""
+        self._locals: tuple[tuple[str, str], ...] = ()
         self._failure: h.FailureDetails | None = None
 
     # --- recording ------------------------------------------------------------------
@@ -116,9 +119,8 @@ class ReplaySession:
     def _record_history(self, index: int) -> None:
         hist = self._history
         assert hist is not None
-        self.recorder.begin(index)
         hist.apply(index)
-        self.recorder.record(
+        self._record_step(
             hist.clock,
             hist.status,
             hist.suspended,
@@ -134,25 +136,24 @@ class ReplaySession:
     def _record_code(self, index: int) -> None:
         code = self._code
         assert code is not None
-        rec = self.recorder
-        rec.begin(index)
         code.apply(index)
         ctx = code.ctx
-        seen = (ctx.resumes, ctx.changes)
+        resumes, changes = ctx.resumes, ctx.changes
         failure = self._failure
-        if failure is not None or seen == self._resumes_seen:
-            location, locals_ = self._shown  # unchanged (or the failing line, from then on)
+        if failure is not None or (resumes == self._resumes_seen and changes == self._changes_seen):
+            # unchanged (or, once failed, the failing line from then on)
+            location, locals_ = self._location, self._locals
         else:
-            location, locals_ = ctx.code_location(), ctx.code_locals()
-            self._resumes_seen = seen
+            location = self._location = ctx.code_location()
+            locals_ = self._locals = ctx.code_locals()
+            self._resumes_seen, self._changes_seen = resumes, changes
         if failure is None and code.failure_exception is not None:
             failure = self._failure = failure_from_exception(code.failure_exception)
-            location = self._failing_line(code, location)
-        self._shown = (location, locals_)
+            location = self._location = self._failing_line(code, location)
         end_action = None
         if ctx.completion_status == STATUS_CONTINUED_AS_NEW:
             end_action = self._turn_end_action(index)
-        rec.record(
+        self._record_step(
             ctx.clock_token,
             code.status,
             code.suspended,
@@ -252,9 +253,10 @@ class ReplaySession:
         origin = self.position if start is None else start
         needs_frame = any(b.needs_frame for b in bps)
         event = self.request.event
+        hits = event_matcher(bps)
         indices = range(origin + 1, self._total) if forward else range(origin - 1, -1, -1)
         for i in indices:
-            if not needs_frame and not may_stop_at(bps, i, event(i).kind, names.get(i)):
+            if not needs_frame and not hits(i, event(i).kind, names.get(i)):
                 continue
             frame = self.frame(i)
             if any(b.matches(frame, names) for b in bps):

@@ -14,7 +14,7 @@ from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from engine.breakpoints import Breakpoint, marks_event
+from engine.breakpoints import Breakpoint, row_marker
 from engine.history import HistoryEvent
 from inspector.formatting import clock
 from inspector.text import short_text
@@ -92,7 +92,7 @@ class HistoryView(ScrollView, can_focus=True, inherit_bindings=False):
         self._rows: list[int] | None = None
         self._current = -1
         self._cursor = 0
-        self._breakpoints: tuple[Breakpoint, ...] = ()
+        self._marks = row_marker(())
         self.filter_text = ""
         """The active filter (empty: every event is shown)."""
 
@@ -113,7 +113,7 @@ class HistoryView(ScrollView, can_focus=True, inherit_bindings=False):
 
     def set_breakpoints(self, breakpoints: Sequence[Breakpoint]) -> None:
         """Mark rows that one of these breakpoints stops at."""
-        self._breakpoints = tuple(breakpoints)
+        self._marks = row_marker(breakpoints)
         self.refresh()
 
     def set_filter(self, text: str) -> int:
@@ -338,4 +338,4 @@ class HistoryView(ScrollView, can_focus=True, inherit_bindings=False):
         return Strip(segments).crop_extend(0, width, row_style)
 
     def _is_breakpoint(self, index: int, ev: HistoryEvent, name: str | None) -> bool:
-        return bool(self._breakpoints) and marks_event(self._breakpoints, index, ev.kind, name)
+        return self._marks(index, ev.kind, name)

@@ -154,6 +154,12 @@ def test_steps_are_typed_immutable_records_written_only_by_record() -> None:
     assert rec.last == rec.step_record(s.total - 1)
 
 
+def test_record_takes_exactly_the_step_record_fields_in_order() -> None:
+    # The recorder stores each step in StepRecord's field order: one layout, defined once.
+    params = list(inspect.signature(FrameRecorder.record).parameters)[1:]
+    assert [p.rstrip("_") for p in params] == list(StepRecord._fields)
+
+
 # --- the outcome -----------------------------------------------------------------------------
 
 
