@@ -5,7 +5,7 @@ The public API: load a request, load the user's app, and replay it headless or s
 
 from engine.app_loader import UserApp, load_app
 from engine.breakpoints import Breakpoint
-from engine.context import DEFAULT_MAXIMUM_TIMER_INTERVAL
+from engine.defaults import DEFAULT_MAXIMUM_TIMER_INTERVAL
 from engine.errors import (
     AppLoadError,
     InspectorError,

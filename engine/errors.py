@@ -53,6 +53,7 @@ class WorkerError(InspectorError):
 
 __all__ = [
     "AppLoadError",
+    "ConnectionConfigError",
     "InspectorError",
     "LoadError",
     "OrchestratorNotFound",

@@ -30,6 +30,7 @@ from engine.channel import ConnectionOptions, open_channel
 from engine.history import (
     STATUS_NAMES,
     OrchestrationRequest,
+    execution_started,
     status_name,
     timestamp_to_datetime,
 )
@@ -309,12 +310,10 @@ def build_request(
 
 
 def _execution_id(events: Sequence[pb.HistoryEvent]) -> str:
-    for event in events:
-        if event.WhichOneof("eventType") == "executionStarted":
-            instance = event.executionStarted.orchestrationInstance
-            if instance.HasField("executionId"):
-                return str(instance.executionId.value)
-    return ""
+    started = execution_started(events)
+    if started is None or not started.orchestrationInstance.HasField("executionId"):
+        return ""
+    return str(started.orchestrationInstance.executionId.value)
 
 
 def read_instance(client: LiveClient, instance_id: str) -> tuple[OrchestrationRequest, str]:

@@ -17,6 +17,7 @@ from durabletask import task
 
 from engine import actions as act
 from engine.actions import Action, SourceLocation
+from engine.defaults import DEFAULT_MAXIMUM_TIMER_INTERVAL as DEFAULT_MAXIMUM_TIMER_INTERVAL
 from engine.failures import failure_from_exception, failure_from_task_error
 from engine.history import FailureDetails
 from engine.payloads import encode
@@ -26,7 +27,6 @@ from engine.tracker import Tracker
 ClockToken = datetime | tuple[int, int] | None
 """The replay clock as cheaply as it is held: unset, a datetime, or raw seconds and nanos."""
 
-DEFAULT_MAXIMUM_TIMER_INTERVAL = timedelta(days=3)
 """The SDK's default longest single durable timer; longer ones are split into chunks."""
 _UNSET_CLOCK = datetime(1000, 1, 1)  # the SDK's clock before the first orchestratorStarted
 _NAIVE_EPOCH = datetime(1970, 1, 1)

@@ -17,7 +17,7 @@ from pathlib import Path
 from google.protobuf import json_format
 
 from engine.app_loader import load_app
-from engine.context import DEFAULT_MAXIMUM_TIMER_INTERVAL
+from engine.defaults import DEFAULT_MAXIMUM_TIMER_INTERVAL
 from engine.errors import InspectorError
 from engine.load import load_request
 from engine.session import replay_request

@@ -196,7 +196,7 @@ def _field_default(cls: type, name: str) -> Any:
 def _engine_default(dest: str) -> Any:
     """The default the engine applies when the option ``dest`` is not given (None: none)."""
     if dest == "max_timer_interval":
-        from engine.context import DEFAULT_MAXIMUM_TIMER_INTERVAL
+        from engine.defaults import DEFAULT_MAXIMUM_TIMER_INTERVAL
 
         seconds = DEFAULT_MAXIMUM_TIMER_INTERVAL.total_seconds()
         return f"{seconds:g} = {seconds / 86400:g} days"

@@ -19,6 +19,7 @@ from google.protobuf import timestamp_pb2, wrappers_pb2
 from replay_compare import normalized
 
 from engine.app_loader import UserApp
+from engine.defaults import DEFAULT_MAXIMUM_TIMER_INTERVAL
 from engine.history import OrchestrationRequest
 from engine.proto import orchestrator_service_pb2 as pb
 from engine.session import ReplayOutcome, ReplaySession, replay_request
@@ -285,7 +286,7 @@ def sdk_response(
     new: Sequence[pb.HistoryEvent],
     *,
     instance: str = "abc",
-    maximum_timer_interval: timedelta | None = timedelta(days=3),
+    maximum_timer_interval: timedelta | None = DEFAULT_MAXIMUM_TIMER_INTERVAL,
 ) -> pb.OrchestratorResponse:
     """The SDK executor's response to a turn, as our protobuf."""
     from durabletask import worker
@@ -358,7 +359,7 @@ def both(
     *,
     instance: str = "abc",
     others: Sequence[Callable[..., Any]] = (),
-    maximum_timer_interval: timedelta | None = timedelta(days=3),
+    maximum_timer_interval: timedelta | None = DEFAULT_MAXIMUM_TIMER_INTERVAL,
 ) -> Both:
     """Run ``orchestrator`` on one turn with our ``replay_request`` and with the SDK executor.
 

@@ -20,7 +20,7 @@ import grpc
 from engine.proto import orchestrator_service_pb2 as pb
 from engine.tap._forward import SERVICE
 from engine.tap._wire import string_field
-from engine.worker import Outcome, WorkItemEvent
+from engine.worker import Outcome, WorkItemEvent, orchestrator_name
 
 try:  # the public name once the worker's restructuring lands
     from engine.worker import Recorder  # type: ignore[attr-defined]
@@ -273,12 +273,12 @@ def _describe_item(item: pb.WorkItem) -> tuple[str, str, str, bytes] | None:
     which = item.WhichOneof("request")
     if which == "orchestratorRequest":
         request = item.orchestratorRequest
-        name = ""
-        for event in (*request.pastEvents, *request.newEvents):
-            if event.HasField("executionStarted"):
-                name = event.executionStarted.name
-                break
-        return "orchestrator", request.instanceId, name or "?", request.SerializeToString()
+        return (
+            "orchestrator",
+            request.instanceId,
+            orchestrator_name(request),
+            request.SerializeToString(),
+        )
     if which == "activityRequest":
         activity = item.activityRequest
         return (

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from itertools import chain
+
 from google.protobuf import wrappers_pb2
 
-from engine.history import FailureDetails, status_name
+from engine.history import FailureDetails, execution_started, status_name
 from engine.proto import orchestrator_service_pb2 as pb
 
 FAILED = pb.ORCHESTRATION_STATUS_FAILED
@@ -79,8 +81,5 @@ def activity_summary(response: pb.ActivityResponse) -> str:
 
 def orchestrator_name(request: pb.OrchestratorRequest) -> str:
     """The orchestrator's name from the request's ``executionStarted`` event (or ``?``)."""
-    for events in (request.pastEvents, request.newEvents):
-        for event in events:
-            if event.HasField("executionStarted"):
-                return event.executionStarted.name
-    return "?"
+    started = execution_started(chain(request.pastEvents, request.newEvents))
+    return "?" if started is None else started.name

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from engine.channel import ConnectionOptions as ConnectionOptions
+from engine.defaults import DEFAULT_MAXIMUM_TIMER_INTERVAL
 
 
 def _default_orchestrations() -> int:
@@ -44,7 +45,7 @@ class WorkerOptions:
     max_orchestrations: int = field(default_factory=_default_orchestrations)
     max_activities: int = field(default_factory=_default_activities)
     record_dir: str | None = None
-    maximum_timer_interval: timedelta | None = timedelta(days=3)
+    maximum_timer_interval: timedelta | None = DEFAULT_MAXIMUM_TIMER_INTERVAL
     orchestrator_filter: tuple[str, ...] | None = None
     activity_filter: tuple[str, ...] | None = None
     start_method: str = "spawn"
