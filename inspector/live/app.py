@@ -20,7 +20,6 @@ from pathlib import Path
 import grpc
 from rich.text import Text
 from textual import on, work
-from textual.app import App
 
 from engine.errors import InspectorError
 from engine.holds import HoldGate, HoldRule
@@ -29,6 +28,7 @@ from engine.session import ReplaySession
 from engine.worker import Outcome, Worker, WorkItemEvent
 from inspector.formatting import clock
 from inspector.live.config import LiveConfig
+from inspector.live.control import InstanceControl
 from inspector.live.poller import InstancePoller
 from inspector.live.state import WorkerLink, WorkItems, save_work_item
 from inspector.messages import (
@@ -70,12 +70,15 @@ REFRESH_SECONDS = 0.25
 KEEP_NOTICES = 200
 """The worker's notices kept for the log (the newest)."""
 
+KEEP_KNOWN = 500
+"""Instances named by work items kept for a sidecar without ``QueryInstances``."""
+
 STATUS_FILTERS = ("", "RUNNING", "PENDING", "COMPLETED", "FAILED", "TERMINATED", "SUSPENDED")
 
 APP_CSS = Path(__file__).resolve().parent.parent / "app.tcss"
 
 
-class LiveApp(App[None]):
+class LiveApp(InstanceControl):
     """``inspector attach``: instances and (with an APP) work items, live."""
 
     CSS_PATH = str(APP_CSS)
@@ -105,6 +108,9 @@ class LiveApp(App[None]):
         """The hold rules and whether hold is armed (the worker's threads ask it)."""
         self.stopping = False
         """Whether quitting has begun (the stopping overlay is up, the stop runs in a thread)."""
+        self.known_instances: tuple[str, ...] = ()
+        """The instances the work items named, oldest first (listed where the sidecar cannot
+        be queried for its instances)."""
         self._items_changed = False
         self._halt = threading.Event()
         self.poller = InstancePoller(
@@ -112,6 +118,7 @@ class LiveApp(App[None]):
             lambda: self.filters,
             self.post_message,
             self._halt,
+            lambda: self.known_instances,
         )
         """Lists the instances in a thread."""
         self._live_closed = False
@@ -312,13 +319,24 @@ class LiveApp(App[None]):
             self.post_message(HistoryRead(request, source))
 
     def on_history_read(self, message: HistoryRead) -> None:
+        session, origin = self._instance_session(message)
+        if session is None:
+            return
+        self.push_screen(LiveStepperScreen(session, save_dir=self.config.save_dir, origin=origin))
+
+    def _instance_session(self, message: HistoryRead) -> tuple[ReplaySession | None, str]:
+        """The instance's session: with the APP's code where it has the orchestrator."""
+        origin = f"history via {message.source}"
+        if self.config.user_app is not None:
+            try:
+                return ReplaySession(message.request, self.config.user_app), origin + " · code"
+            except InspectorError as exc:
+                self.notify(f"{exc}: opened history-only", severity="warning")
         try:
-            session = ReplaySession(message.request)
+            return ReplaySession(message.request), origin
         except InspectorError as exc:
             self.notify(str(exc), severity="error")
-            return
-        origin = f"history via {message.source}"
-        self.push_screen(LiveStepperScreen(session, save_dir=self.config.save_dir, origin=origin))
+            return None, origin
 
     def on_history_read_failed(self, message: HistoryReadFailed) -> None:
         self.notify(message.error, severity="error")
@@ -327,6 +345,7 @@ class LiveApp(App[None]):
 
     def on_work_item_reported(self, message: WorkItemReported) -> None:
         event = message.event
+        self._know(event.instance_id)
         if not self.work_items.report(event):
             return
         self._items_changed = True
@@ -339,6 +358,10 @@ class LiveApp(App[None]):
                 timeout=8,
             )
             self.open_work_item(event.number)
+
+    def _know(self, instance_id: str) -> None:
+        if instance_id and instance_id not in self.known_instances:
+            self.known_instances = (*self.known_instances[-(KEEP_KNOWN - 1) :], instance_id)
 
     def _refresh(self) -> None:
         """Redraw what changed since the last time (the status line counts down)."""
