@@ -17,10 +17,12 @@ This module never imports Textual or Rich.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
+from itertools import chain
+from typing import NamedTuple
 
 from engine.proto import orchestrator_service_pb2 as pb
 
@@ -37,17 +39,14 @@ class BarKind(Enum):
     SUSPENDED = "suspended"
 
 
-@dataclass(frozen=True, slots=True)
-class Bar:
-    """One row of the timeline.
+class Bar(NamedTuple):
+    """One row of the timeline; where it lies on the axis is :meth:`Timeline.start_of` / ``end_of``.
 
     Attributes:
         kind: What it stands for.
         label: Its name (activity, orchestrator, event, ``entity op``, timer's fire time).
-        start: When it opened, on the axis.
-        end: When it closed, on the axis (None: still open at the end of the history).
         first: The index of the event that opened it.
-        last: The index of the event that closed it (None: open, or a point).
+        last: The index of the event that closed it (None: still open at the end).
         failed: It ended in failure.
         attempt: 1, or which retry of the same task it is.
         point: A single instant (an event raised or sent, an entity signal).
@@ -55,8 +54,6 @@ class Bar:
 
     kind: BarKind
     label: str
-    start: float
-    end: float | None
     first: int
     last: int | None = None
     failed: bool = False
@@ -91,6 +88,14 @@ class Timeline:
     span: float
     origin: datetime | None
     by_index: bool
+
+    def start_of(self, bar: Bar) -> float:
+        """Where the bar begins on the axis."""
+        return self.times[bar.first]
+
+    def end_of(self, bar: Bar) -> float | None:
+        """Where the bar ends on the axis (None: still open)."""
+        return None if bar.last is None else self.times[bar.last]
 
     def turn_of(self, index: int) -> int:
         """The number (from 1) of the turn the event ``index`` belongs to (0: before any)."""
@@ -129,34 +134,14 @@ _CLOSE_TASK = {
 _POINTS = ("eventRaised", "eventSent", "entityOperationSignaled")
 
 
-def _axis(events: Sequence[pb.HistoryEvent]) -> tuple[list[float], datetime | None]:
-    """Each event's place in seconds from the first timestamp (an event without one inherits)."""
-    stamps: list[float] = []
-    last = None
-    first = None
-    for event in events:
-        ts = event.timestamp
-        if ts.seconds or ts.nanos:
-            last = ts.seconds + ts.nanos / 1e9
-            if first is None:
-                first = last
-        stamps.append(last if last is not None else 0.0)
-    if first is None or max(stamps) - first <= 0:
-        return [float(i) for i in range(len(events))], None
-    times = [max(0.0, s - first) if s else 0.0 for s in stamps]
-    return times, datetime.fromtimestamp(first, timezone.utc)
-
-
 class _Builder:
     """One pass over the events, pairing opens with closes."""
 
-    def __init__(self, times: list[float]) -> None:
-        self.times = times
-        self.bars: list[Bar | None] = []
+    def __init__(self) -> None:
+        self.bars: list[Bar] = []
         self.open: dict[tuple[str, object], int] = {}
         self.last_attempt: dict[tuple[BarKind, str], tuple[int, bool]] = {}
-        self.turns: list[float] = []
-        self.turn_events: list[int] = []
+        self.turns: list[int] = []
         self.run: int | None = None
         self.suspended: int | None = None
 
@@ -167,54 +152,51 @@ class _Builder:
 
     def close(self, key: tuple[str, object], index: int, failed: bool) -> None:
         slot = self.open.pop(key, None)
-        bar = self.bars[slot] if slot is not None else None
-        if slot is None or bar is None:
+        if slot is None:
             return
-        self.bars[slot] = _closed(bar, self.times[index], index, failed)
-        if bar.kind in (BarKind.ACTIVITY, BarKind.SUB_ORCHESTRATION):
+        bar = self.bars[slot] = self.bars[slot]._replace(last=index, failed=failed)
+        if bar.kind is BarKind.ACTIVITY or bar.kind is BarKind.SUB_ORCHESTRATION:
             self.last_attempt[(bar.kind, bar.label)] = (bar.attempt, failed)
 
     def attempt(self, kind: BarKind, label: str) -> int:
         before = self.last_attempt.get((kind, label))
         return before[0] + 1 if before is not None and before[1] else 1
 
-    def event(self, index: int, event: pb.HistoryEvent) -> None:
-        which = event.WhichOneof("eventType")
-        at = self.times[index]
+    def event(self, index: int, event: pb.HistoryEvent, which: str | None) -> None:
         if which == "orchestratorStarted":
-            self.turns.append(at)
-            self.turn_events.append(index)
+            self.turns.append(index)
         elif which in _OPEN:
-            self._open(index, event, which, at)
+            self._open(index, event, which)
         elif which in _CLOSE_TASK:
             task_id = getattr(event, which).taskScheduledId
             self.close(("task", task_id), index, _CLOSE_TASK[which])
         elif which == "timerFired":
             self.close(("task", event.timerFired.timerId), index, False)
-        elif which in ("entityOperationCompleted", "entityOperationFailed"):
+        elif which == "entityOperationCompleted" or which == "entityOperationFailed":
             request_id = getattr(event, which).requestId
             self.close(("entity", request_id), index, which == "entityOperationFailed")
         elif which in _POINTS:
-            self._point(index, event, which, at)
+            self._point(index, event, which)
         else:
-            self._lifecycle(index, event, which, at)
+            self._lifecycle(index, event, which)
 
-    def _open(self, index: int, event: pb.HistoryEvent, which: str, at: float) -> None:
+    def _open(self, index: int, event: pb.HistoryEvent, which: str) -> None:
         kind = _OPEN[which]
         if which == "timerCreated":
             fire = event.timerCreated.fireAt
             label = f"timer {fire.ToDatetime():%H:%M:%S}" if fire.seconds else "timer"
-            self.add(Bar(kind, label, at, None, index), ("task", event.eventId))
+            self.add(Bar(kind, label, index), ("task", event.eventId))
         elif which == "entityOperationCalled":
             call = event.entityOperationCalled
             label = f"{call.targetInstanceId.value or 'entity'} {call.operation}".strip()
-            self.add(Bar(kind, label, at, None, index), ("entity", call.requestId))
+            self.add(Bar(kind, label, index), ("entity", call.requestId))
         else:
             label = getattr(event, which).name
-            bar = Bar(kind, label, at, None, index, attempt=self.attempt(kind, label))
-            self.add(bar, ("task", event.eventId))
+            self.add(
+                Bar(kind, label, index, attempt=self.attempt(kind, label)), ("task", event.eventId)
+            )
 
-    def _point(self, index: int, event: pb.HistoryEvent, which: str, at: float) -> None:
+    def _point(self, index: int, event: pb.HistoryEvent, which: str) -> None:
         body = getattr(event, which)
         if which == "eventSent":
             label = f"sent {body.name} → {body.instanceId}"
@@ -222,35 +204,39 @@ class _Builder:
             label = f"signal {body.targetInstanceId.value} {body.operation}"
         else:
             label = f"event {body.name}"
-        self.add(Bar(BarKind.EVENT, label, at, None, index, last=index, point=True))
+        self.add(Bar(BarKind.EVENT, label, index, index, point=True))
 
-    def _lifecycle(self, index: int, event: pb.HistoryEvent, which: str | None, at: float) -> None:
+    def _lifecycle(self, index: int, event: pb.HistoryEvent, which: str | None) -> None:
         if which == "executionStarted" and self.run is None:
             self.run = len(self.bars)
             name = event.executionStarted.name
-            self.add(Bar(BarKind.ORCHESTRATION, name or "orchestration", at, None, index))
+            self.add(Bar(BarKind.ORCHESTRATION, name or "orchestration", index))
         elif which in ("executionCompleted", "executionTerminated", "continueAsNew"):
-            if self.run is not None and (bar := self.bars[self.run]) is not None:
+            if self.run is not None:
                 failed = which == "executionTerminated" or (
                     which == "executionCompleted"
                     and event.executionCompleted.orchestrationStatus
                     == pb.ORCHESTRATION_STATUS_FAILED
                 )
-                self.bars[self.run] = _closed(bar, at, index, failed)
+                self.bars[self.run] = self.bars[self.run]._replace(last=index, failed=failed)
         elif which == "executionSuspended" and self.suspended is None:
             self.suspended = len(self.bars)
-            self.add(Bar(BarKind.SUSPENDED, "suspended", at, None, index))
+            self.add(Bar(BarKind.SUSPENDED, "suspended", index))
         elif which == "executionResumed" and self.suspended is not None:
-            if (bar := self.bars[self.suspended]) is not None:
-                self.bars[self.suspended] = _closed(bar, at, index, False)
+            self.bars[self.suspended] = self.bars[self.suspended]._replace(last=index)
             self.suspended = None
 
 
-def _closed(bar: Bar, at: float, index: int, failed: bool) -> Bar:
-    return Bar(bar.kind, bar.label, bar.start, at, bar.first, index, failed, bar.attempt)
+def _axis(stamps: list[float]) -> tuple[list[float], datetime | None]:
+    """Seconds from the first timestamp; by event index where there are no times to lay out."""
+    first = next((s for s in stamps if s), None)
+    if first is None or max(stamps) - first <= 0:
+        return [float(i) for i in range(len(stamps))], None
+    times = [s - first if s > first else 0.0 for s in stamps]
+    return times, datetime.fromtimestamp(first, timezone.utc)
 
 
-def build_timeline(events: Sequence[pb.HistoryEvent]) -> Timeline:
+def build_timeline(events: Iterable[pb.HistoryEvent]) -> Timeline:
     """The timeline of a history, oldest event first.
 
     Args:
@@ -259,18 +245,24 @@ def build_timeline(events: Sequence[pb.HistoryEvent]) -> Timeline:
     Returns:
         The bars, turns and axis.
     """
-    times, origin = _axis(events)
-    builder = _Builder(times)
+    builder = _Builder()
+    stamps: list[float] = []
+    last = 0.0
+    step = builder.event
     for index, event in enumerate(events):
-        builder.event(index, event)
-    bars = tuple(bar for bar in builder.bars if bar is not None)
-    span = max(times[-1] if times else 0.0, max((b.end or 0.0 for b in bars), default=0.0))
+        ts = event.timestamp
+        seconds = ts.seconds
+        if seconds:
+            last = seconds + ts.nanos / 1e9
+        stamps.append(last)
+        step(index, event, event.WhichOneof("eventType"))
+    times, origin = _axis(stamps)
     return Timeline(
-        bars,
+        tuple(builder.bars),
+        tuple(times[i] for i in builder.turns),
         tuple(builder.turns),
-        tuple(builder.turn_events),
         tuple(times),
-        max(span, 1e-9),
+        max(times[-1] if times else 0.0, 1e-9),
         origin,
         origin is None,
     )
@@ -278,9 +270,7 @@ def build_timeline(events: Sequence[pb.HistoryEvent]) -> Timeline:
 
 def request_timeline(request: pb.OrchestratorRequest) -> Timeline:
     """The timeline of a request's whole history (past events, then new ones)."""
-    events = list(request.pastEvents)
-    events.extend(request.newEvents)
-    return build_timeline(events)
+    return build_timeline(chain(request.pastEvents, request.newEvents))
 
 
 def axis_label(timeline: Timeline, at: float) -> str:

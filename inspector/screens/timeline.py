@@ -81,14 +81,14 @@ class TimelineScreen(Screen[None]):
         if bar is None:
             return "no bars: the history has no tasks, timers or events"
         tl = self.timeline
-        start = axis_label(tl, bar.start)
+        begin, end = tl.start_of(bar), tl.end_of(bar)
+        start = axis_label(tl, begin)
         if bar.point:
             when = f"at {start}"
-        elif bar.end is None:
+        elif end is None:
             when = f"from {start}, still open"
         else:
-            took = bar.end - bar.start
-            when = f"{start} → {axis_label(tl, bar.end)} ({_length(tl, took)})"
+            when = f"{start} → {axis_label(tl, end)} ({_length(tl, end - begin)})"
         events_text = f"event {bar.first}" + (
             f"–{bar.last}" if bar.last is not None and bar.last != bar.first else ""
         )

@@ -146,12 +146,13 @@ class TimelineView(ScrollView, can_focus=True):
         cells = list(self._track(track_w))
         styles: list[str | None] = [TURN if c != " " else None for c in cells]
         style = FAILED if bar.failed else KIND_STYLES[bar.kind]
-        c0 = timeline.column(bar.start, track_w)
+        c0 = timeline.column(timeline.times[bar.first], track_w)
         if bar.point:
             cells[c0], styles[c0] = "◆", style
         else:
-            c1 = timeline.column(bar.end if bar.end is not None else timeline.span, track_w)
-            glyph = "━" if bar.end is not None else "╍"
+            end = timeline.span if bar.last is None else timeline.times[bar.last]
+            c1 = timeline.column(end, track_w)
+            glyph = "━" if bar.last is not None else "╍"
             for c in range(c0, c1 + 1):
                 cells[c], styles[c] = glyph, style
             if bar.failed:

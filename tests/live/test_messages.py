@@ -150,7 +150,7 @@ async def test_hold_rules_by_keys(sidecar: Any, client: Any) -> None:
             assert [r.describe() for r in app.rules] == ["instance=keys-held"]
             assert hold_line.state is not None
             assert hold_line.state.rules == ("instance=keys-held",)
-            assert "breakpoints (b): instance=keys-held" in hold_line.state.text()
+            assert "hold rules (H): instance=keys-held" in hold_line.state.text()
 
             await pilot.press("h")
             await wait_for(pilot, lambda: seen.of(HoldArmToggled) and app.hold_armed)
