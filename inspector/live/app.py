@@ -324,20 +324,6 @@ class LiveApp(InstanceControl):
             return
         self.push_screen(LiveStepperScreen(session, save_dir=self.config.save_dir, origin=origin))
 
-    def _instance_session(self, message: HistoryRead) -> tuple[ReplaySession | None, str]:
-        """The instance's session: with the APP's code where it has the orchestrator."""
-        origin = f"history via {message.source}"
-        if self.config.user_app is not None:
-            try:
-                return ReplaySession(message.request, self.config.user_app), origin + " · code"
-            except InspectorError as exc:
-                self.notify(f"{exc}: opened history-only", severity="warning")
-        try:
-            return ReplaySession(message.request), origin
-        except InspectorError as exc:
-            self.notify(str(exc), severity="error")
-            return None, origin
-
     def on_history_read_failed(self, message: HistoryReadFailed) -> None:
         self.notify(message.error, severity="error")
 

@@ -16,11 +16,15 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from engine.channel import describe_failure
+from engine.errors import InspectorError
 from engine.live import LiveClient
 from engine.live_actions import ActionResult, run_action
+from engine.session import ReplaySession
 from engine.timeline import build_timeline
+from inspector.live.config import LiveConfig
 from inspector.live.poller import InstancePoller
 from inspector.messages import (
+    HistoryRead,
     HistoryReadFailed,
     InstanceActionDone,
     InstanceActionRequested,
@@ -36,6 +40,7 @@ class InstanceControl(App[None]):
 
     client: LiveClient
     poller: InstancePoller
+    config: LiveConfig
 
     def __init__(self) -> None:
         super().__init__()
@@ -83,6 +88,20 @@ class InstanceControl(App[None]):
 
     def on_timeline_read(self, message: TimelineRead) -> None:
         self.push_screen(TimelineScreen(message.timeline, message.title))
+
+    def _instance_session(self, message: HistoryRead) -> tuple[ReplaySession | None, str]:
+        """The instance's session: with the APP's code where it has the orchestrator."""
+        origin = f"history via {message.source}"
+        if self.config.user_app is not None:
+            try:
+                return ReplaySession(message.request, self.config.user_app), origin + " · code"
+            except InspectorError as exc:
+                self.notify(f"{exc}: opened history-only", severity="warning")
+        try:
+            return ReplaySession(message.request), origin
+        except InspectorError as exc:
+            self.notify(str(exc), severity="error")
+            return None, origin
 
     def get_system_commands(self, screen: Screen[object]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
