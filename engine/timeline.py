@@ -17,7 +17,7 @@ This module never imports Textual or Rich.
 from __future__ import annotations
 
 import bisect
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
@@ -132,6 +132,14 @@ _CLOSE_TASK = {
     "subOrchestrationInstanceFailed": True,
 }
 _POINTS = ("eventRaised", "eventSent", "entityOperationSignaled")
+_LIFECYCLE = (
+    "executionStarted",
+    "executionCompleted",
+    "executionTerminated",
+    "continueAsNew",
+    "executionSuspended",
+    "executionResumed",
+)
 
 
 class _Builder:
@@ -162,23 +170,32 @@ class _Builder:
         before = self.last_attempt.get((kind, label))
         return before[0] + 1 if before is not None and before[1] else 1
 
-    def event(self, index: int, event: pb.HistoryEvent, which: str | None) -> None:
-        if which == "orchestratorStarted":
-            self.turns.append(index)
-        elif which in _OPEN:
-            self._open(index, event, which)
-        elif which in _CLOSE_TASK:
-            task_id = getattr(event, which).taskScheduledId
-            self.close(("task", task_id), index, _CLOSE_TASK[which])
-        elif which == "timerFired":
-            self.close(("task", event.timerFired.timerId), index, False)
-        elif which == "entityOperationCompleted" or which == "entityOperationFailed":
-            request_id = getattr(event, which).requestId
-            self.close(("entity", request_id), index, which == "entityOperationFailed")
-        elif which in _POINTS:
-            self._point(index, event, which)
-        else:
-            self._lifecycle(index, event, which)
+    def handlers(self) -> dict[str, Callable[[int, pb.HistoryEvent, str], None]]:
+        """Each event kind that makes or ends a bar, and what it does (the rest are skipped)."""
+        table: dict[str, Callable[[int, pb.HistoryEvent, str], None]] = {
+            "orchestratorStarted": self._turn,
+            "timerFired": self._timer_fired,
+            "entityOperationCompleted": self._entity_done,
+            "entityOperationFailed": self._entity_done,
+        }
+        table.update(dict.fromkeys(_OPEN, self._open))
+        table.update(dict.fromkeys(_CLOSE_TASK, self._task_done))
+        table.update(dict.fromkeys(_POINTS, self._point))
+        table.update(dict.fromkeys(_LIFECYCLE, self._lifecycle))
+        return table
+
+    def _turn(self, index: int, event: pb.HistoryEvent, which: str) -> None:
+        self.turns.append(index)
+
+    def _task_done(self, index: int, event: pb.HistoryEvent, which: str) -> None:
+        self.close(("task", getattr(event, which).taskScheduledId), index, _CLOSE_TASK[which])
+
+    def _timer_fired(self, index: int, event: pb.HistoryEvent, which: str) -> None:
+        self.close(("task", event.timerFired.timerId), index, False)
+
+    def _entity_done(self, index: int, event: pb.HistoryEvent, which: str) -> None:
+        request_id = getattr(event, which).requestId
+        self.close(("entity", request_id), index, which == "entityOperationFailed")
 
     def _open(self, index: int, event: pb.HistoryEvent, which: str) -> None:
         kind = _OPEN[which]
@@ -206,7 +223,7 @@ class _Builder:
             label = f"event {body.name}"
         self.add(Bar(BarKind.EVENT, label, index, index, point=True))
 
-    def _lifecycle(self, index: int, event: pb.HistoryEvent, which: str | None) -> None:
+    def _lifecycle(self, index: int, event: pb.HistoryEvent, which: str) -> None:
         if which == "executionStarted" and self.run is None:
             self.run = len(self.bars)
             name = event.executionStarted.name
@@ -248,14 +265,17 @@ def build_timeline(events: Iterable[pb.HistoryEvent]) -> Timeline:
     builder = _Builder()
     stamps: list[float] = []
     last = 0.0
-    step = builder.event
+    handlers = builder.handlers()
     for index, event in enumerate(events):
         ts = event.timestamp
         seconds = ts.seconds
         if seconds:
             last = seconds + ts.nanos / 1e9
         stamps.append(last)
-        step(index, event, event.WhichOneof("eventType"))
+        which = event.WhichOneof("eventType")
+        handler = handlers.get(which) if which is not None else None
+        if handler is not None:
+            handler(index, event, which)
     times, origin = _axis(stamps)
     return Timeline(
         tuple(builder.bars),

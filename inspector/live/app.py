@@ -118,7 +118,7 @@ class LiveApp(InstanceControl):
             lambda: self.filters,
             self.post_message,
             self._halt,
-            lambda: self.known_instances,
+            (lambda: self.known_instances) if config.worker_options is not None else None,
         )
         """Lists the instances in a thread."""
         self._live_closed = False

@@ -37,7 +37,8 @@ class InstancePoller:
         filters: Asked before each listing (the user may change them meanwhile).
         post: Posts a message to the app (thread-safe).
         halt: Set to stop.
-        known: The instance ids the work items named (asked where ``QueryInstances`` is missing).
+        known: The instance ids the work items named (asked where ``QueryInstances`` is
+            missing; None: no embedded worker, so none are known).
     """
 
     def __init__(
@@ -46,7 +47,7 @@ class InstancePoller:
         filters: Callable[[], Filters],
         post: Callable[[Message], object],
         halt: threading.Event,
-        known: Callable[[], Iterable[str]] = tuple,
+        known: Callable[[], Iterable[str]] | None = None,
     ) -> None:
         self.client = client
         self.known = known
@@ -78,7 +79,7 @@ class InstancePoller:
                 self.halt.wait(2.0)
                 continue
             backoff.reset()
-            state = f"{NO_QUERY}seen in work items ({len(rows)})" if self.no_query else "connected"
+            state = self._state(len(rows))
             self.post(ConnectionChanged(state))
             self.post(InstancesLoaded(rows))
             self.poll_now.clear()
@@ -91,7 +92,15 @@ class InstancePoller:
         # the text filter (name or id) is applied by the lists themselves
         if not self.no_query:
             return self.client.query_instances(statuses=statuses)
-        return self.client.instances_by_id(self.known(), statuses=statuses)
+        known = self.known() if self.known is not None else ()
+        return self.client.instances_by_id(known, statuses=statuses)
+
+    def _state(self, count: int) -> str:
+        if not self.no_query:
+            return "connected"
+        if self.known is None:
+            return f"{NO_QUERY}its work items name (with --app)"
+        return f"{NO_QUERY}seen in work items ({count})"
 
     def _count_down(self, delay: float, why: str) -> None:
         end = time.monotonic() + delay

@@ -53,6 +53,17 @@ async def test_without_app_only_what_works(sidecar: Any) -> None:
             for spec in INSTANCE_ACTIONS:
                 assert f"{spec.label} ({spec.key})" in titles
             assert "Timeline (t)" in titles and "Hold (h)" not in titles
+            # a palette command runs the key's action: nothing selected yet, so it says why
+            command = next(
+                c for c in app.get_system_commands(app.screen) if c.title == "Timeline (t)"
+            )
+            command.callback()
+            await wait_for(
+                pilot,
+                lambda: (
+                    "select an instance for its timeline" in [n.message for n in app._notifications]
+                ),
+            )
             # an action with nothing selected says why
             await pilot.press("p")
             assert isinstance(app.screen, LiveScreen)
