@@ -21,6 +21,7 @@ import grpc
 from rich.text import Text
 from textual import on, work
 
+from engine.channel import describe_failure
 from engine.errors import InspectorError
 from engine.holds import HoldGate, HoldRule
 from engine.live import InstanceRow, LiveClient, read_instance, turn_request
@@ -314,7 +315,8 @@ class LiveApp(InstanceControl):
         except (LookupError, InspectorError) as exc:
             self.post_message(HistoryReadFailed(str(exc)))
         except grpc.RpcError as err:
-            self.post_message(HistoryReadFailed(f"cannot read the history ({_code_text(err)})"))
+            why = describe_failure(err, "StreamInstanceHistory")
+            self.post_message(HistoryReadFailed(f"cannot read the history of {instance_id}: {why}"))
         else:
             self.post_message(HistoryRead(request, source))
 
@@ -480,8 +482,3 @@ class LiveApp(InstanceControl):
     def hold_text(self) -> str:
         """The hold rules and whether hold is armed."""
         return self.hold_state().text()
-
-
-def _code_text(err: grpc.RpcError) -> str:
-    code = err.code() if hasattr(err, "code") else None
-    return str(code)
