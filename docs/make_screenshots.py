@@ -27,7 +27,24 @@ async def shot(request: str, app_spec: str | None, name: str, steps: int) -> Non
         app.save_screenshot(name, "docs/screenshots")
 
 
+async def timeline_shot(name: str) -> None:
+    """The timeline of a history mixing every kind of bar, at 160x48, opened at event 40."""
+    from textual.app import App
+
+    from bench.bench_timeline import mixed_history
+    from engine.timeline import request_timeline
+    from inspector.screens.timeline import TimelineScreen
+
+    timeline = request_timeline(mixed_history(80))
+    app: App[None] = App()
+    async with app.run_test(size=(160, 48)) as pilot:
+        await app.push_screen(TimelineScreen(timeline, "order_workflow · bench-timeline", 40))
+        await pilot.pause(0.5)
+        app.save_screenshot(name, "docs/screenshots")
+
+
 if __name__ == "__main__":
+    asyncio.run(timeline_shot("timeline.svg"))
     asyncio.run(
         shot(
             "samples/requests/retry_until_success-turn6.b64",

@@ -170,3 +170,47 @@ def open_channel(
         ConnectionConfigError: the CA file cannot be read or holds no certificate.
     """
     return Dialer(connection, options).open()
+
+
+_UNAVAILABLE_WHY = (
+    (
+        ("errors resolving", "lookup failed", "name resolution", "dns resolution"),
+        "name resolution failed",
+    ),
+    (("connection refused",), "connection refused"),
+    (("tls", "ssl", "handshake", "certificate"), "TLS failure"),
+)
+
+
+def describe_failure(err: grpc.RpcError, method: str = "") -> str:
+    """A failed call in a few words: why it failed, as a user would fix it.
+
+    ``name resolution failed``, ``connection refused``, ``TLS failure``, ``unauthenticated``,
+    ``permission denied``, ``this sidecar does not implement <method>``; otherwise the status
+    name and the sidecar's own words.
+
+    Args:
+        err: The failed call.
+        method: The RPC that was called (named when the sidecar lacks it).
+    """
+    code = err.code() if hasattr(err, "code") else None
+    details = (err.details() if hasattr(err, "details") else None) or ""
+    if code == grpc.StatusCode.UNIMPLEMENTED:
+        return f"this sidecar does not implement {method or 'this call'}"
+    if code == grpc.StatusCode.UNAUTHENTICATED:
+        return "unauthenticated (check --header)"
+    if code == grpc.StatusCode.PERMISSION_DENIED:
+        return "permission denied"
+    if code == grpc.StatusCode.UNAVAILABLE:
+        lowered = details.lower()
+        for needles, why in _UNAVAILABLE_WHY:
+            if any(n in lowered for n in needles):
+                return why
+    name = code.name if isinstance(code, grpc.StatusCode) else type(err).__name__
+    first = details.strip().splitlines()[0] if details.strip() else ""
+    return f"{name}: {first}" if first else name
+
+
+def is_unimplemented(err: grpc.RpcError) -> bool:
+    """Whether the sidecar answered that it lacks the method called."""
+    return hasattr(err, "code") and err.code() == grpc.StatusCode.UNIMPLEMENTED

@@ -36,6 +36,7 @@ from engine.history import (
 )
 from engine.holds import HoldRule as HoldRule  # moved to engine.holds, still importable here
 from engine.holds import matches_any as matches_any
+from engine.live_actions import InstanceActions
 from engine.load import to_request
 from engine.proto import orchestrator_service_pb2 as pb
 from engine.sidecar import SidecarStub
@@ -147,6 +148,8 @@ class LiveClient:
         self._metadata = connection.metadata()
         self._channel = open_channel(connection)
         self.stub = SidecarStub(self._channel)
+        self.actions = InstanceActions(self.stub, self._metadata, timeout)
+        """Raise, suspend, resume, terminate, purge, restart, rewind, schedule."""
 
     def close(self) -> None:
         """Close the channel."""
@@ -201,6 +204,25 @@ class LiveClient:
             token = next_token
         rows.sort(key=lambda r: (r.created is not None, r.created, r.instance_id), reverse=True)
         return rows[:limit]
+
+    def instances_by_id(
+        self, instance_ids: Iterable[str], *, statuses: Iterable[int] = (), name: str = ""
+    ) -> list[InstanceRow]:
+        """The instances of these ids that exist (``GetInstance`` each), newest first.
+
+        For sidecars without ``QueryInstances``; the filters apply as they would there.
+        """
+        wanted = set(statuses)
+        rows = []
+        for instance_id in dict.fromkeys(instance_ids):
+            state = self.get_instance(instance_id)
+            if state is None or (wanted and state.orchestrationStatus not in wanted):
+                continue
+            if name and name.lower() not in state.name.lower():
+                continue
+            rows.append(InstanceRow.from_proto(state))
+        rows.sort(key=lambda r: (r.created is not None, r.created, r.instance_id), reverse=True)
+        return rows
 
     def get_instance(self, instance_id: str) -> pb.OrchestrationState | None:
         """The instance's state (with inputs and outputs), or None if it does not exist."""

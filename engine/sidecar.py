@@ -104,6 +104,9 @@ class SidecarStub:
         )
         self._query_instances = self._unary("QueryInstances", pb.QueryInstancesResponse)
         self._stream_instance_history = self._stream("StreamInstanceHistory", pb.HistoryChunk)
+        self._control = {
+            method: self._unary(method, response) for method, response in CONTROL_RESPONSES.items()
+        }
 
     def _unary(self, method: str, response_type: Any) -> Any:
         return self._channel.unary_unary(
@@ -248,6 +251,33 @@ class SidecarStub:
             request, timeout=timeout, metadata=metadata
         )
         return stream
+
+    def control(
+        self,
+        method: str,
+        request: Any,
+        *,
+        timeout: float | None = None,
+        metadata: Metadata | None = None,
+    ) -> Any:
+        """Act on an instance: one of :data:`CONTROL_RESPONSES` (``RaiseEvent``...).
+
+        Returns the method's response message; raises ``grpc.RpcError`` on a non-OK status
+        (``UNIMPLEMENTED`` where the sidecar lacks the method).
+        """
+        return self._control[method](request, timeout=timeout, metadata=metadata)
+
+
+CONTROL_RESPONSES: dict[str, Any] = {
+    "RaiseEvent": pb.RaiseEventResponse,
+    "SuspendInstance": pb.SuspendResponse,
+    "ResumeInstance": pb.ResumeResponse,
+    "TerminateInstance": pb.TerminateResponse,
+    "PurgeInstances": pb.PurgeInstancesResponse,
+    "RestartInstance": pb.RestartInstanceResponse,
+    "RewindInstance": pb.RewindInstanceResponse,
+}
+"""The instance-control RPCs (the live view's actions) and their response types."""
 
 
 def _serialize(message: Any) -> bytes:

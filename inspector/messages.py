@@ -17,6 +17,8 @@ if TYPE_CHECKING:  # the stepper of ``open`` does not load the live app's module
 
     from engine.history import OrchestrationRequest
     from engine.live import InstanceRow
+    from engine.live_actions import ActionResult
+    from engine.timeline import Timeline
     from engine.worker import WorkItemEvent
 
 
@@ -133,6 +135,23 @@ class HeldTurnSettled(Message):
 
 
 @dataclass
+class InstanceActionDone(Message):
+    """An action on an instance was answered (or failed): its one line says which."""
+
+    action: str
+    result: ActionResult
+
+
+@dataclass
+class TimelineRead(Message):
+    """An instance's history was read for its timeline."""
+
+    instance_id: str
+    timeline: Timeline
+    title: str
+
+
+@dataclass
 class LiveClosed(Message):
     """Everything the live app started is stopped: leave."""
 
@@ -183,6 +202,24 @@ class WorkItemSaveRequested(Message):
     """The user asked to save a work item's request and response."""
 
     number: int
+
+
+@dataclass
+class InstanceActionRequested(Message):
+    """The user confirmed an action on an instance (``raise``, ``suspend``... ``schedule``)."""
+
+    action: str
+    instance_id: str
+    """The instance acted on (empty for ``schedule``)."""
+    values: dict[str, str]
+    """What the action's form holds (event name, payload, reason...)."""
+
+
+@dataclass
+class TimelineRequested(Message):
+    """The user asked for an instance's timeline."""
+
+    instance_id: str
 
 
 @dataclass

@@ -842,6 +842,32 @@ class ResumeResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
 
+class RestartInstanceRequest(_message.Message):
+    __slots__ = ("instanceId", "restartWithNewInstanceId")
+    INSTANCEID_FIELD_NUMBER: _ClassVar[int]
+    RESTARTWITHNEWINSTANCEID_FIELD_NUMBER: _ClassVar[int]
+    instanceId: str
+    restartWithNewInstanceId: bool
+    def __init__(self, instanceId: _Optional[str] = ..., restartWithNewInstanceId: _Optional[bool] = ...) -> None: ...
+
+class RestartInstanceResponse(_message.Message):
+    __slots__ = ("instanceId",)
+    INSTANCEID_FIELD_NUMBER: _ClassVar[int]
+    instanceId: str
+    def __init__(self, instanceId: _Optional[str] = ...) -> None: ...
+
+class RewindInstanceRequest(_message.Message):
+    __slots__ = ("instanceId", "reason")
+    INSTANCEID_FIELD_NUMBER: _ClassVar[int]
+    REASON_FIELD_NUMBER: _ClassVar[int]
+    instanceId: str
+    reason: _wrappers_pb2.StringValue
+    def __init__(self, instanceId: _Optional[str] = ..., reason: _Optional[_Union[_wrappers_pb2.StringValue, _Mapping]] = ...) -> None: ...
+
+class RewindInstanceResponse(_message.Message):
+    __slots__ = ()
+    def __init__(self) -> None: ...
+
 class QueryInstancesRequest(_message.Message):
     __slots__ = ("query",)
     QUERY_FIELD_NUMBER: _ClassVar[int]

@@ -20,8 +20,8 @@ from pathlib import Path
 import grpc
 from rich.text import Text
 from textual import on, work
-from textual.app import App
 
+from engine.channel import describe_failure
 from engine.errors import InspectorError
 from engine.holds import HoldGate, HoldRule
 from engine.live import InstanceRow, LiveClient, read_instance, turn_request
@@ -29,6 +29,7 @@ from engine.session import ReplaySession
 from engine.worker import Outcome, Worker, WorkItemEvent
 from inspector.formatting import clock
 from inspector.live.config import LiveConfig
+from inspector.live.control import InstanceControl
 from inspector.live.poller import InstancePoller
 from inspector.live.state import WorkerLink, WorkItems, save_work_item
 from inspector.messages import (
@@ -70,12 +71,15 @@ REFRESH_SECONDS = 0.25
 KEEP_NOTICES = 200
 """The worker's notices kept for the log (the newest)."""
 
+KEEP_KNOWN = 500
+"""Instances named by work items kept for a sidecar without ``QueryInstances``."""
+
 STATUS_FILTERS = ("", "RUNNING", "PENDING", "COMPLETED", "FAILED", "TERMINATED", "SUSPENDED")
 
 APP_CSS = Path(__file__).resolve().parent.parent / "app.tcss"
 
 
-class LiveApp(App[None]):
+class LiveApp(InstanceControl):
     """``inspector attach``: instances and (with an APP) work items, live."""
 
     CSS_PATH = str(APP_CSS)
@@ -105,6 +109,9 @@ class LiveApp(App[None]):
         """The hold rules and whether hold is armed (the worker's threads ask it)."""
         self.stopping = False
         """Whether quitting has begun (the stopping overlay is up, the stop runs in a thread)."""
+        self.known_instances: tuple[str, ...] = ()
+        """The instances the work items named, oldest first (listed where the sidecar cannot
+        be queried for its instances)."""
         self._items_changed = False
         self._halt = threading.Event()
         self.poller = InstancePoller(
@@ -112,6 +119,7 @@ class LiveApp(App[None]):
             lambda: self.filters,
             self.post_message,
             self._halt,
+            (lambda: self.known_instances) if config.worker_options is not None else None,
         )
         """Lists the instances in a thread."""
         self._live_closed = False
@@ -307,17 +315,15 @@ class LiveApp(App[None]):
         except (LookupError, InspectorError) as exc:
             self.post_message(HistoryReadFailed(str(exc)))
         except grpc.RpcError as err:
-            self.post_message(HistoryReadFailed(f"cannot read the history ({_code_text(err)})"))
+            why = describe_failure(err, "StreamInstanceHistory")
+            self.post_message(HistoryReadFailed(f"cannot read the history of {instance_id}: {why}"))
         else:
             self.post_message(HistoryRead(request, source))
 
     def on_history_read(self, message: HistoryRead) -> None:
-        try:
-            session = ReplaySession(message.request)
-        except InspectorError as exc:
-            self.notify(str(exc), severity="error")
+        session, origin = self._instance_session(message)
+        if session is None:
             return
-        origin = f"history via {message.source}"
         self.push_screen(LiveStepperScreen(session, save_dir=self.config.save_dir, origin=origin))
 
     def on_history_read_failed(self, message: HistoryReadFailed) -> None:
@@ -327,6 +333,7 @@ class LiveApp(App[None]):
 
     def on_work_item_reported(self, message: WorkItemReported) -> None:
         event = message.event
+        self._know(event.instance_id)
         if not self.work_items.report(event):
             return
         self._items_changed = True
@@ -339,6 +346,10 @@ class LiveApp(App[None]):
                 timeout=8,
             )
             self.open_work_item(event.number)
+
+    def _know(self, instance_id: str) -> None:
+        if instance_id and instance_id not in self.known_instances:
+            self.known_instances = (*self.known_instances[-(KEEP_KNOWN - 1) :], instance_id)
 
     def _refresh(self) -> None:
         """Redraw what changed since the last time (the status line counts down)."""
@@ -471,8 +482,3 @@ class LiveApp(App[None]):
     def hold_text(self) -> str:
         """The hold rules and whether hold is armed."""
         return self.hold_state().text()
-
-
-def _code_text(err: grpc.RpcError) -> str:
-    code = err.code() if hasattr(err, "code") else None
-    return str(code)

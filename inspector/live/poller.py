@@ -1,19 +1,23 @@
 """The instance poller: lists the sidecar's instances about once a second, in a thread.
 
 It reports only by posting :class:`~inspector.messages.InstancesLoaded` and
-:class:`~inspector.messages.ConnectionChanged`, and backs off while the sidecar is away.
+:class:`~inspector.messages.ConnectionChanged`, and backs off while the sidecar is away, saying
+why (name resolution, refused, TLS, unauthenticated). A sidecar that does not implement
+``QueryInstances`` (durabletask-go, the engine under Dapr) is said so once; from then on the
+instances listed are those the work items named, each read with ``GetInstance``.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 import grpc
 from textual.message import Message
 
-from engine.live import Backoff, LiveClient, status_value
+from engine.channel import describe_failure, is_unimplemented
+from engine.live import Backoff, InstanceRow, LiveClient, status_value
 from inspector.messages import ConnectionChanged, InstancesLoaded
 from inspector.widgets.live import Filters
 
@@ -21,10 +25,8 @@ POLL_SECONDS = 1.0
 """How often the instances are listed again."""
 
 
-def status_code_name(err: grpc.RpcError) -> str:
-    """The gRPC status name of a failed call (the error's type for one without a status)."""
-    code = err.code() if hasattr(err, "code") else None
-    return code.name if isinstance(code, grpc.StatusCode) else type(err).__name__
+NO_QUERY = "connected · this sidecar does not implement QueryInstances: listing the instances "
+"""The connection state once the sidecar said it lacks ``QueryInstances`` (then how many)."""
 
 
 class InstancePoller:
@@ -35,6 +37,8 @@ class InstancePoller:
         filters: Asked before each listing (the user may change them meanwhile).
         post: Posts a message to the app (thread-safe).
         halt: Set to stop.
+        known: The instance ids the work items named (asked where ``QueryInstances`` is
+            missing; None: no embedded worker, so none are known).
     """
 
     def __init__(
@@ -43,13 +47,17 @@ class InstancePoller:
         filters: Callable[[], Filters],
         post: Callable[[Message], object],
         halt: threading.Event,
+        known: Callable[[], Iterable[str]] | None = None,
     ) -> None:
         self.client = client
+        self.known = known
         self.filters = filters
         self.post = post
         self.halt = halt
         self.poll_now = threading.Event()
         """Set to list again at once (the filters changed)."""
+        self.no_query = False
+        """The sidecar answered UNIMPLEMENTED to ``QueryInstances``."""
 
     def run(self) -> None:
         """List, report, wait; back off while the sidecar does not answer."""
@@ -58,22 +66,41 @@ class InstancePoller:
             filters = self.filters()
             statuses = [status_value(filters.status)] if filters.status else []
             try:
-                rows = self.client.query_instances(statuses=statuses, name=filters.name)
+                rows = self._list(statuses)
             except grpc.RpcError as err:
-                self._count_down(backoff.next_delay(), status_code_name(err))
+                if is_unimplemented(err) and not self.no_query:
+                    self.no_query = True
+                    continue
+                why = describe_failure(err, "GetInstance" if self.no_query else "QueryInstances")
+                self._count_down(backoff.next_delay(), why)
                 continue
             except Exception as err:  # noqa: BLE001 - shown, then retried
                 self.post(ConnectionChanged(f"error: {type(err).__name__}: {err}"))
                 self.halt.wait(2.0)
                 continue
             backoff.reset()
-            self.post(ConnectionChanged("connected"))
+            state = self._state(len(rows))
+            self.post(ConnectionChanged(state))
             self.post(InstancesLoaded(rows))
             self.poll_now.clear()
             end = time.monotonic() + POLL_SECONDS
             while not self.halt.is_set() and time.monotonic() < end:
                 if self.poll_now.wait(0.05):
                     break
+
+    def _list(self, statuses: list[int]) -> list[InstanceRow]:
+        # the text filter (name or id) is applied by the lists themselves
+        if not self.no_query:
+            return self.client.query_instances(statuses=statuses)
+        known = self.known() if self.known is not None else ()
+        return self.client.instances_by_id(known, statuses=statuses)
+
+    def _state(self, count: int) -> str:
+        if not self.no_query:
+            return "connected"
+        if self.known is None:
+            return f"{NO_QUERY}its work items name (with --app)"
+        return f"{NO_QUERY}seen in work items ({count})"
 
     def _count_down(self, delay: float, why: str) -> None:
         end = time.monotonic() + delay

@@ -26,16 +26,22 @@ class WorkItems:
         """How many are kept (the oldest go first)."""
         self.by_number: dict[int, WorkItemRow] = {}
         """The work items kept."""
+        self.turns: dict[str, int] = {}
+        """How many turns of each instance arrived (the next one's number is one more)."""
 
     def report(self, event: WorkItemEvent) -> bool:
         """Take the worker's event; whether the list changed."""
         row = self.by_number.get(event.number)
+        held = event.outcome is Outcome.HELD
         if row is None:
-            self.by_number[event.number] = WorkItemRow(event, event.time)
+            turn = 0
+            if event.kind == "orchestrator":
+                turn = self.turns[event.instance_id] = self.turns.get(event.instance_id, 0) + 1
+            self.by_number[event.number] = WorkItemRow(event, event.time, turn, held)
         elif event.outcome is Outcome.RECEIVED:
             return False  # it was reported already, as it ended
         else:
-            self.by_number[event.number] = replace(row, event=event)
+            self.by_number[event.number] = replace(row, event=event, was_held=row.was_held or held)
         if len(self.by_number) > self.keep:
             for number in sorted(self.by_number)[: len(self.by_number) - self.keep]:
                 del self.by_number[number]

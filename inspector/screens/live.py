@@ -23,14 +23,21 @@ from inspector.messages import (
     HeldTurnReleased,
     HoldArmToggled,
     HoldRuleToggled,
+    InstanceActionRequested,
     LiveQuitRequested,
     NameFilterSet,
     StatusFilterCycled,
+    TimelineRequested,
     WorkItemSaveRequested,
 )
-from inspector.screens.live_modals import NoticesScreen
+from inspector.screens.live_modals import (
+    INSTANCE_ACTIONS,
+    ActionForm,
+    NoticesScreen,
+    live_key_help,
+)
 from inspector.screens.main import StepperScreen
-from inspector.screens.modals import PromptModal
+from inspector.screens.modals import HelpScreen, PromptModal
 from inspector.widgets.live import (
     Filters,
     HoldLine,
@@ -46,20 +53,30 @@ WORKER_ACTIONS = {"switch", "hold_rules", "hold", "release", "abandon", "save", 
 """The keys that need the embedded worker (hidden without it)."""
 
 
+def _action_bindings() -> list[Binding]:
+    return [
+        Binding(s.key, f"act('{s.action}')", s.label, tooltip=s.tooltip, show=False)
+        for s in INSTANCE_ACTIONS
+    ]
+
+
 class LiveScreen(Screen[None]):
     """Work items (with an APP) and instances, live."""
 
     BINDINGS = [
+        Binding("question_mark", "help", "Help", tooltip="Every key of the live view", id="help"),
+        Binding("q", "quit_live", "Quit", tooltip="Stop everything and leave"),
         Binding("tab", "switch", "Switch list", tooltip="Work items / instances", id="switch"),
+        Binding("t", "timeline", "Timeline", tooltip="The selected instance's history in time"),
         Binding("f", "status_filter", "Status", tooltip="Cycle the instance status filter"),
-        Binding("slash", "name_filter", "Name", tooltip="Filter instances by name"),
-        Binding("b", "hold_rules", "Breakpoints", tooltip="Hold rules: kind, name, instance"),
+        Binding("slash", "name_filter", "Filter", tooltip="Filter both lists by name or id"),
+        Binding("H", "hold_rules", "Hold rules", tooltip="Which turns h holds: kind, name, id"),
         Binding("h", "hold", "Hold", tooltip="Hold the next matching turn"),
         Binding("r", "release", "Release", tooltip="Complete the selected held turn"),
         Binding("a", "abandon", "Abandon", tooltip="Abandon the selected held turn"),
         Binding("s", "save", "Save", tooltip="Save the selected work item"),
         Binding("l", "log", "Log", tooltip="The worker's notices", show=False),
-        Binding("q", "quit_live", "Quit", tooltip="Stop everything and leave"),
+        *_action_bindings(),
     ]
 
     DEFAULT_CSS = """
@@ -94,7 +111,9 @@ class LiveScreen(Screen[None]):
         with Vertical(id="live-main"):
             if self.with_worker:
                 yield WorkItemsTable(id="workitems").data_bind(
-                    work_items=LiveScreen.work_items, notices=LiveScreen.notices
+                    work_items=LiveScreen.work_items,
+                    notices=LiveScreen.notices,
+                    filters=LiveScreen.filters,
                 )
             yield InstancesTable(
                 id="instances", classes="-small" if self.with_worker else ""
@@ -105,15 +124,14 @@ class LiveScreen(Screen[None]):
         instances = self.query_one(InstancesTable)
         if self.with_worker:
             items = self.query_one(WorkItemsTable)
-            items.border_title = "work items · newest first"
             items.focus()
         else:
             instances.focus()
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        """Without the embedded worker, the work-item keys are hidden."""
+        """Without the embedded worker, the work-item keys are hidden (and do nothing)."""
         if not self.with_worker and action in WORKER_ACTIONS:
-            return None
+            return False
         return True
 
     def action_switch(self) -> None:
@@ -137,10 +155,10 @@ class LiveScreen(Screen[None]):
 
         self.app.push_screen(
             PromptModal(
-                "Filter instances by orchestrator name",
-                "instances whose name contains this; empty shows all",
+                "Filter both lists by name or instance id",
+                "rows whose orchestrator / activity name or instance id contains this; empty: all",
                 value=self.filters.name,
-                placeholder="name",
+                placeholder="name or id",
             ),
             answer,
         )
@@ -203,6 +221,44 @@ class LiveScreen(Screen[None]):
         """Stop everything and leave."""
         self.post_message(LiveQuitRequested())
 
+    # --- acting on instances -------------------------------------------------------
+
+    def selected_instance(self) -> str | None:
+        """The instance under the cursor: of the instance list, or of the work item selected."""
+        instances = self.query_one(InstancesTable)
+        if self.with_worker and not instances.has_focus:
+            row = self._selected_item()
+            if row is not None:
+                return row.event.instance_id
+        return instances.selected_key()
+
+    def action_help(self) -> None:
+        """Show every key that works here."""
+        self.app.push_screen(HelpScreen(live_key_help(self.with_worker)))
+
+    def action_timeline(self) -> None:
+        """The selected instance's history as a timeline."""
+        instance_id = self.selected_instance()
+        if instance_id is None:
+            self.notify("select an instance for its timeline", severity="warning")
+            return
+        self.post_message(TimelineRequested(instance_id))
+
+    def action_act(self, action: str) -> None:
+        """Confirm an action on the selected instance (its form), then ask the app to act."""
+        spec = next(s for s in INSTANCE_ACTIONS if s.action == action)
+        instance_id = self.selected_instance() or ""
+        if spec.needs_instance and not instance_id:
+            self.notify(f"select an instance to {spec.label.lower()}", severity="warning")
+            return
+
+        def answer(values: dict[str, str] | None) -> None:
+            if values is not None:
+                self.post_message(InstanceActionRequested(action, instance_id, values))
+
+        title = spec.title.format(id=instance_id)
+        self.app.push_screen(ActionForm(title, spec.fields), answer)
+
 
 class LiveStepperScreen(StepperScreen):
     """The stepper of ``inspector open``, plus escape back to the list and r / a on a held turn."""
@@ -259,6 +315,8 @@ class LiveStepperScreen(StepperScreen):
             return
         token, self.held_token = self.held_token, ""
         self.post_message(HeldTurnReleased(token) if release else HeldTurnAbandoned(token))
+        now = "(was held: released)" if release else "(was held: abandoned)"
+        self.origin = self.origin.replace("(held)", now)
         self._title()
 
     def action_release(self) -> None:

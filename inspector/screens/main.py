@@ -77,6 +77,7 @@ class StepperScreen(Screen[None]):
             id="filter",
         ),
         Binding("s", "save", "Save", tooltip="Save the request (and response) here", id="save"),
+        Binding("t", "timeline", "Timeline", tooltip="The history as bars in time", id="timeline"),
         Binding("question_mark", "help", "Help", tooltip="Every key", id="help"),
         Binding("q", "quit", "Quit", tooltip="Leave the inspector", id="quit"),
     ]
@@ -418,6 +419,16 @@ class StepperScreen(Screen[None]):
             return
         self.saved_paths = written
         self.notify("saved " + ", ".join(written), title="saved", timeout=6)
+
+    def action_timeline(self) -> None:
+        """The request's history as a timeline, the current event marked."""
+        from engine.timeline import request_timeline
+        from inspector.screens.timeline import TimelineScreen
+
+        current = self.position if self.position >= 0 else None
+        title = f"{self.info.name} · {self.info.instance_id}"
+        timeline = request_timeline(self.session.request.proto)
+        self.app.push_screen(TimelineScreen(timeline, title, current=current))
 
     def action_help(self) -> None:
         """Show every key."""

@@ -17,7 +17,7 @@ from engine.live import InstanceRow
 from engine.worker import Outcome, WorkItemEvent
 from inspector.formatting import clock, stamp
 from inspector.style import CONNECTED, TROUBLE, outcome_style, status_style
-from inspector.text import short_text
+from inspector.text import middle_text, short_text
 
 
 def outcome_label(outcome: Outcome) -> str:
@@ -33,6 +33,10 @@ class WorkItemRow:
     """The latest event the worker reported for it."""
     arrived: datetime
     """When its first event arrived."""
+    turn: int = 0
+    """Which turn of its instance it is, from 1, as this worker saw them (0: an activity)."""
+    was_held: bool = False
+    """It was held at some point (kept after it was released or abandoned)."""
 
     @property
     def outcome(self) -> Outcome:
@@ -100,10 +104,10 @@ class HoldState:
     def text(self) -> str:
         """The hold rules and whether hold is armed (the keys, without a worker)."""
         if not self.with_worker:
-            return "enter opens an instance's history · f status · / name · q quit"
+            return "enter opens an instance · t timeline · ? every key · q quit"
         armed = "ARMED" if self.armed else "off (h arms)"
         rules = ", ".join(self.rules) or "any turn"
-        return f"hold: {armed} · breakpoints (b): {rules} · enter opens · tab switches list"
+        return f"hold: {armed} · hold rules (H): {rules} · enter opens · ? every key"
 
 
 class HoldLine(Static):
@@ -123,7 +127,12 @@ class Filters:
     status: str = ""
     """Only this status (empty: every status)."""
     name: str = ""
-    """Only names containing this (empty: every name)."""
+    """Only rows whose name or instance id contains this (empty: every row)."""
+
+    def matches(self, name: str, instance_id: str) -> bool:
+        """Whether a row of this name and instance passes the text filter."""
+        text = self.name.lower()
+        return not text or text in name.lower() or text in instance_id.lower()
 
 
 @dataclass(frozen=True)
@@ -189,17 +198,25 @@ class FittedTable(DataTable[Text | str]):
 
     COLUMNS: tuple[Column, ...] = ()
 
-    def on_mount(self) -> None:
-        self.cursor_type = "row"
-        self.zebra_stripes = True
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
         self.widths: dict[str, int] = {}
         """The shown columns and their widths."""
         self._rows: list[Any] = []
+        self.hidden: frozenset[str] = frozenset()
+        """Columns left out because no row has anything in them."""
+        self._width = 120
+
+    def on_mount(self) -> None:
+        self.cursor_type = "row"
+        self.zebra_stripes = True
         self._fit(120)
 
     def _fit(self, width: int) -> bool:
         """Lay the columns out for ``width`` cells; whether anything changed."""
-        widths = fit_columns(self.COLUMNS, width, self.cell_padding)
+        self._width = width
+        shown = [c for c in self.COLUMNS if c.label not in self.hidden]
+        widths = fit_columns(shown, width, self.cell_padding)
         if widths == self.widths:
             return False
         self.widths = widths
@@ -218,6 +235,17 @@ class FittedTable(DataTable[Text | str]):
     def _cell(self, label: str, text: str) -> str:
         """``text`` cut to the column's width ("" for a column not shown)."""
         return short_text(text, self.widths.get(label, 0))
+
+    def _id_cell(self, label: str, text: str) -> str:
+        """An id cut in the middle, so that ids sharing a prefix stay different."""
+        return middle_text(text, self.widths.get(label, 0))
+
+    def _hide_empty(self, labels: dict[str, bool]) -> None:
+        """Leave out the columns whose ``labels`` value is False (no row has anything)."""
+        hidden = frozenset(label for label, used in labels.items() if not used)
+        if hidden != self.hidden:
+            self.hidden = hidden
+            self._fit(self._width)
 
     def _fill(self, rows: Sequence[Any]) -> None:
         """Replace the rows with ``rows``."""
@@ -242,7 +270,7 @@ class InstancesTable(FittedTable):
         Column("instance", 30, minimum=12),
         Column("name", 26, minimum=10),
         Column("version", 8, drop=2),
-        Column("status", 11),
+        Column("status", 16),
         Column("created", 19, drop=3),
         Column("last updated", 19),
         Column("custom status", 30, minimum=10, drop=1, grow=True),
@@ -272,15 +300,18 @@ class InstancesTable(FittedTable):
         self._title()
 
     def watch_filters(self) -> None:
+        self._fill(self.instances)
         self._title()
 
     def _title(self) -> None:
-        parts = [f"instances · {len(self.instances)}"]
+        shown = len(self._rows)
+        count = str(shown) if shown == len(self.instances) else f"{shown} of {len(self.instances)}"
+        parts = [f"instances · {count}"]
         if self.filters.status:
             parts.append(f"status {self.filters.status}")
         if self.filters.name:
-            parts.append(f"name ~ {self.filters.name}")
-        self.border_title = " · ".join(parts) + " · f status, / name"
+            parts.append(f"~ {self.filters.name}")
+        self.border_title = " · ".join(parts) + " · f status, / filter, t timeline"
 
     @on(DataTable.RowSelected)
     def _chosen(self, event: DataTable.RowSelected) -> None:
@@ -290,11 +321,18 @@ class InstancesTable(FittedTable):
 
     def _fill(self, rows: Sequence[InstanceRow]) -> None:
         selected = self.selected_key()
-        self._rows = list(rows)
+        rows = [r for r in rows if self.filters.matches(r.name, r.instance_id)]
+        self._rows = rows
+        self._hide_empty(
+            {
+                "version": any(r.version for r in rows),
+                "custom status": any(r.custom_status for r in rows),
+            }
+        )
         self.clear()
         for row in rows:
             cells: dict[str, Text | str] = {
-                "instance": self._cell("instance", row.instance_id),
+                "instance": self._id_cell("instance", row.instance_id),
                 "name": self._cell("name", row.name),
                 "version": row.version or "-",
                 "status": Text(row.status, style=status_style(row.status)),
@@ -316,12 +354,12 @@ class WorkItemsTable(FittedTable):
 
     COLUMNS = (
         Column("#", 5),
-        Column("time", 12),
-        Column("kind", 8),
-        Column("instance", 34, minimum=10),
+        Column("time", 12, drop=2),
+        Column("kind", 9),
+        Column("instance", 34, minimum=12),
         Column("name", 26, minimum=8),
-        Column("outcome", 9),
-        Column("result", 34, minimum=8, grow=True),
+        Column("outcome", 11),
+        Column("result", 34, minimum=10, grow=True),
         Column("duration", 10, drop=1),
     )
 
@@ -340,9 +378,37 @@ class WorkItemsTable(FittedTable):
     """The work items shown, newest first."""
     notices: reactive[tuple[str, ...]] = reactive((), init=False)
     """The worker's notices, oldest first: the latest is shown under the list."""
+    filters: reactive[Filters] = reactive(Filters, init=False)
+    """The text filter (``/``) applies here too."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.newer = 0
+        """Work items that arrived while the cursor was away from the top."""
+        self._newest = 0
+
+    def on_mount(self) -> None:
+        self._title()
 
     def watch_work_items(self, work_items: tuple[WorkItemRow, ...]) -> None:
         self._fill(work_items)
+
+    def watch_filters(self) -> None:
+        self._fill(self.work_items)
+
+    @on(DataTable.RowHighlighted)
+    def _back_at_top(self) -> None:
+        if self.cursor_row == 0 and self.newer:
+            self.newer = 0
+            self._title()
+
+    def _title(self) -> None:
+        title = "work items · newest first"
+        if self.filters.name:
+            title += f" · ~ {self.filters.name}"
+        if self.newer:
+            title += f" · {self.newer} newer ↑"
+        self.border_title = title
 
     def watch_notices(self) -> None:
         self._subtitle()
@@ -367,7 +433,13 @@ class WorkItemsTable(FittedTable):
     def _fill(self, rows: Sequence[WorkItemRow]) -> None:
         selected = self.selected_key()
         at_top = self.cursor_row == 0
-        self._rows = list(rows)
+        rows = [r for r in rows if self.filters.matches(r.event.name, r.event.instance_id)]
+        newest = max((r.event.number for r in rows), default=0)
+        if not at_top and selected is not None:
+            self.newer += sum(1 for r in rows if r.event.number > self._newest)
+        self._newest = max(self._newest, newest)
+        self._rows = rows
+        self._title()
         self.clear()
         for row in rows:
             self.add_row(*self._cells(row), key=str(row.event.number))
@@ -385,6 +457,8 @@ class WorkItemsTable(FittedTable):
         outcome = row.outcome
         label = outcome_label(outcome)
         result = "" if outcome is Outcome.RECEIVED else ev.result
+        if row.was_held and outcome is not Outcome.HELD:
+            result = f"was held · {result}".strip(" ·")
         if outcome is Outcome.HELD:
             result = "waiting for r / a"
         if ev.detail and outcome in (Outcome.FAILED, Outcome.ABANDONED, Outcome.UNDELIVERED):
@@ -392,8 +466,8 @@ class WorkItemsTable(FittedTable):
         cells: dict[str, Text | str] = {
             "#": str(ev.number),
             "time": clock(row.arrived),
-            "kind": "turn" if row.is_turn else "activity",
-            "instance": self._cell("instance", ev.instance_id),
+            "kind": (f"turn {row.turn}" if row.turn else "turn") if row.is_turn else "activity",
+            "instance": self._id_cell("instance", ev.instance_id),
             "name": self._cell("name", ev.name),
             "outcome": Text(label, style=outcome_style(label)),
             "result": self._cell("result", result),

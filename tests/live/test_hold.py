@@ -52,9 +52,19 @@ async def test_hold_then_release_and_abandon(sidecar: Any, client: Any, tmp_path
             assert "held 1" in str(app.status_text())
 
             await pilot.press("r")  # our response goes to the sidecar
+            # the stepper no longer says held: it says what became of it
+            assert "(was held: released)" in screen.origin and "(held)" not in screen.origin
             assert (await wait_async(pilot, client, "held-r")).runtime_status == COMPLETED
             rows = [r for r in app.items.values() if r.event.instance_id == "held-r"]
             await wait_for(pilot, lambda: all(r.outcome is Outcome.COMPLETED for r in rows))
+            # the list keeps the trace of the hold after the release
+            held_rows = lambda: [  # noqa: E731
+                r for r in app.items.values() if r.event.instance_id == "held-r" and r.was_held
+            ]
+            await wait_for(
+                pilot, lambda: held_rows() and held_rows()[0].outcome is Outcome.COMPLETED
+            )
+            assert held_rows()[0].turn == 1
 
             # back to the list; now hold another one and abandon it
             await pilot.press("escape")

@@ -136,7 +136,7 @@ async def test_hold_rules_by_keys(sidecar: Any, client: Any) -> None:
             await wait_for(pilot, lambda: app.worker_state == "connected")
             hold_line = app.screen.query_one(HoldLine)
             # a rule the parser refuses: one notification saying why, no rule
-            await pilot.press("b", *"kind=", "enter")
+            await pilot.press("H", *"kind=", "enter")
             await wait_for(pilot, lambda: seen.of(HoldRuleToggled))
             assert seen.of(HoldRuleToggled)[-1].text == "kind="
             errors = await wait_for(
@@ -145,12 +145,12 @@ async def test_hold_rules_by_keys(sidecar: Any, client: Any) -> None:
             assert [n.notification.message for n in errors] == ["kind= needs a value"]
             assert app.rules == ()
 
-            await pilot.press("b", *"instance=keys-held", "enter")
+            await pilot.press("H", *"instance=keys-held", "enter")
             await wait_for(pilot, lambda: len(seen.of(HoldRuleToggled)) == 2)
             assert [r.describe() for r in app.rules] == ["instance=keys-held"]
             assert hold_line.state is not None
             assert hold_line.state.rules == ("instance=keys-held",)
-            assert "breakpoints (b): instance=keys-held" in hold_line.state.text()
+            assert "hold rules (H): instance=keys-held" in hold_line.state.text()
 
             await pilot.press("h")
             await wait_for(pilot, lambda: seen.of(HoldArmToggled) and app.hold_armed)

@@ -6,6 +6,7 @@ from typing import Any
 
 from engine.worker import Outcome
 from inspector.live import LiveApp
+from inspector.text import middle_text
 from inspector.widgets.live import (
     Column,
     FittedTable,
@@ -55,26 +56,35 @@ async def test_columns_fit_80x24(sidecar: Any, client: Any) -> None:
                 ),
             )
             for table, keep in (
-                (items, ("time", "kind", "outcome")),
+                (items, ("kind", "outcome", "result")),
                 (instances, ("status", "last updated")),
             ):
                 visible = table.scrollable_content_region.width
                 assert table.virtual_size.width <= visible, table.widths
                 for label in keep:
                     assert _right_edge(table, label) <= visible, (label, table.widths)
-            assert "duration" not in items.widths
+            # duration and then time give way, so that status words stay whole
+            assert "duration" not in items.widths and "time" not in items.widths
             assert set(instances.widths) >= {"instance", "name", "status", "last updated"}
             # what the tables draw: the headers and a row's outcome and status are in sight
             shown = _shown(items)
             assert "outcome" in shown and "completed" in shown
-            assert "narrow-" in shown and "narrow-instance-with-a-long-id" not in shown
+            assert "COMPLETED" in shown  # the turn's result, whole
+            # the id is cut in the middle: both ends stay
+            iid = "narrow-instance-with-a-long-id"
+            cut = middle_text(iid, items.widths["instance"])
+            assert cut in shown and cut.startswith("narr") and cut.endswith("id") and "…" in cut
+            assert iid not in shown
             shown = _shown(instances)
             assert "status" in shown and "COMPLETED" in shown and "last updated" in shown
 
             # wider again: every column is back
             await pilot.resize_terminal(160, 40)
-            await wait_for(pilot, lambda: "duration" in items.widths)
-            await wait_for(pilot, lambda: "custom status" in instances.widths)
+            await wait_for(pilot, lambda: "duration" in items.widths and "time" in items.widths)
+            await wait_for(pilot, lambda: "created" in instances.widths)
+            # no instance has a version or a custom status: those columns take no room
+            assert "version" not in instances.widths
+            assert "custom status" not in instances.widths
             assert items.row_count == 3 and instances.row_count == 1
     finally:
         app.close()
