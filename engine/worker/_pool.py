@@ -17,7 +17,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from engine.history import FailureDetails
 from engine.worker._errors import WorkerError
+from engine.worker._messages import failed_activity_response, failed_turn_response
 from engine.worker._options import WorkerOptions
 from engine.worker._process import JobResult, UserProcess
 
@@ -42,6 +44,13 @@ class Job:
     """Sequence number of the work item in this worker (for logs and capture files)."""
     received: float = field(default_factory=time.monotonic)
     """When it arrived (monotonic seconds)."""
+
+    def failure_response(self, failure: FailureDetails) -> bytes:
+        """The serialized answer that fails this turn (its orchestration) or this activity."""
+        if self.kind == "turn":
+            turn = failed_turn_response(self.instance_id, self.token, failure)
+            return turn.SerializeToString()
+        return failed_activity_response(self.request, self.token, failure).SerializeToString()
 
 
 class _Slot:

@@ -22,18 +22,15 @@ from collections.abc import Callable
 from datetime import datetime, timezone
 
 from engine.channel import Dialer
-from engine.history import FailureDetails
 from engine.proto import orchestrator_service_pb2 as pb
 from engine.worker._events import Outcome, WorkerStats, WorkItemEvent
 from engine.worker._expected import Expected
 from engine.worker._lifecycle import LifeCycle, State
 from engine.worker._messages import (
-    failed_activity_response,
-    failed_turn_response,
     orchestrator_name,
 )
 from engine.worker._options import ConnectionOptions, WorkerOptions
-from engine.worker._policy import Abandon, Complete, Fail, decide
+from engine.worker._policy import Abandon, Complete, Fail, decide, refused_failure
 from engine.worker._pool import Job, Pool, start_pools
 from engine.worker._process import JobResult
 from engine.worker._record import Recorder
@@ -145,7 +142,9 @@ class Worker:
             busy=lambda: not self._idle(),
         )
         metadata = self.connection.metadata()
-        self._sender = Sender(stream.stub, metadata, self._life, self._log, stream.touch)
+        self._sender = Sender(
+            stream.stub, metadata, self._life, self._log, stream.touch, self.connection.backoff
+        )
         self._stream = stream
         self._life.advance(State.SERVING)
         stream.start()
@@ -267,31 +266,37 @@ class Worker:
             self._abandon(job, action.reason)
         elif isinstance(action, Fail):
             failure = action.failure
-            response = self._failure_response(job, failure)
+            response = job.failure_response(failure)
             self._complete(
                 job, response, f"FAILED {failure.error_type}", Outcome.FAILED, failure.message
             )
         elif not (job.kind == "turn" and self._maybe_hold(job, action)):
             self._complete(job, action.response, action.result, action.outcome)
 
-    @staticmethod
-    def _failure_response(job: Job, failure: FailureDetails) -> bytes:
-        if job.kind == "turn":
-            turn = failed_turn_response(job.instance_id, job.token, failure)
-            return turn.SerializeToString()
-        return failed_activity_response(job.request, job.token, failure).SerializeToString()
-
     def _complete(
-        self, job: Job, response: bytes, result: str, outcome: Outcome, detail: str = ""
+        self,
+        job: Job,
+        response: bytes,
+        result: str,
+        outcome: Outcome,
+        detail: str = "",
+        fallback: bool = False,
     ) -> None:
-        """Send a job's answer; its event follows once the sidecar answered."""
+        """Send a job's answer; its event follows once the sidecar answered.
+
+        A response the sidecar refuses for good is replaced by a failure (once: ``fallback``
+        marks the failure sent in its place).
+        """
         assert self._sender is not None
         if job.kind == "turn":
             self._expected.turn_sent(pb.OrchestratorResponse.FromString(response))
         else:
             self._expected.activity_sent(job.instance_id, job.request.taskId)
 
-        def done(delivered: bool) -> None:
+        def done(delivered: bool, refused: str) -> None:
+            if refused and not fallback:
+                self._refused(job, response, refused)
+                return
             with self._lock:
                 if delivered:
                     self.stats.completed += 1
@@ -308,6 +313,15 @@ class Worker:
 
         what = f"complete {job.kind} #{job.number} of {job.instance_id}"
         self._sender.complete(job.kind, response, what, done)
+
+    def _refused(self, job: Job, refused_response: bytes, refused: str) -> None:
+        """The sidecar refused a response for good: answer with a failure that says why."""
+        failure = refused_failure(job.kind, refused)
+        self._expected.not_sent(job.kind, job.instance_id, refused_response)
+        response = job.failure_response(failure)
+        self._complete(
+            job, response, f"FAILED {failure.error_type}", Outcome.FAILED, failure.message, True
+        )
 
     def _abandon(self, job: Job, reason: str) -> None:
         assert self._sender is not None
