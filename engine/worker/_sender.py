@@ -30,6 +30,9 @@ CALL_TIMEOUT = 30.0
 CLOSING_DELAYS = (0.2, 0.5, 1.0, 2.0)
 """Pauses between the last attempts of a call once the worker closes (it no longer reconnects)."""
 
+CLOSING_BUDGET = sum(CLOSING_DELAYS) + 2.0
+"""Seconds stopping waits for the calls still being retried when the worker closes."""
+
 _RETRYABLE = {
     grpc.StatusCode.UNAVAILABLE,
     grpc.StatusCode.CANCELLED,

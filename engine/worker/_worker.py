@@ -34,7 +34,7 @@ from engine.worker._policy import Abandon, Complete, Fail, decide, refused_failu
 from engine.worker._pool import Job, Pool, start_pools
 from engine.worker._process import JobResult
 from engine.worker._record import Recorder
-from engine.worker._sender import Sender
+from engine.worker._sender import CLOSING_BUDGET, Sender
 from engine.worker._stream import WORKER_CHANNEL_OPTIONS, WorkStream, work_request
 
 CONNECTION_STATES = ("connected", "failed", "ended", "stopped")
@@ -106,7 +106,7 @@ class Worker:
         self._expected = Expected()
         self._number = 0
         self._tmp: str | None = None
-        self._recorder = Recorder(options.record_dir) if options.record_dir else None
+        self._recorder = Recorder(options.record_dir, self._log) if options.record_dir else None
         self._turns: Pool | None = None
         self._activities: Pool | None = None
         self._stream: WorkStream | None = None
@@ -438,7 +438,7 @@ class Worker:
         self._end_running(deadline)
         # Completions still on the wire (sent by the last jobs, or being retried) are
         # answered before the channel goes away; a call ends by its own deadline anyway.
-        sender.wait_idle(max(deadline, time.monotonic() + 2.0))
+        sender.wait_idle(max(deadline, time.monotonic() + CLOSING_BUDGET))
         stream.close()
         self._cleanup_tmp()
         s = self.stats
