@@ -19,7 +19,6 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 
 from engine.channel import Dialer
 from engine.proto import orchestrator_service_pb2 as pb
@@ -246,7 +245,7 @@ class Worker:
         if self._recorder is not None:
             self._recorder.request(self._stem(job), job.data)
         if self._on_received is not None:
-            self._on_received(self._describe(job, Outcome.RECEIVED, "RECEIVED"))
+            self._on_received(job.event(Outcome.RECEIVED, "RECEIVED"))
 
     # --- results and answers ------------------------------------------------------------
 
@@ -342,25 +341,7 @@ class Worker:
         self, job: Job, outcome: Outcome, result: str, detail: str = "", response: bytes = b""
     ) -> None:
         if self._on_event is not None:
-            self._on_event(self._describe(job, outcome, result, detail, response))
-
-    def _describe(
-        self, job: Job, outcome: Outcome, result: str, detail: str = "", response: bytes = b""
-    ) -> WorkItemEvent:
-        return WorkItemEvent(
-            time=datetime.now(timezone.utc),
-            kind="orchestrator" if job.kind == "turn" else "activity",
-            instance_id=job.instance_id,
-            name=job.name,
-            result=result,
-            seconds=time.monotonic() - job.received,
-            number=job.number,
-            outcome=outcome,
-            detail=detail,
-            request=job.data,
-            response=response,
-            token=job.token,
-        )
+            self._on_event(job.event(outcome, result, detail, response))
 
     def _stem(self, job: Job) -> str:
         assert self._recorder is not None
@@ -396,9 +377,7 @@ class Worker:
         if self.hold is None or self._life.reached(State.DRAINING):
             return False
         try:
-            wanted = self.hold(
-                self._describe(job, answer.outcome, answer.result, "", answer.response)
-            )
+            wanted = self.hold(job.event(answer.outcome, answer.result, "", answer.response))
         except Exception as err:  # noqa: BLE001 - a broken predicate never loses a turn
             self._log(f"hold predicate failed ({type(err).__name__}: {err})")
             return False
@@ -419,8 +398,10 @@ class Worker:
         finish, up to the grace period. Once nothing runs, nothing the worker's own answers
         cause is still on its way, and the stream has been silent for a moment, the sidecar
         has nothing more to hand out; only then is the stream closed, and the parked turns
-        are abandoned, so no work item is in transit when the stream goes away. What still
-        runs when the grace period ends is killed and abandoned.
+        are abandoned, so no work item is in transit when the stream goes away. Activities
+        received (or on their way) when the grace period ends still run to their end, each
+        within its timeout (a sidecar may drop an abandoned activity); a turn still running
+        then is killed and abandoned (the sidecar hands it out again).
         """
         if self._life.reached(State.STOPPED):
             return self.stats
@@ -432,6 +413,7 @@ class Worker:
             return self.stats
         deadline = time.monotonic() + self.options.grace
         self._drain(deadline)
+        self._finish_activities(deadline + self.options.activity_timeout)
         self._life.advance(State.CLOSING)
         stream.cancel()
         stream.join(2.0)
@@ -463,6 +445,20 @@ class Worker:
             # Without an open stream nothing is on its way (the sidecar may be gone).
             owed = stream.reading() and self._expected.owed(self._waiting_instances())
             if quiet and self._idle() and not owed:
+                return
+            time.sleep(0.02)
+
+    def _finish_activities(self, until: float) -> None:
+        """Past the grace, run every activity received (or on its way) to its end.
+
+        Some sidecars drop an abandoned activity, so an activity the worker took is finished,
+        each within its own timeout, while the stream stays open for those still arriving.
+        """
+        assert self._activities is not None and self._stream is not None
+        stream = self._stream
+        while time.monotonic() < until:
+            owed = stream.reading() and self._expected.activities_owed()
+            if self._activities.idle() and not owed:
                 return
             time.sleep(0.02)
 

@@ -160,3 +160,34 @@ def test_a_32_mb_line_is_read_cut_and_kept_for_the_failure(
         assert max(len(line) for line in log.splitlines()) < 9000
     finally:
         worker.stop()
+
+
+def test_sigterm_under_300_orchestrations_loses_nothing(
+    tmp_path: Path, sidecar: Any, client_for: Any
+) -> None:
+    _, port = sidecar
+    address = f"127.0.0.1:{port}"
+    client = client_for(port)
+    worker = WorkerProcess(address, APP, log=tmp_path / "w1.log")  # the default 10 s grace
+    second = None
+    try:
+        worker.wait_for("connected")
+        ids = [client.schedule_new_orchestration("fan_short", input=3) for _ in range(300)]
+        # Stop under load: once a fair share of the work is done, hundreds of items are queued.
+        worker.wait_for_count(" short_nap ok ", 100, timeout=120)
+        assert worker.terminate(timeout=400) == 0, worker.output()
+        log = worker.output()
+        assert "stopped before the activity finished" not in log, log[-3000:]
+        received, completed, abandoned, undelivered = summary(log)
+        assert received == completed + abandoned and undelivered == 0, log[-3000:]
+        # Every orchestration finishes with a new worker: nothing the first one took is lost.
+        second = WorkerProcess(address, APP, log=tmp_path / "w2.log")
+        for iid in ids:
+            state = wait_done(client, iid, timeout=240)
+            assert state.runtime_status == COMPLETED, (iid, log[-3000:])
+            assert state.serialized_output == "3"
+        assert second.terminate() == 0
+    finally:
+        worker.stop()
+        if second is not None:
+            second.stop()
