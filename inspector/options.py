@@ -132,7 +132,7 @@ def worker_arguments() -> Parser:
         "--activity-timeout",
         type=seconds,
         metavar="SECONDS",
-        help="stop an activity that runs longer",
+        help="fail an activity that runs longer",
     )
     group.add_argument(
         "--max-timeouts",
