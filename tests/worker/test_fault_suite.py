@@ -191,3 +191,42 @@ def test_sigterm_under_300_orchestrations_loses_nothing(
         worker.stop()
         if second is not None:
             second.stop()
+
+
+def test_recording_never_costs_a_work_item(tmp_path: Path, sidecar: Any, client_for: Any) -> None:
+    _, port = sidecar
+    record = tmp_path / "rec"
+    worker = WorkerProcess(
+        f"127.0.0.1:{port}",
+        APP,
+        "--record",
+        str(record),
+        "--activity-timeout",
+        "2",
+        log=tmp_path / "w.log",
+    )
+    try:
+        client = client_for(port)
+        # An instance id that made a file name over 255 bytes.
+        long_id = "\u00e9" * 40 + "x" * 250
+        iid = client.schedule_new_orchestration("calls_hang", instance_id=long_id)
+        state = wait_done(client, iid, timeout=600)
+        assert state.runtime_status == COMPLETED, worker.output()[-3000:]
+        names = [p.name for p in record.iterdir()]
+        assert names and all(len(name.encode()) < 255 for name in names), names
+        # The record folder removed while running: one warning, every item still served.
+        for path in record.iterdir():
+            path.unlink()
+        record.rmdir()
+        ids = [client.schedule_new_orchestration("fan_short", input=2) for _ in range(3)]
+        for other in ids:
+            assert wait_done(client, other, timeout=120).runtime_status == COMPLETED
+        assert worker.terminate() == 0
+        log = worker.output()
+        assert log.count("recording suspended: cannot write ") == 1, log[-3000:]
+        received, completed, abandoned, undelivered = summary(log)
+        # 3 items for the first; 4 or 5 for each fan-out (its 2 results in one turn or two).
+        assert received == completed >= 3 + 3 * 4 and abandoned == undelivered == 0, log
+        assert not record.exists()
+    finally:
+        worker.stop()
