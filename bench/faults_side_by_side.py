@@ -33,6 +33,8 @@ ACTIVITY_TIMEOUT = "5"
 """Ours: ``--activity-timeout`` for the hanging activity (the default 300 s, made short)."""
 WAIT = 120.0
 """Seconds to wait for the orchestrations of one fault to finish."""
+WAIT_ONE = 60.0
+"""Seconds to wait for the one orchestration of a fault."""
 
 _SDK_WORKER = """
 import logging, signal, sys, threading, importlib.util
@@ -124,19 +126,23 @@ def _finished(states: list[Any]) -> str:
 def _one(states: list[Any]) -> str:
     state = states[0]
     if state is None:
-        return "still RUNNING (lost)"
+        return f"still RUNNING after {WAIT_ONE:g} s (lost)"
     text = state.runtime_status.name
+    kind = message = ""
     if state.failure_details is not None:
-        text += f" {state.failure_details.error_type}: {state.failure_details.message[:70]}"
+        kind, message = state.failure_details.error_type, state.failure_details.message
     elif state.serialized_output:
-        try:
-            out = json.loads(state.serialized_output)
-        except ValueError:
-            out = state.serialized_output
+        out = json.loads(state.serialized_output)
         if isinstance(out, dict):
-            text += f" (activity failed: {out.get('type')}: {str(out.get('message'))[:60]})"
-        else:
-            text += f" (output {str(out)[:40]!r})"
+            text += ", the orchestration caught an activity failure:"
+            kind, message = str(out["type"]), str(out["message"])
+    if kind:
+        text += f" {kind.rsplit('.', 1)[-1]}"
+        if "4194304" in message:
+            text += " naming the 4194304-byte limit"
+        if "stuck at " in message:
+            where = message.split("stuck at ", 1)[1].split(":")
+            text += f" stuck at {Path(where[0]).name}:{where[1]}"
     return text
 
 
@@ -173,19 +179,23 @@ def down_10s(run: Run) -> str:
 def result_10mb(run: Run) -> str:
     """An activity returning 10 MB (over the sidecar's 4 MB message limit)."""
     run.worker()
-    return _one(run.wait_all([run.client.schedule_new_orchestration("calls_big", input=10)], 60))
+    return _one(
+        run.wait_all([run.client.schedule_new_orchestration("calls_big", input=10)], WAIT_ONE)
+    )
 
 
 def output_10mb(run: Run) -> str:
     """An orchestration whose output is 10 MB."""
     run.worker()
-    return _one(run.wait_all([run.client.schedule_new_orchestration("big_output", input=10)], 60))
+    return _one(
+        run.wait_all([run.client.schedule_new_orchestration("big_output", input=10)], WAIT_ONE)
+    )
 
 
 def hanging_activity(run: Run) -> str:
     """An activity that never returns (ours: --activity-timeout 5, the SDK's has none)."""
     run.worker()
-    return _one(run.wait_all([run.client.schedule_new_orchestration("calls_hang")], 60))
+    return _one(run.wait_all([run.client.schedule_new_orchestration("calls_hang")], WAIT_ONE))
 
 
 FAULTS: dict[str, Callable[[Run], str]] = {
