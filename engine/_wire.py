@@ -11,6 +11,8 @@ from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from google.protobuf.unknown_fields import UnknownFieldSet
 
+from engine.proto import orchestrator_service_pb2 as pb
+
 MAX_DEPTH = 64
 """Nesting deeper than this is reported rather than walked."""
 
@@ -127,3 +129,52 @@ def fully_known(msg: Message, depth: int = 0) -> bool:
         if not all(fully_known(item, depth + 1) for item in items):
             return False
     return True
+
+
+def first_field_problem(data: bytes) -> str:
+    """Why the first field of ``data`` starts none of the messages a file may hold ("" if one)."""
+    tag, pos = 0, 0
+    for shift in range(0, 35, 7):
+        if pos >= len(data):
+            return "ends inside the first field's tag"
+        byte = data[pos]
+        pos += 1
+        tag |= (byte & 0x7F) << shift
+        if not byte & 0x80:
+            break
+    number, wire = tag >> 3, tag & 7
+    if (number, wire) in FIRST_FIELDS:
+        return ""
+    return f"the first field (number {number}, wire type {wire}) starts no OrchestratorRequest"
+
+
+def _wire_types(descriptor: Descriptor) -> set[tuple[int, int]]:
+    """The ``(field number, wire type)`` pairs a message of ``descriptor`` may start with."""
+    found: set[tuple[int, int]] = set()
+    for field in descriptor.fields:
+        name = field.type
+        if name in (field.TYPE_STRING, field.TYPE_BYTES, field.TYPE_MESSAGE):
+            found.add((field.number, 2))
+        elif name in (field.TYPE_DOUBLE, field.TYPE_FIXED64, field.TYPE_SFIXED64):
+            found.add((field.number, 1))
+        elif name in (field.TYPE_FLOAT, field.TYPE_FIXED32, field.TYPE_SFIXED32):
+            found.add((field.number, 5))
+        elif name == field.TYPE_GROUP:
+            found.add((field.number, 3))
+        else:
+            found.update({(field.number, 0), (field.number, 2)})  # packed repeated too
+    return found
+
+
+FIRST_FIELDS: set[tuple[int, int]] = set().union(
+    *(
+        _wire_types(kind.DESCRIPTOR)
+        for kind in (
+            pb.OrchestratorRequest,
+            pb.WorkItem,
+            pb.OrchestratorResponse,
+            pb.ActivityRequest,
+            pb.ActivityResponse,
+        )
+    )
+)

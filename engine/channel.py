@@ -14,6 +14,8 @@ This module never imports Textual or Rich.
 from __future__ import annotations
 
 import random
+import re
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -31,6 +33,29 @@ BASE_OPTIONS: ChannelOptions = (
 """Channel arguments every channel to a sidecar gets: no message size limits."""
 
 _PEM_MARKER = b"-----BEGIN CERTIFICATE-----"
+
+LONGEST_WAIT = min(threading.TIMEOUT_MAX, (2**31 - 1) / 1000.0)
+"""The longest wait, in seconds, every wait of the platform can take (``poll`` counts
+milliseconds in a C ``int``: about 24.8 days)."""
+
+_HEADER_KEY = re.compile(r"[0-9a-z_.-]+")
+
+
+def header_problem(key: str, value: str) -> str | None:
+    """Why ``key: value`` cannot be gRPC call metadata, or None when it can.
+
+    A key is lower-case ``0-9 a-z _ . -`` and not ``grpc-`` (reserved); a text value is
+    printable ASCII (no newline); ``-bin`` keys carry bytes, which a text header cannot give.
+    """
+    if not key or not _HEADER_KEY.fullmatch(key):
+        return f"header name {key!r} is not lower-case letters, digits, '-', '_' or '.'"
+    if key.startswith("grpc-"):
+        return f"header name {key!r} is reserved for gRPC"
+    if key.endswith("-bin"):
+        return f"header {key!r} is binary (-bin); only text headers can be given"
+    if any(not " " <= ch <= "~" for ch in value):
+        return f"the value of header {key!r} is not printable ASCII (a newline, a tab, non-ASCII)"
+    return None
 
 
 class Backoff:
@@ -79,6 +104,7 @@ class ConnectionOptions:
         tls: Connect with TLS.
         ca_file: PEM file with the CA certificates to trust (TLS only; default: system roots).
         headers: Metadata sent with every call. Values are secrets: never print them.
+            Each must pass :func:`header_problem` (else :class:`ConnectionConfigError`).
         hello_timeout: Deadline of the ``Hello`` call, in seconds.
         silent_timeout: Reconnect when nothing (work item or health ping) arrived for this long.
         backoff_base: Base of the reconnect back-off (:class:`Backoff`), in seconds.
@@ -95,6 +121,12 @@ class ConnectionOptions:
     backoff_base: float = 1.0
     backoff_cap: float = 30.0
     backoff_floor: float = 0.5
+
+    def __post_init__(self) -> None:
+        for key, value in self.headers:
+            problem = header_problem(key, value)
+            if problem is not None:
+                raise ConnectionConfigError(problem)
 
     def header_names(self) -> list[str]:
         """The header keys (values are never shown)."""

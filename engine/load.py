@@ -26,7 +26,7 @@ from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from google.protobuf.unknown_fields import UnknownFieldSet
 
-from engine._wire import walk_problem
+from engine._wire import first_field_problem, walk_problem
 from engine.errors import LoadError
 from engine.history import OrchestrationRequest
 from engine.proto import orchestrator_service_pb2 as pb
@@ -40,6 +40,7 @@ from engine.recording import (
     Recording,
     TurnResponse,
     from_message,
+    has_control,
     parse_recorded,
 )
 
@@ -57,6 +58,11 @@ _WHITESPACE = b" \t\r\n\v\f"
 _BASE64_CHARS = re.compile(rb"[A-Za-z0-9+/\-_=\s]*")
 _BAD_BASE64 = re.compile(rb"[^A-Za-z0-9+/\-_=\s]")
 _URLSAFE = bytes.maketrans(b"-_", b"+/")
+DIRECT_TEXT_BYTES = 1 << 16
+"""Base64 text up to this size is also tried as a protobuf whose bytes are all base64 letters."""
+
+FAST_FAIL_BYTES = 1 << 20
+"""Inputs this large are first checked by their first field (junk fails fast, in bounded memory)."""
 
 
 # --- reading ---------------------------------------------------------------------------------
@@ -312,6 +318,11 @@ def _decode_base64(data: bytes, where: str) -> Decoded:
             f"{where}: not base64: mixes the standard and URL-safe alphabets"
             f" ({char.decode()!r} at byte {offset})"
         )
+    if len(body) > FAST_FAIL_BYTES:
+        head = base64.b64decode(body[:4096].translate(_URLSAFE), validate=False)
+        start = first_field_problem(head)
+        if start:
+            raise LoadError(f"{where}: base64 decodes to bytes that are not a protobuf: {start}")
     body = body.translate(_URLSAFE) + b"=" * (-len(body) % 4)
     try:
         raw = base64.b64decode(body, validate=True)
@@ -320,7 +331,9 @@ def _decode_base64(data: bytes, where: str) -> Decoded:
     msg, problem = _parse_binary(raw)
     if msg is not None:
         return msg
-    direct, _ = _parse_binary(data)
+    # The text itself may be a protobuf whose bytes happen to be base64 characters: only a
+    # small one (a large protobuf has length prefixes outside the alphabet).
+    direct = _parse_binary(data)[0] if len(data) <= DIRECT_TEXT_BYTES else None
     if direct is not None:
         return direct
     raise LoadError(
@@ -347,6 +360,10 @@ def _parse_binary(data: bytes) -> tuple[Decoded | None, str]:
 
     A request first, then a WorkItem holding one, then the other messages ``--record`` writes.
     """
+    if len(data) > FAST_FAIL_BYTES:
+        start = first_field_problem(data)
+        if start:
+            return None, start
     direct_problem = ""
     try:
         msg = pb.OrchestratorRequest.FromString(data)
@@ -381,10 +398,13 @@ def _implausible(msg: pb.OrchestratorRequest) -> str:
         listed = ", ".join(str(n) for n in numbers[:5])
         return f"unknown top-level field number(s) {listed} (not an OrchestratorRequest)"
     if not msg.pastEvents and not msg.newEvents:
+        # Without events the instance id is all there is to go by. Any id the protocol allows
+        # (tabs, no-break or zero-width spaces, soft hyphens, U+2028) is accepted; only
+        # control characters other than a tab say random bytes were read as one.
         if not msg.instanceId:
             return "no history events and no instance id (not an OrchestratorRequest)"
-    if not msg.instanceId.isprintable():
-        return "instanceId holds control characters (not an OrchestratorRequest)"
+        if has_control(msg.instanceId):
+            return "instanceId holds control characters (not an OrchestratorRequest)"
     if msg.HasField("executionId") and len(UnknownFieldSet(msg.executionId)):
         return "executionId is not a StringValue (not an OrchestratorRequest)"
     for lane in ("pastEvents", "newEvents"):

@@ -16,6 +16,7 @@ sent back, or a note saying why it gave the item back (see docs/worker.md, *Capt
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Union
@@ -245,13 +246,26 @@ def parse_recorded(data: bytes) -> RecordedMessage | None:
     return None
 
 
+_CONTROL = re.compile(r"[\x00-\x08\x0a-\x1f\x7f-\x9f]")
+
+
+def has_control(text: str) -> bool:
+    """Whether ``text`` holds a control character other than a tab.
+
+    The plausibility checks' one rule for names and ids: any id the protocol allows (tabs,
+    no-break and zero-width spaces, soft hyphens, U+2028) passes; control characters say
+    random bytes were read as a string.
+    """
+    return _CONTROL.search(text) is not None
+
+
 def _named(text: str) -> bool:
-    return bool(text) and text.isprintable()
+    return bool(text) and not has_control(text)
 
 
 def _plausible_response(msg: Any) -> bool:
     actions = msg.actions
-    if not _named(msg.instanceId) or not msg.completionToken.isprintable():
+    if not _named(msg.instanceId) or not not has_control(msg.completionToken):
         return False
     return all(a.WhichOneof("orchestratorActionType") for a in actions)
 
@@ -262,7 +276,7 @@ def _plausible_activity_request(msg: Any) -> bool:
 
 def _plausible_activity_response(msg: Any) -> bool:
     both = msg.HasField("result") and msg.HasField("failureDetails")
-    return _named(msg.instanceId) and msg.completionToken.isprintable() and not both
+    return _named(msg.instanceId) and not has_control(msg.completionToken) and not both
 
 
 # Tried in this order: a response's actions never parse cleanly as an activity's fields.

@@ -42,15 +42,21 @@ def address(text: str) -> str:
 
 def header(text: str) -> tuple[str, str]:
     """``key=value``; the key lower-cased, as gRPC metadata requires."""
+    from engine.channel import header_problem
+
     key, sep, value = text.partition("=")
     if not sep or not key.strip():
         raise argparse.ArgumentTypeError(f"expected key=value, got {text!r}")
-    return key.strip().lower(), value
+    key = key.strip().lower()
+    problem = header_problem(key, value)
+    if problem is not None:
+        raise argparse.ArgumentTypeError(problem)
+    return key, value
 
 
 def seconds(text: str) -> float:
     """A duration in seconds: finite, above zero, and short enough for the platform's waits."""
-    import threading
+    from engine.channel import LONGEST_WAIT
 
     try:
         value = float(text)
@@ -58,9 +64,9 @@ def seconds(text: str) -> float:
         raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
     if not math.isfinite(value) or value <= 0:
         raise argparse.ArgumentTypeError(f"expected a positive number of seconds, got {text!r}")
-    if value > threading.TIMEOUT_MAX:
+    if value > LONGEST_WAIT:
         raise argparse.ArgumentTypeError(
-            f"{text} seconds is too long (at most {threading.TIMEOUT_MAX:.0f})"
+            f"{text} seconds is too long (at most {int(LONGEST_WAIT)}, about 24.8 days)"
         )
     return value
 
@@ -126,7 +132,7 @@ def worker_arguments() -> Parser:
         "--activity-timeout",
         type=seconds,
         metavar="SECONDS",
-        help="stop an activity that runs longer",
+        help="fail an activity that runs longer",
     )
     group.add_argument(
         "--max-timeouts",

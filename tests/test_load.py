@@ -493,3 +493,33 @@ def test_fuzz_random_bytes_only_load_or_raise_load_error(data: bytes) -> None:
 @given(st.text(max_size=300))
 def test_fuzz_random_text_only_load_or_raise_load_error(text: str) -> None:
     _load_or_error(text.encode("utf-8", errors="surrogatepass"))
+
+
+UNUSUAL_IDS = ["tab\there", "no\u00a0break", "zero\u200bwidth", "soft\u00adhyphen", "line\u2028sep"]
+
+
+@pytest.mark.parametrize("instance_id", UNUSUAL_IDS)
+def test_any_instance_id_the_protocol_allows_loads(instance_id: str, tmp_path: Path) -> None:
+    from engine.worker import Recorder
+
+    req = pb.OrchestratorRequest(instanceId=instance_id)
+    req.newEvents.add().executionStarted.name = "orch"
+    for data in (req.SerializeToString(), base64.b64encode(req.SerializeToString())):
+        assert load_request(data).instance_id == instance_id
+    # Without events too, and the worker's own --record files of such an instance read back.
+    bare = pb.OrchestratorRequest(instanceId=instance_id)
+    assert load_request(bare.SerializeToString()).instance_id == instance_id
+    recorder = Recorder(str(tmp_path))
+    stem = recorder.stem(1, "turn", instance_id, "")
+    recorder.request(stem, req.SerializeToString())
+    assert load_request(tmp_path / f"{stem}.b64").instance_id == instance_id
+
+
+def test_junk_base64_fails_on_its_first_field() -> None:
+    # 8 MB of base64 lines that decode to "AAA...": once tried whole as protobuf, twice.
+    junk = base64.encodebytes(b"A" * (6 * 1024 * 1024))
+    with pytest.raises(LoadError) as caught:
+        load_request(junk)
+    message = str(caught.value)
+    assert "base64 decodes to bytes that are not a protobuf: " in message
+    assert "the first field (number 8, wire type 1) starts no OrchestratorRequest" in message

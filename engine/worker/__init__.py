@@ -15,6 +15,7 @@ user's functions; both run in child processes that the worker can stop for good 
 
 from engine.worker._errors import (
     ActivityTimeoutError,
+    ResponseRefused,
     TurnTimeoutError,
     UserProcessCrashed,
     WorkerError,
@@ -34,6 +35,7 @@ __all__ = [
     "State",
     "ConnectionOptions",
     "Recorder",
+    "ResponseRefused",
     "TurnTimeoutError",
     "UserProcessCrashed",
     "Worker",

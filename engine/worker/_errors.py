@@ -12,7 +12,11 @@ class TurnTimeoutError(Exception):
 
 
 class ActivityTimeoutError(Exception):
-    """An activity kept running past its timeout, too many times."""
+    """An activity ran past its timeout."""
+
+
+class ResponseRefused(Exception):
+    """The sidecar refused a response for good (too large for its message limit, invalid)."""
 
 
 class UserProcessCrashed(Exception):
@@ -20,5 +24,5 @@ class UserProcessCrashed(Exception):
 
 
 # Failure details name these types; give them the public module so the name reads well.
-for _cls in (TurnTimeoutError, ActivityTimeoutError, UserProcessCrashed):
+for _cls in (TurnTimeoutError, ActivityTimeoutError, ResponseRefused, UserProcessCrashed):
     _cls.__module__ = "engine.worker"

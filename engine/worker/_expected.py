@@ -76,6 +76,11 @@ class Expected:
             turns = sum(1 for instance, _ in self._turns if instance not in parked)
             return turns + len(self._activities)
 
+    def activities_owed(self) -> int:
+        """How many activity work items the turns the worker sent will still bring."""
+        with self._lock:
+            return len(self._activities)
+
     @staticmethod
     def _bounded(owed: set[tuple[str, int]]) -> set[tuple[str, int]]:
         if len(owed) >= MAX_EXPECTED:

@@ -10,7 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from engine.history import FailureDetails
-from engine.worker._errors import ActivityTimeoutError, TurnTimeoutError, UserProcessCrashed
+from engine.worker._errors import (
+    ActivityTimeoutError,
+    ResponseRefused,
+    TurnTimeoutError,
+    UserProcessCrashed,
+)
 from engine.worker._events import Outcome
 from engine.worker._options import WorkerOptions
 from engine.worker._process import JobResult
@@ -65,9 +70,11 @@ def decide(kind: str, result: JobResult, timeouts: int, options: WorkerOptions) 
         options: The worker's timeouts and ``max_timeouts``.
 
     Returns:
-        ``done`` completes with the response; ``timeout`` abandons until the
-        ``max_timeouts``-th in a row, which fails (``TurnTimeoutError`` or
-        ``ActivityTimeoutError``, naming where it was stuck); ``crashed`` fails with
+        ``done`` completes with the response; a turn's ``timeout`` abandons until the
+        ``max_timeouts``-th in a row, which fails the orchestration (``TurnTimeoutError``);
+        an activity's ``timeout`` fails the activity at once (``ActivityTimeoutError``, a
+        failure the orchestration's retry policy can act on); both name where user code was
+        stuck; ``crashed`` fails with
         ``UserProcessCrashed`` (exit code or signal, and the last output); ``stopped``
         abandons.
     """
@@ -83,20 +90,41 @@ def decide(kind: str, result: JobResult, timeouts: int, options: WorkerOptions) 
 
 
 def _timed_out(kind: str, result: JobResult, count: int, options: WorkerOptions) -> Decision:
-    error: type[Exception] = TurnTimeoutError
-    limit, subject = options.turn_timeout, "the orchestrator turn"
-    if kind != "turn":
-        error, limit, subject = ActivityTimeoutError, options.activity_timeout, "the activity"
     where = f"stuck at {result.location}"
+    if kind != "turn":
+        # An activity that timed out fails at once: the orchestration's retry policy can act
+        # on the failure, where an abandoned activity may be dropped by the sidecar.
+        limit = options.activity_timeout
+        failure = FailureDetails(
+            error_type=type_name(ActivityTimeoutError),
+            message=f"the activity ran past its {limit:g}s timeout; {where}",
+            stack_trace=result.stack or None,
+        )
+        return Decision(Fail(failure), 0)
+    limit = options.turn_timeout
     if count < options.max_timeouts:
         reason = f"timed out after {limit:g}s ({count} of {options.max_timeouts}); {where}"
         return Decision(Abandon(reason), count)
     failure = FailureDetails(
-        error_type=type_name(error),
-        message=f"{subject} ran past its {limit:g}s timeout {count} times; {where}",
+        error_type=type_name(TurnTimeoutError),
+        message=f"the orchestrator turn ran past its {limit:g}s timeout {count} times; {where}",
         stack_trace=result.stack or None,
     )
     return Decision(Fail(failure), 0)
+
+
+def refused_failure(kind: str, refused: str) -> FailureDetails:
+    """The failure sent in place of a ``turn`` or ``activity`` response the sidecar refused.
+
+    Args:
+        kind: ``turn`` or ``activity``.
+        refused: The sidecar's reason (``RESOURCE_EXHAUSTED: ... larger than max (N vs. M)``).
+    """
+    subject = "orchestrator turn's response" if kind == "turn" else "activity's result"
+    return FailureDetails(
+        error_type=type_name(ResponseRefused),
+        message=f"the sidecar refused the {subject} ({refused})",
+    )
 
 
 def crash_failure(result: JobResult, what: str) -> FailureDetails:

@@ -15,9 +15,13 @@ import time
 from collections import deque
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timezone
 from typing import Any
 
+from engine.history import FailureDetails
 from engine.worker._errors import WorkerError
+from engine.worker._events import Outcome, WorkItemEvent
+from engine.worker._messages import failed_activity_response, failed_turn_response
 from engine.worker._options import WorkerOptions
 from engine.worker._process import JobResult, UserProcess
 
@@ -42,6 +46,32 @@ class Job:
     """Sequence number of the work item in this worker (for logs and capture files)."""
     received: float = field(default_factory=time.monotonic)
     """When it arrived (monotonic seconds)."""
+
+    def event(
+        self, outcome: Outcome, result: str, detail: str = "", response: bytes = b""
+    ) -> WorkItemEvent:
+        """What became of this work item, as the worker reports it."""
+        return WorkItemEvent(
+            time=datetime.now(timezone.utc),
+            kind="orchestrator" if self.kind == "turn" else "activity",
+            instance_id=self.instance_id,
+            name=self.name,
+            result=result,
+            seconds=time.monotonic() - self.received,
+            number=self.number,
+            outcome=outcome,
+            detail=detail,
+            request=self.data,
+            response=response,
+            token=self.token,
+        )
+
+    def failure_response(self, failure: FailureDetails) -> bytes:
+        """The serialized answer that fails this turn (its orchestration) or this activity."""
+        if self.kind == "turn":
+            turn = failed_turn_response(self.instance_id, self.token, failure)
+            return turn.SerializeToString()
+        return failed_activity_response(self.request, self.token, failure).SerializeToString()
 
 
 class _Slot:

@@ -21,12 +21,16 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from engine.channel import LONGEST_WAIT
 from engine.worker._child import EXIT, child_main, decode_answer, encode_job
 from engine.worker._errors import WorkerError
 from engine.worker._stack import stuck_location
 
 OUTPUT_LINES = 20
 """How many lines of a user process's output are kept for crash reports."""
+
+LINE_LIMIT = 4096
+"""Bytes of one output line that are kept; the rest is counted (``... N bytes cut``)."""
 
 READY_TIMEOUT = 60.0
 """Seconds a new user process may take to import the APP."""
@@ -54,6 +58,53 @@ class JobResult:
     """How the process ended (``crashed``)."""
     seconds: float = 0.0
     """How long the job ran."""
+
+
+class LineReader:
+    """Splits a byte stream into lines in linear time, each kept to :data:`LINE_LIMIT` bytes.
+
+    Args:
+        emit: Called with each line (decoded, ``\\r`` stripped, ``... N bytes cut`` added
+            when it was longer than the limit).
+        limit: Bytes kept of each line.
+    """
+
+    def __init__(self, emit: Callable[[str], None], limit: int = LINE_LIMIT) -> None:
+        self._emit = emit
+        self._limit = limit
+        self._kept = bytearray()
+        self._cut = 0
+
+    def feed(self, chunk: bytes) -> None:
+        """Take the next bytes of the stream."""
+        start = 0
+        while True:
+            end = chunk.find(b"\n", start)
+            if end < 0:
+                self._take(chunk, start, len(chunk))
+                return
+            self._take(chunk, start, end)
+            self._flush()
+            start = end + 1
+
+    def close(self) -> None:
+        """The stream ended: emit what is left of an unfinished line."""
+        if self._kept or self._cut:
+            self._flush()
+
+    def _take(self, chunk: bytes, start: int, end: int) -> None:
+        room = max(0, self._limit - len(self._kept))
+        keep = min(room, end - start)
+        self._kept += chunk[start : start + keep]
+        self._cut += end - start - keep
+
+    def _flush(self) -> None:
+        text = self._kept.decode("utf-8", "replace").rstrip("\r")
+        if self._cut:
+            text += f" ... {self._cut} bytes cut"
+        self._kept = bytearray()
+        self._cut = 0
+        self._emit(text)
 
 
 class UserProcess:
@@ -119,25 +170,20 @@ class UserProcess:
         return self._process.is_alive()
 
     def _read_output(self) -> None:
-        pending = b""
+        lines = LineReader(self._line)
         try:
             while True:
                 chunk = os.read(self._out_fd, 65536)
                 if not chunk:
                     break
-                pending += chunk
-                *lines, pending = pending.split(b"\n")
-                for raw in lines:
-                    self._line(raw)
+                lines.feed(chunk)
         except OSError:
             pass
         finally:
-            if pending:
-                self._line(pending)
+            lines.close()
             os.close(self._out_fd)
 
-    def _line(self, raw: bytes) -> None:
-        text = raw.decode("utf-8", "replace").rstrip("\r")
+    def _line(self, text: str) -> None:
         self._output.append(text)
         if self._echo is not None:
             self._echo(self.label, text)
@@ -174,7 +220,7 @@ class UserProcess:
         started = time.monotonic()
         try:
             self._conn.send_bytes(encode_job(kind, data, token))
-            if self._poller.poll(max(0.0, timeout) * 1000.0):
+            if self._poller.poll(min(max(0.0, timeout), LONGEST_WAIT) * 1000.0):
                 response, summary, failed = decode_answer(self._conn.recv_bytes())
                 return JobResult(
                     "done", response, summary, failed, seconds=time.monotonic() - started

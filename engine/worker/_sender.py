@@ -2,9 +2,11 @@
 
 A completion goes out as a gRPC future, so a pool slot (and its user process) takes the next
 work item at once instead of idling for a round trip to the sidecar; the caller's ``done``
-runs once the sidecar answered. A retryable failure is retried in a thread with the same
-back-off as abandons. Until every answer is in, the sender is not :meth:`Sender.idle`, so
-stopping waits for them.
+runs once the sidecar answered. A retryable failure (the sidecar unreachable) is retried in a
+thread with the connection's back-off for as long as the worker keeps reconnecting (until it
+closes); a refusal for good (``RESOURCE_EXHAUSTED``: too large; ``INVALID_ARGUMENT``) is handed
+to ``done`` with the reason, so the caller can answer with a failure instead. Until every
+answer is in, the sender is not :meth:`Sender.idle`, so stopping waits for them.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from typing import Any
 
 import grpc
 
+from engine.channel import Backoff
 from engine.proto import orchestrator_service_pb2 as pb
 from engine.sidecar import SidecarStub
 from engine.worker._lifecycle import LifeCycle, State
@@ -24,8 +27,11 @@ from engine.worker._stream import error_name
 CALL_TIMEOUT = 30.0
 """Deadline of one completion or abandon call, in seconds."""
 
-RETRY_DELAYS = (0.2, 0.5, 1.0, 2.0)
-"""Pauses between the attempts of one call that failed with a retryable status."""
+CLOSING_DELAYS = (0.2, 0.5, 1.0, 2.0)
+"""Pauses between the last attempts of a call once the worker closes (it no longer reconnects)."""
+
+CLOSING_BUDGET = sum(CLOSING_DELAYS) + 2.0
+"""Seconds stopping waits for the calls still being retried when the worker closes."""
 
 _RETRYABLE = {
     grpc.StatusCode.UNAVAILABLE,
@@ -39,6 +45,17 @@ def _retryable(err: BaseException) -> bool:
     return code in _RETRYABLE
 
 
+def refusal(err: BaseException) -> str:
+    """What a sidecar's refusal says: ``RESOURCE_EXHAUSTED: <the sidecar's details>``."""
+    details = err.details() if isinstance(err, grpc.RpcError) and hasattr(err, "details") else ""
+    name = error_name(err)
+    return f"{name}: {details}" if details else name
+
+
+Done = Callable[[bool, str], None]
+"""``done(delivered, refused)``: ``refused`` is the sidecar's reason when it refused for good."""
+
+
 class Sender:
     """Sends completions and abandons on whatever connection is current.
 
@@ -48,6 +65,7 @@ class Sender:
         life: The worker's life cycle (no retry is started once it is ``STOPPED``).
         log: Notices for people (``could not complete turn #3 of x (UNAVAILABLE)``).
         answered: Called whenever the sidecar answered a call (it may hand out new work).
+        backoff: A fresh back-off for one call's retries (the connection's reconnect rule).
     """
 
     def __init__(
@@ -57,8 +75,10 @@ class Sender:
         life: LifeCycle,
         log: Callable[[str], None],
         answered: Callable[[], None],
+        backoff: Callable[[], Backoff] = Backoff,
     ) -> None:
         self._stub = stub
+        self._backoff = backoff
         self._metadata = metadata
         self._life = life
         self._log = log
@@ -76,8 +96,8 @@ class Sender:
         while not self.idle() and time.monotonic() < until:
             time.sleep(0.01)
 
-    def complete(self, kind: str, response: bytes, what: str, done: Callable[[bool], None]) -> None:
-        """Send a ``turn`` or ``activity`` completion; ``done(delivered)`` runs afterwards."""
+    def complete(self, kind: str, response: bytes, what: str, done: Done) -> None:
+        """Send a ``turn`` or ``activity`` completion; ``done(delivered, refused)`` follows."""
         with self._lock:
             self._in_flight += 1
         stub = self._stub()
@@ -106,25 +126,36 @@ class Sender:
 
     def call(self, what: str, send: Callable[[SidecarStub], Any]) -> bool:
         """Make one call, retrying retryable failures and waits for a connection."""
-        for attempt in range(len(RETRY_DELAYS) + 1):
-            last = attempt == len(RETRY_DELAYS)
+        return self._call(what, send)[0]
+
+    def _call(self, what: str, send: Callable[[SidecarStub], Any]) -> tuple[bool, str]:
+        """``(delivered, refused)``, retried with back-off until delivered or refused.
+
+        Retries go on while the worker reconnects; once it closes, a few more are made
+        (:data:`CLOSING_DELAYS`), then the call is given up.
+        """
+        backoff = self._backoff()
+        reason = "not connected"
+        late = iter(CLOSING_DELAYS)
+        while True:
             stub = self._stub()
-            if stub is None:
-                if last:
-                    break
-                time.sleep(RETRY_DELAYS[attempt])
+            if stub is not None:
+                try:
+                    send(stub)
+                    self._answered()
+                    return True, ""
+                except grpc.RpcError as err:
+                    if not _retryable(err):
+                        self._log(f"could not {what} ({refusal(err)})")
+                        return False, refusal(err)
+                    reason = error_name(err)
+            if not self._life.wait_for(State.CLOSING, backoff.next_delay()):
                 continue
-            try:
-                send(stub)
-                self._answered()
-                return True
-            except grpc.RpcError as err:
-                if not _retryable(err) or last:
-                    self._log(f"could not {what} ({error_name(err)})")
-                    return False
-                time.sleep(RETRY_DELAYS[attempt])
-        self._log(f"could not {what} (not connected)")
-        return False
+            pause = next(late, None)
+            if pause is None:
+                self._log(f"could not {what} ({reason}; the worker stopped retrying)")
+                return False, ""
+            time.sleep(pause)
 
     def _opts(self) -> dict[str, Any]:
         return {"timeout": CALL_TIMEOUT, "metadata": self._metadata}
@@ -134,18 +165,16 @@ class Sender:
             return stub.complete_orchestrator_task(response, **self._opts())
         return stub.complete_activity_task(response, **self._opts())
 
-    def _sent(
-        self, kind: str, response: bytes, what: str, future: Any, done: Callable[[bool], None]
-    ) -> None:
+    def _sent(self, kind: str, response: bytes, what: str, future: Any, done: Done) -> None:
         try:
             err = future.exception()
         except BaseException as exc:  # noqa: BLE001 - a cancelled future
             err = exc
         if err is None:
             self._answered()
-            self._finish(True, done)
+            self._finish(True, "", done)
             return
-        if _retryable(err) and not self._life.reached(State.STOPPED):
+        if _retryable(err) and not self._life.reached(State.CLOSING):
             threading.Thread(
                 target=self._retry,
                 args=(kind, response, what, done),
@@ -153,22 +182,24 @@ class Sender:
                 daemon=True,
             ).start()
             return
-        self._log(f"could not {what} ({error_name(err)})")
-        self._finish(False, done)
+        self._log(f"could not {what} ({refusal(err)})")
+        self._finish(False, "" if _retryable(err) else refusal(err), done)
 
-    def _retry(self, kind: str, response: bytes, what: str, done: Callable[[bool], None]) -> None:
+    def _retry(self, kind: str, response: bytes, what: str, done: Done) -> None:
         wait = CALL_TIMEOUT + 5.0
-        delivered = False
+        delivered, refused = False, ""
         try:
-            delivered = self.call(what, lambda s: self._completion(s, kind, response).result(wait))
+            delivered, refused = self._call(
+                what, lambda s: self._completion(s, kind, response).result(wait)
+            )
         except Exception as err:  # noqa: BLE001 - a closed channel, a cancelled future
             self._log(f"could not {what} ({type(err).__name__})")
         finally:
-            self._finish(delivered, done)
+            self._finish(delivered, refused, done)
 
-    def _finish(self, delivered: bool, done: Callable[[bool], None]) -> None:
+    def _finish(self, delivered: bool, refused: str, done: Done) -> None:
         try:
-            done(delivered)
+            done(delivered, refused)
         finally:
             with self._lock:
                 self._in_flight -= 1

@@ -19,25 +19,21 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
-from datetime import datetime, timezone
 
 from engine.channel import Dialer
-from engine.history import FailureDetails
 from engine.proto import orchestrator_service_pb2 as pb
 from engine.worker._events import Outcome, WorkerStats, WorkItemEvent
 from engine.worker._expected import Expected
 from engine.worker._lifecycle import LifeCycle, State
 from engine.worker._messages import (
-    failed_activity_response,
-    failed_turn_response,
     orchestrator_name,
 )
 from engine.worker._options import ConnectionOptions, WorkerOptions
-from engine.worker._policy import Abandon, Complete, Fail, decide
+from engine.worker._policy import Abandon, Complete, Fail, decide, refused_failure
 from engine.worker._pool import Job, Pool, start_pools
 from engine.worker._process import JobResult
 from engine.worker._record import Recorder
-from engine.worker._sender import Sender
+from engine.worker._sender import CLOSING_BUDGET, Sender
 from engine.worker._stream import WORKER_CHANNEL_OPTIONS, WorkStream, work_request
 
 CONNECTION_STATES = ("connected", "failed", "ended", "stopped")
@@ -109,7 +105,7 @@ class Worker:
         self._expected = Expected()
         self._number = 0
         self._tmp: str | None = None
-        self._recorder = Recorder(options.record_dir) if options.record_dir else None
+        self._recorder = Recorder(options.record_dir, self._log) if options.record_dir else None
         self._turns: Pool | None = None
         self._activities: Pool | None = None
         self._stream: WorkStream | None = None
@@ -145,7 +141,9 @@ class Worker:
             busy=lambda: not self._idle(),
         )
         metadata = self.connection.metadata()
-        self._sender = Sender(stream.stub, metadata, self._life, self._log, stream.touch)
+        self._sender = Sender(
+            stream.stub, metadata, self._life, self._log, stream.touch, self.connection.backoff
+        )
         self._stream = stream
         self._life.advance(State.SERVING)
         stream.start()
@@ -247,7 +245,7 @@ class Worker:
         if self._recorder is not None:
             self._recorder.request(self._stem(job), job.data)
         if self._on_received is not None:
-            self._on_received(self._describe(job, Outcome.RECEIVED, "RECEIVED"))
+            self._on_received(job.event(Outcome.RECEIVED, "RECEIVED"))
 
     # --- results and answers ------------------------------------------------------------
 
@@ -267,31 +265,37 @@ class Worker:
             self._abandon(job, action.reason)
         elif isinstance(action, Fail):
             failure = action.failure
-            response = self._failure_response(job, failure)
+            response = job.failure_response(failure)
             self._complete(
                 job, response, f"FAILED {failure.error_type}", Outcome.FAILED, failure.message
             )
         elif not (job.kind == "turn" and self._maybe_hold(job, action)):
             self._complete(job, action.response, action.result, action.outcome)
 
-    @staticmethod
-    def _failure_response(job: Job, failure: FailureDetails) -> bytes:
-        if job.kind == "turn":
-            turn = failed_turn_response(job.instance_id, job.token, failure)
-            return turn.SerializeToString()
-        return failed_activity_response(job.request, job.token, failure).SerializeToString()
-
     def _complete(
-        self, job: Job, response: bytes, result: str, outcome: Outcome, detail: str = ""
+        self,
+        job: Job,
+        response: bytes,
+        result: str,
+        outcome: Outcome,
+        detail: str = "",
+        fallback: bool = False,
     ) -> None:
-        """Send a job's answer; its event follows once the sidecar answered."""
+        """Send a job's answer; its event follows once the sidecar answered.
+
+        A response the sidecar refuses for good is replaced by a failure (once: ``fallback``
+        marks the failure sent in its place).
+        """
         assert self._sender is not None
         if job.kind == "turn":
             self._expected.turn_sent(pb.OrchestratorResponse.FromString(response))
         else:
             self._expected.activity_sent(job.instance_id, job.request.taskId)
 
-        def done(delivered: bool) -> None:
+        def done(delivered: bool, refused: str) -> None:
+            if refused and not fallback:
+                self._refused(job, response, refused)
+                return
             with self._lock:
                 if delivered:
                     self.stats.completed += 1
@@ -308,6 +312,15 @@ class Worker:
 
         what = f"complete {job.kind} #{job.number} of {job.instance_id}"
         self._sender.complete(job.kind, response, what, done)
+
+    def _refused(self, job: Job, refused_response: bytes, refused: str) -> None:
+        """The sidecar refused a response for good: answer with a failure that says why."""
+        failure = refused_failure(job.kind, refused)
+        self._expected.not_sent(job.kind, job.instance_id, refused_response)
+        response = job.failure_response(failure)
+        self._complete(
+            job, response, f"FAILED {failure.error_type}", Outcome.FAILED, failure.message, True
+        )
 
     def _abandon(self, job: Job, reason: str) -> None:
         assert self._sender is not None
@@ -328,25 +341,7 @@ class Worker:
         self, job: Job, outcome: Outcome, result: str, detail: str = "", response: bytes = b""
     ) -> None:
         if self._on_event is not None:
-            self._on_event(self._describe(job, outcome, result, detail, response))
-
-    def _describe(
-        self, job: Job, outcome: Outcome, result: str, detail: str = "", response: bytes = b""
-    ) -> WorkItemEvent:
-        return WorkItemEvent(
-            time=datetime.now(timezone.utc),
-            kind="orchestrator" if job.kind == "turn" else "activity",
-            instance_id=job.instance_id,
-            name=job.name,
-            result=result,
-            seconds=time.monotonic() - job.received,
-            number=job.number,
-            outcome=outcome,
-            detail=detail,
-            request=job.data,
-            response=response,
-            token=job.token,
-        )
+            self._on_event(job.event(outcome, result, detail, response))
 
     def _stem(self, job: Job) -> str:
         assert self._recorder is not None
@@ -382,9 +377,7 @@ class Worker:
         if self.hold is None or self._life.reached(State.DRAINING):
             return False
         try:
-            wanted = self.hold(
-                self._describe(job, answer.outcome, answer.result, "", answer.response)
-            )
+            wanted = self.hold(job.event(answer.outcome, answer.result, "", answer.response))
         except Exception as err:  # noqa: BLE001 - a broken predicate never loses a turn
             self._log(f"hold predicate failed ({type(err).__name__}: {err})")
             return False
@@ -405,8 +398,10 @@ class Worker:
         finish, up to the grace period. Once nothing runs, nothing the worker's own answers
         cause is still on its way, and the stream has been silent for a moment, the sidecar
         has nothing more to hand out; only then is the stream closed, and the parked turns
-        are abandoned, so no work item is in transit when the stream goes away. What still
-        runs when the grace period ends is killed and abandoned.
+        are abandoned, so no work item is in transit when the stream goes away. Activities
+        received (or on their way) when the grace period ends still run to their end, each
+        within its timeout (a sidecar may drop an abandoned activity); a turn still running
+        then is killed and abandoned (the sidecar hands it out again).
         """
         if self._life.reached(State.STOPPED):
             return self.stats
@@ -418,13 +413,14 @@ class Worker:
             return self.stats
         deadline = time.monotonic() + self.options.grace
         self._drain(deadline)
+        self._finish_activities(deadline + self.options.activity_timeout)
         self._life.advance(State.CLOSING)
         stream.cancel()
         stream.join(2.0)
         self._end_running(deadline)
         # Completions still on the wire (sent by the last jobs, or being retried) are
         # answered before the channel goes away; a call ends by its own deadline anyway.
-        sender.wait_idle(max(deadline, time.monotonic() + 2.0))
+        sender.wait_idle(max(deadline, time.monotonic() + CLOSING_BUDGET))
         stream.close()
         self._cleanup_tmp()
         s = self.stats
@@ -449,6 +445,20 @@ class Worker:
             # Without an open stream nothing is on its way (the sidecar may be gone).
             owed = stream.reading() and self._expected.owed(self._waiting_instances())
             if quiet and self._idle() and not owed:
+                return
+            time.sleep(0.02)
+
+    def _finish_activities(self, until: float) -> None:
+        """Past the grace, run every activity received (or on its way) to its end.
+
+        Some sidecars drop an abandoned activity, so an activity the worker took is finished,
+        each within its own timeout, while the stream stays open for those still arriving.
+        """
+        assert self._activities is not None and self._stream is not None
+        stream = self._stream
+        while time.monotonic() < until:
+            owed = stream.reading() and self._expected.activities_owed()
+            if self._activities.idle() and not owed:
                 return
             time.sleep(0.02)
 

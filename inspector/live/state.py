@@ -6,11 +6,13 @@ Both are fed from messages the worker's threads posted; saving a work item write
 
 from __future__ import annotations
 
+import base64
 import math
 import time
 from dataclasses import replace
 from pathlib import Path
 
+from engine.savefile import save_set
 from engine.worker import Outcome, Recorder, Worker, WorkItemEvent
 from inspector.widgets.live import StatusLine, WorkItemRow
 
@@ -113,13 +115,16 @@ class WorkerLink:
 
 
 def save_work_item(folder: Path, row: WorkItemRow) -> list[str]:
-    """Write the work item's request and response as ``--record`` does; return the paths."""
-    recorder = Recorder(str(folder))
+    """Write the work item's request and response as ``--record`` names them; return the paths.
+
+    Nothing is overwritten and no symlink is followed (:func:`engine.savefile.save_set`): a
+    name already taken gets a fresh one (``-2``, ``-3`` ...).
+    """
+    folder.mkdir(parents=True, exist_ok=True)
     ev = row.event
-    stem = recorder.stem(ev.number, "turn" if row.is_turn else "activity", ev.instance_id, ev.name)
-    recorder.request(stem, ev.request)
-    paths = [str(folder / f"{stem}.b64")]
+    kind = "turn" if row.is_turn else "activity"
+    stem = Recorder.stem(ev.number, kind, ev.instance_id, ev.name)
+    files = {".b64": base64.b64encode(ev.request) + b"\n"}
     if ev.response:
-        recorder.response(stem, ev.response)
-        paths.append(str(folder / f"{stem}.response.b64"))
-    return paths
+        files[".response.b64"] = base64.b64encode(ev.response) + b"\n"
+    return [str(path) for path in save_set(folder, stem, files)]

@@ -19,6 +19,7 @@ from textual.worker import get_current_worker
 
 from engine import history as h
 from engine.frames import Frame
+from engine.savefile import bounded, save_set
 from engine.session import Breakpoint, ReplaySession
 from inspector.messages import NamesResolved, ReplayCrashed, ReplayFinished, ReplayProgressed
 from inspector.screens.modals import HelpScreen, breakpoint_modal, filter_modal, goto_modal
@@ -400,20 +401,22 @@ class StepperScreen(Screen[None]):
         self.app.push_screen(filter_modal(history.filter_text), answer)
 
     def action_save(self) -> None:
-        """Write the request (and with code, the response) as base64 files here."""
+        """Write the request (and with code, the response) as base64 files here.
+
+        Never over an existing file (a taken name gets ``-2``, ``-3`` ...), never through a
+        symlink (:func:`engine.savefile.save_set`).
+        """
         folder = self.save_dir or Path.cwd()
-        stem = re.sub(r"[^A-Za-z0-9._-]+", "_", self.info.instance_id) or "request"
-        written: list[str] = []
+        iid = self.info.instance_id
+        stem = bounded(re.sub(r"[^A-Za-z0-9._-]+", "_", iid) or "request", iid, 200)
+        proto = self.session.request.proto
+        files = {".request.b64": base64.b64encode(proto.SerializeToString()) + b"\n"}
         try:
-            proto = self.session.request.proto
-            path = folder / f"{stem}.request.b64"
-            path.write_bytes(base64.b64encode(proto.SerializeToString()) + b"\n")
-            written.append(str(path))
             if self.session.app is not None:
-                outcome = self.session.outcome()
-                path = folder / f"{stem}.response.b64"
-                path.write_bytes(base64.b64encode(outcome.response.SerializeToString()) + b"\n")
-                written.append(str(path))
+                response = self.session.outcome().response.SerializeToString()
+                files[".response.b64"] = base64.b64encode(response) + b"\n"
+            # A fresh name when one is taken; a symlink planted in the folder is never followed.
+            written = [str(path) for path in save_set(folder, stem, files)]
         except OSError as exc:
             self.notify(f"cannot save: {exc}", severity="error")
             return

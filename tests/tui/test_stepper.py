@@ -184,6 +184,29 @@ async def test_s_saves_request_and_response(make_app: AppFactory, tmp_path: Path
         assert app.stepper.saved_paths == [str(request), str(response)]
 
 
+async def test_s_never_follows_a_symlink_nor_overwrites(
+    make_app: AppFactory, tmp_path: Path
+) -> None:
+    outside = tmp_path / "outside.txt"
+    outside.write_text("keep me\n")
+    folder = tmp_path / "here"
+    folder.mkdir()
+    (folder / "sample-activity_chain.request.b64").symlink_to(outside)
+    (folder / "sample-activity_chain.response.b64").write_text("mine\n")
+    app = make_app(CHAIN, SAMPLES_APP, save_dir=folder)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await replayed(pilot)
+        await pilot.press("s")
+        await pilot.press("s")
+        saved = app.stepper.saved_paths
+    assert outside.read_text() == "keep me\n"
+    assert (folder / "sample-activity_chain.response.b64").read_text() == "mine\n"
+    fresh = [folder / f"sample-activity_chain-{n}.request.b64" for n in (2, 3)]
+    assert saved == [str(fresh[1]), str(folder / "sample-activity_chain-3.response.b64")]
+    for path in fresh:
+        assert load_request(path).instance_id == "sample-activity_chain"
+
+
 async def test_s_history_only_saves_the_request(make_app: AppFactory, tmp_path: Path) -> None:
     app = make_app(CHAIN, save_dir=tmp_path)
     async with app.run_test(size=(160, 48)) as pilot:

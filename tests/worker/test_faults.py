@@ -8,10 +8,13 @@ import time
 from pathlib import Path
 from typing import Any
 
+import pytest
 from conftest import FIXTURE_APP, WorkerProcess, start_sidecar, wait_done
 from durabletask import client as dt_client
 
 from samples import orchestrations as samples
+
+pytestmark = pytest.mark.faults
 
 COMPLETED = dt_client.OrchestrationStatus.COMPLETED
 FAILED = dt_client.OrchestrationStatus.FAILED

@@ -138,7 +138,11 @@ def test_an_answer_that_cannot_be_delivered_says_so(backend: Any) -> None:
         wait_until(lambda: bool(worker.held_tokens()), "a held turn")
         sidecar.stop(grace=0)
         assert worker.release_held(worker.held_tokens()[0])
-        wait_until(lambda: bool(seen.find(outcome=Outcome.UNDELIVERED)), "UNDELIVERED")
+        # The completion is retried for as long as the worker reconnects: only once it
+        # stops, with the sidecar still gone, is the answer given up, and stop() says so.
+        worker.stop()
+        assert seen.find(outcome=Outcome.UNDELIVERED)
+        assert any("1 undelivered" in line for line in seen.logs), seen.logs
     finally:
         worker.stop()
         client.close()

@@ -51,16 +51,17 @@ def test_the_turn_timeout_at_the_limit_fails_the_orchestration() -> None:
     assert decision.timeouts == 0
 
 
-def test_an_activity_timeout_uses_the_activity_limit() -> None:
-    below = decide("activity", STUCK, 1, OPTIONS)
-    assert below.action == Abandon(
-        "timed out after 7s (2 of 3); stuck at /app/x.py:9 in spin: while True:"
+@pytest.mark.parametrize("before", [0, 1, 2, 5])
+def test_an_activity_timeout_fails_the_activity_at_once(before: int) -> None:
+    decision = decide("activity", STUCK, before, OPTIONS)
+    assert isinstance(decision.action, Fail)
+    failure = decision.action.failure
+    assert failure.error_type == "engine.worker.ActivityTimeoutError"
+    assert failure.message == (
+        "the activity ran past its 7s timeout; stuck at /app/x.py:9 in spin: while True:"
     )
-    at = decide("activity", STUCK, 2, OPTIONS)
-    assert isinstance(at.action, Fail)
-    assert at.action.failure.error_type == "engine.worker.ActivityTimeoutError"
-    assert at.action.failure.message.startswith("the activity ran past its 7s timeout 3 times;")
-    assert at.timeouts == 0
+    assert failure.stack_trace == STACK
+    assert decision.timeouts == 0
 
 
 def test_max_timeouts_of_one_fails_at_once() -> None:
