@@ -4,25 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from durabletask import task
-
+from bench.replay_app import chain_orchestrator, fan_out_orchestrator
 from engine.proto import orchestrator_service_pb2 as pb
 
 BASE_SECONDS = 1_700_000_000
 
-
-def chain_orchestrator(ctx: task.OrchestrationContext, count: int) -> Any:
-    """Call ``count`` activities one after another."""
-    total = 0
-    for i in range(count):
-        total += yield ctx.call_activity("work", input=i)
-    return total
-
-
-def fan_out_orchestrator(ctx: task.OrchestrationContext, count: int) -> Any:
-    """Call ``count`` activities at once and wait for all."""
-    results = yield task.when_all([ctx.call_activity("work", input=i) for i in range(count)])
-    return sum(results)
+__all__ = ["activity_chain", "chain_orchestrator", "fan_out", "fan_out_orchestrator"]
 
 
 def _event(lst: Any, seconds: int, event_id: int = -1) -> pb.HistoryEvent:

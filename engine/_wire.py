@@ -7,6 +7,8 @@ damaged file is reported the way a person can act on.
 
 from __future__ import annotations
 
+import re
+
 from google.protobuf.descriptor import Descriptor, FieldDescriptor
 from google.protobuf.message import Message
 from google.protobuf.unknown_fields import UnknownFieldSet
@@ -178,3 +180,35 @@ FIRST_FIELDS: set[tuple[int, int]] = set().union(
         )
     )
 )
+
+
+# On the wire (the canonical encoding upb writes), a Timestamp or Duration value out of range
+# takes a varint of six bytes or more (five continuation bytes in a row), or nanos of at least
+# 1e9 in a five-byte varint after the nanos tag; a non-finite Value number is the
+# number_value tag and eight bytes whose exponent bits are all ones. ``eventId -1`` (field 1,
+# ten bytes), which sidecars write on most events, is not counted: it holds no time.
+_EVENT_ID_MINUS_ONE = b"\x08" + b"\xff" * 9 + b"\x01"
+_HIGH_BITS = bytes.maketrans(bytes(range(256)), bytes(b >> 7 for b in range(256)))
+_FIVE_HIGH = b"\x01" * 5
+_NANOS_CANDIDATE = re.compile(rb"\x10([\x80-\xff]{4})([\x03-\x7f])")
+_NON_FINITE_DOUBLE = re.compile(rb"\x11[\x00-\xff]{6}[\xf0-\xff][\x7f\xff]")
+
+
+def may_be_out_of_range(wire: bytes) -> bool:
+    """Whether serialized ``wire`` may hold a value a datetime or JSON cannot hold.
+
+    A conservative scan in C: ``False`` means no Timestamp or Duration out of range and no
+    non-finite ``Value`` number anywhere in it (nested or not, known field or not), so the
+    event-by-event check can be skipped; ``True`` only means that check must run.
+    """
+    # Dropping the -1s hides nothing: no Timestamp, Duration or double can overlap one, as
+    # the byte after its nine 0xff would have to start a tag of wire type 7, which is invalid.
+    stripped = wire.replace(_EVENT_ID_MINUS_ONE, b"")
+    if _FIVE_HIGH in stripped.translate(_HIGH_BITS) or _NON_FINITE_DOUBLE.search(stripped):
+        return True
+    for match in _NANOS_CANDIDATE.finditer(wire):
+        low, last = match.group(1), match.group(2)[0]
+        value = sum((byte & 0x7F) << (7 * i) for i, byte in enumerate(low)) | last << 28
+        if value >= 1_000_000_000:
+            return True
+    return False

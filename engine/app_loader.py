@@ -66,8 +66,8 @@ class UserApp:
         Raises:
             OrchestratorNotFound: the request names an orchestrator APP does not define.
         """
-        started = request.started()
-        return None if started is None else self.orchestrator(started.orchestration_name)
+        name = request.orchestration_name
+        return None if name is None else self.orchestrator(name)
 
     def activity(self, name: str) -> Callable[..., Any] | None:
         """Return the activity called ``name``, or ``None``."""

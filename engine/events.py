@@ -13,50 +13,9 @@ from dataclasses import dataclass, field, fields
 from datetime import datetime, timezone
 from typing import Any, ClassVar
 
-from google.protobuf import json_format
-
-from engine.proto import orchestrator_service_pb2 as pb
+from engine.failure_details import FailureDetails as FailureDetails
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
-
-
-@dataclass(frozen=True, slots=True)
-class FailureDetails:
-    """A task or orchestration failure, as ``TaskFailureDetails`` carries it."""
-
-    error_type: str
-    message: str
-    stack_trace: str | None = None
-    inner: FailureDetails | None = None
-    non_retriable: bool = False
-    properties: dict[str, Any] = field(default_factory=dict)
-
-    @classmethod
-    def from_proto(cls, msg: Any) -> FailureDetails:
-        """Build from a ``TaskFailureDetails`` message (ours or any wire-compatible one)."""
-        return cls(
-            error_type=msg.errorType,
-            message=msg.errorMessage,
-            stack_trace=msg.stackTrace.value if msg.HasField("stackTrace") else None,
-            inner=cls.from_proto(msg.innerFailure) if msg.HasField("innerFailure") else None,
-            non_retriable=msg.isNonRetriable,
-            properties={k: json_format.MessageToDict(v) for k, v in msg.properties.items()},
-        )
-
-    def to_proto(self) -> pb.TaskFailureDetails:
-        """Build the ``TaskFailureDetails`` message."""
-        msg = pb.TaskFailureDetails(
-            errorType=self.error_type,
-            errorMessage=self.message,
-            isNonRetriable=self.non_retriable,
-        )
-        if self.stack_trace is not None:
-            msg.stackTrace.value = self.stack_trace
-        if self.inner is not None:
-            msg.innerFailure.CopyFrom(self.inner.to_proto())
-        for key, value in self.properties.items():
-            json_format.ParseDict(value, msg.properties[key])
-        return msg
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,58 +7,94 @@ too, as it always was.
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Iterable
 from datetime import datetime
 from itertools import chain
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
-from google.protobuf import json_format
-
-from engine.convert import (
-    EVENT_KINDS,
-    MAX_SECONDS,
-    MIN_SECONDS,
-    event_from_proto,
-    events_from_proto,
-    timestamp_to_datetime,
-)
-from engine.entity_events import (
-    EntityLockGranted,
-    EntityLockRequested,
-    EntityOperationCalled,
-    EntityOperationCompleted,
-    EntityOperationFailed,
-    EntityOperationSignaled,
-    EntityUnlockSent,
-)
-from engine.events import (
-    EPOCH,
-    ContinueAsNew,
-    EventRaised,
-    EventSent,
-    ExecutionCompleted,
-    ExecutionResumed,
-    ExecutionRewound,
-    ExecutionStarted,
-    ExecutionSuspended,
-    ExecutionTerminated,
-    FailureDetails,
-    GenericEvent,
-    HistoryEvent,
-    HistoryState,
-    OrchestratorCompleted,
-    OrchestratorStarted,
-    SubOrchestrationCompleted,
-    SubOrchestrationCreated,
-    SubOrchestrationFailed,
-    TaskCompleted,
-    TaskFailed,
-    TaskScheduled,
-    TimerCreated,
-    TimerFired,
-    UnknownEvent,
-)
+from engine.failure_details import FailureDetails
 from engine.proto import orchestrator_service_pb2 as pb
+
+if TYPE_CHECKING:
+    from engine.convert import (
+        EVENT_KINDS,
+        MAX_SECONDS,
+        MIN_SECONDS,
+        event_from_proto,
+        events_from_proto,
+        timestamp_to_datetime,
+    )
+    from engine.entity_events import (
+        EntityLockGranted,
+        EntityLockRequested,
+        EntityOperationCalled,
+        EntityOperationCompleted,
+        EntityOperationFailed,
+        EntityOperationSignaled,
+        EntityUnlockSent,
+    )
+    from engine.events import (
+        EPOCH,
+        ContinueAsNew,
+        EventRaised,
+        EventSent,
+        ExecutionCompleted,
+        ExecutionResumed,
+        ExecutionRewound,
+        ExecutionStarted,
+        ExecutionSuspended,
+        ExecutionTerminated,
+        GenericEvent,
+        HistoryEvent,
+        HistoryState,
+        OrchestratorCompleted,
+        OrchestratorStarted,
+        SubOrchestrationCompleted,
+        SubOrchestrationCreated,
+        SubOrchestrationFailed,
+        TaskCompleted,
+        TaskFailed,
+        TaskScheduled,
+        TimerCreated,
+        TimerFired,
+        UnknownEvent,
+    )
+
+
+# The event dataclasses and their converters cost more to import than a headless replay (which
+# never builds them) spends replaying: they are imported on first use.
+_LAZY = {
+    "engine.convert": (
+        "EVENT_KINDS",
+        "MAX_SECONDS",
+        "MIN_SECONDS",
+        "event_from_proto",
+        "events_from_proto",
+        "timestamp_to_datetime",
+    ),
+    "engine.entity_events": (
+        "EntityLockGranted",
+        "EntityLockRequested",
+        "EntityOperationCalled",
+        "EntityOperationCompleted",
+        "EntityOperationFailed",
+        "EntityOperationSignaled",
+        "EntityUnlockSent",
+    ),
+}
+_HOME_OF = {name: module for module, names in _LAZY.items() for name in names}
+
+
+def __getattr__(name: str) -> Any:
+    """An event class or converter, imported from its module on first use."""
+    home = _HOME_OF.get(name) or ("engine.events" if name in __all__ else None)
+    if home is None:
+        raise AttributeError(f"module 'engine.history' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value
+    return value
+
 
 Lane = Literal["past", "new"]
 
@@ -142,10 +178,18 @@ class OrchestrationRequest:
     def properties(self) -> dict[str, Any]:
         """The request's properties map, as plain values."""
         if self._properties is None:
+            from google.protobuf import json_format
+
             self._properties = {
                 k: json_format.MessageToDict(v) for k, v in self.proto.properties.items()
             }
         return self._properties
+
+    @property
+    def orchestration_name(self) -> str | None:
+        """The name the first ``executionStarted`` event gives, without converting it."""
+        msg = _started_message(chain(self.proto.pastEvents, self.proto.newEvents))
+        return None if msg is None else msg.executionStarted.name
 
     @property
     def past_count(self) -> int:
@@ -159,6 +203,8 @@ class OrchestrationRequest:
     def past_events(self) -> tuple[HistoryEvent, ...]:
         """The past events as dataclasses."""
         if self._past is None:
+            from engine.convert import events_from_proto
+
             self._past = events_from_proto(self.proto.pastEvents, self._ts_cache)
         return self._past
 
@@ -166,6 +212,8 @@ class OrchestrationRequest:
     def new_events(self) -> tuple[HistoryEvent, ...]:
         """The new events as dataclasses."""
         if self._new is None:
+            from engine.convert import events_from_proto
+
             self._new = events_from_proto(self.proto.newEvents, self._ts_cache)
         return self._new
 
@@ -188,6 +236,8 @@ class OrchestrationRequest:
             return done[index if index < n else index - n]
         ev = self._one.get(index)
         if ev is None:
+            from engine.convert import event_from_proto
+
             ev = event_from_proto(self.event_proto(index))
             self._one[index] = ev
         return ev
@@ -201,6 +251,9 @@ class OrchestrationRequest:
         msg = _started_message(chain(self.proto.pastEvents, self.proto.newEvents))
         if msg is None:
             return None
+        from engine.convert import event_from_proto
+        from engine.events import ExecutionStarted
+
         ev = event_from_proto(msg)
         assert isinstance(ev, ExecutionStarted)
         return ev

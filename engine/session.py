@@ -26,6 +26,7 @@ from engine.context import (
 )
 from engine.errors import ReplayError
 from engine.frames import Frame, FrameRecorder, PendingAction
+from engine.headless import replay_request
 from engine.history_replay import HistoryReplayer
 from engine.outcome import NonDeterminism, ReplayOutcome
 from engine.replay import CodeReplayer
@@ -291,31 +292,6 @@ class ReplaySession:
             failure=self._code.failure,
             nondeterminism=self.recorder.nondeterminism,
         )
-
-
-def replay_request(
-    request: h.OrchestrationRequest,
-    app: UserApp,
-    *,
-    completion_token: str = "",
-    maximum_timer_interval: timedelta | None = DEFAULT_MAXIMUM_TIMER_INTERVAL,
-) -> ReplayOutcome:
-    """Replay a whole turn headless (no frames recorded) and build its response."""
-    code = CodeReplayer(request, app, maximum_timer_interval=maximum_timer_interval)
-    apply = code.apply
-    with _no_gc_pauses():
-        for index in range(len(request)):
-            apply(index)
-        actions = code.result_actions()
-    response = response_to_proto(
-        request.instance_id, actions, code.ctx.custom_status, completion_token
-    )
-    return ReplayOutcome(
-        response=response,
-        actions=tuple(actions),
-        failure=code.failure,
-        nondeterminism=code.nondeterminism,
-    )
 
 
 __all__ = [

@@ -14,13 +14,11 @@ import sys
 from datetime import timedelta
 from pathlib import Path
 
-from google.protobuf import json_format
-
 from engine.app_loader import load_app
 from engine.defaults import DEFAULT_MAXIMUM_TIMER_INTERVAL
 from engine.errors import InspectorError
+from engine.headless import replay_request
 from engine.load import load_request
-from engine.session import replay_request
 
 EXIT_NONDETERMINISM = 3
 
@@ -37,6 +35,8 @@ def run(args: argparse.Namespace) -> int:
     interval = DEFAULT_MAXIMUM_TIMER_INTERVAL if seconds is None else timedelta(seconds=seconds)
     outcome = replay_request(request, app, maximum_timer_interval=interval)
     if args.json:
+        from google.protobuf import json_format
+
         text = json_format.MessageToJson(outcome.response, indent=2) + "\n"
     else:
         text = base64.b64encode(outcome.response.SerializeToString()).decode("ascii") + "\n"

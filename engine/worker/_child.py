@@ -36,7 +36,7 @@ from engine.context import failure_from_exception
 from engine.errors import InspectorError
 from engine.history import OrchestrationRequest
 from engine.proto import orchestrator_service_pb2 as pb
-from engine.session import replay_request
+from engine.headless import replay_request
 from engine.worker._messages import (
     activity_summary,
     failed_activity_response,

@@ -1,0 +1,63 @@
+"""A whole turn replayed headless: no frames recorded, only the response built.
+
+This is what ``inspector replay`` and the worker need, and all they import: it loads neither
+the frame recorder nor the stepping session (:mod:`engine.session` re-exports
+:func:`replay_request` for the callers that know it from there).
+"""
+
+from __future__ import annotations
+
+import gc
+from datetime import timedelta
+
+from engine import history as h
+from engine.actions import response_to_proto
+from engine.app_loader import UserApp
+from engine.context import DEFAULT_MAXIMUM_TIMER_INTERVAL
+from engine.outcome import ReplayOutcome
+from engine.replay import CodeReplayer
+
+
+def replay_request(
+    request: h.OrchestrationRequest,
+    app: UserApp,
+    *,
+    completion_token: str = "",
+    maximum_timer_interval: timedelta | None = DEFAULT_MAXIMUM_TIMER_INTERVAL,
+) -> ReplayOutcome:
+    """Replay a whole turn headless (no frames recorded) and build its response.
+
+    Args:
+        request: The loaded request.
+        app: The user's app, holding the orchestrator the request names.
+        completion_token: Copied into the response.
+        maximum_timer_interval: The worker's longest single timer (``None``: no limit).
+
+    Returns:
+        The response and what the replay found (failure, non-determinism).
+    """
+    code = CodeReplayer(request, app, maximum_timer_interval=maximum_timer_interval)
+    apply = code.apply
+    # A replay allocates many long-lived objects and few cycles: collections would only
+    # walk them again and again.
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        for index in range(len(request)):
+            apply(index)
+        actions = code.result_actions()
+    finally:
+        if was_enabled:
+            gc.enable()
+    response = response_to_proto(
+        request.instance_id, actions, code.ctx.custom_status, completion_token
+    )
+    return ReplayOutcome(
+        response=response,
+        actions=tuple(actions),
+        failure=code.failure,
+        nondeterminism=code.nondeterminism,
+    )
+
+
+__all__ = ["replay_request"]
