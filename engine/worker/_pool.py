@@ -263,6 +263,11 @@ class Pool:
                 slot.process.close()
                 slot.process = None
 
+    def entities(self) -> tuple[str, ...]:
+        """The APP's entity names, as the first user process reported them."""
+        first = self._slots[0].process
+        return () if first is None else first.entities
+
     def processes(self) -> list[int]:
         """Process ids of the live user processes."""
         return [

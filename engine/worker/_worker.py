@@ -24,6 +24,7 @@ from datetime import datetime, timezone
 from engine.channel import Dialer
 from engine.history import FailureDetails
 from engine.proto import orchestrator_service_pb2 as pb
+from engine.worker._entities import HoldBack, entity_job_name, failed_batch_result
 from engine.worker._events import Outcome, WorkerStats, WorkItemEvent
 from engine.worker._expected import Expected
 from engine.worker._lifecycle import LifeCycle, State
@@ -114,6 +115,8 @@ class Worker:
         self._activities: Pool | None = None
         self._stream: WorkStream | None = None
         self._sender: Sender | None = None
+        self._entity_names: tuple[str, ...] = ()
+        self._holdback = HoldBack(lambda job: self._abandon(job, "the APP defines no entities"))
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -133,10 +136,11 @@ class Worker:
         except BaseException:
             self._cleanup_pools()
             raise
+        self._entity_names = self._activities.entities()
         stream = WorkStream(
             self.connection,
             dialer,
-            work_request(self.options),
+            work_request(self.options, self._entity_names),
             self._dispatch,
             self._life,
             self.stats,
@@ -195,7 +199,7 @@ class Worker:
         elif which == "activityRequest":
             self._activity_arrived(item.activityRequest, item.completionToken)
         elif which in ("entityRequest", "entityRequestV2"):
-            self._entity_arrived(item.completionToken)
+            self._entity_arrived(item)
         else:
             self._log(f"ignoring a work item of unknown kind ({which})")
 
@@ -232,16 +236,19 @@ class Worker:
         if not self._activities.submit(job):
             self._abandon(job, "the worker is stopping")
 
-    def _entity_arrived(self, token: str) -> None:
-        number = self._next_number()
-        self._log(f"entity work items are not served; giving #{number} back")
-        assert self._sender is not None
-        given_back = self._sender.abandon_entity(token, "abandon")
-        with self._lock:
-            if given_back:
-                self.stats.abandoned += 1
-            else:
-                self.stats.undelivered += 1
+    def _entity_arrived(self, item: pb.WorkItem) -> None:
+        (name, ops), token, number = (
+            entity_job_name(item),
+            item.completionToken,
+            self._next_number(),
+        )
+        job = Job("entity", item.SerializeToString(), token, name, ops, item, number=number)
+        self._received(job)
+        if not self._entity_names:  # given back later: the sidecar would redeliver it at once
+            delay = self._holdback.hold(job)
+            self._log(f"entity #{number} {name}: the APP defines no entities; back in {delay:g}s")
+        elif not (self._activities is not None and self._activities.submit(job)):
+            self._abandon(job, "the worker is stopping")
 
     def _received(self, job: Job) -> None:
         if self._recorder is not None:
@@ -279,6 +286,8 @@ class Worker:
         if job.kind == "turn":
             turn = failed_turn_response(job.instance_id, job.token, failure)
             return turn.SerializeToString()
+        if job.kind == "entity":
+            return failed_batch_result(job.request, failure).SerializeToString()
         return failed_activity_response(job.request, job.token, failure).SerializeToString()
 
     def _complete(
@@ -288,7 +297,7 @@ class Worker:
         assert self._sender is not None
         if job.kind == "turn":
             self._expected.turn_sent(pb.OrchestratorResponse.FromString(response))
-        else:
+        elif job.kind == "activity":
             self._expected.activity_sent(job.instance_id, job.request.taskId)
 
         def done(delivered: bool) -> None:
@@ -302,7 +311,8 @@ class Worker:
             if delivered:
                 self._event(job, outcome, result, detail, response)
                 return
-            self._expected.not_sent(job.kind, job.instance_id, response)
+            if job.kind != "entity":
+                self._expected.not_sent(job.kind, job.instance_id, response)
             text = f"{NOT_DELIVERED}; {detail}" if detail else NOT_DELIVERED
             self._event(job, Outcome.UNDELIVERED, result, text, response)
 
@@ -335,7 +345,7 @@ class Worker:
     ) -> WorkItemEvent:
         return WorkItemEvent(
             time=datetime.now(timezone.utc),
-            kind="orchestrator" if job.kind == "turn" else "activity",
+            kind="orchestrator" if job.kind == "turn" else job.kind,
             instance_id=job.instance_id,
             name=job.name,
             result=result,
@@ -470,6 +480,7 @@ class Worker:
             pool.kill_running()
         for pool in pools:
             pool.shutdown()
+        self._holdback.flush()
         with self._lock:
             leftovers += self._parked
             leftovers += [job for job, _ in self._held.values()]
