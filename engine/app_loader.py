@@ -142,8 +142,10 @@ def load_app(spec: str) -> UserApp:
         if isinstance(exc, KeyboardInterrupt):
             raise
         raise AppLoadError(_import_error_line(spec, exc)) from None
-    from engine.entity_app import find_entities
+    from engine.entity_app import app_registrations
 
-    return UserApp(
-        spec=spec, module=module, functions=_functions_of(module), entities=find_entities(module)
-    )
+    try:
+        functions, entities = app_registrations(module, _functions_of(module))
+    except Exception as exc:  # noqa: BLE001 - the APP's configure_worker may raise anything
+        raise AppLoadError(_import_error_line(spec, exc)) from None
+    return UserApp(spec=spec, module=module, functions=functions, entities=entities)
