@@ -71,7 +71,7 @@ def decide(kind: str, result: JobResult, timeouts: int, options: WorkerOptions) 
         ``UserProcessCrashed`` (exit code or signal, and the last output); ``stopped``
         abandons.
     """
-    what = "turn" if kind == "turn" else "activity"
+    what = {"turn": "turn", "entity": "entity batch"}.get(kind, "activity")
     if result.outcome == "done":
         outcome = Outcome.FAILED if result.failed else Outcome.COMPLETED
         return Decision(Complete(result.response, result.summary, outcome), 0)
@@ -87,6 +87,7 @@ def _timed_out(kind: str, result: JobResult, count: int, options: WorkerOptions)
     limit, subject = options.turn_timeout, "the orchestrator turn"
     if kind != "turn":
         error, limit, subject = ActivityTimeoutError, options.activity_timeout, "the activity"
+        subject = "the entity batch" if kind == "entity" else subject
     where = f"stuck at {result.location}"
     if count < options.max_timeouts:
         reason = f"timed out after {limit:g}s ({count} of {options.max_timeouts}); {where}"
