@@ -275,3 +275,16 @@ class EntityTurn:
             ("critical section", f"{self.section_id} ({status})"),
             ("locked entities", ", ".join(self.locks) or "-"),
         )
+
+
+def critical_section_text(open_tasks: Any) -> str | None:
+    """The critical section an orchestration is in, from a frame's open tasks (``None``: none).
+
+    ``requested: @a@x, @b@y`` from the lock request until the grant, then ``held: ...``.
+    """
+    for item in open_tasks:
+        if item.kind == LOCK_KIND:
+            return f"requested: {item.name}"
+        if item.kind == HELD_KIND:
+            return f"held: {item.name}"
+    return None
