@@ -5,16 +5,22 @@ its client) and captures every orchestration turn (``OrchestratorRequest`` and t
 ``OrchestratorResponse`` the SDK worker sent) and every entity batch (the ``entityRequestV2``
 work item and the ``EntityBatchResult`` the SDK worker sent). Each pair is a golden test.
 
-Script use: ``python -m samples.record_entities`` prints how many of each it recorded.
+Script use: ``python -m samples.record_entities [--write]`` prints how many of each it
+recorded (and with ``--write`` saves them in ``samples/entity_requests``).
 """
 
 from __future__ import annotations
 
+import base64
+import json
 import logging
+import re
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import durabletask.internal.orchestrator_service_pb2 as pb
@@ -23,7 +29,7 @@ from durabletask import worker as dt_worker
 from durabletask.entities import EntityInstanceId
 
 from samples import entities as samples
-from samples.record import RecordingBackend, _free_port
+from samples.record import RecordingBackend, _free_port, portable_bytes
 
 STEP_TIMEOUT = 30.0
 _QUIET = logging.getLogger("samples.record_entities.sdk")
@@ -165,10 +171,48 @@ def record() -> EntityRun:
     return run
 
 
+DEFAULT_OUT_DIR = Path(__file__).resolve().parent / "entity_requests"
+
+
+def write(run: EntityRun, out_dir: Path = DEFAULT_OUT_DIR) -> list[str]:
+    """Write each turn (``<instance>-turn<N>.b64`` + ``.response.b64``) and each batch (a
+    ``WorkItem``: ``<entity>-batch<N>.b64`` + ``.result.b64``); returns the stems written."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    stems: list[str] = []
+    counts: dict[str, int] = {}
+
+    def save(stem: str, request: bytes, answer: bytes, suffix: str) -> None:
+        (out_dir / f"{stem}.b64").write_bytes(base64.b64encode(request) + b"\n")
+        (out_dir / f"{stem}.{suffix}.b64").write_bytes(base64.b64encode(answer) + b"\n")
+        stems.append(stem)
+
+    for turn in run.turns:
+        counts[turn.instance_id] = counts.get(turn.instance_id, 0) + 1
+        stem = f"{_safe(turn.instance_id)}-turn{counts[turn.instance_id]}"
+        request = portable_bytes(turn.request, pb.OrchestratorRequest)
+        save(stem, request, portable_bytes(turn.response, pb.OrchestratorResponse), "response")
+    for batch in run.batches:
+        counts[batch.instance_id] = counts.get(batch.instance_id, 0) + 1
+        result = pb.EntityBatchResult.FromString(batch.result)
+        item = pb.WorkItem(completionToken=result.completionToken)
+        item.entityRequestV2.ParseFromString(batch.request)
+        stem = f"{_safe(batch.instance_id)}-batch{counts[batch.instance_id]}"
+        request = portable_bytes(item.SerializeToString(), pb.WorkItem)
+        save(stem, request, portable_bytes(batch.result, pb.EntityBatchResult), "result")
+    (out_dir / "INDEX.json").write_text(json.dumps({"stems": stems}, indent=1) + "\n")
+    return stems
+
+
+def _safe(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", text).strip("_")
+
+
 def main() -> int:
     run = record()
     print(f"{len(run.turns)} turns, {len(run.batches)} batches; {run.final_status}")
     print(f"client entity state: {run.client_entity_state}")
+    if "--write" in sys.argv:
+        print(f"wrote {len(write(run))} recordings to {DEFAULT_OUT_DIR}")
     return 0
 
 
