@@ -66,6 +66,11 @@ class BatchStepper:
         self.outcome: BatchOutcome = run_batch(app.entities if app else {}, item)
         self.index = -1
 
+    @classmethod
+    def from_bytes(cls, data: bytes, app: UserApp | None) -> BatchStepper:
+        """A stepper on a serialized entity ``WorkItem`` (as the worker reports it)."""
+        return cls(pb.WorkItem.FromString(data), app)
+
     @property
     def entity_id(self) -> str:
         """The entity's id (``@name@key``)."""

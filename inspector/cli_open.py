@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable
+from typing import Any
 
 from engine.app_loader import load_app
 from engine.entity_view import load_entity_item
@@ -89,11 +90,11 @@ def run(args: argparse.Namespace) -> int:
     return 0
 
 
-def _run_entity_batch(item: object, app_spec: str | None) -> int:
+def _run_entity_batch(item: Any, app_spec: str | None) -> int:
     """An entity work item: step its batch with the APP's entities."""
     from engine.entity_view import BatchStepper
     from inspector.screens.entity_batch import EntityBatchApp
 
-    stepper = BatchStepper(item, load_app(app_spec) if app_spec else None)  # type: ignore[arg-type]
+    stepper = BatchStepper(item, load_app(app_spec) if app_spec else None)
     EntityBatchApp(stepper).run()
     return 0

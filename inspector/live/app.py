@@ -363,6 +363,9 @@ class LiveApp(App[None]):
         if not event.request:
             self.notify("no request recorded for this work item", severity="warning")
             return
+        if event.kind == "entity":
+            self._open_entity_batch(event.request)
+            return
         if not row.is_turn:
             self.push_screen(ActivityScreen(event))
             return
@@ -381,6 +384,12 @@ class LiveApp(App[None]):
                 origin=f"work item #{number} ({outcome_label(row.outcome)})",
             )
         )
+
+    def _open_entity_batch(self, request: bytes) -> None:
+        from engine.entity_view import BatchStepper
+        from inspector.screens.entity_batch import EntityBatchScreen
+
+        self.push_screen(EntityBatchScreen(BatchStepper.from_bytes(request, self.config.user_app)))
 
     def on_work_item_save_requested(self, message: WorkItemSaveRequested) -> None:
         row = self.items.get(message.number)

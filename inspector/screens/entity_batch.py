@@ -90,7 +90,7 @@ class EntityBatchScreen(Screen[None]):
         Binding("p,left,up", "back", "Back", tooltip="Step back one operation", id="back"),
         Binding("home", "start", "Start", tooltip="Before the first operation", id="start"),
         Binding("end,G", "end", "End", tooltip="After the last operation", id="end"),
-        Binding("q", "app.quit", "Quit", tooltip="Leave the inspector", id="quit"),
+        Binding("q,escape", "close", "Close", tooltip="Leave the batch view", id="close"),
     ]
 
     @dataclass
@@ -139,6 +139,13 @@ class EntityBatchScreen(Screen[None]):
     def action_start(self) -> None:
         """Before the first operation."""
         self.position = self.stepper.go(-1)
+
+    def action_close(self) -> None:
+        """Back to the screen below (the live view), or quit when the view is the app."""
+        if isinstance(self.app, EntityBatchApp):
+            self.app.exit()
+        else:
+            self.dismiss()
 
     def action_end(self) -> None:
         """After the last operation."""

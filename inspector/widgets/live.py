@@ -392,7 +392,7 @@ class WorkItemsTable(FittedTable):
         cells: dict[str, Text | str] = {
             "#": str(ev.number),
             "time": clock(row.arrived),
-            "kind": "turn" if row.is_turn else "activity",
+            "kind": "turn" if row.is_turn else row.event.kind,
             "instance": self._cell("instance", ev.instance_id),
             "name": self._cell("name", ev.name),
             "outcome": Text(label, style=outcome_style(label)),
