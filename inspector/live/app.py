@@ -22,6 +22,7 @@ from rich.text import Text
 from textual import on, work
 from textual.app import App
 
+from engine.entity_view import BatchStepper
 from engine.errors import InspectorError
 from engine.holds import HoldGate, HoldRule
 from engine.live import InstanceRow, LiveClient, read_instance, turn_request
@@ -52,6 +53,7 @@ from inspector.messages import (
     WorkItemReported,
     WorkItemSaveRequested,
 )
+from inspector.screens.entity_batch import EntityBatchScreen
 from inspector.screens.live import LiveScreen, LiveStepperScreen
 from inspector.screens.live_modals import ActivityScreen, StoppingScreen
 from inspector.widgets.live import (
@@ -364,7 +366,8 @@ class LiveApp(App[None]):
             self.notify("no request recorded for this work item", severity="warning")
             return
         if event.kind == "entity":
-            self._open_entity_batch(event.request)
+            stepper = BatchStepper.from_bytes(event.request, self.config.user_app)
+            self.push_screen(EntityBatchScreen(stepper))
             return
         if not row.is_turn:
             self.push_screen(ActivityScreen(event))
@@ -384,12 +387,6 @@ class LiveApp(App[None]):
                 origin=f"work item #{number} ({outcome_label(row.outcome)})",
             )
         )
-
-    def _open_entity_batch(self, request: bytes) -> None:
-        from engine.entity_view import BatchStepper
-        from inspector.screens.entity_batch import EntityBatchScreen
-
-        self.push_screen(EntityBatchScreen(BatchStepper.from_bytes(request, self.config.user_app)))
 
     def on_work_item_save_requested(self, message: WorkItemSaveRequested) -> None:
         row = self.items.get(message.number)
