@@ -200,7 +200,8 @@ class ReplayContext(TurnState, task.OrchestrationContext):
         """The turn's entity state (created on first use)."""
         found = self._entity_turn
         if found is None:
-            found = self._entity_turn = EntityTurn(self)
+            found = EntityTurn(self, self._instance_id, self._next_id, self.new_uuid)
+            self._entity_turn = found
         return found
 
     def call_entity(  # type: ignore[override]

@@ -10,6 +10,7 @@ order of the unlocks follows the calls (see ``ENTITIES.md`` 3.3).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -42,8 +43,17 @@ def parse_entity(text: str) -> str:
 class EntityTurn:
     """The entity state of one turn, and the SDK's entity API over a :class:`TurnState`."""
 
-    def __init__(self, turn: TurnState) -> None:
+    def __init__(
+        self,
+        turn: TurnState,
+        instance_id: str,
+        next_id: Callable[[], int],
+        new_uuid: Callable[[], str],
+    ) -> None:
         self._turn = turn
+        self._instance_id = instance_id
+        self._next_id = next_id
+        self._new_uuid = new_uuid
         self.section_id: str | None = None
         """The current critical section (set from the lock request on, as the SDK does)."""
         self.locks: list[str] = []
@@ -64,18 +74,18 @@ class EntityTurn:
     def call(self, entity: Any, operation: str, input: Any, return_type: type | None) -> Any:
         """``ctx.call_entity``: an ``entityOperationCalled`` message and a task for its reply."""
         turn = self._turn
-        seq = turn._next_id()
+        seq = self._next_id()
         target = entity_text(entity)
         self._check_operation(target, one_way=False)
         encoded = encode(input)
-        request_id = turn.new_uuid()  # type: ignore[attr-defined]
+        request_id = self._new_uuid()
         message = pb.SendEntityMessageAction()
         called = message.entityOperationCalled
         called.requestId = request_id
         called.operation = operation
         if encoded is not None:
             called.input.value = encoded
-        called.parentInstanceId.value = turn._instance_id
+        called.parentInstanceId.value = self._instance_id
         called.targetInstanceId.value = target
         origin = turn.code_location()
         turn.add_action(
@@ -98,13 +108,13 @@ class EntityTurn:
     def signal(self, entity: Any, operation: str, input: Any, when: datetime | None) -> None:
         """``ctx.signal_entity``: an ``entityOperationSignaled`` message, no task."""
         turn = self._turn
-        seq = turn._next_id()
+        seq = self._next_id()
         target = entity_text(entity)
         self._check_operation(target, one_way=True)
         encoded = encode(input)
         message = pb.SendEntityMessageAction()
         signaled = message.entityOperationSignaled
-        signaled.requestId = turn.new_uuid()  # type: ignore[attr-defined]
+        signaled.requestId = self._new_uuid()
         signaled.operation = operation
         if when is not None:
             signaled.scheduledTime.FromDatetime(when)
@@ -126,12 +136,12 @@ class EntityTurn:
     def lock(self, entities: list[Any]) -> Any:
         """``ctx.lock_entities``: an ``entityLockRequested`` message and a task for the grant."""
         turn = self._turn
-        seq = turn._next_id()
+        seq = self._next_id()
         if self.inside_critical_section:
             raise RuntimeError(
                 "Must not enter another critical section from within a critical section."
             )
-        section = turn.new_uuid()  # type: ignore[attr-defined]
+        section = self._new_uuid()
         if not entities:
             raise RuntimeError("Failed to create entity lock request.")
         lock_set = sorted(set(entity_text(e) for e in entities))
@@ -141,7 +151,7 @@ class EntityTurn:
         message = pb.SendEntityMessageAction()
         requested = message.entityLockRequested
         requested.criticalSectionId = section
-        requested.parentInstanceId.value = turn._instance_id
+        requested.parentInstanceId.value = self._instance_id
         requested.lockSet.extend(lock_set)
         requested.position = 0
         origin = turn.code_location()
@@ -171,12 +181,12 @@ class EntityTurn:
         turn = self._turn
         ids = self._unlocks.setdefault(section, [])
         for target in self.locks:
-            seq = turn._next_id()
+            seq = self._next_id()
             message = pb.SendEntityMessageAction()
             unlock = message.entityUnlockSent
             unlock.criticalSectionId = section
             unlock.targetInstanceId.value = target
-            unlock.parentInstanceId.value = turn._instance_id
+            unlock.parentInstanceId.value = self._instance_id
             turn.add_action(
                 Action(seq, act.ENTITY_UNLOCK, "unlock", instance_id=target, entity_message=message)
             )
