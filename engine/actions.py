@@ -18,6 +18,12 @@ CREATE_SUB_ORCHESTRATION = "createSubOrchestration"
 CREATE_TIMER = "createTimer"
 SEND_EVENT = "sendEvent"
 COMPLETE_ORCHESTRATION = "completeOrchestration"
+# The four entity messages, each a ``sendEntityMessage`` action (see :mod:`engine.entities`).
+ENTITY_CALL = "entityOperationCalled"
+ENTITY_SIGNAL = "entityOperationSignaled"
+ENTITY_LOCK = "entityLockRequested"
+ENTITY_UNLOCK = "entityUnlockSent"
+ENTITY_KINDS = frozenset({ENTITY_CALL, ENTITY_SIGNAL, ENTITY_LOCK, ENTITY_UNLOCK})
 
 # The SDK method that produces each action kind (used in non-determinism messages).
 METHOD_OF_KIND: dict[str, str] = {
@@ -26,6 +32,10 @@ METHOD_OF_KIND: dict[str, str] = {
     CREATE_TIMER: "create_timer",
     SEND_EVENT: "send_event",
     COMPLETE_ORCHESTRATION: "complete_orchestration",
+    ENTITY_CALL: "call_entity",
+    ENTITY_SIGNAL: "signal_entity",
+    ENTITY_LOCK: "lock_entities",
+    ENTITY_UNLOCK: "lock_entities",
 }
 
 
@@ -60,6 +70,8 @@ class Action:
     new_version: str | None = None
     carryover: list[tuple[str, str | None]] = []
     has_carryover: bool = False
+    entity_message: Any = None
+    """For an entity kind: the ``SendEntityMessageAction`` the action carries, built once."""
 
     def __init__(
         self,
@@ -90,7 +102,7 @@ class Action:
             if self.failure is not None:
                 return f"{text} {self.failure.error_type}: {self.failure.message}"
             return f"{text} {self.result}" if self.result is not None else text
-        if self.kind == SEND_EVENT:
+        if self.kind == SEND_EVENT or self.kind in ENTITY_KINDS:
             return f"{self.kind} #{self.id} '{self.name}' -> {self.instance_id}"
         return f"{self.kind} #{self.id} '{self.name}'"
 
@@ -142,6 +154,8 @@ class Action:
                 ev.eventRaised.name = name
                 if data is not None:
                     ev.eventRaised.input.value = data
+        elif kind in ENTITY_KINDS:
+            msg.sendEntityMessage.CopyFrom(self.entity_message)
         else:
             raise ValueError(f"unknown action kind {kind!r}")
         return msg

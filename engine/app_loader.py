@@ -35,6 +35,8 @@ class UserApp:
     """The imported module."""
     functions: dict[str, Callable[..., Any]] = field(default_factory=dict)
     """Every module-level function, by name (orchestrators and activities alike)."""
+    entities: dict[str, Any] = field(default_factory=dict)
+    """The durable entities, by lowercased name (see :mod:`engine.entity_app`)."""
 
     def orchestrator(self, name: str) -> Callable[..., Any]:
         """Return the orchestrator called ``name``.
@@ -140,4 +142,10 @@ def load_app(spec: str) -> UserApp:
         if isinstance(exc, KeyboardInterrupt):
             raise
         raise AppLoadError(_import_error_line(spec, exc)) from None
-    return UserApp(spec=spec, module=module, functions=_functions_of(module))
+    from engine.entity_app import app_registrations
+
+    try:
+        functions, entities = app_registrations(module, _functions_of(module))
+    except Exception as exc:  # noqa: BLE001 - the APP's configure_worker may raise anything
+        raise AppLoadError(_import_error_line(spec, exc)) from None
+    return UserApp(spec=spec, module=module, functions=functions, entities=entities)

@@ -13,9 +13,11 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from durabletask import task
+from durabletask.entities import EntityInstanceId, EntityLock
 
 from engine import actions as act
 from engine.actions import Action
+from engine.entities import EntityTurn
 from engine.failures import (
     failure_from_exception,
     failure_from_task_error,
@@ -44,6 +46,8 @@ SCHEDULE_TASK = act.SCHEDULE_TASK
 
 class ReplayContext(TurnState, task.OrchestrationContext):
     """The ``OrchestrationContext`` of one replayed turn."""
+
+    _entity_turn: EntityTurn | None = None
 
     # --- the SDK's public API ------------------------------------------------------------
 
@@ -178,6 +182,7 @@ class ReplayContext(TurnState, task.OrchestrationContext):
     ) -> None:
         if self._complete:
             return
+        self._exit_critical_section()
         self._complete = True
         self.completion_status = STATUS_CONTINUED_AS_NEW
         self._new_input = new_input
@@ -190,17 +195,41 @@ class ReplayContext(TurnState, task.OrchestrationContext):
         self._uuid_counter += 1
         return str(uuid.uuid5(_UUID_NAMESPACE, name))
 
-    def call_entity(self, *args: Any, **kwargs: Any) -> task.CompletableTask[Any]:
-        raise NotImplementedError("durable entities are not supported by the inspector's engine")
+    @property
+    def entities(self) -> EntityTurn:
+        """The turn's entity state (created on first use)."""
+        found = self._entity_turn
+        if found is None:
+            found = EntityTurn(self, self._instance_id, self._next_id, self.new_uuid)
+            self._entity_turn = found
+        return found
 
-    def signal_entity(self, *args: Any, **kwargs: Any) -> None:
-        raise NotImplementedError("durable entities are not supported by the inspector's engine")
+    def call_entity(  # type: ignore[override]
+        self,
+        entity: EntityInstanceId,
+        operation: str,
+        input: Any = None,
+        *,
+        return_type: type | None = None,
+    ) -> task.CompletableTask[Any]:
+        return self.entities.call(entity, operation, input, return_type)  # type: ignore[no-any-return]
 
-    def lock_entities(self, *args: Any, **kwargs: Any) -> task.CompletableTask[Any]:
-        raise NotImplementedError("durable entities are not supported by the inspector's engine")
+    def signal_entity(
+        self,
+        entity_id: EntityInstanceId,
+        operation_name: str,
+        input: Any = None,
+        signal_time: datetime | None = None,
+    ) -> None:
+        self.entities.signal(entity_id, operation_name, input, signal_time)
+
+    def lock_entities(self, entities: list[EntityInstanceId]) -> task.CompletableTask[EntityLock]:
+        return self.entities.lock(entities)  # type: ignore[no-any-return]
 
     def _exit_critical_section(self) -> None:
-        return None
+        found = self._entity_turn
+        if found is not None:
+            found.exit_critical_section()
 
 
 __all__ = [

@@ -38,6 +38,8 @@ class HistoryReplayer:
         self._entity_keys: dict[str, int] = {}
         self._open_ids: set[int] = set()
         self._next_entity_key = -2
+        self._labels: dict[int, tuple[str, str]] = {}
+        """What an entity key stands for (kind, name), for notes: its number is internal."""
         self._dispatch: dict[type, Callable[[Any], None]] = {
             h.OrchestratorStarted: self._orchestrator_started,
             h.ExecutionStarted: self._execution_started,
@@ -59,7 +61,7 @@ class HistoryReplayer:
             h.EntityOperationCalled: lambda ev: self._open(
                 self._entity_key(ev.request_id),
                 "entity call",
-                f"{ev.operation} on {ev.target_instance_id}",
+                f"{ev.target_instance_id} {ev.operation}",
             ),
             h.EntityOperationCompleted: lambda ev: self._close(
                 self._entity_key(ev.request_id), "completed"
@@ -70,8 +72,9 @@ class HistoryReplayer:
             h.EntityLockRequested: lambda ev: self._open(
                 self._entity_key(ev.critical_section_id), "entity lock", ", ".join(ev.lock_set)
             ),
-            h.EntityLockGranted: lambda ev: self._close(
-                self._entity_key(ev.critical_section_id), "granted"
+            h.EntityLockGranted: self._lock_granted,
+            h.EntityUnlockSent: lambda ev: self._close(
+                self._entity_key(ev.critical_section_id), "released"
             ),
             h.ContinueAsNew: self._continue_as_new,
         }
@@ -114,12 +117,26 @@ class HistoryReplayer:
         self.tracker.task_removed(task_id)  # a retry reuses its id: the old entry is closed
         self.tracker.task_added(task_id, kind, name, None)
         self._open_ids.add(task_id)
-        self.note = f"{kind} '{name}' opened (#{task_id})"
+        if task_id < -1:  # an entity key: name it, never show its number
+            self._labels[task_id] = (kind, name)
+            self.note = f"{kind} '{name}' opened"
+        else:
+            self.note = f"{kind} '{name}' opened (#{task_id})"
 
     def _close(self, task_id: int, how: str) -> None:
         self.tracker.task_removed(task_id)
         self._open_ids.discard(task_id)
-        self.note = f"#{task_id} {how}"
+        label = self._labels.get(task_id)
+        self.note = f"{label[0]} '{label[1]}' {how}" if label else f"#{task_id} {how}"
+
+    def _lock_granted(self, ev: h.EntityLockGranted) -> None:
+        key = self._entity_key(ev.critical_section_id)
+        label = self._labels.get(key)
+        self._close(key, "granted")
+        if label is not None:  # held from the grant until the unlocks (``entityUnlockSent``)
+            self.tracker.task_added(key, "held lock", label[1], None)
+            self._open_ids.add(key)
+            self._labels[key] = ("held lock", label[1])
 
     def _orchestrator_started(self, ev: h.OrchestratorStarted) -> None:
         if ev.timestamp is not None:

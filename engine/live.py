@@ -365,13 +365,16 @@ def work_item_json(
     """A work item's serialized request and response in the protobuf JSON mapping.
 
     Args:
-        kind: ``orchestrator`` or ``activity`` (as :class:`~engine.worker.WorkItemEvent` says).
+        kind: ``orchestrator``, ``activity`` or ``entity`` (as
+            :class:`~engine.worker.WorkItemEvent` says; an entity's request is its ``WorkItem``).
         request: The serialized request (empty: none).
         response: The serialized response (empty: none).
     """
     types: tuple[type[Message], type[Message]] = (
         (pb.OrchestratorRequest, pb.OrchestratorResponse)
         if kind == "orchestrator"
+        else (pb.WorkItem, pb.EntityBatchResult)
+        if kind == "entity"
         else (pb.ActivityRequest, pb.ActivityResponse)
     )
     out: list[dict[str, object] | None] = []

@@ -31,6 +31,7 @@ from engine.context import (
     failure_from_exception,
     sdk_failure_details,
 )
+from engine.entity_replay import EntityEventHandlers
 from engine.outcome import NonDeterminism
 
 try:
@@ -109,7 +110,7 @@ def _naive(ts: Any) -> datetime:
     return _NAIVE_EPOCH + timedelta(seconds=ts.seconds, microseconds=ts.nanos // 1000)
 
 
-class CodeReplayer:
+class CodeReplayer(EntityEventHandlers):
     """Replays history into the user's orchestrator code, one event per :meth:`apply`.
 
     It reads the request's protobuf events directly (dispatching on the oneof member), so a
@@ -174,6 +175,7 @@ class CodeReplayer:
             "executionRewound": self._ignore,
             "genericEvent": self._ignore,
         }
+        self._dispatch.update(self.entity_handlers())
 
     # --- driving --------------------------------------------------------------------------
 

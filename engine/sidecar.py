@@ -94,6 +94,7 @@ class SidecarStub:
         self._abandon_activity = self._unary(
             "AbandonTaskActivityWorkItem", pb.AbandonActivityTaskResponse
         )
+        self._complete_entity = self._unary("CompleteEntityTask", pb.CompleteTaskResponse)
         self._abandon_entity = self._unary(
             "AbandonTaskEntityWorkItem", pb.AbandonEntityTaskResponse
         )
@@ -164,6 +165,19 @@ class SidecarStub:
         """Send an activity's result or failure (``CompleteActivityTask``) without waiting."""
         future: grpc.Future = self._complete_activity.future(
             response, timeout=timeout, metadata=metadata
+        )
+        return future
+
+    def complete_entity_task(
+        self,
+        result: pb.EntityBatchResult | bytes,
+        *,
+        timeout: float | None = None,
+        metadata: Metadata | None = None,
+    ) -> grpc.Future:
+        """Send an entity batch's results (``CompleteEntityTask``) without waiting."""
+        future: grpc.Future = self._complete_entity.future(
+            result, timeout=timeout, metadata=metadata
         )
         return future
 

@@ -278,6 +278,7 @@ class TurnState:
         """Complete the orchestration (a later completion is ignored)."""
         if self._complete:
             return
+        self._exit_critical_section()
         self._complete = True
         self.completion_status = status
         encoded_result: str | None = None
@@ -308,6 +309,7 @@ class TurnState:
         """
         if self._complete:
             return None
+        self._exit_critical_section()
         self._complete = True
         self.completion_status = STATUS_FAILED
         if isinstance(ex, task.TaskFailedError):
@@ -401,6 +403,9 @@ class TurnState:
     ) -> None:
         """Create the back-off timer of a retry."""
         self._new_timer(delay, retry)
+
+    def _exit_critical_section(self) -> None:
+        """Release held entity locks before a completion (the context overrides this)."""
 
     # --- helpers --------------------------------------------------------------------------
 

@@ -10,9 +10,11 @@ from __future__ import annotations
 import argparse
 import os
 from collections.abc import Callable
+from typing import Any
 
 from engine.app_loader import load_app
-from engine.errors import InspectorError
+from engine.entity_view import load_entity_item
+from engine.errors import InspectorError, LoadError
 from engine.load import load_request
 from engine.session import ReplaySession
 
@@ -69,7 +71,13 @@ def keyboard_from_terminal(
 def run(args: argparse.Namespace) -> int:
     """Load the request (and the app), then run the stepper until the user quits."""
     source = args.request
-    request = load_request(source)
+    try:
+        request = load_request(source)
+    except LoadError:
+        item = None if source == "-" else load_entity_item(source)
+        if item is None:
+            raise
+        return _run_entity_batch(item, args.app)
     app = load_app(args.app) if args.app else None
     if app is not None:
         app.orchestrator_for(request)
@@ -79,4 +87,14 @@ def run(args: argparse.Namespace) -> int:
     from inspector.app import InspectorApp
 
     InspectorApp(session).run()
+    return 0
+
+
+def _run_entity_batch(item: Any, app_spec: str | None) -> int:
+    """An entity work item: step its batch with the APP's entities."""
+    from engine.entity_view import BatchStepper
+    from inspector.screens.entity_batch import EntityBatchApp
+
+    stepper = BatchStepper(item, load_app(app_spec) if app_spec else None)
+    EntityBatchApp(stepper).run()
     return 0

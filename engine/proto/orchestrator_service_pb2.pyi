@@ -985,6 +985,104 @@ class OperationRequest(_message.Message):
     traceContext: TraceContext
     def __init__(self, operation: _Optional[str] = ..., requestId: _Optional[str] = ..., input: _Optional[_Union[_wrappers_pb2.StringValue, _Mapping]] = ..., traceContext: _Optional[_Union[TraceContext, _Mapping]] = ...) -> None: ...
 
+class EntityBatchResult(_message.Message):
+    __slots__ = ("results", "actions", "entityState", "failureDetails", "completionToken", "operationInfos", "requiresState")
+    RESULTS_FIELD_NUMBER: _ClassVar[int]
+    ACTIONS_FIELD_NUMBER: _ClassVar[int]
+    ENTITYSTATE_FIELD_NUMBER: _ClassVar[int]
+    FAILUREDETAILS_FIELD_NUMBER: _ClassVar[int]
+    COMPLETIONTOKEN_FIELD_NUMBER: _ClassVar[int]
+    OPERATIONINFOS_FIELD_NUMBER: _ClassVar[int]
+    REQUIRESSTATE_FIELD_NUMBER: _ClassVar[int]
+    results: _containers.RepeatedCompositeFieldContainer[OperationResult]
+    actions: _containers.RepeatedCompositeFieldContainer[OperationAction]
+    entityState: _wrappers_pb2.StringValue
+    failureDetails: TaskFailureDetails
+    completionToken: str
+    operationInfos: _containers.RepeatedCompositeFieldContainer[OperationInfo]
+    requiresState: bool
+    def __init__(self, results: _Optional[_Iterable[_Union[OperationResult, _Mapping]]] = ..., actions: _Optional[_Iterable[_Union[OperationAction, _Mapping]]] = ..., entityState: _Optional[_Union[_wrappers_pb2.StringValue, _Mapping]] = ..., failureDetails: _Optional[_Union[TaskFailureDetails, _Mapping]] = ..., completionToken: _Optional[str] = ..., operationInfos: _Optional[_Iterable[_Union[OperationInfo, _Mapping]]] = ..., requiresState: _Optional[bool] = ...) -> None: ...
+
+class OperationResult(_message.Message):
+    __slots__ = ("success", "failure")
+    SUCCESS_FIELD_NUMBER: _ClassVar[int]
+    FAILURE_FIELD_NUMBER: _ClassVar[int]
+    success: OperationResultSuccess
+    failure: OperationResultFailure
+    def __init__(self, success: _Optional[_Union[OperationResultSuccess, _Mapping]] = ..., failure: _Optional[_Union[OperationResultFailure, _Mapping]] = ...) -> None: ...
+
+class OperationInfo(_message.Message):
+    __slots__ = ("requestId", "responseDestination")
+    REQUESTID_FIELD_NUMBER: _ClassVar[int]
+    RESPONSEDESTINATION_FIELD_NUMBER: _ClassVar[int]
+    requestId: str
+    responseDestination: OrchestrationInstance
+    def __init__(self, requestId: _Optional[str] = ..., responseDestination: _Optional[_Union[OrchestrationInstance, _Mapping]] = ...) -> None: ...
+
+class OperationResultSuccess(_message.Message):
+    __slots__ = ("result", "startTimeUtc", "endTimeUtc")
+    RESULT_FIELD_NUMBER: _ClassVar[int]
+    STARTTIMEUTC_FIELD_NUMBER: _ClassVar[int]
+    ENDTIMEUTC_FIELD_NUMBER: _ClassVar[int]
+    result: _wrappers_pb2.StringValue
+    startTimeUtc: _timestamp_pb2.Timestamp
+    endTimeUtc: _timestamp_pb2.Timestamp
+    def __init__(self, result: _Optional[_Union[_wrappers_pb2.StringValue, _Mapping]] = ..., startTimeUtc: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., endTimeUtc: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class OperationResultFailure(_message.Message):
+    __slots__ = ("failureDetails", "startTimeUtc", "endTimeUtc")
+    FAILUREDETAILS_FIELD_NUMBER: _ClassVar[int]
+    STARTTIMEUTC_FIELD_NUMBER: _ClassVar[int]
+    ENDTIMEUTC_FIELD_NUMBER: _ClassVar[int]
+    failureDetails: TaskFailureDetails
+    startTimeUtc: _timestamp_pb2.Timestamp
+    endTimeUtc: _timestamp_pb2.Timestamp
+    def __init__(self, failureDetails: _Optional[_Union[TaskFailureDetails, _Mapping]] = ..., startTimeUtc: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., endTimeUtc: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ...) -> None: ...
+
+class OperationAction(_message.Message):
+    __slots__ = ("id", "sendSignal", "startNewOrchestration")
+    ID_FIELD_NUMBER: _ClassVar[int]
+    SENDSIGNAL_FIELD_NUMBER: _ClassVar[int]
+    STARTNEWORCHESTRATION_FIELD_NUMBER: _ClassVar[int]
+    id: int
+    sendSignal: SendSignalAction
+    startNewOrchestration: StartNewOrchestrationAction
+    def __init__(self, id: _Optional[int] = ..., sendSignal: _Optional[_Union[SendSignalAction, _Mapping]] = ..., startNewOrchestration: _Optional[_Union[StartNewOrchestrationAction, _Mapping]] = ...) -> None: ...
+
+class SendSignalAction(_message.Message):
+    __slots__ = ("instanceId", "name", "input", "scheduledTime", "requestTime", "parentTraceContext")
+    INSTANCEID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULEDTIME_FIELD_NUMBER: _ClassVar[int]
+    REQUESTTIME_FIELD_NUMBER: _ClassVar[int]
+    PARENTTRACECONTEXT_FIELD_NUMBER: _ClassVar[int]
+    instanceId: str
+    name: str
+    input: _wrappers_pb2.StringValue
+    scheduledTime: _timestamp_pb2.Timestamp
+    requestTime: _timestamp_pb2.Timestamp
+    parentTraceContext: TraceContext
+    def __init__(self, instanceId: _Optional[str] = ..., name: _Optional[str] = ..., input: _Optional[_Union[_wrappers_pb2.StringValue, _Mapping]] = ..., scheduledTime: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., requestTime: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., parentTraceContext: _Optional[_Union[TraceContext, _Mapping]] = ...) -> None: ...
+
+class StartNewOrchestrationAction(_message.Message):
+    __slots__ = ("instanceId", "name", "version", "input", "scheduledTime", "requestTime", "parentTraceContext")
+    INSTANCEID_FIELD_NUMBER: _ClassVar[int]
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    VERSION_FIELD_NUMBER: _ClassVar[int]
+    INPUT_FIELD_NUMBER: _ClassVar[int]
+    SCHEDULEDTIME_FIELD_NUMBER: _ClassVar[int]
+    REQUESTTIME_FIELD_NUMBER: _ClassVar[int]
+    PARENTTRACECONTEXT_FIELD_NUMBER: _ClassVar[int]
+    instanceId: str
+    name: str
+    version: _wrappers_pb2.StringValue
+    input: _wrappers_pb2.StringValue
+    scheduledTime: _timestamp_pb2.Timestamp
+    requestTime: _timestamp_pb2.Timestamp
+    parentTraceContext: TraceContext
+    def __init__(self, instanceId: _Optional[str] = ..., name: _Optional[str] = ..., version: _Optional[_Union[_wrappers_pb2.StringValue, _Mapping]] = ..., input: _Optional[_Union[_wrappers_pb2.StringValue, _Mapping]] = ..., scheduledTime: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., requestTime: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., parentTraceContext: _Optional[_Union[TraceContext, _Mapping]] = ...) -> None: ...
+
 class AbandonActivityTaskRequest(_message.Message):
     __slots__ = ("completionToken",)
     COMPLETIONTOKEN_FIELD_NUMBER: _ClassVar[int]

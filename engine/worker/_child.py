@@ -3,10 +3,11 @@
 It runs in a child started with the ``spawn`` (or ``forkserver``) method, never ``fork``: the
 worker process holds gRPC threads. The parent talks to it over one duplex pipe:
 
-- child to parent, once (pickled): ``("ready", pid)`` or ``("fatal", message)``;
+- child to parent, once (pickled): ``("ready", pid, entity names)`` or ``("fatal", message)``;
 - parent to child, per job, one raw message (no pickling): the kind byte (``T`` turn,
-  ``A`` activity), the completion token's length (4 bytes, big-endian), the token (UTF-8)
-  and the request bytes; or the single byte ``X`` to exit;
+  ``A`` activity, ``E`` entity batch), the completion token's length (4 bytes, big-endian),
+  the token (UTF-8) and the request bytes (an entity batch's whole ``WorkItem``); or the
+  single byte ``X`` to exit;
 - child to parent, per job, one raw message: whether the response reports a failure (one
   byte, ``F`` or ``C``), the summary's length (4 bytes, big-endian), the summary (UTF-8) and
   the response bytes.
@@ -34,9 +35,9 @@ from typing import Any
 from engine.app_loader import UserApp, load_app
 from engine.context import failure_from_exception
 from engine.errors import InspectorError
+from engine.headless import replay_request
 from engine.history import OrchestrationRequest
 from engine.proto import orchestrator_service_pb2 as pb
-from engine.headless import replay_request
 from engine.worker._messages import (
     activity_summary,
     failed_activity_response,
@@ -120,6 +121,13 @@ class JobRunner:
         failed = response.HasField("failureDetails")
         return response.SerializeToString(), activity_summary(response), failed
 
+    def entity(self, data: bytes, token: str) -> tuple[bytes, str, bool]:
+        """Run one entity work item (either shape): the result bytes, a summary, any failed."""
+        from engine.entity_batch import batch_summary, run_batch
+
+        result = run_batch(self.app.entities, pb.WorkItem.FromString(data)).result
+        return (result.SerializeToString(), *batch_summary(result))
+
     def _run_async(self, awaitable: Any) -> Any:
         if self._loop is None or self._loop.is_closed():
             self._loop = asyncio.new_event_loop()
@@ -184,8 +192,8 @@ def child_main(
         return
     interval = None if timer_interval_seconds is None else timedelta(seconds=timer_interval_seconds)
     runner = JobRunner(app, interval)
-    conn.send(("ready", os.getpid()))
-    jobs = {TURN: runner.turn, ACTIVITY: runner.activity}
+    conn.send(("ready", os.getpid(), sorted(app.entities)))
+    jobs = {TURN: runner.turn, ACTIVITY: runner.activity, ENTITY: runner.entity}
     while True:
         try:
             message = conn.recv_bytes()
@@ -201,6 +209,8 @@ def child_main(
 
 TURN = b"T"
 ACTIVITY = b"A"
+ENTITY = b"E"
+_KIND_BYTES = {"turn": TURN, "activity": ACTIVITY, "entity": ENTITY}
 EXIT = b"X"
 FAILED = b"F"
 COMPLETED = b"C"
@@ -209,7 +219,7 @@ COMPLETED = b"C"
 def encode_job(kind: str, data: bytes, token: str) -> bytes:
     """The raw message that hands one work item to a user process."""
     raw = token.encode()
-    return (TURN if kind == "turn" else ACTIVITY) + len(raw).to_bytes(4, "big") + raw + data
+    return _KIND_BYTES[kind] + len(raw).to_bytes(4, "big") + raw + data
 
 
 def encode_answer(response: bytes, summary: str, failed: bool) -> bytes:

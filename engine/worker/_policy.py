@@ -78,7 +78,7 @@ def decide(kind: str, result: JobResult, timeouts: int, options: WorkerOptions) 
         ``UserProcessCrashed`` (exit code or signal, and the last output); ``stopped``
         abandons.
     """
-    what = "turn" if kind == "turn" else "activity"
+    what = {"turn": "turn", "entity": "entity batch"}.get(kind, "activity")
     if result.outcome == "done":
         outcome = Outcome.FAILED if result.failed else Outcome.COMPLETED
         return Decision(Complete(result.response, result.summary, outcome), 0)
@@ -95,9 +95,10 @@ def _timed_out(kind: str, result: JobResult, count: int, options: WorkerOptions)
         # An activity that timed out fails at once: the orchestration's retry policy can act
         # on the failure, where an abandoned activity may be dropped by the sidecar.
         limit = options.activity_timeout
+        subject = "the entity batch" if kind == "entity" else "the activity"
         failure = FailureDetails(
             error_type=type_name(ActivityTimeoutError),
-            message=f"the activity ran past its {limit:g}s timeout; {where}",
+            message=f"{subject} ran past its {limit:g}s timeout; {where}",
             stack_trace=result.stack or None,
         )
         return Decision(Fail(failure), 0)

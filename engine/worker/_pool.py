@@ -19,6 +19,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from engine.history import FailureDetails
+from engine.worker._entities import failed_batch_result
 from engine.worker._errors import WorkerError
 from engine.worker._events import Outcome, WorkItemEvent
 from engine.worker._messages import failed_activity_response, failed_turn_response
@@ -53,7 +54,7 @@ class Job:
         """What became of this work item, as the worker reports it."""
         return WorkItemEvent(
             time=datetime.now(timezone.utc),
-            kind="orchestrator" if self.kind == "turn" else "activity",
+            kind="orchestrator" if self.kind == "turn" else self.kind,
             instance_id=self.instance_id,
             name=self.name,
             result=result,
@@ -68,6 +69,8 @@ class Job:
 
     def failure_response(self, failure: FailureDetails) -> bytes:
         """The serialized answer that fails this turn (its orchestration) or this activity."""
+        if self.kind == "entity":
+            return failed_batch_result(self.request, failure).SerializeToString()
         if self.kind == "turn":
             turn = failed_turn_response(self.instance_id, self.token, failure)
             return turn.SerializeToString()
@@ -292,6 +295,11 @@ class Pool:
             if slot.process is not None:
                 slot.process.close()
                 slot.process = None
+
+    def entities(self) -> tuple[str, ...]:
+        """The APP's entity names, as the first user process reported them."""
+        first = self._slots[0].process
+        return () if first is None else first.entities
 
     def processes(self) -> list[int]:
         """Process ids of the live user processes."""

@@ -160,6 +160,9 @@ class UserProcess:
         self._pump.start()
         self._stopping = False
 
+    entities: tuple[str, ...] = ()
+    """The APP's entity names, as the child reported them once ready."""
+
     @property
     def pid(self) -> int | None:
         """The child's process id."""
@@ -214,6 +217,7 @@ class UserProcess:
         if message[0] != "ready":
             self.close()
             raise WorkerError(str(message[1]))
+        self.entities = tuple(message[2]) if len(message) > 2 else ()
 
     def run(self, kind: str, data: bytes, token: str, timeout: float) -> JobResult:
         """Hand one job to the child and wait for its answer, at most ``timeout`` seconds."""

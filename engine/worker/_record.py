@@ -54,6 +54,8 @@ class Recorder:
         """The file stem of one work item."""
         if kind == "turn":
             return f"{number:06d}-{_safe(instance_id)}-turn"
+        if kind == "entity":
+            return f"{number:06d}-{_safe(instance_id)}-entity"
         return f"{number:06d}-{_safe(instance_id)}-activity-{_safe(name)}"
 
     def _write(self, name: str, data: bytes) -> None:

@@ -113,6 +113,8 @@ class Sender:
 
     def abandon(self, kind: str, token: str, what: str) -> bool:
         """Give a ``turn`` or ``activity`` back (retrying); True if the sidecar took it."""
+        if kind == "entity":
+            return self.abandon_entity(token, what)
         if kind == "turn":
             turn = pb.AbandonOrchestrationTaskRequest(completionToken=token)
             return self.call(what, lambda s: s.abandon_orchestrator_work_item(turn, **self._opts()))
@@ -161,6 +163,8 @@ class Sender:
         return {"timeout": CALL_TIMEOUT, "metadata": self._metadata}
 
     def _completion(self, stub: SidecarStub, kind: str, response: bytes) -> Any:
+        if kind == "entity":
+            return stub.complete_entity_task(response, **self._opts())
         if kind == "turn":
             return stub.complete_orchestrator_task(response, **self._opts())
         return stub.complete_activity_task(response, **self._opts())

@@ -45,19 +45,26 @@ def error_name(err: BaseException) -> str:
     return code.name if isinstance(code, grpc.StatusCode) else type(err).__name__
 
 
-def work_request(options: WorkerOptions) -> pb.GetWorkItemsRequest:
-    """The ``GetWorkItems`` request for the worker's limits and filters (no capabilities)."""
+def work_request(options: WorkerOptions, entities: tuple[str, ...] = ()) -> pb.GetWorkItemsRequest:
+    """The ``GetWorkItems`` request for the worker's limits and filters (no capabilities).
+
+    Entity work is asked for only when the APP defines ``entities``; with filters, they are
+    listed too (a filter without entities matches no entity work).
+    """
     request = pb.GetWorkItemsRequest(
         maxConcurrentOrchestrationWorkItems=options.max_orchestrations,
         maxConcurrentActivityWorkItems=options.max_activities,
-        maxConcurrentEntityWorkItems=1,
     )
+    if entities:
+        request.maxConcurrentEntityWorkItems = options.max_activities
     if options.orchestrator_filter is not None or options.activity_filter is not None:
         filters = request.workItemFilters
         for name in options.orchestrator_filter or ():
             filters.orchestrations.add(name=name)
         for name in options.activity_filter or ():
             filters.activities.add(name=name)
+        for name in entities:
+            filters.entities.add(name=name)
     return request
 
 

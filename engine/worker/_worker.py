@@ -22,6 +22,7 @@ from collections.abc import Callable
 
 from engine.channel import Dialer
 from engine.proto import orchestrator_service_pb2 as pb
+from engine.worker._entities import HoldBack, entity_job_name
 from engine.worker._events import Outcome, WorkerStats, WorkItemEvent
 from engine.worker._expected import Expected
 from engine.worker._lifecycle import LifeCycle, State
@@ -110,6 +111,8 @@ class Worker:
         self._activities: Pool | None = None
         self._stream: WorkStream | None = None
         self._sender: Sender | None = None
+        self._entity_names: tuple[str, ...] = ()
+        self._holdback = HoldBack(lambda job: self._abandon(job, "the APP defines no entities"))
 
     # --- life cycle ---------------------------------------------------------------------
 
@@ -129,10 +132,11 @@ class Worker:
         except BaseException:
             self._cleanup_pools()
             raise
+        self._entity_names = self._activities.entities()
         stream = WorkStream(
             self.connection,
             dialer,
-            work_request(self.options),
+            work_request(self.options, self._entity_names),
             self._dispatch,
             self._life,
             self.stats,
@@ -193,7 +197,7 @@ class Worker:
         elif which == "activityRequest":
             self._activity_arrived(item.activityRequest, item.completionToken)
         elif which in ("entityRequest", "entityRequestV2"):
-            self._entity_arrived(item.completionToken)
+            self._entity_arrived(item)
         else:
             self._log(f"ignoring a work item of unknown kind ({which})")
 
@@ -230,16 +234,19 @@ class Worker:
         if not self._activities.submit(job):
             self._abandon(job, "the worker is stopping")
 
-    def _entity_arrived(self, token: str) -> None:
-        number = self._next_number()
-        self._log(f"entity work items are not served; giving #{number} back")
-        assert self._sender is not None
-        given_back = self._sender.abandon_entity(token, "abandon")
-        with self._lock:
-            if given_back:
-                self.stats.abandoned += 1
-            else:
-                self.stats.undelivered += 1
+    def _entity_arrived(self, item: pb.WorkItem) -> None:
+        (name, ops), token, number = (
+            entity_job_name(item),
+            item.completionToken,
+            self._next_number(),
+        )
+        job = Job("entity", item.SerializeToString(), token, name, ops, item, number=number)
+        self._received(job)
+        if not self._entity_names:  # given back later: the sidecar would redeliver it at once
+            delay = self._holdback.hold(job)
+            self._log(f"entity #{number} {name}: the APP defines no entities; back in {delay:g}s")
+        elif not (self._activities is not None and self._activities.submit(job)):
+            self._abandon(job, "the worker is stopping")
 
     def _received(self, job: Job) -> None:
         if self._recorder is not None:
@@ -289,7 +296,7 @@ class Worker:
         assert self._sender is not None
         if job.kind == "turn":
             self._expected.turn_sent(pb.OrchestratorResponse.FromString(response))
-        else:
+        elif job.kind == "activity":
             self._expected.activity_sent(job.instance_id, job.request.taskId)
 
         def done(delivered: bool, refused: str) -> None:
@@ -306,7 +313,8 @@ class Worker:
             if delivered:
                 self._event(job, outcome, result, detail, response)
                 return
-            self._expected.not_sent(job.kind, job.instance_id, response)
+            if job.kind != "entity":
+                self._expected.not_sent(job.kind, job.instance_id, response)
             text = f"{NOT_DELIVERED}; {detail}" if detail else NOT_DELIVERED
             self._event(job, Outcome.UNDELIVERED, result, text, response)
 
@@ -480,6 +488,7 @@ class Worker:
             pool.kill_running()
         for pool in pools:
             pool.shutdown()
+        self._holdback.flush()
         with self._lock:
             leftovers += self._parked
             leftovers += [job for job, _ in self._held.values()]

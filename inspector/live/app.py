@@ -22,6 +22,7 @@ from rich.text import Text
 from textual import on, work
 
 from engine.channel import describe_failure
+from engine.entity_view import BatchStepper
 from engine.errors import InspectorError
 from engine.holds import HoldGate, HoldRule
 from engine.live import InstanceRow, LiveClient, read_instance, turn_request
@@ -53,6 +54,7 @@ from inspector.messages import (
     WorkItemReported,
     WorkItemSaveRequested,
 )
+from inspector.screens.entity_batch import EntityBatchScreen
 from inspector.screens.live import LiveScreen, LiveStepperScreen
 from inspector.screens.live_modals import ActivityScreen, StoppingScreen
 from inspector.widgets.live import (
@@ -373,6 +375,10 @@ class LiveApp(InstanceControl):
         event = row.event
         if not event.request:
             self.notify("no request recorded for this work item", severity="warning")
+            return
+        if event.kind == "entity":
+            stepper = BatchStepper.from_bytes(event.request, self.config.user_app)
+            self.push_screen(EntityBatchScreen(stepper))
             return
         if not row.is_turn:
             self.push_screen(ActivityScreen(event))

@@ -466,7 +466,7 @@ class WorkItemsTable(FittedTable):
         cells: dict[str, Text | str] = {
             "#": str(ev.number),
             "time": clock(row.arrived),
-            "kind": (f"turn {row.turn}" if row.turn else "turn") if row.is_turn else "activity",
+            "kind": (f"turn {row.turn}" if row.turn else "turn") if row.is_turn else ev.kind,
             "instance": self._id_cell("instance", ev.instance_id),
             "name": self._cell("name", ev.name),
             "outcome": Text(label, style=outcome_style(label)),

@@ -11,6 +11,7 @@ from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Static
 
+from engine.entities import critical_section_text
 from engine.frames import Frame
 from engine.history import HistoryEvent
 from inspector.formatting import event_time, stamp_ms
@@ -33,6 +34,7 @@ SHORT_LABELS = {
     "IsReplaying": "replaying",
     "replay clock": "clock",
     "custom status": "custom",
+    "critical section": "section",
     "step did": "did",
 }
 """Labels for a narrow state pane, so values keep their line."""
@@ -125,6 +127,9 @@ class StatePane(Static):
                 status.append("  (suspended)", "yellow")
             rows.append(("status", status))
             rows.append(("custom status", frame.custom_status or "-"))
+            section = critical_section_text(frame.open_tasks)
+            if section is not None:
+                rows.append(("critical section", Text(section, "magenta")))
             rows.append(("step did", frame.note or "-"))
             total = frame.total
         else:
