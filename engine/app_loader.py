@@ -19,6 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from engine.app_options import AppOptions, read_worker, resolve_worker, split_attr
 from engine.errors import AppLoadError, OrchestratorNotFound
 
 if TYPE_CHECKING:
@@ -35,6 +36,8 @@ class UserApp:
     """The imported module."""
     functions: dict[str, Callable[..., Any]] = field(default_factory=dict)
     """Every module-level function, by name (orchestrators and activities alike)."""
+    options: AppOptions = field(default_factory=AppOptions)
+    """The options of the worker the app builds (``MODULE:ATTR``); a plain app: the defaults."""
 
     def orchestrator(self, name: str) -> Callable[..., Any]:
         """Return the orchestrator called ``name``.
@@ -104,19 +107,51 @@ def _import_error_line(spec: str, exc: BaseException) -> str:
 
 
 def load_app(spec: str) -> UserApp:
-    """Import the user's APP: a ``.py`` file path or an importable module name.
+    """Import the user's APP: a ``.py`` file path or an importable module name, optionally
+    followed by ``:ATTR`` naming the ``TaskHubGrpcWorker`` it builds (see
+    :mod:`engine.app_options`).
 
     Raises:
-        AppLoadError: the file is missing or importing it raised (the message names the file
-            and line).
+        AppLoadError: the file is missing, importing it raised (the message names the file
+            and line), or ATTR is missing or not a worker.
     """
+    target, attr = split_attr(spec)
+    module = _import(target)
+    if attr is None:
+        return UserApp(spec=spec, module=module, functions=_functions_of(module))
+    registry, options = read_worker(resolve_worker(module, spec, attr))
+    functions: dict[str, Callable[..., Any]] = {**registry.activities, **registry.orchestrators}
+    return UserApp(spec=spec, module=module, functions=functions, options=options)
+
+
+def _file_module_name(path: Path) -> str:
+    """The name a file is imported under: its own (as ``python -m`` or an import would give
+    it), unless a different module of that name is already loaded."""
+    name = path.stem
+    fallback = f"_inspector_app_{name}"
+    if not name.isidentifier():
+        return fallback
+    mine = str(path.resolve())
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        return name if getattr(loaded, "__file__", None) == mine else fallback
+    try:
+        found = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return fallback
+    if found is None or found.origin == mine:
+        return name
+    return fallback  # the name is another module's (the standard library's, say)
+
+
+def _import(spec: str) -> ModuleType:
     path = Path(spec)
     looks_like_file = spec.endswith(".py") or os.sep in spec or path.is_file()
     try:
         if looks_like_file:
             if not path.is_file():
                 raise AppLoadError(f"no such app file: {spec}")
-            module_name = f"_inspector_app_{path.stem}"
+            module_name = _file_module_name(path)
             import_spec = importlib.util.spec_from_file_location(module_name, path.resolve())
             if import_spec is None or import_spec.loader is None:
                 raise AppLoadError(f"cannot import {spec}: not a Python file")
@@ -140,4 +175,4 @@ def load_app(spec: str) -> UserApp:
         if isinstance(exc, KeyboardInterrupt):
             raise
         raise AppLoadError(_import_error_line(spec, exc)) from None
-    return UserApp(spec=spec, module=module, functions=_functions_of(module))
+    return module

@@ -84,3 +84,45 @@ def activity_output_type(fn: Any) -> Any:
         return found
     except TypeError:  # unhashable callable
         return _type_discovery.activity_output_type(fn, _CONVERTER)
+
+
+class Codec:
+    """Payloads encoded and decoded with one data converter, as the SDK's worker does.
+
+    The default codec uses the fast functions above (the SDK's default converter's results);
+    an app's own converter (``TaskHubGrpcWorker(data_converter=...)``) decides every payload.
+    """
+
+    def __init__(self, converter: Any = None) -> None:
+        self.converter: Any = _CONVERTER if converter is None else converter
+        self.custom = converter is not None
+        if self.custom:
+            self.encode: Any = self.converter.serialize
+            self.decode: Any = self.converter.deserialize
+        else:
+            self.encode = encode
+            self.decode = decode
+
+    def activity_output_type(self, fn: Any) -> Any:
+        """The activity's declared result type, as the SDK discovers it for this converter."""
+        if not self.custom:
+            return activity_output_type(fn)
+        if _type_discovery is None:
+            return None
+        return _type_discovery.activity_output_type(fn, self.converter)
+
+    def orchestrator_input_type(self, fn: Any) -> Any:
+        """The orchestrator's declared input type, as the SDK discovers it."""
+        if _type_discovery is None:
+            return None
+        return _type_discovery.orchestrator_input_type(fn, self.converter)
+
+    def activity_input_type(self, fn: Any) -> Any:
+        """The activity's declared input type, as the SDK discovers it."""
+        if _type_discovery is None:
+            return None
+        return _type_discovery.activity_input_type(fn, self.converter)
+
+
+DEFAULT_CODEC = Codec()
+"""The SDK's default JSON payloads."""

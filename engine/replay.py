@@ -15,7 +15,6 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from durabletask import task
-from durabletask.serialization import DEFAULT_DATA_CONVERTER
 
 from engine import actions as act
 from engine import history as h
@@ -27,18 +26,12 @@ from engine.context import (
     STATUS_TERMINATED,
     ReplayContext,
     Tracker,
-    decode,
     failure_from_exception,
     sdk_failure_details,
 )
 from engine.outcome import NonDeterminism
+from engine.payloads import Codec
 
-try:
-    from durabletask.internal import type_discovery as _type_discovery
-except ImportError:  # pragma: no cover - older SDKs
-    _type_discovery = None  # type: ignore[assignment]
-
-_CONVERTER = DEFAULT_DATA_CONVERTER
 _NAIVE_EPOCH = datetime(1970, 1, 1)
 
 
@@ -133,6 +126,9 @@ class CodeReplayer:
             maximum_timer_interval=maximum_timer_interval,
             tracker=tracker,
         )
+        self.ctx.exception_properties_provider = app.options.exception_properties_provider
+        if app.options.data_converter is not None:
+            self.ctx.codec = Codec(app.options.data_converter)
         msg = request.proto
         self.past_count = len(msg.pastEvents)
         self._past = msg.pastEvents
@@ -280,10 +276,8 @@ class CodeReplayer:
         value: Any = None
         raw = _text(ev, "input")
         if raw:
-            expected = None
-            if _type_discovery is not None:
-                expected = _type_discovery.orchestrator_input_type(fn, _CONVERTER)
-            value = _CONVERTER.deserialize(raw, expected)
+            codec = self.ctx.codec
+            value = codec.converter.deserialize(raw, codec.orchestrator_input_type(fn))
         self.note = "orchestrator started"
         self.ctx.start(fn, value)
 
@@ -346,7 +340,7 @@ class CodeReplayer:
         if pending is None:
             self.note = "ignored: no task waits for this id"
             return
-        value = decode(result, pending.expected) if result else None
+        value = self.ctx.codec.decode(result, pending.expected) if result else None
         pending.task.complete(value)
         self.note = what
         self.ctx.resume()
@@ -379,7 +373,7 @@ class CodeReplayer:
             self.note = "ignored: no task waits for this id"
             return
         result = ev.result.value if ev.HasField("result") else None
-        pending.task.complete(decode(result, pending.expected) if result else None)
+        pending.task.complete(self.ctx.codec.decode(result, pending.expected) if result else None)
         self.note = "activity completed"
         self.ctx.resume()
 
@@ -426,7 +420,7 @@ class CodeReplayer:
             self.note = f"event '{name}' buffered (no one waits for it)"
             return
         t, expected = waiter
-        t.complete(decode(data, expected) if data else None)
+        t.complete(self.ctx.codec.decode(data, expected) if data else None)
         self.note = f"event '{name}' delivered"
         self.ctx.resume()
 

@@ -19,7 +19,7 @@ from engine import actions as act
 from engine.actions import Action, SourceLocation
 from engine.failures import failure_from_exception, failure_from_task_error
 from engine.history import FailureDetails
-from engine.payloads import encode
+from engine.payloads import DEFAULT_CODEC, Codec
 from engine.reprs import generator_locals
 from engine.tracker import Tracker
 
@@ -72,6 +72,9 @@ class PendingTask:
 
 class TurnState:
     """The state of one replayed turn and the executor's API over it."""
+
+    exception_properties_provider: Any = None  # the app's, for the failures it reports
+    codec: Codec = DEFAULT_CODEC  # the app's data converter, for every payload
 
     def __init__(
         self,
@@ -283,7 +286,7 @@ class TurnState:
         encoded_result: str | None = None
         if result is not None:
             try:
-                encoded_result = result if encoded else encode(result)
+                encoded_result = result if encoded else self.codec.encode(result)
             except (ValueError, TypeError):
                 from durabletask.internal.json_encode_output_exception import (
                     JsonEncodeOutputException,
@@ -311,9 +314,9 @@ class TurnState:
         self._complete = True
         self.completion_status = STATUS_FAILED
         if isinstance(ex, task.TaskFailedError):
-            details = failure_from_task_error(ex)
+            details = failure_from_task_error(ex, provider=self.exception_properties_provider)
         else:
-            details = failure_from_exception(ex)
+            details = failure_from_exception(ex, provider=self.exception_properties_provider)
         self.add_action(
             Action(
                 self._next_id(), act.COMPLETE_ORCHESTRATION, status=STATUS_FAILED, failure=details
@@ -338,7 +341,7 @@ class TurnState:
                     self._next_id(),
                     act.COMPLETE_ORCHESTRATION,
                     status=STATUS_CONTINUED_AS_NEW,
-                    result=encode(self._new_input),
+                    result=self.codec.encode(self._new_input),
                     new_version=self._new_version,
                     carryover=carry,
                     has_carryover=self._save_events,

@@ -12,6 +12,7 @@ import os
 from collections.abc import Callable
 
 from engine.app_loader import load_app
+from engine.app_options import AppOptions
 from engine.errors import InspectorError
 from engine.load import load_request
 from engine.session import ReplaySession
@@ -73,7 +74,10 @@ def run(args: argparse.Namespace) -> int:
     app = load_app(args.app) if args.app else None
     if app is not None:
         app.orchestrator_for(request)
-    session = ReplaySession(request, app)
+    from inspector.options import timer_interval
+
+    interval = timer_interval(args, (app.options if app else AppOptions()).maximum_timer_interval)
+    session = ReplaySession(request, app, maximum_timer_interval=interval)
     keyboard_from_terminal(source)
 
     from inspector.app import InspectorApp

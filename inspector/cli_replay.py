@@ -11,16 +11,15 @@ from __future__ import annotations
 import argparse
 import base64
 import sys
-from datetime import timedelta
 from pathlib import Path
 
 from google.protobuf import json_format
 
 from engine.app_loader import load_app
-from engine.context import DEFAULT_MAXIMUM_TIMER_INTERVAL
 from engine.errors import InspectorError
 from engine.load import load_request
 from engine.session import replay_request
+from inspector.options import timer_interval
 
 EXIT_NONDETERMINISM = 3
 
@@ -33,8 +32,7 @@ def run(args: argparse.Namespace) -> int:
         raise InspectorError(
             f"{args.request}: the request has no executionStarted event: nothing to replay"
         )
-    seconds = getattr(args, "max_timer_interval", None)
-    interval = DEFAULT_MAXIMUM_TIMER_INTERVAL if seconds is None else timedelta(seconds=seconds)
+    interval = timer_interval(args, app.options.maximum_timer_interval)
     outcome = replay_request(request, app, maximum_timer_interval=interval)
     if args.json:
         text = json_format.MessageToJson(outcome.response, indent=2) + "\n"

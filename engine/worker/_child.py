@@ -72,7 +72,7 @@ class JobRunner:
 
         self.app = app
         self.maximum_timer_interval = maximum_timer_interval
-        self._converter = DEFAULT_DATA_CONVERTER
+        self._converter = app.options.data_converter or DEFAULT_DATA_CONVERTER
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def turn(self, data: bytes, token: str) -> tuple[bytes, str, bool]:
@@ -116,7 +116,9 @@ class JobRunner:
             if result is not None:
                 response.result.CopyFrom(wrappers_pb2.StringValue(value=result))
         except Exception as ex:  # noqa: BLE001 - the failure is the activity's answer
-            response = failed_activity_response(request, token, failure_from_exception(ex))
+            provider = self.app.options.exception_properties_provider
+            details = failure_from_exception(ex, provider=provider)
+            response = failed_activity_response(request, token, details)
         failed = response.HasField("failureDetails")
         return response.SerializeToString(), activity_summary(response), failed
 
@@ -160,7 +162,7 @@ def child_main(
     conn: Any,
     output: Any,
     report_path: str,
-    timer_interval_seconds: float | None,
+    timer_interval_seconds: float | str | None,
 ) -> None:
     """Entry point of a user process (run by ``multiprocessing`` with ``spawn``).
 
@@ -169,7 +171,8 @@ def child_main(
         conn: Duplex ``multiprocessing`` connection to the worker.
         output: Write end of the pipe standard output and error go to.
         report_path: File that ``SIGUSR1`` dumps every thread's stack into.
-        timer_interval_seconds: ``maximum_timer_interval`` in seconds, or None for no chunking.
+        timer_interval_seconds: ``maximum_timer_interval`` in seconds, None for no chunking,
+            or ``"app"`` for the app's own.
     """
     _exit_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -182,7 +185,13 @@ def child_main(
     except InspectorError as exc:
         conn.send(("fatal", str(exc)))
         return
-    interval = None if timer_interval_seconds is None else timedelta(seconds=timer_interval_seconds)
+    interval: timedelta | None
+    if isinstance(timer_interval_seconds, str):
+        interval = app.options.maximum_timer_interval
+    elif timer_interval_seconds is None:
+        interval = None
+    else:
+        interval = timedelta(seconds=timer_interval_seconds)
     runner = JobRunner(app, interval)
     conn.send(("ready", os.getpid()))
     jobs = {TURN: runner.turn, ACTIVITY: runner.activity}

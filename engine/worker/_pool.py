@@ -290,7 +290,9 @@ def start_pools(
         WorkerError: the APP does not load in a user process (both pools are shut down).
     """
     interval = options.maximum_timer_interval
-    seconds = None if interval is None else interval.total_seconds()
+    seconds = (
+        interval if isinstance(interval, str) or interval is None else interval.total_seconds()
+    )
 
     def spawner(kind: str) -> Callable[[int], UserProcess]:
         def spawn(index: int) -> UserProcess:

@@ -63,7 +63,8 @@ class UserProcess:
         app: The APP spec to load.
         label: A short name for logs (``turn-1``, ``activity-3``).
         report_dir: Folder for the stack-report file.
-        timer_interval_seconds: ``maximum_timer_interval`` in seconds (None: no chunking).
+        timer_interval_seconds: ``maximum_timer_interval`` in seconds (None: no chunking;
+            ``"app"``: the app's own).
         start_method: ``spawn`` or ``forkserver``.
         echo: Called with each line the process prints.
     """
@@ -73,7 +74,7 @@ class UserProcess:
         app: str,
         label: str,
         report_dir: str,
-        timer_interval_seconds: float | None,
+        timer_interval_seconds: float | str | None,
         start_method: str,
         echo: Callable[[str, str], None] | None = None,
     ) -> None:
