@@ -55,6 +55,7 @@ def final_state(client: dt_client.TaskHubGrpcClient, iid: str, timeout: float = 
             return (
                 state.runtime_status.name,
                 state.serialized_output,
+                state.serialized_custom_status,
                 _failure(state.failure_details),
             )
         if time.monotonic() > deadline:
@@ -63,9 +64,12 @@ def final_state(client: dt_client.TaskHubGrpcClient, iid: str, timeout: float = 
         time.sleep(0.05)
 
 
-def drive(port: int, starts: dict[str, tuple[str, Any]]) -> dict[str, Any]:
-    """Schedule each ``instance id -> (orchestrator, input)`` and return how each ended."""
-    client = dt_client.TaskHubGrpcClient(host_address=f"127.0.0.1:{port}", logger=QUIET)
+def drive(port: int, starts: dict[str, tuple[str, Any]], converter: Any = None) -> dict[str, Any]:
+    """Schedule each ``instance id -> (orchestrator, input)`` and return how each ended
+    (the client uses the app's data converter, as the app's own client would)."""
+    client = dt_client.TaskHubGrpcClient(
+        host_address=f"127.0.0.1:{port}", logger=QUIET, data_converter=converter
+    )
     try:
         for iid, (name, value) in starts.items():
             client.schedule_new_orchestration(name, input=value, instance_id=iid)

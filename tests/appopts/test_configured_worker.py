@@ -82,13 +82,13 @@ def test_the_options_show_in_the_outcomes(sdk_run: tuple[dict[str, Any], Recordi
     """The comparison above is not vacuous: the provider's properties and the factory-made
     activity's registered name are in what the SDK's worker produced."""
     theirs, backend = sdk_run
-    status, _, failure = theirs["fail-gold"]
+    status, _, _, failure = theirs["fail-gold"]
     assert status == "FAILED"
     assert failure[0] == "samples.configured_worker.OutOfStock"
     assert failure[2] == {"error_code": 52.0}
-    status, _, failure = theirs["order-gold"]
+    status, _, _, failure = theirs["order-gold"]
     assert status == "FAILED" and failure[3][2] == {"error_code": 51.0}
-    assert theirs["order-tea"] == ("COMPLETED", '"reserved tea; restocked tea"', None)
+    assert theirs["order-tea"] == ("COMPLETED", '"reserved tea; restocked tea"', None, None)
     naps = [t for t in backend.turns if t.instance_id == "nap"]
     assert len(naps) >= 4  # one turn per 1-second chunk of the 3-second timer
 

@@ -69,7 +69,7 @@ def test_the_worker_ends_as_the_sdk_worker(
     sdk_run: tuple[dict[str, Any], RecordingBackend], tmp_path: Path
 ) -> None:
     theirs, _ = sdk_run
-    status, _, failure = theirs["checkout-1"]
+    status, _, _, failure = theirs["checkout-1"]
     assert status == "FAILED" and failure[0] == "custom_error_app.OutOfStock"
     port = free_port()
     backend = InMemoryOrchestrationBackend(port=port)
