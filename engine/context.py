@@ -118,7 +118,7 @@ class ReplayContext(TurnState, task.OrchestrationContext):
             instance_id=instance_id
             if instance_id is not None
             else f"{self._instance_id}:{seq:04x}",
-            version=version or None,
+            version=version or self.default_version,
             origin=self.code_location(),
         )
         return self._schedule(action, retry_policy, return_type, is_sub=True)

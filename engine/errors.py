@@ -44,6 +44,11 @@ class ReplayError(InspectorError):
     """The replay cannot proceed as asked (e.g. a response asked of a replay without code)."""
 
 
+class WorkItemRejected(InspectorError):
+    """The app's worker would give this work item back unanswered (its versioning rejects the
+    orchestration's version), so there is no response to write."""
+
+
 # --- worker --------------------------------------------------------------------------------
 
 
@@ -57,5 +62,6 @@ __all__ = [
     "LoadError",
     "OrchestratorNotFound",
     "ReplayError",
+    "WorkItemRejected",
     "WorkerError",
 ]

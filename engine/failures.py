@@ -122,3 +122,17 @@ def failure_from_task_error(ex: task.TaskFailedError, *, provider: Any = None) -
         inner=convert(ex.details),
         properties=outer.properties,
     )
+
+
+def orchestration_failure(ex: BaseException, provider: Any = None) -> FailureDetails:
+    """The failure an orchestration completes with when ``ex`` escapes its code.
+
+    An exception that carries ready ``failure_details`` (the worker's version check) gives
+    them as they are; a failed task awaited by the code keeps the task's failure as inner.
+    """
+    ready = getattr(ex, "failure_details", None)
+    if isinstance(ready, FailureDetails):
+        return ready
+    if isinstance(ex, task.TaskFailedError):
+        return failure_from_task_error(ex, provider=provider)
+    return failure_from_exception(ex, provider=provider)

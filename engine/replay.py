@@ -18,8 +18,10 @@ from durabletask import task
 
 from engine import actions as act
 from engine import history as h
+from engine import versioning
 from engine.actions import Action, SourceLocation
 from engine.app_loader import UserApp
+from engine.app_options import AppOptions
 from engine.context import (
     DEFAULT_MAXIMUM_TIMER_INTERVAL,
     STATUS_COMPLETED,
@@ -126,9 +128,7 @@ class CodeReplayer:
             maximum_timer_interval=maximum_timer_interval,
             tracker=tracker,
         )
-        self.ctx.exception_properties_provider = app.options.exception_properties_provider
-        if app.options.data_converter is not None:
-            self.ctx.codec = Codec(app.options.data_converter)
+        self._take_options(app.options)
         msg = request.proto
         self.past_count = len(msg.pastEvents)
         self._past = msg.pastEvents
@@ -170,6 +170,15 @@ class CodeReplayer:
             "executionRewound": self._ignore,
             "genericEvent": self._ignore,
         }
+
+    def _take_options(self, options: AppOptions) -> None:
+        """Honour the options of the worker the app builds (a plain app: the SDK's defaults)."""
+        self.ctx.exception_properties_provider = options.exception_properties_provider
+        self.ctx.default_version = versioning.default_version(options.versioning)
+        self.rejected: versioning.VersionRejected | None = None
+        """The worker's versioning stopped the turn without failing it (reject, or no strategy)."""
+        if options.data_converter is not None:
+            self.ctx.codec = Codec(options.data_converter)
 
     # --- driving --------------------------------------------------------------------------
 
@@ -239,6 +248,10 @@ class CodeReplayer:
                     index, _recorded(self.request.event(index)), "?", self.ctx.code_location(), ""
                 )
             self.nondeterminism = replace(found, message=str(exc))
+        if isinstance(exc, versioning.VersionRejected) and exc.mode != "fail":
+            self.rejected = exc
+            self.note = f"stopped: {exc} (the worker's versioning: {exc.mode})"
+            return
         details = self.ctx.set_failed(exc)
         self.failure = details if details is not None else failure_from_exception(exc)
         self.note = f"failed: {type(exc).__name__}: {exc}"
@@ -273,6 +286,9 @@ class CodeReplayer:
         if ev.HasField("parentInstance") and ev.parentInstance.HasField("orchestrationInstance"):
             parent = ev.parentInstance.orchestrationInstance.instanceId
         self.ctx.set_origin(_text(ev, "version"), parent)
+        mismatch = versioning.check(self.app.options.versioning, _text(ev, "version"))
+        if mismatch is not None:
+            raise mismatch
         value: Any = None
         raw = _text(ev, "input")
         if raw:

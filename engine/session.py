@@ -24,7 +24,7 @@ from engine.context import (
     failure_from_exception,
     failure_location,
 )
-from engine.errors import ReplayError
+from engine.errors import ReplayError, WorkItemRejected
 from engine.frames import Frame, FrameRecorder, PendingAction
 from engine.history_replay import HistoryReplayer
 from engine.outcome import NonDeterminism, ReplayOutcome
@@ -307,6 +307,11 @@ def replay_request(
         for index in range(len(request)):
             apply(index)
         actions = code.result_actions()
+    if code.rejected is not None and code.rejected.mode == "reject":
+        raise WorkItemRejected(
+            f"the app's worker rejects this work item: {code.rejected} "
+            "(its VersioningOptions failure strategy is REJECT; the work item is abandoned)"
+        )
     response = response_to_proto(
         request.instance_id, actions, code.ctx.custom_status, completion_token
     )

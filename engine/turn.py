@@ -17,7 +17,7 @@ from durabletask import task
 
 from engine import actions as act
 from engine.actions import Action, SourceLocation
-from engine.failures import failure_from_exception, failure_from_task_error
+from engine.failures import orchestration_failure
 from engine.history import FailureDetails
 from engine.payloads import DEFAULT_CODEC, Codec
 from engine.reprs import generator_locals
@@ -75,6 +75,7 @@ class TurnState:
 
     exception_properties_provider: Any = None  # the app's, for the failures it reports
     codec: Codec = DEFAULT_CODEC  # the app's data converter, for every payload
+    default_version: str | None = None  # the app's, for sub-orchestrations named without one
 
     def __init__(
         self,
@@ -313,10 +314,7 @@ class TurnState:
             return None
         self._complete = True
         self.completion_status = STATUS_FAILED
-        if isinstance(ex, task.TaskFailedError):
-            details = failure_from_task_error(ex, provider=self.exception_properties_provider)
-        else:
-            details = failure_from_exception(ex, provider=self.exception_properties_provider)
+        details = orchestration_failure(ex, self.exception_properties_provider)
         self.add_action(
             Action(
                 self._next_id(), act.COMPLETE_ORCHESTRATION, status=STATUS_FAILED, failure=details

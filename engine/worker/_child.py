@@ -33,7 +33,7 @@ from typing import Any
 
 from engine.app_loader import UserApp, load_app
 from engine.context import failure_from_exception
-from engine.errors import InspectorError
+from engine.errors import InspectorError, WorkItemRejected
 from engine.history import OrchestrationRequest
 from engine.proto import orchestrator_service_pb2 as pb
 from engine.session import replay_request
@@ -75,8 +75,11 @@ class JobRunner:
         self._converter = app.options.data_converter or DEFAULT_DATA_CONVERTER
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def turn(self, data: bytes, token: str) -> tuple[bytes, str, bool]:
-        """Answer one ``OrchestratorRequest``: the response bytes, a summary, whether it failed."""
+    def turn(
+        self, data: bytes, token: str
+    ) -> tuple[bytes, str, bool] | tuple[bytes, str, bool, bool]:
+        """Answer one ``OrchestratorRequest``: the response bytes, a summary, whether it failed
+        (and, when the app's versioning rejects it, ``True`` after them: no response)."""
         request = pb.OrchestratorRequest.FromString(data)
         try:
             outcome = replay_request(
@@ -86,6 +89,8 @@ class JobRunner:
                 maximum_timer_interval=self.maximum_timer_interval,
             )
             response = outcome.response
+        except WorkItemRejected as rejected:
+            return b"", str(rejected), False, True
         except Exception as ex:  # noqa: BLE001 - any engine failure fails the orchestration
             response = failed_turn_response(request.instanceId, token, failure_from_exception(ex))
         return response.SerializeToString(), turn_summary(response), turn_failed(response)
@@ -213,6 +218,7 @@ ACTIVITY = b"A"
 EXIT = b"X"
 FAILED = b"F"
 COMPLETED = b"C"
+REJECTED = b"R"
 
 
 def encode_job(kind: str, data: bytes, token: str) -> bytes:
@@ -221,13 +227,16 @@ def encode_job(kind: str, data: bytes, token: str) -> bytes:
     return (TURN if kind == "turn" else ACTIVITY) + len(raw).to_bytes(4, "big") + raw + data
 
 
-def encode_answer(response: bytes, summary: str, failed: bool) -> bytes:
-    """The raw message that answers one job."""
+def encode_answer(response: bytes, summary: str, failed: bool, rejected: bool = False) -> bytes:
+    """The raw message that answers one job (``rejected``: no response, give the item back)."""
     note = summary.encode()
-    return (FAILED if failed else COMPLETED) + len(note).to_bytes(4, "big") + note + response
+    kind = REJECTED if rejected else FAILED if failed else COMPLETED
+    return kind + len(note).to_bytes(4, "big") + note + response
 
 
-def decode_answer(message: bytes) -> tuple[bytes, str, bool]:
-    """A user process's raw answer: the response bytes, the summary, whether it failed."""
+def decode_answer(message: bytes) -> tuple[bytes, str, bool, bool]:
+    """A user process's raw answer: the response bytes, the summary, whether it failed, and
+    whether the app rejected the work item."""
     size = int.from_bytes(message[1:5], "big")
-    return message[5 + size :], message[5 : 5 + size].decode(), message[:1] == FAILED
+    kind = message[:1]
+    return message[5 + size :], message[5 : 5 + size].decode(), kind == FAILED, kind == REJECTED

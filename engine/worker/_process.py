@@ -37,7 +37,8 @@ class JobResult:
     """What became of a job in a user process."""
 
     outcome: str
-    """``done``, ``timeout``, ``crashed`` or ``stopped`` (killed because the worker stops)."""
+    """``done``, ``timeout``, ``crashed``, ``stopped`` (killed because the worker stops) or
+    ``rejected`` (the app's versioning gives the work item back; ``summary`` says why)."""
     response: bytes = b""
     """The serialized response (``done`` only)."""
     summary: str = ""
@@ -176,7 +177,11 @@ class UserProcess:
         try:
             self._conn.send_bytes(encode_job(kind, data, token))
             if self._poller.poll(max(0.0, timeout) * 1000.0):
-                response, summary, failed = decode_answer(self._conn.recv_bytes())
+                response, summary, failed, rejected = decode_answer(self._conn.recv_bytes())
+                if rejected:
+                    return JobResult(
+                        "rejected", summary=summary, seconds=time.monotonic() - started
+                    )
                 return JobResult(
                     "done", response, summary, failed, seconds=time.monotonic() - started
                 )
