@@ -43,6 +43,14 @@ class AppOptions:
     concurrency: Any = None
     capabilities: frozenset[int] = field(default_factory=frozenset)
 
+    def worker_capabilities(self) -> tuple[int, ...]:
+        """What the worker advertises in ``GetWorkItemsRequest``, as the SDK's worker does:
+        large payloads when it has a payload store, then the extra ones, in order."""
+        from engine.proto import orchestrator_service_pb2 as pb
+
+        first = (pb.WORKER_CAPABILITY_LARGE_PAYLOADS,) if self.payload_store is not None else ()
+        return first + tuple(sorted(self.capabilities))
+
 
 @dataclass(frozen=True)
 class WorkerRegistry:

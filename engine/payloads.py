@@ -126,3 +126,73 @@ class Codec:
 
 DEFAULT_CODEC = Codec()
 """The SDK's default JSON payloads."""
+
+
+# --- large payloads ------------------------------------------------------------------------
+# A worker with a payload store (``TaskHubGrpcWorker(payload_store=...)``) keeps large
+# ``StringValue`` payloads out of the messages: what it receives may hold the store's tokens
+# instead (resolved before any code runs), and what it sends holds a token for every payload
+# over the store's threshold.
+
+_STRING_VALUE = "google.protobuf.StringValue"
+
+
+def _string_values(msg: Any) -> list[Any]:
+    """Every set ``StringValue`` in a message, at any depth (maps and lists included)."""
+    found: list[Any] = []
+    stack = [msg]
+    while stack:
+        current = stack.pop()
+        for fd, value in current.ListFields():
+            kind = fd.message_type
+            if kind is None:
+                continue
+            if kind.GetOptions().map_entry:
+                if kind.fields_by_name["value"].message_type is None:
+                    continue
+                items = list(value.values())
+            elif fd.is_repeated:
+                items = list(value)
+            else:
+                items = [value]
+            for item in items:
+                if item.DESCRIPTOR.full_name == _STRING_VALUE:
+                    found.append(item)
+                else:
+                    stack.append(item)
+    return found
+
+
+def resolve_tokens(msg: Any, store: Any) -> int:
+    """Replace every payload token of ``store`` in ``msg`` by the payload; how many."""
+    count = 0
+    for sv in _string_values(msg):
+        if sv.value and store.is_known_token(sv.value):
+            sv.value = store.download(sv.value).decode("utf-8")
+            count += 1
+    return count
+
+
+def store_large(msg: Any, store: Any, instance_id: str | None) -> int:
+    """Upload every payload of ``msg`` over the store's threshold, leaving its token; how many.
+
+    Raises:
+        ValueError: a payload is larger than the store takes (``max_stored_payload_bytes``).
+    """
+    options = store.options
+    count = 0
+    for sv in _string_values(msg):
+        text = sv.value
+        if not text or store.is_known_token(text):
+            continue
+        data = text.encode("utf-8")
+        if len(data) <= options.threshold_bytes:
+            continue
+        if len(data) > options.max_stored_payload_bytes:
+            raise ValueError(
+                f"Payload size {len(data)} bytes exceeds the maximum allowed size of "
+                f"{options.max_stored_payload_bytes} bytes."
+            )
+        sv.value = store.upload(data, instance_id=instance_id)
+        count += 1
+    return count

@@ -3,7 +3,7 @@
 It runs in a child started with the ``spawn`` (or ``forkserver``) method, never ``fork``: the
 worker process holds gRPC threads. The parent talks to it over one duplex pipe:
 
-- child to parent, once (pickled): ``("ready", pid)`` or ``("fatal", message)``;
+- child to parent, once (pickled): ``("ready", pid, capabilities)`` or ``("fatal", message)``;
 - parent to child, per job, one raw message (no pickling): the kind byte (``T`` turn,
   ``A`` activity), the completion token's length (4 bytes, big-endian), the token (UTF-8)
   and the request bytes; or the single byte ``X`` to exit;
@@ -35,6 +35,7 @@ from engine.app_loader import UserApp, load_app
 from engine.context import failure_from_exception
 from engine.errors import InspectorError, WorkItemRejected
 from engine.history import OrchestrationRequest
+from engine.payloads import resolve_tokens, store_large
 from engine.proto import orchestrator_service_pb2 as pb
 from engine.session import replay_request
 from engine.worker._messages import (
@@ -81,7 +82,10 @@ class JobRunner:
         """Answer one ``OrchestratorRequest``: the response bytes, a summary, whether it failed
         (and, when the app's versioning rejects it, ``True`` after them: no response)."""
         request = pb.OrchestratorRequest.FromString(data)
+        store = self.app.options.payload_store
         try:
+            if store is not None:
+                resolve_tokens(request, store)
             outcome = replay_request(
                 OrchestrationRequest.from_proto(request),
                 self.app,
@@ -89,6 +93,8 @@ class JobRunner:
                 maximum_timer_interval=self.maximum_timer_interval,
             )
             response = outcome.response
+            if store is not None:
+                store_large(response, store, request.instanceId)
         except WorkItemRejected as rejected:
             return b"", str(rejected), False, True
         except Exception as ex:  # noqa: BLE001 - any engine failure fails the orchestration
@@ -102,7 +108,10 @@ class JobRunner:
 
         request = pb.ActivityRequest.FromString(data)
         instance_id = request.orchestrationInstance.instanceId
+        store = self.app.options.payload_store
         try:
+            if store is not None:
+                resolve_tokens(request, store)
             fn = self.app.activity(request.name)
             if fn is None:
                 raise _activity_not_registered(request.name)
@@ -120,6 +129,8 @@ class JobRunner:
             )
             if result is not None:
                 response.result.CopyFrom(wrappers_pb2.StringValue(value=result))
+            if store is not None:
+                store_large(response, store, instance_id)
         except Exception as ex:  # noqa: BLE001 - the failure is the activity's answer
             provider = self.app.options.exception_properties_provider
             details = failure_from_exception(ex, provider=provider)
@@ -198,7 +209,7 @@ def child_main(
     else:
         interval = timedelta(seconds=timer_interval_seconds)
     runner = JobRunner(app, interval)
-    conn.send(("ready", os.getpid()))
+    conn.send(("ready", os.getpid(), app.options.worker_capabilities()))
     jobs = {TURN: runner.turn, ACTIVITY: runner.activity}
     while True:
         try:

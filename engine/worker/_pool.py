@@ -84,6 +84,8 @@ class Pool:
         self._pending: deque[Job] = deque()
         self._affinity: dict[str, int] = {}
         self._closing = False
+        self.capabilities: tuple[int, ...] = ()
+        """What the APP's worker advertises (known once :meth:`start` returns)."""
         self._busy = 0
         self._warm_thread: threading.Thread | None = None
 
@@ -91,6 +93,7 @@ class Pool:
         """Start the slot threads and the first user process (proves that the APP loads)."""
         first = self._spawn(0)
         first.wait_ready()
+        self.capabilities = first.capabilities
         self._slots[0].process = first
         for slot in self._slots:
             slot.thread = threading.Thread(

@@ -82,6 +82,8 @@ class UserProcess:
         if start_method == "fork":
             raise WorkerError("user processes are never forked from the worker (gRPC threads)")
         self.label = label
+        self.capabilities: tuple[int, ...] = ()
+        """What the loaded APP's worker advertises (known once :meth:`wait_ready` returns)."""
         self._echo = echo
         ctx: Any = multiprocessing.get_context(start_method)
         self._ctx = ctx
@@ -170,6 +172,7 @@ class UserProcess:
         if message[0] != "ready":
             self.close()
             raise WorkerError(str(message[1]))
+        self.capabilities = tuple(message[2]) if len(message) > 2 else ()
 
     def run(self, kind: str, data: bytes, token: str, timeout: float) -> JobResult:
         """Hand one job to the child and wait for its answer, at most ``timeout`` seconds."""

@@ -45,13 +45,17 @@ def error_name(err: BaseException) -> str:
     return code.name if isinstance(code, grpc.StatusCode) else type(err).__name__
 
 
-def work_request(options: WorkerOptions) -> pb.GetWorkItemsRequest:
-    """The ``GetWorkItems`` request for the worker's limits and filters (no capabilities)."""
+def work_request(
+    options: WorkerOptions, capabilities: tuple[int, ...] = ()
+) -> pb.GetWorkItemsRequest:
+    """The ``GetWorkItems`` request for the worker's limits, filters and the capabilities the
+    APP's worker advertises (large payloads when it has a payload store)."""
     request = pb.GetWorkItemsRequest(
         maxConcurrentOrchestrationWorkItems=options.max_orchestrations,
         maxConcurrentActivityWorkItems=options.max_activities,
         maxConcurrentEntityWorkItems=1,
     )
+    request.capabilities.extend(capabilities)  # type: ignore[arg-type]  # WorkerCapability ints
     if options.orchestrator_filter is not None or options.activity_filter is not None:
         filters = request.workItemFilters
         for name in options.orchestrator_filter or ():

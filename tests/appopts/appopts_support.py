@@ -64,11 +64,19 @@ def final_state(client: dt_client.TaskHubGrpcClient, iid: str, timeout: float = 
         time.sleep(0.05)
 
 
-def drive(port: int, starts: dict[str, tuple[str, Any]], converter: Any = None) -> dict[str, Any]:
+def drive(
+    port: int,
+    starts: dict[str, tuple[str, Any]],
+    converter: Any = None,
+    payload_store: Any = None,
+) -> dict[str, Any]:
     """Schedule each ``instance id -> (orchestrator, input)`` and return how each ended
     (the client uses the app's data converter, as the app's own client would)."""
     client = dt_client.TaskHubGrpcClient(
-        host_address=f"127.0.0.1:{port}", logger=QUIET, data_converter=converter
+        host_address=f"127.0.0.1:{port}",
+        logger=QUIET,
+        data_converter=converter,
+        payload_store=payload_store,
     )
     try:
         for iid, (name, value) in starts.items():

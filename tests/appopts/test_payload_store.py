@@ -1,0 +1,97 @@
+"""The app worker's payload store: tokens resolved in, large payloads stored out, and the
+large-payloads capability advertised, side by side with the SDK's worker."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from appopts_support import QUIET, WorkerProcess, drive, free_port
+
+from samples import payload_worker
+from samples.record import RecordingBackend
+
+APP = "samples.payload_worker:worker"
+TEXT = "x" * 20_000
+STARTS: dict[str, tuple[str, Any]] = {"big-1": ("big", TEXT)}
+LARGE_PAYLOADS = 3
+
+
+class CapabilityBackend(RecordingBackend):
+    """The recording sidecar, keeping the capabilities every ``GetWorkItems`` asked with."""
+
+    def __init__(self, port: int) -> None:
+        super().__init__(port)
+        self.capabilities: list[list[int]] = []
+        self._lock = threading.Lock()
+
+    def GetWorkItems(self, request: Any, context: Any) -> Iterator[Any]:  # noqa: N802
+        with self._lock:
+            self.capabilities.append(list(request.capabilities))
+        yield from super().GetWorkItems(request, context)
+
+
+@pytest.fixture
+def store_dir(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    folder = tmp_path / "store"
+    monkeypatch.setenv("PAYLOAD_STORE_DIR", str(folder))
+    return folder
+
+
+def _run(start: Any, store: Any) -> tuple[dict[str, Any], CapabilityBackend]:
+    port = free_port()
+    backend = CapabilityBackend(port)
+    backend.start()
+    stop = start(port)
+    try:
+        return drive(port, STARTS, payload_store=store), backend
+    finally:
+        stop()
+        backend.stop(grace=0)
+
+
+def _sdk(port: int) -> Any:
+    w = payload_worker.build_worker(f"127.0.0.1:{port}")
+    w._logger = QUIET
+    w.start()
+    return w.stop
+
+
+def _tokens_in(backend: RecordingBackend) -> int:
+    prefix = payload_worker.PREFIX.encode()
+    return sum(turn.response.count(prefix) for turn in backend.turns)
+
+
+def test_large_payloads_end_as_under_the_sdk_worker(store_dir: Path, tmp_path: Path) -> None:
+    store = payload_worker.FolderStore(str(store_dir))
+    theirs, sdk_backend = _run(_sdk, store)
+    assert theirs["big-1"] == ("COMPLETED", '{"input": 20000, "result": 40000}', None, None)
+
+    def ours_start(port: int) -> Any:
+        env_ok = os.environ["PAYLOAD_STORE_DIR"] == str(store_dir)
+        assert env_ok
+        return WorkerProcess(f"127.0.0.1:{port}", APP, log=tmp_path / "w.log").stop
+
+    ours, our_backend = _run(ours_start, store)
+    assert ours == theirs
+    # the payloads really went through the store, on both sides, and both asked for them
+    assert _tokens_in(sdk_backend) >= 1 and _tokens_in(our_backend) >= 1
+    assert sdk_backend.capabilities and our_backend.capabilities
+    assert all(LARGE_PAYLOADS in c for c in sdk_backend.capabilities + our_backend.capabilities)
+
+
+def test_a_plain_app_asks_for_no_capability(tmp_path: Path) -> None:
+    port = free_port()
+    backend = CapabilityBackend(port)
+    backend.start()
+    worker = WorkerProcess(f"127.0.0.1:{port}", "samples.payload_worker", log=tmp_path / "w.log")
+    try:
+        drive(port, {"small": ("big", "tiny")})
+    finally:
+        worker.stop()
+        backend.stop(grace=0)
+    assert backend.capabilities and all(c == [] for c in backend.capabilities)
