@@ -72,6 +72,19 @@ class UserApp:
         started = request.started()
         return None if started is None else self.orchestrator(started.orchestration_name)
 
+    def resolved(self, request: OrchestrationRequest) -> OrchestrationRequest:
+        """The request with its payload tokens resolved by the app's payload store (the request
+        itself when the app has none, or it holds no token)."""
+        store = self.options.payload_store
+        if store is None:
+            return request
+        from engine.history import OrchestrationRequest
+        from engine.payloads import resolve_tokens
+
+        msg = type(request.proto)()
+        msg.CopyFrom(request.proto)
+        return OrchestrationRequest.from_proto(msg) if resolve_tokens(msg, store) else request
+
     def activity(self, name: str) -> Callable[..., Any] | None:
         """Return the activity called ``name``, or ``None``."""
         return self.functions.get(name)

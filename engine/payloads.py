@@ -137,7 +137,7 @@ DEFAULT_CODEC = Codec()
 _STRING_VALUE = "google.protobuf.StringValue"
 
 
-def _string_values(msg: Any) -> list[Any]:
+def string_values(msg: Any) -> list[Any]:
     """Every set ``StringValue`` in a message, at any depth (maps and lists included)."""
     found: list[Any] = []
     stack = [msg]
@@ -166,7 +166,7 @@ def _string_values(msg: Any) -> list[Any]:
 def resolve_tokens(msg: Any, store: Any) -> int:
     """Replace every payload token of ``store`` in ``msg`` by the payload; how many."""
     count = 0
-    for sv in _string_values(msg):
+    for sv in string_values(msg):
         if sv.value and store.is_known_token(sv.value):
             sv.value = store.download(sv.value).decode("utf-8")
             count += 1
@@ -181,7 +181,7 @@ def store_large(msg: Any, store: Any, instance_id: str | None) -> int:
     """
     options = store.options
     count = 0
-    for sv in _string_values(msg):
+    for sv in string_values(msg):
         text = sv.value
         if not text or store.is_known_token(text):
             continue

@@ -73,6 +73,7 @@ def run(args: argparse.Namespace) -> int:
     request = load_request(source)
     app = load_app(args.app) if args.app else None
     if app is not None:
+        request = app.resolved(request)
         app.orchestrator_for(request)
     from inspector.options import timer_interval
 

@@ -28,6 +28,7 @@ def run(args: argparse.Namespace) -> int:
     """Replay and write the response; return the exit status."""
     request = load_request(args.request)
     app = load_app(args.app)
+    request = app.resolved(request)
     if app.orchestrator_for(request) is None:
         raise InspectorError(
             f"{args.request}: the request has no executionStarted event: nothing to replay"

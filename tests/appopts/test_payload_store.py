@@ -95,3 +95,39 @@ def test_a_plain_app_asks_for_no_capability(tmp_path: Path) -> None:
         worker.stop()
         backend.stop(grace=0)
     assert backend.capabilities and all(c == [] for c in backend.capabilities)
+
+
+def test_replay_resolves_the_tokens_of_a_recorded_turn(store_dir: Path, tmp_path: Path) -> None:
+    """A recorded turn holds the store's tokens; ``replay --app ...:worker`` reads them through
+    the app's store and gives the SDK's response, while the plain app cannot."""
+    import base64
+
+    from appopts_support import run_cli
+    from replay_compare import normalized, parse_response
+
+    store = payload_worker.FolderStore(str(store_dir))
+    _, backend = _run(_sdk, store)
+    prefix = payload_worker.PREFIX.encode()
+    turns = [t for t in backend.turns if prefix in t.request]
+    assert turns
+    for n, turn in enumerate(turns):
+        path = tmp_path / f"turn-{n}.b64"
+        path.write_bytes(base64.b64encode(turn.request))
+        done = run_cli("replay", str(path), "--app", APP)
+        assert done.returncode == 0, done.stderr
+        ours = parse_response(base64.b64decode(done.stdout))
+        # the SDK's worker stored the large payloads of its response; ours are inline
+        theirs = parse_response(turn.response)
+        for sv_ours, sv_theirs in zip(_values(ours), _values(theirs), strict=True):
+            if sv_theirs.startswith(payload_worker.PREFIX):
+                sv_theirs = store.download(sv_theirs).decode()
+            assert sv_ours == sv_theirs
+        assert normalized(ours).keys() == normalized(theirs).keys()
+        plain = run_cli("replay", str(path), "--app", "samples.payload_worker")
+        assert plain.stdout != done.stdout
+
+
+def _values(msg: Any) -> list[str]:
+    from engine.payloads import string_values
+
+    return [sv.value for sv in string_values(msg)]
