@@ -15,6 +15,7 @@ from contextlib import contextmanager
 from datetime import timedelta
 
 from engine import history as h
+from engine import rewind
 from engine.actions import Action, SourceLocation, response_to_proto
 from engine.app_loader import UserApp
 from engine.breakpoints import Breakpoint, event_matcher, marks_event
@@ -300,7 +301,16 @@ def replay_request(
     completion_token: str = "",
     maximum_timer_interval: timedelta | None = DEFAULT_MAXIMUM_TIMER_INTERVAL,
 ) -> ReplayOutcome:
-    """Replay a whole turn headless (no frames recorded) and build its response."""
+    """Replay a whole turn headless (no frames recorded) and build its response.
+
+    A rewind turn is not replayed: its response rewrites the history (:mod:`engine.rewind`).
+    """
+    if rewind.is_rewind(request.proto):
+        try:
+            response = rewind.rewind_response(request.proto, completion_token)
+        except ValueError as exc:
+            raise ReplayError(f"cannot rewind: {exc}") from None
+        return ReplayOutcome(response=response, actions=(), failure=None, nondeterminism=None)
     code = CodeReplayer(request, app, maximum_timer_interval=maximum_timer_interval)
     apply = code.apply
     with _no_gc_pauses():
