@@ -45,8 +45,7 @@ class ReplayError(InspectorError):
 
 
 class WorkItemRejected(InspectorError):
-    """The app's worker would give this work item back unanswered (its versioning rejects the
-    orchestration's version), so there is no response to write."""
+    """The app worker's versioning rejects the orchestration's version: no response to write."""
 
 
 # --- worker --------------------------------------------------------------------------------
