@@ -9,10 +9,11 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import pytest
 from durabletask import client as dt_client
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -26,6 +27,18 @@ TERMINAL = {
     dt_client.OrchestrationStatus.FAILED,
     dt_client.OrchestrationStatus.TERMINATED,
 }
+
+
+@pytest.fixture(autouse=True)
+def keep_sys_path() -> Iterator[None]:
+    """Loading an app from a file puts its folder on ``sys.path`` (for its own imports), and
+    user processes spawned later inherit it: put the path back after each test, so a test's
+    ``json.py`` never becomes the ``json`` of the rest of the suite."""
+    saved = list(sys.path)
+    try:
+        yield
+    finally:
+        sys.path[:] = saved
 
 
 def free_port() -> int:

@@ -6,7 +6,10 @@ import base64
 from pathlib import Path
 
 import pytest
-from appopts_support import run_cli
+from appopts_support import (
+    keep_sys_path,  # noqa: F401 - autouse: restores sys.path after each test
+    run_cli,
+)
 from replay_compare import parse_response
 
 from engine.proto import orchestrator_service_pb2 as pb

@@ -16,7 +16,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from appopts_support import QUIET, WorkerProcess, drive, free_port
+from appopts_support import (
+    QUIET,
+    WorkerProcess,
+    drive,
+    free_port,
+    keep_sys_path,  # noqa: F401 - autouse: restores sys.path after each test
+)
 from durabletask import worker as dt_worker
 from durabletask.internal import orchestrator_service_pb2 as sdk_pb
 from durabletask.serialization import DEFAULT_DATA_CONVERTER

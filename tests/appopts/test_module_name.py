@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from appopts_support import QUIET, ROOT, WorkerProcess, drive, free_port, run_cli
+from appopts_support import (
+    QUIET,
+    ROOT,
+    WorkerProcess,
+    drive,
+    free_port,
+    keep_sys_path,  # noqa: F401 - autouse: restores sys.path after each test
+    run_cli,
+)
 from durabletask import worker as dt_worker
 from durabletask.testing import InMemoryOrchestrationBackend
 from replay_compare import normalized, parse_response

@@ -10,7 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from appopts_support import QUIET, WorkerProcess, drive, free_port
+from appopts_support import (
+    QUIET,
+    WorkerProcess,
+    drive,
+    free_port,
+    keep_sys_path,  # noqa: F401 - autouse: restores sys.path after each test
+)
 
 from samples import payload_worker
 from samples.record import RecordingBackend

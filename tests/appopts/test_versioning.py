@@ -12,7 +12,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from appopts_support import QUIET, WorkerProcess, final_state, free_port, run_cli
+from appopts_support import (
+    QUIET,
+    WorkerProcess,
+    final_state,
+    free_port,
+    keep_sys_path,  # noqa: F401 - autouse: restores sys.path after each test
+    run_cli,
+)
 from durabletask import client as dt_client
 from durabletask import worker as dt_worker
 from durabletask.internal import orchestrator_service_pb2 as sdk_pb
