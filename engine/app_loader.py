@@ -19,6 +19,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
+from engine.app_options import AppOptions, read_worker, resolve_worker, split_attr
 from engine.errors import AppLoadError, OrchestratorNotFound
 
 if TYPE_CHECKING:
@@ -37,6 +38,8 @@ class UserApp:
     """Every module-level function, by name (orchestrators and activities alike)."""
     entities: dict[str, Any] = field(default_factory=dict)
     """The durable entities, by lowercased name (see :mod:`engine.entity_app`)."""
+    options: AppOptions = field(default_factory=AppOptions)
+    """The options of the worker the app builds (``MODULE:ATTR``); a plain app: the defaults."""
 
     def orchestrator(self, name: str) -> Callable[..., Any]:
         """Return the orchestrator called ``name``.
@@ -70,6 +73,19 @@ class UserApp:
         """
         name = request.orchestration_name
         return None if name is None else self.orchestrator(name)
+
+    def resolved(self, request: OrchestrationRequest) -> OrchestrationRequest:
+        """The request with its payload tokens resolved by the app's payload store (the request
+        itself when the app has none, or it holds no token)."""
+        store = self.options.payload_store
+        if store is None:
+            return request
+        from engine.history import OrchestrationRequest
+        from engine.payloads import resolve_tokens
+
+        msg = type(request.proto)()
+        msg.CopyFrom(request.proto)
+        return OrchestrationRequest.from_proto(msg) if resolve_tokens(msg, store) else request
 
     def activity(self, name: str) -> Callable[..., Any] | None:
         """Return the activity called ``name``, or ``None``."""
@@ -106,19 +122,61 @@ def _import_error_line(spec: str, exc: BaseException) -> str:
 
 
 def load_app(spec: str) -> UserApp:
-    """Import the user's APP: a ``.py`` file path or an importable module name.
+    """Import the user's APP: a ``.py`` file path or an importable module name, optionally
+    followed by ``:ATTR`` naming the ``TaskHubGrpcWorker`` it builds (see
+    :mod:`engine.app_options`).
 
     Raises:
-        AppLoadError: the file is missing or importing it raised (the message names the file
-            and line).
+        AppLoadError: the file is missing, importing it raised (the message names the file
+            and line), or ATTR is missing or not a worker.
     """
+    from engine.entity_app import app_registrations
+
+    target, attr = split_attr(spec)
+    module = _import(target)
+    options = AppOptions()
+    if attr is None:
+        functions = _functions_of(module)
+    else:
+        registry, options = read_worker(resolve_worker(module, spec, attr))
+        functions = {**registry.activities, **registry.orchestrators}
+    try:
+        functions, entities = app_registrations(module, functions)
+    except Exception as exc:  # noqa: BLE001 - the APP's configure_worker may raise anything
+        raise AppLoadError(_import_error_line(spec, exc)) from None
+    return UserApp(
+        spec=spec, module=module, functions=functions, entities=entities, options=options
+    )
+
+
+def _file_module_name(path: Path) -> str:
+    """The name a file is imported under: its own (as ``python -m`` or an import would give
+    it), unless a different module of that name is already loaded."""
+    name = path.stem
+    fallback = f"_inspector_app_{name}"
+    if not name.isidentifier():
+        return fallback
+    mine = str(path.resolve())
+    loaded = sys.modules.get(name)
+    if loaded is not None:
+        return name if getattr(loaded, "__file__", None) == mine else fallback
+    try:
+        found = importlib.util.find_spec(name)
+    except (ImportError, ValueError):
+        return fallback
+    if found is None or found.origin == mine:
+        return name
+    return fallback  # the name is another module's (the standard library's, say)
+
+
+def _import(spec: str) -> ModuleType:
     path = Path(spec)
     looks_like_file = spec.endswith(".py") or os.sep in spec or path.is_file()
     try:
         if looks_like_file:
             if not path.is_file():
                 raise AppLoadError(f"no such app file: {spec}")
-            module_name = f"_inspector_app_{path.stem}"
+            module_name = _file_module_name(path)
             import_spec = importlib.util.spec_from_file_location(module_name, path.resolve())
             if import_spec is None or import_spec.loader is None:
                 raise AppLoadError(f"cannot import {spec}: not a Python file")
@@ -142,10 +200,4 @@ def load_app(spec: str) -> UserApp:
         if isinstance(exc, KeyboardInterrupt):
             raise
         raise AppLoadError(_import_error_line(spec, exc)) from None
-    from engine.entity_app import app_registrations
-
-    try:
-        functions, entities = app_registrations(module, _functions_of(module))
-    except Exception as exc:  # noqa: BLE001 - the APP's configure_worker may raise anything
-        raise AppLoadError(_import_error_line(spec, exc)) from None
-    return UserApp(spec=spec, module=module, functions=functions, entities=entities)
+    return module

@@ -72,7 +72,9 @@ class ReplayContext(TurnState, task.OrchestrationContext):
         return self._is_replaying
 
     def set_custom_status(self, custom_status: Any) -> None:
-        self._custom_status = encode(custom_status) if custom_status is not None else None
+        self._custom_status = (
+            self.codec.encode(custom_status) if custom_status is not None else None
+        )
 
     def create_timer(self, fire_at: datetime | timedelta) -> task.TimerTask:
         return self._new_timer(fire_at, None)
@@ -92,8 +94,10 @@ class ReplayContext(TurnState, task.OrchestrationContext):
         else:
             name = task.get_name(activity)
             if return_type is None:
-                return_type = activity_output_type(activity)
-        action = Action(self._sequence, SCHEDULE_TASK, name, encode(input), self.code_location())
+                return_type = self.codec.activity_output_type(activity)
+        action = Action(
+            self._sequence, SCHEDULE_TASK, name, self.codec.encode(input), self.code_location()
+        )
         if tags:
             action.tags = dict(tags)
         return self._schedule(action, retry_policy, return_type, is_sub=False)
@@ -114,11 +118,11 @@ class ReplayContext(TurnState, task.OrchestrationContext):
             seq,
             act.CREATE_SUB_ORCHESTRATION,
             name=name,
-            input=encode(input),
+            input=self.codec.encode(input),
             instance_id=instance_id
             if instance_id is not None
             else f"{self._instance_id}:{seq:04x}",
-            version=version or None,
+            version=version or self.default_version,
             origin=self.code_location(),
         )
         return self._schedule(action, retry_policy, return_type, is_sub=True)
@@ -135,7 +139,7 @@ class ReplayContext(TurnState, task.OrchestrationContext):
                 del self._received[key]
             if self._tracker is not None:
                 self._tracker.buffered_removed(seq)
-            waiter.complete(decode(data, data_type) if data else None)
+            waiter.complete(self.codec.decode(data, data_type) if data else None)
             return waiter
         entry = (waiter, data_type)
         self._waiters.setdefault(key, []).append(entry)
@@ -172,7 +176,7 @@ class ReplayContext(TurnState, task.OrchestrationContext):
                 act.SEND_EVENT,
                 name=event_name,
                 instance_id=instance_id,
-                input=encode(data),
+                input=self.codec.encode(data),
                 origin=self.code_location(),
             )
         )

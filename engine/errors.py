@@ -44,6 +44,10 @@ class ReplayError(InspectorError):
     """The replay cannot proceed as asked (e.g. a response asked of a replay without code)."""
 
 
+class WorkItemRejected(InspectorError):
+    """The app worker's versioning rejects the orchestration's version: no response to write."""
+
+
 # --- worker --------------------------------------------------------------------------------
 
 
@@ -58,5 +62,6 @@ __all__ = [
     "LoadError",
     "OrchestratorNotFound",
     "ReplayError",
+    "WorkItemRejected",
     "WorkerError",
 ]

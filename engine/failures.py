@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import traceback
+from collections.abc import Mapping
 from typing import Any
 
 from durabletask import task
@@ -23,8 +24,29 @@ def qualified_name(t: type) -> str:
     return f"{module}.{qual}" if module else qual
 
 
-def failure_from_exception(ex: BaseException, _seen: set[int] | None = None) -> FailureDetails:
-    """Failure details for an exception: type, message, user-code traceback, cause chain."""
+def exception_properties(provider: Any, ex: BaseException) -> dict[str, Any]:
+    """The custom properties an ``ExceptionPropertiesProvider`` gives for an exception.
+
+    As in the SDK, a provider that raises or returns something other than a mapping adds none.
+    """
+    if provider is None or not isinstance(ex, Exception):
+        return {}
+    try:
+        found = provider.get_exception_properties(ex)
+        if found is None or not isinstance(found, Mapping):
+            return {}
+        return {str(key): value for key, value in found.items()}
+    except Exception:  # noqa: BLE001 - the provider is user code; the SDK ignores its errors
+        return {}
+
+
+def failure_from_exception(
+    ex: BaseException, _seen: set[int] | None = None, *, provider: Any = None
+) -> FailureDetails:
+    """Failure details for an exception: type, message, user-code traceback, cause chain.
+
+    ``provider`` is the app's ``ExceptionPropertiesProvider`` (None: no custom properties).
+    """
     seen = set() if _seen is None else _seen
     seen.add(id(ex))
     inner_ex = ex.__cause__ or ex.__context__
@@ -36,7 +58,12 @@ def failure_from_exception(ex: BaseException, _seen: set[int] | None = None) -> 
         error_type=qualified_name(type(ex)),
         message=str(ex),
         stack_trace="".join(traceback.format_list(_user_frames(ex.__traceback__))),
-        inner=failure_from_exception(inner_ex, seen) if inner_ex is not None else None,
+        inner=(
+            failure_from_exception(inner_ex, seen, provider=provider)
+            if inner_ex is not None
+            else None
+        ),
+        properties=exception_properties(provider, ex),
     )
 
 
@@ -75,7 +102,7 @@ def sdk_failure_details(details: FailureDetails | None) -> Any:
     return msg
 
 
-def failure_from_task_error(ex: task.TaskFailedError) -> FailureDetails:
+def failure_from_task_error(ex: task.TaskFailedError, *, provider: Any = None) -> FailureDetails:
     """Failure details for a failed task awaited by user code (the task's own as inner)."""
 
     def convert(d: Any) -> FailureDetails:
@@ -87,10 +114,25 @@ def failure_from_task_error(ex: task.TaskFailedError) -> FailureDetails:
             properties=dict(d.properties or {}),
         )
 
-    outer = failure_from_exception(ex)
+    outer = failure_from_exception(ex, provider=provider)
     return FailureDetails(
         error_type=outer.error_type,
         message=outer.message,
         stack_trace=outer.stack_trace,
         inner=convert(ex.details),
+        properties=outer.properties,
     )
+
+
+def orchestration_failure(ex: BaseException, provider: Any = None) -> FailureDetails:
+    """The failure an orchestration completes with when ``ex`` escapes its code.
+
+    An exception that carries ready ``failure_details`` (the worker's version check) gives
+    them as they are; a failed task awaited by the code keeps the task's failure as inner.
+    """
+    ready = getattr(ex, "failure_details", None)
+    if isinstance(ready, FailureDetails):
+        return ready
+    if isinstance(ex, task.TaskFailedError):
+        return failure_from_task_error(ex, provider=provider)
+    return failure_from_exception(ex, provider=provider)

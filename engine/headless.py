@@ -11,9 +11,11 @@ import gc
 from datetime import timedelta
 
 from engine import history as h
+from engine import rewind
 from engine.actions import response_to_proto
 from engine.app_loader import UserApp
-from engine.context import DEFAULT_MAXIMUM_TIMER_INTERVAL
+from engine.defaults import DEFAULT_MAXIMUM_TIMER_INTERVAL
+from engine.errors import ReplayError, WorkItemRejected
 from engine.outcome import ReplayOutcome
 from engine.replay import CodeReplayer
 
@@ -34,8 +36,19 @@ def replay_request(
         maximum_timer_interval: The worker's longest single timer (``None``: no limit).
 
     Returns:
-        The response and what the replay found (failure, non-determinism).
+        The response and what the replay found (failure, non-determinism). A rewind turn is
+        not replayed: its response rewrites the history (:mod:`engine.rewind`).
+
+    Raises:
+        ReplayError: a rewind turn that cannot be rewound.
+        WorkItemRejected: the app's versioning options reject the work item (no response).
     """
+    if rewind.is_rewind(request.proto):
+        try:
+            response = rewind.rewind_response(request.proto, completion_token)
+        except ValueError as exc:
+            raise ReplayError(f"cannot rewind: {exc}") from None
+        return ReplayOutcome(response=response, actions=(), failure=None, nondeterminism=None)
     code = CodeReplayer(request, app, maximum_timer_interval=maximum_timer_interval)
     apply = code.apply
     # A replay allocates many long-lived objects and few cycles: collections would only
@@ -49,6 +62,11 @@ def replay_request(
     finally:
         if was_enabled:
             gc.enable()
+    if code.rejected is not None and code.rejected.mode == "reject":
+        raise WorkItemRejected(
+            f"the app's worker rejects this work item: {code.rejected} "
+            "(its VersioningOptions failure strategy is REJECT; the work item is abandoned)"
+        )
     response = response_to_proto(
         request.instance_id, actions, code.ctx.custom_status, completion_token
     )

@@ -84,3 +84,115 @@ def activity_output_type(fn: Any) -> Any:
         return found
     except TypeError:  # unhashable callable
         return _type_discovery.activity_output_type(fn, _CONVERTER)
+
+
+class Codec:
+    """Payloads encoded and decoded with one data converter, as the SDK's worker does.
+
+    The default codec uses the fast functions above (the SDK's default converter's results);
+    an app's own converter (``TaskHubGrpcWorker(data_converter=...)``) decides every payload.
+    """
+
+    def __init__(self, converter: Any = None) -> None:
+        self.converter: Any = _CONVERTER if converter is None else converter
+        self.custom = converter is not None
+        if self.custom:
+            self.encode: Any = self.converter.serialize
+            self.decode: Any = self.converter.deserialize
+        else:
+            self.encode = encode
+            self.decode = decode
+
+    def activity_output_type(self, fn: Any) -> Any:
+        """The activity's declared result type, as the SDK discovers it for this converter."""
+        if not self.custom:
+            return activity_output_type(fn)
+        if _type_discovery is None:
+            return None
+        return _type_discovery.activity_output_type(fn, self.converter)
+
+    def orchestrator_input_type(self, fn: Any) -> Any:
+        """The orchestrator's declared input type, as the SDK discovers it."""
+        if _type_discovery is None:
+            return None
+        return _type_discovery.orchestrator_input_type(fn, self.converter)
+
+    def activity_input_type(self, fn: Any) -> Any:
+        """The activity's declared input type, as the SDK discovers it."""
+        if _type_discovery is None:
+            return None
+        return _type_discovery.activity_input_type(fn, self.converter)
+
+
+DEFAULT_CODEC = Codec()
+"""The SDK's default JSON payloads."""
+
+
+# --- large payloads ------------------------------------------------------------------------
+# A worker with a payload store (``TaskHubGrpcWorker(payload_store=...)``) keeps large
+# ``StringValue`` payloads out of the messages: what it receives may hold the store's tokens
+# instead (resolved before any code runs), and what it sends holds a token for every payload
+# over the store's threshold.
+
+_STRING_VALUE = "google.protobuf.StringValue"
+
+
+def string_values(msg: Any) -> list[Any]:
+    """Every set ``StringValue`` in a message, at any depth (maps and lists included)."""
+    found: list[Any] = []
+    stack = [msg]
+    while stack:
+        current = stack.pop()
+        for fd, value in current.ListFields():
+            kind = fd.message_type
+            if kind is None:
+                continue
+            if kind.GetOptions().map_entry:
+                if kind.fields_by_name["value"].message_type is None:
+                    continue
+                items = list(value.values())
+            elif fd.is_repeated:
+                items = list(value)
+            else:
+                items = [value]
+            for item in items:
+                if item.DESCRIPTOR.full_name == _STRING_VALUE:
+                    found.append(item)
+                else:
+                    stack.append(item)
+    return found
+
+
+def resolve_tokens(msg: Any, store: Any) -> int:
+    """Replace every payload token of ``store`` in ``msg`` by the payload; how many."""
+    count = 0
+    for sv in string_values(msg):
+        if sv.value and store.is_known_token(sv.value):
+            sv.value = store.download(sv.value).decode("utf-8")
+            count += 1
+    return count
+
+
+def store_large(msg: Any, store: Any, instance_id: str | None) -> int:
+    """Upload every payload of ``msg`` over the store's threshold, leaving its token; how many.
+
+    Raises:
+        ValueError: a payload is larger than the store takes (``max_stored_payload_bytes``).
+    """
+    options = store.options
+    count = 0
+    for sv in string_values(msg):
+        text = sv.value
+        if not text or store.is_known_token(text):
+            continue
+        data = text.encode("utf-8")
+        if len(data) <= options.threshold_bytes:
+            continue
+        if len(data) > options.max_stored_payload_bytes:
+            raise ValueError(
+                f"Payload size {len(data)} bytes exceeds the maximum allowed size of "
+                f"{options.max_stored_payload_bytes} bytes."
+            )
+        sv.value = store.upload(data, instance_id=instance_id)
+        count += 1
+    return count

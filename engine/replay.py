@@ -15,31 +15,26 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from durabletask import task
-from durabletask.serialization import DEFAULT_DATA_CONVERTER
 
 from engine import actions as act
 from engine import history as h
+from engine import versioning
 from engine.actions import Action, SourceLocation
 from engine.app_loader import UserApp
+from engine.app_options import AppOptions
 from engine.context import (
     DEFAULT_MAXIMUM_TIMER_INTERVAL,
     STATUS_COMPLETED,
     STATUS_TERMINATED,
     ReplayContext,
     Tracker,
-    decode,
     failure_from_exception,
     sdk_failure_details,
 )
 from engine.entity_replay import EntityEventHandlers
 from engine.outcome import NonDeterminism
+from engine.payloads import Codec
 
-try:
-    from durabletask.internal import type_discovery as _type_discovery
-except ImportError:  # pragma: no cover - older SDKs
-    _type_discovery = None  # type: ignore[assignment]
-
-_CONVERTER = DEFAULT_DATA_CONVERTER
 _NAIVE_EPOCH = datetime(1970, 1, 1)
 
 
@@ -134,6 +129,7 @@ class CodeReplayer(EntityEventHandlers):
             maximum_timer_interval=maximum_timer_interval,
             tracker=tracker,
         )
+        self._take_options(app.options)
         msg = request.proto
         self.past_count = len(msg.pastEvents)
         self._past = msg.pastEvents
@@ -176,6 +172,15 @@ class CodeReplayer(EntityEventHandlers):
             "genericEvent": self._ignore,
         }
         self._dispatch.update(self.entity_handlers())
+
+    def _take_options(self, options: AppOptions) -> None:
+        """Honour the options of the worker the app builds (a plain app: the SDK's defaults)."""
+        self.ctx.exception_properties_provider = options.exception_properties_provider
+        self.ctx.default_version = versioning.default_version(options.versioning)
+        self.rejected: versioning.VersionRejected | None = None
+        """The worker's versioning stopped the turn without failing it (reject, or no strategy)."""
+        if options.data_converter is not None:
+            self.ctx.codec = Codec(options.data_converter)
 
     # --- driving --------------------------------------------------------------------------
 
@@ -245,6 +250,10 @@ class CodeReplayer(EntityEventHandlers):
                     index, _recorded(self.request.event(index)), "?", self.ctx.code_location(), ""
                 )
             self.nondeterminism = replace(found, message=str(exc))
+        if isinstance(exc, versioning.VersionRejected) and exc.mode != "fail":
+            self.rejected = exc
+            self.note = f"stopped: {exc} (the worker's versioning: {exc.mode})"
+            return
         details = self.ctx.set_failed(exc)
         self.failure = details if details is not None else failure_from_exception(exc)
         self.note = f"failed: {type(exc).__name__}: {exc}"
@@ -279,13 +288,14 @@ class CodeReplayer(EntityEventHandlers):
         if ev.HasField("parentInstance") and ev.parentInstance.HasField("orchestrationInstance"):
             parent = ev.parentInstance.orchestrationInstance.instanceId
         self.ctx.set_origin(_text(ev, "version"), parent)
+        mismatch = versioning.check(self.app.options.versioning, _text(ev, "version"))
+        if mismatch is not None:
+            raise mismatch
         value: Any = None
         raw = _text(ev, "input")
         if raw:
-            expected = None
-            if _type_discovery is not None:
-                expected = _type_discovery.orchestrator_input_type(fn, _CONVERTER)
-            value = _CONVERTER.deserialize(raw, expected)
+            codec = self.ctx.codec
+            value = codec.converter.deserialize(raw, codec.orchestrator_input_type(fn))
         self.note = "orchestrator started"
         self.ctx.start(fn, value)
 
@@ -348,7 +358,7 @@ class CodeReplayer(EntityEventHandlers):
         if pending is None:
             self.note = "ignored: no task waits for this id"
             return
-        value = decode(result, pending.expected) if result else None
+        value = self.ctx.codec.decode(result, pending.expected) if result else None
         pending.task.complete(value)
         self.note = what
         self.ctx.resume()
@@ -381,7 +391,7 @@ class CodeReplayer(EntityEventHandlers):
             self.note = "ignored: no task waits for this id"
             return
         result = ev.result.value if ev.HasField("result") else None
-        pending.task.complete(decode(result, pending.expected) if result else None)
+        pending.task.complete(self.ctx.codec.decode(result, pending.expected) if result else None)
         self.note = "activity completed"
         self.ctx.resume()
 
@@ -428,7 +438,7 @@ class CodeReplayer(EntityEventHandlers):
             self.note = f"event '{name}' buffered (no one waits for it)"
             return
         t, expected = waiter
-        t.complete(decode(data, expected) if data else None)
+        t.complete(self.ctx.codec.decode(data, expected) if data else None)
         self.note = f"event '{name}' delivered"
         self.ctx.resume()
 

@@ -18,9 +18,9 @@ from durabletask import task
 from engine import actions as act
 from engine.actions import Action, SourceLocation
 from engine.defaults import DEFAULT_MAXIMUM_TIMER_INTERVAL as DEFAULT_MAXIMUM_TIMER_INTERVAL
-from engine.failures import failure_from_exception, failure_from_task_error
+from engine.failures import orchestration_failure
 from engine.history import FailureDetails
-from engine.payloads import encode
+from engine.payloads import DEFAULT_CODEC, Codec
 from engine.reprs import generator_locals
 from engine.tracker import Tracker
 
@@ -72,6 +72,10 @@ class PendingTask:
 
 class TurnState:
     """The state of one replayed turn and the executor's API over it."""
+
+    exception_properties_provider: Any = None  # the app's, for the failures it reports
+    codec: Codec = DEFAULT_CODEC  # the app's data converter, for every payload
+    default_version: str | None = None  # the app's, for sub-orchestrations named without one
 
     def __init__(
         self,
@@ -284,7 +288,7 @@ class TurnState:
         encoded_result: str | None = None
         if result is not None:
             try:
-                encoded_result = result if encoded else encode(result)
+                encoded_result = result if encoded else self.codec.encode(result)
             except (ValueError, TypeError):
                 from durabletask.internal.json_encode_output_exception import (
                     JsonEncodeOutputException,
@@ -312,10 +316,7 @@ class TurnState:
         self._exit_critical_section()
         self._complete = True
         self.completion_status = STATUS_FAILED
-        if isinstance(ex, task.TaskFailedError):
-            details = failure_from_task_error(ex)
-        else:
-            details = failure_from_exception(ex)
+        details = orchestration_failure(ex, self.exception_properties_provider)
         self.add_action(
             Action(
                 self._next_id(), act.COMPLETE_ORCHESTRATION, status=STATUS_FAILED, failure=details
@@ -340,7 +341,7 @@ class TurnState:
                     self._next_id(),
                     act.COMPLETE_ORCHESTRATION,
                     status=STATUS_CONTINUED_AS_NEW,
-                    result=encode(self._new_input),
+                    result=self.codec.encode(self._new_input),
                     new_version=self._new_version,
                     carryover=carry,
                     has_carryover=self._save_events,

@@ -49,7 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("open", help="the TUI on one request")
     p.add_argument("request", metavar="REQUEST", help=request_help)
-    p.add_argument("--app", help="Python file or module with the orchestrator code")
+    p.add_argument(
+        "--app", help="Python file or module with the orchestrator code (APP or APP:WORKER)"
+    )
+    opt.add_timer_interval(p)
 
     p = sub.add_parser("show", help="print the decoded history (or any file --record wrote)")
     p.add_argument("request", metavar="REQUEST", help=request_help)
@@ -62,12 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--app", required=True, help="Python file or module with the orchestrator")
     p.add_argument("--output", metavar="FILE", help="write the response here (default stdout)")
     p.add_argument("--json", action="store_true", help="protobuf JSON instead of base64")
-    p.add_argument(
-        "--max-timer-interval",
-        type=opt.interval,
-        metavar="SECONDS",
-        help="the worker's maximum timer interval (longer timers are split)",
-    )
+    opt.add_timer_interval(p)
 
     p = sub.add_parser(
         "attach",

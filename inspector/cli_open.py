@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from engine.app_loader import load_app
+from engine.app_options import AppOptions
 from engine.entity_view import load_entity_item
 from engine.errors import InspectorError, LoadError
 from engine.load import load_request
@@ -80,8 +81,12 @@ def run(args: argparse.Namespace) -> int:
         return _run_entity_batch(item, args.app)
     app = load_app(args.app) if args.app else None
     if app is not None:
+        request = app.resolved(request)
         app.orchestrator_for(request)
-    session = ReplaySession(request, app)
+    from inspector.options import timer_interval
+
+    interval = timer_interval(args, (app.options if app else AppOptions()).maximum_timer_interval)
+    session = ReplaySession(request, app, maximum_timer_interval=interval)
     keyboard_from_terminal(source)
 
     from inspector.app import InspectorApp

@@ -11,14 +11,13 @@ from __future__ import annotations
 import argparse
 import base64
 import sys
-from datetime import timedelta
 from pathlib import Path
 
 from engine.app_loader import load_app
-from engine.defaults import DEFAULT_MAXIMUM_TIMER_INTERVAL
 from engine.errors import InspectorError
 from engine.headless import replay_request
 from engine.load import load_request
+from inspector.options import timer_interval
 
 EXIT_NONDETERMINISM = 3
 
@@ -27,12 +26,12 @@ def run(args: argparse.Namespace) -> int:
     """Replay and write the response; return the exit status."""
     request = load_request(args.request)
     app = load_app(args.app)
+    request = app.resolved(request)
     if app.orchestrator_for(request) is None:
         raise InspectorError(
             f"{args.request}: the request has no executionStarted event: nothing to replay"
         )
-    seconds = getattr(args, "max_timer_interval", None)
-    interval = DEFAULT_MAXIMUM_TIMER_INTERVAL if seconds is None else timedelta(seconds=seconds)
+    interval = timer_interval(args, app.options.maximum_timer_interval)
     outcome = replay_request(request, app, maximum_timer_interval=interval)
     if args.json:
         from google.protobuf import json_format

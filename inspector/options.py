@@ -102,6 +102,25 @@ class Parser(argparse.ArgumentParser):
 # --- argument groups -------------------------------------------------------------------------
 
 
+def add_timer_interval(parser: Any) -> None:
+    """``--max-timer-interval SECONDS`` (not given: the app's worker's own, else the SDK's)."""
+    parser.add_argument(
+        "--max-timer-interval",
+        type=interval,
+        metavar="SECONDS",
+        help="the worker's maximum timer interval (longer timers are split; "
+        "not given: the one APP:ATTR's worker sets)",
+    )
+
+
+def timer_interval(args: argparse.Namespace, app_interval: Any) -> Any:
+    """The ``timedelta`` of ``--max-timer-interval``, or ``app_interval`` when not given."""
+    from datetime import timedelta
+
+    given = getattr(args, "max_timer_interval", None)
+    return app_interval if given is None else timedelta(seconds=given)
+
+
 def connection_arguments() -> Parser:
     """A parent parser with ``--tls``, ``--ca`` and ``--header``."""
     parent = Parser(add_help=False)
@@ -155,6 +174,7 @@ def worker_arguments() -> Parser:
     group.add_argument(
         "--max-activities", type=positive_int, metavar="N", help="activities run at once"
     )
+    add_timer_interval(group)
     group.add_argument(
         "--record", metavar="DIR", help="save every work item's request and response in DIR"
     )
@@ -184,7 +204,10 @@ def worker_options(args: argparse.Namespace, app: str | None = None) -> WorkerOp
     """The embedded worker's options from the parsed arguments (``app`` overrides ``--app``)."""
     from engine.worker import WorkerOptions
 
-    return WorkerOptions(app=app or args.app, **_given(args, WORKER_FIELDS))
+    given = _given(args, WORKER_FIELDS)
+    if getattr(args, "max_timer_interval", None) is not None:
+        given["maximum_timer_interval"] = timer_interval(args, None)
+    return WorkerOptions(app=app or args.app, **given)
 
 
 # --- help ------------------------------------------------------------------------------------

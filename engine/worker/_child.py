@@ -3,7 +3,8 @@
 It runs in a child started with the ``spawn`` (or ``forkserver``) method, never ``fork``: the
 worker process holds gRPC threads. The parent talks to it over one duplex pipe:
 
-- child to parent, once (pickled): ``("ready", pid, entity names)`` or ``("fatal", message)``;
+- child to parent, once (pickled): ``("ready", pid, entity names, capabilities)`` or
+  ``("fatal", message)``;
 - parent to child, per job, one raw message (no pickling): the kind byte (``T`` turn,
   ``A`` activity, ``E`` entity batch), the completion token's length (4 bytes, big-endian),
   the token (UTF-8) and the request bytes (an entity batch's whole ``WorkItem``); or the
@@ -34,9 +35,10 @@ from typing import Any
 
 from engine.app_loader import UserApp, load_app
 from engine.context import failure_from_exception
-from engine.errors import InspectorError
+from engine.errors import InspectorError, WorkItemRejected
 from engine.headless import replay_request
 from engine.history import OrchestrationRequest
+from engine.payloads import resolve_tokens, store_large
 from engine.proto import orchestrator_service_pb2 as pb
 from engine.worker._messages import (
     activity_summary,
@@ -73,13 +75,19 @@ class JobRunner:
 
         self.app = app
         self.maximum_timer_interval = maximum_timer_interval
-        self._converter = DEFAULT_DATA_CONVERTER
+        self._converter = app.options.data_converter or DEFAULT_DATA_CONVERTER
         self._loop: asyncio.AbstractEventLoop | None = None
 
-    def turn(self, data: bytes, token: str) -> tuple[bytes, str, bool]:
-        """Answer one ``OrchestratorRequest``: the response bytes, a summary, whether it failed."""
+    def turn(
+        self, data: bytes, token: str
+    ) -> tuple[bytes, str, bool] | tuple[bytes, str, bool, bool]:
+        """Answer one ``OrchestratorRequest``: the response bytes, a summary, whether it failed
+        (and, when the app's versioning rejects it, ``True`` after them: no response)."""
         request = pb.OrchestratorRequest.FromString(data)
+        store = self.app.options.payload_store
         try:
+            if store is not None:
+                resolve_tokens(request, store)
             outcome = replay_request(
                 OrchestrationRequest.from_proto(request),
                 self.app,
@@ -87,6 +95,10 @@ class JobRunner:
                 maximum_timer_interval=self.maximum_timer_interval,
             )
             response = outcome.response
+            if store is not None:
+                store_large(response, store, request.instanceId)
+        except WorkItemRejected as rejected:
+            return b"", str(rejected), False, True
         except Exception as ex:  # noqa: BLE001 - any engine failure fails the orchestration
             response = failed_turn_response(request.instanceId, token, failure_from_exception(ex))
         return response.SerializeToString(), turn_summary(response), turn_failed(response)
@@ -98,7 +110,10 @@ class JobRunner:
 
         request = pb.ActivityRequest.FromString(data)
         instance_id = request.orchestrationInstance.instanceId
+        store = self.app.options.payload_store
         try:
+            if store is not None:
+                resolve_tokens(request, store)
             fn = self.app.activity(request.name)
             if fn is None:
                 raise _activity_not_registered(request.name)
@@ -116,8 +131,12 @@ class JobRunner:
             )
             if result is not None:
                 response.result.CopyFrom(wrappers_pb2.StringValue(value=result))
+            if store is not None:
+                store_large(response, store, instance_id)
         except Exception as ex:  # noqa: BLE001 - the failure is the activity's answer
-            response = failed_activity_response(request, token, failure_from_exception(ex))
+            provider = self.app.options.exception_properties_provider
+            details = failure_from_exception(ex, provider=provider)
+            response = failed_activity_response(request, token, details)
         failed = response.HasField("failureDetails")
         return response.SerializeToString(), activity_summary(response), failed
 
@@ -168,7 +187,7 @@ def child_main(
     conn: Any,
     output: Any,
     report_path: str,
-    timer_interval_seconds: float | None,
+    timer_interval_seconds: float | str | None,
 ) -> None:
     """Entry point of a user process (run by ``multiprocessing`` with ``spawn``).
 
@@ -177,7 +196,8 @@ def child_main(
         conn: Duplex ``multiprocessing`` connection to the worker.
         output: Write end of the pipe standard output and error go to.
         report_path: File that ``SIGUSR1`` dumps every thread's stack into.
-        timer_interval_seconds: ``maximum_timer_interval`` in seconds, or None for no chunking.
+        timer_interval_seconds: ``maximum_timer_interval`` in seconds, None for no chunking,
+            or ``"app"`` for the app's own.
     """
     _exit_with_parent()
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -190,9 +210,15 @@ def child_main(
     except InspectorError as exc:
         conn.send(("fatal", str(exc)))
         return
-    interval = None if timer_interval_seconds is None else timedelta(seconds=timer_interval_seconds)
+    interval: timedelta | None
+    if isinstance(timer_interval_seconds, str):
+        interval = app.options.maximum_timer_interval
+    elif timer_interval_seconds is None:
+        interval = None
+    else:
+        interval = timedelta(seconds=timer_interval_seconds)
     runner = JobRunner(app, interval)
-    conn.send(("ready", os.getpid(), sorted(app.entities)))
+    conn.send(("ready", os.getpid(), sorted(app.entities), app.options.worker_capabilities()))
     jobs = {TURN: runner.turn, ACTIVITY: runner.activity, ENTITY: runner.entity}
     while True:
         try:
@@ -214,6 +240,7 @@ _KIND_BYTES = {"turn": TURN, "activity": ACTIVITY, "entity": ENTITY}
 EXIT = b"X"
 FAILED = b"F"
 COMPLETED = b"C"
+REJECTED = b"R"
 
 
 def encode_job(kind: str, data: bytes, token: str) -> bytes:
@@ -222,13 +249,16 @@ def encode_job(kind: str, data: bytes, token: str) -> bytes:
     return _KIND_BYTES[kind] + len(raw).to_bytes(4, "big") + raw + data
 
 
-def encode_answer(response: bytes, summary: str, failed: bool) -> bytes:
-    """The raw message that answers one job."""
+def encode_answer(response: bytes, summary: str, failed: bool, rejected: bool = False) -> bytes:
+    """The raw message that answers one job (``rejected``: no response, give the item back)."""
     note = summary.encode()
-    return (FAILED if failed else COMPLETED) + len(note).to_bytes(4, "big") + note + response
+    kind = REJECTED if rejected else FAILED if failed else COMPLETED
+    return kind + len(note).to_bytes(4, "big") + note + response
 
 
-def decode_answer(message: bytes) -> tuple[bytes, str, bool]:
-    """A user process's raw answer: the response bytes, the summary, whether it failed."""
+def decode_answer(message: bytes) -> tuple[bytes, str, bool, bool]:
+    """A user process's raw answer: the response bytes, the summary, whether it failed, and
+    whether the app rejected the work item."""
     size = int.from_bytes(message[1:5], "big")
-    return message[5 + size :], message[5 : 5 + size].decode(), message[:1] == FAILED
+    kind = message[:1]
+    return message[5 + size :], message[5 : 5 + size].decode(), kind == FAILED, kind == REJECTED

@@ -7,7 +7,10 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from engine.channel import ConnectionOptions as ConnectionOptions
-from engine.defaults import DEFAULT_MAXIMUM_TIMER_INTERVAL
+
+APP_TIMER_INTERVAL = "app"
+"""``maximum_timer_interval`` meaning "the app's own": the option of the worker a configured
+app builds (``MODULE:ATTR``), else the SDK's default."""
 
 
 def _default_orchestrations() -> int:
@@ -31,7 +34,8 @@ class WorkerOptions:
         max_orchestrations: Orchestrator turns served at once (user processes for turns).
         max_activities: Activities run at once (user processes for activities).
         record_dir: Folder to save every work item's request and response in, or None.
-        maximum_timer_interval: Longest single durable timer; longer ones are chunked.
+        maximum_timer_interval: Longest single durable timer; longer ones are chunked
+            (:data:`APP_TIMER_INTERVAL`: the app's own; None: never chunked).
         orchestrator_filter: Only ask for these orchestrators (None: everything).
         activity_filter: Only ask for these activities (None: everything).
         start_method: ``multiprocessing`` start method for user processes (never ``fork``).
@@ -45,7 +49,7 @@ class WorkerOptions:
     max_orchestrations: int = field(default_factory=_default_orchestrations)
     max_activities: int = field(default_factory=_default_activities)
     record_dir: str | None = None
-    maximum_timer_interval: timedelta | None = DEFAULT_MAXIMUM_TIMER_INTERVAL
+    maximum_timer_interval: timedelta | None | str = APP_TIMER_INTERVAL
     orchestrator_filter: tuple[str, ...] | None = None
     activity_filter: tuple[str, ...] | None = None
     start_method: str = "spawn"

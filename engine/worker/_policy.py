@@ -84,6 +84,8 @@ def decide(kind: str, result: JobResult, timeouts: int, options: WorkerOptions) 
         return Decision(Complete(result.response, result.summary, outcome), 0)
     if result.outcome == "timeout":
         return _timed_out(kind, result, timeouts + 1, options)
+    if result.outcome == "rejected":
+        return Decision(Abandon(result.summary), timeouts)
     if result.outcome == "crashed":
         return Decision(Fail(crash_failure(result, what)), timeouts)
     return Decision(Abandon(f"the worker stopped before the {what} finished"), timeouts)

@@ -117,6 +117,8 @@ class Pool:
         self._pending: deque[Job] = deque()
         self._affinity: dict[str, int] = {}
         self._closing = False
+        self.capabilities: tuple[int, ...] = ()
+        """What the APP's worker advertises (known once :meth:`start` returns)."""
         self._busy = 0
         self._warm_thread: threading.Thread | None = None
 
@@ -124,6 +126,7 @@ class Pool:
         """Start the slot threads and the first user process (proves that the APP loads)."""
         first = self._spawn(0)
         first.wait_ready()
+        self.capabilities = first.capabilities
         self._slots[0].process = first
         for slot in self._slots:
             slot.thread = threading.Thread(
@@ -328,7 +331,9 @@ def start_pools(
         WorkerError: the APP does not load in a user process (both pools are shut down).
     """
     interval = options.maximum_timer_interval
-    seconds = None if interval is None else interval.total_seconds()
+    seconds = (
+        interval if isinstance(interval, str) or interval is None else interval.total_seconds()
+    )
 
     def spawner(kind: str) -> Callable[[int], UserProcess]:
         def spawn(index: int) -> UserProcess:

@@ -41,7 +41,8 @@ class JobResult:
     """What became of a job in a user process."""
 
     outcome: str
-    """``done``, ``timeout``, ``crashed`` or ``stopped`` (killed because the worker stops)."""
+    """``done``, ``timeout``, ``crashed``, ``stopped`` (killed because the worker stops) or
+    ``rejected`` (the app's versioning gives the work item back; ``summary`` says why)."""
     response: bytes = b""
     """The serialized response (``done`` only)."""
     summary: str = ""
@@ -114,7 +115,8 @@ class UserProcess:
         app: The APP spec to load.
         label: A short name for logs (``turn-1``, ``activity-3``).
         report_dir: Folder for the stack-report file.
-        timer_interval_seconds: ``maximum_timer_interval`` in seconds (None: no chunking).
+        timer_interval_seconds: ``maximum_timer_interval`` in seconds (None: no chunking;
+            ``"app"``: the app's own).
         start_method: ``spawn`` or ``forkserver``.
         echo: Called with each line the process prints.
     """
@@ -124,13 +126,15 @@ class UserProcess:
         app: str,
         label: str,
         report_dir: str,
-        timer_interval_seconds: float | None,
+        timer_interval_seconds: float | str | None,
         start_method: str,
         echo: Callable[[str, str], None] | None = None,
     ) -> None:
         if start_method == "fork":
             raise WorkerError("user processes are never forked from the worker (gRPC threads)")
         self.label = label
+        self.capabilities: tuple[int, ...] = ()
+        """What the loaded APP's worker advertises (known once :meth:`wait_ready` returns)."""
         self._echo = echo
         ctx: Any = multiprocessing.get_context(start_method)
         self._ctx = ctx
@@ -218,6 +222,7 @@ class UserProcess:
             self.close()
             raise WorkerError(str(message[1]))
         self.entities = tuple(message[2]) if len(message) > 2 else ()
+        self.capabilities = tuple(message[3]) if len(message) > 3 else ()
 
     def run(self, kind: str, data: bytes, token: str, timeout: float) -> JobResult:
         """Hand one job to the child and wait for its answer, at most ``timeout`` seconds."""
@@ -225,7 +230,11 @@ class UserProcess:
         try:
             self._conn.send_bytes(encode_job(kind, data, token))
             if self._poller.poll(min(max(0.0, timeout), LONGEST_WAIT) * 1000.0):
-                response, summary, failed = decode_answer(self._conn.recv_bytes())
+                response, summary, failed, rejected = decode_answer(self._conn.recv_bytes())
+                if rejected:
+                    return JobResult(
+                        "rejected", summary=summary, seconds=time.monotonic() - started
+                    )
                 return JobResult(
                     "done", response, summary, failed, seconds=time.monotonic() - started
                 )

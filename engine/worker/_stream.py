@@ -45,11 +45,14 @@ def error_name(err: BaseException) -> str:
     return code.name if isinstance(code, grpc.StatusCode) else type(err).__name__
 
 
-def work_request(options: WorkerOptions, entities: tuple[str, ...] = ()) -> pb.GetWorkItemsRequest:
-    """The ``GetWorkItems`` request for the worker's limits and filters (no capabilities).
+def work_request(
+    options: WorkerOptions, entities: tuple[str, ...] = (), capabilities: tuple[int, ...] = ()
+) -> pb.GetWorkItemsRequest:
+    """The ``GetWorkItems`` request for the worker's limits, filters and capabilities.
 
     Entity work is asked for only when the APP defines ``entities``; with filters, they are
-    listed too (a filter without entities matches no entity work).
+    listed too (a filter without entities matches no entity work). ``capabilities`` are those
+    the APP's worker advertises (large payloads when it has a payload store).
     """
     request = pb.GetWorkItemsRequest(
         maxConcurrentOrchestrationWorkItems=options.max_orchestrations,
@@ -57,6 +60,7 @@ def work_request(options: WorkerOptions, entities: tuple[str, ...] = ()) -> pb.G
     )
     if entities:
         request.maxConcurrentEntityWorkItems = options.max_activities
+    request.capabilities.extend(capabilities)  # type: ignore[arg-type]  # WorkerCapability ints
     if options.orchestrator_filter is not None or options.activity_filter is not None:
         filters = request.workItemFilters
         for name in options.orchestrator_filter or ():

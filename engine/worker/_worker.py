@@ -136,7 +136,7 @@ class Worker:
         stream = WorkStream(
             self.connection,
             dialer,
-            work_request(self.options, self._entity_names),
+            work_request(self.options, self._entity_names, self._turns.capabilities),
             self._dispatch,
             self._life,
             self.stats,
