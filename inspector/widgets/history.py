@@ -31,7 +31,7 @@ class HistoryView(ScrollView, can_focus=True, inherit_bindings=False):
         Binding("down", "cursor(1)", "Select next", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),
         Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("enter", "jump", "Jump here", tooltip="Replay to the selected event"),
+        Binding("enter", "jump", "Jump here", tooltip="Replay to the selected event", show=False),
     ]
 
     COMPONENT_CLASSES = {

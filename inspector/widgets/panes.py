@@ -11,8 +11,9 @@ from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from engine.frames import Frame
+from engine.frames import Frame, OpenTask
 from engine.history import HistoryEvent
+from engine.waiting import task_words, waiting_on
 from inspector.formatting import event_time, stamp_ms
 from inspector.style import status_style
 from inspector.widgets.highlight import highlight_json, highlight_traceback, parse_json_text
@@ -34,6 +35,7 @@ SHORT_LABELS = {
     "replay clock": "clock",
     "custom status": "custom",
     "step did": "did",
+    "waiting on": "waits on",
 }
 """Labels for a narrow state pane, so values keep their line."""
 
@@ -47,6 +49,16 @@ def _labelled(rows: list[tuple[str, Text | str]], width: int = 14, *, short: boo
             label = SHORT_LABELS.get(label, label)
         out.append(f"{label:<{width}}", "bold")
         out.append(value if isinstance(value, Text) else Text(value))
+    return out
+
+
+def position_words(index: int, total: int) -> Text:
+    """``#9 of #0–#13``: the event index itself (never a 1-based step count)."""
+    last = f"#0–#{total - 1}" if total else "no events"
+    if index < 0:
+        return Text(f"before #0  (events {last})", "bold")
+    out = Text(f"#{index}", "bold")
+    out.append(f"  (events {last})", "dim")
     return out
 
 
@@ -107,12 +119,12 @@ class StatePane(Static):
             ("orchestration", f"{info.name or '-'}{version}"),
         ]
         if frame is not None:
-            rows.append(("position", Text(f"step {frame.index + 1} of {frame.total}", "bold")))
+            rows.append(("position", position_words(frame.index, frame.total)))
             if frame.event is not None:
-                event = Text(f"#{frame.index} {frame.event.kind}")
+                event = Text(frame.event.kind)
                 event.append(f" ({frame.lane})", "dim")
             else:
-                event = Text("before the first event", "dim")
+                event = Text("-", "dim")
             rows.append(("event", event))
             replaying = Text(
                 "yes" if frame.is_replaying else "no", "yellow" if frame.is_replaying else "green"
@@ -121,9 +133,10 @@ class StatePane(Static):
             clock = frame.current_utc_datetime
             rows.append(("replay clock", stamp_ms(clock)))
             status = Text(frame.status, status_style(frame.status))
-            if frame.suspended:
+            if frame.suspended and frame.status != "SUSPENDED":
                 status.append("  (suspended)", "yellow")
             rows.append(("status", status))
+            rows.append(("waiting on", Text(waiting_on(frame).summary, "cyan")))
             rows.append(("custom status", frame.custom_status or "-"))
             rows.append(("step did", frame.note or "-"))
             total = frame.total
@@ -172,11 +185,22 @@ class ActionsPane(Static):
         if frame is None:
             self.update(out)
             return
-        key = (frame.with_code, frame.pending_actions, frame.open_tasks, frame.buffered_events)
+        key = (
+            frame.with_code,
+            frame.status,
+            frame.pending_actions,
+            frame.open_tasks,
+            frame.buffered_events,
+        )
         if key == self._shown:
             return
         self._shown = key
-        self._heading(out, "pending actions", len(frame.pending_actions), first=True)
+        waiting = waiting_on(frame)
+        self._heading(out, "waiting on", 0, first=True)
+        out.append(f"  {waiting.summary}", "cyan")
+        if waiting.note:
+            out.append(f"\n  {waiting.note}", "dim")
+        self._heading(out, "pending actions", len(frame.pending_actions))
         if not frame.with_code:
             out.append("  known only with --app", "dim")
         elif not frame.pending_actions:
@@ -185,26 +209,32 @@ class ActionsPane(Static):
             out.append("\n  • ")
             out.append(action.summary)
         self._more(out, len(frame.pending_actions))
-        self._heading(out, "open tasks", len(frame.open_tasks))
-        if not frame.open_tasks:
-            out.append("  none", "dim")
-        for task in frame.open_tasks[: self.MAX_ITEMS]:
-            out.append("\n  • ")
-            out.append(task.kind, "cyan")
-            out.append(f" {task.name}")
-            if task.id >= 0:
-                out.append(f"  #{task.id}", "dim")
-            out.append(f"  opened at event {task.opened_at}", "dim")
-        self._more(out, len(frame.open_tasks))
+        if waiting.abandoned:
+            self._heading(out, "left unfinished (not awaited)", len(waiting.abandoned))
+            self._tasks(out, waiting.abandoned, frame.with_code)
+        else:
+            self._heading(out, "open tasks", len(frame.open_tasks))
+            if not frame.open_tasks:
+                out.append("  none", "dim")
+            self._tasks(out, frame.open_tasks, frame.with_code)
         if frame.buffered_events:
             self._heading(out, "buffered events", len(frame.buffered_events))
             for ev in frame.buffered_events[: self.MAX_ITEMS]:
                 out.append("\n  • ")
                 out.append(ev.name, "magenta")
-                out.append(f"  {ev.data or ''}  (arrived at event {ev.received_at})", "dim")
+                out.append(f"  {ev.data or ''}  (arrived at #{ev.received_at})", "dim")
             self._more(out, len(frame.buffered_events))
         self.summary = out.plain
         self.update(out)
+
+    def _tasks(self, out: Text, tasks: tuple[OpenTask, ...], with_code: bool) -> None:
+        """One line per task: kind, name, task id, and the event that opened it."""
+        opened = "asked during" if with_code else "scheduled at"
+        for task in tasks[: self.MAX_ITEMS]:
+            out.append("\n  • ")
+            out.append(task_words(task))
+            out.append(f"  {opened} #{task.opened_at}", "dim")
+        self._more(out, len(tasks))
 
     @staticmethod
     def _heading(out: Text, title: str, count: int, *, first: bool = False) -> None:
@@ -260,7 +290,7 @@ class ProblemPane(Static):
             if failure.stack_trace:
                 out.append("\n")
                 out.append(highlight_traceback(failure.stack_trace.rstrip()))
-        self.display = nd is not None or failure is not None
+        self.set_class(nd is not None or failure is not None, "-shown")
         self.summary = out.plain
         self.update(out)
 
