@@ -13,3 +13,37 @@ def short_text(text: str | None, width: int) -> str:
     if len(head) > width or len(text) > len(head):
         return head[: width - 1] + "…"
     return head
+
+
+def middle_text(text: str | None, width: int) -> str:
+    """One line of at most ``width`` characters, cut in the middle (``subOrch…Completed``), so
+    names that share a beginning stay apart."""
+    if not text or width <= 0:
+        return ""
+    if "\n" in text or "\r" in text or "\t" in text:
+        text = " ".join(text.split())
+    if len(text) <= width:
+        return text
+    if width < 5:
+        return text[: width - 1] + "…"
+    back = (width - 1) // 2
+    return text[: width - 1 - back] + "…" + text[len(text) - back :]
+
+
+KIND_ABBREVIATIONS = (
+    ("subOrchestrationInstance", "subOrch"),
+    ("orchestrator", "orch"),
+    ("Orchestration", "Orch"),
+    ("execution", "exec"),
+)
+"""How a history event kind shortens when its column is narrow (the whole kind is in the
+selected-event pane)."""
+
+
+def short_kind(kind: str, width: int) -> str:
+    """An event kind in at most ``width`` characters: abbreviated, then cut in the middle."""
+    if len(kind) <= width:
+        return kind
+    for long, short in KIND_ABBREVIATIONS:
+        kind = kind.replace(long, short)
+    return middle_text(kind, width)

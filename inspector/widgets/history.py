@@ -17,7 +17,7 @@ from textual.strip import Strip
 from engine.breakpoints import Breakpoint, row_marker
 from engine.history import HistoryEvent
 from inspector.formatting import clock
-from inspector.text import short_text
+from inspector.text import middle_text, short_kind, short_text
 
 KIND_WIDTH = 22
 NAME_WIDTH = 18
@@ -329,9 +329,9 @@ class HistoryView(ScrollView, can_focus=True, inherit_bindings=False):
             elif key == "time":
                 segments.append(Segment(clock(ev.timestamp).ljust(w), muted))
             elif key == "kind":
-                segments.append(Segment(short_text(ev.kind, w).ljust(w), row_style))
+                segments.append(Segment(short_kind(ev.kind, w).ljust(w), row_style))
             elif key == "name":
-                segments.append(Segment(short_text(name, w).ljust(w), row_style))
+                segments.append(Segment(middle_text(name, w).ljust(w), row_style))
             else:
                 segments.append(Segment(short_text(ev.payload, w).ljust(w), muted))
             segments.append(Segment(" ", row_style))
