@@ -57,7 +57,7 @@ def waiting_on(frame: Frame) -> WaitingOn:
             note = f"{count} left unfinished: lost a when_any race or never awaited"
         return WaitingOn((), left, f"nothing: {frame.status}", note)
     tasks = frame.open_tasks
-    prefix = "resume (suspended); then " if frame.suspended else ""
+    prefix = "a resume, then " if frame.suspended else ""
     if not tasks:
         if frame.with_code:
             return WaitingOn((), (), prefix + "nothing the code asked for", "")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,6 +61,15 @@ def position_words(index: int, total: int) -> Text:
     out = Text(f"#{index}", "bold")
     out.append(f"  (events {last})", "dim")
     return out
+
+
+_ACTION_ID = re.compile(r"^(\w+) #(\d+)")
+
+
+def action_words(summary: str) -> str:
+    """``scheduleTask (task 4) 'add'`` for ``scheduleTask #4 'add'``: ``#`` is kept for event
+    indices, so a task id never reads like one."""
+    return _ACTION_ID.sub(r"\1 (task \2)", summary, count=1)
 
 
 def where(location: Any) -> str:
@@ -207,7 +217,7 @@ class ActionsPane(Static):
             out.append("  none", "dim")
         for action in frame.pending_actions[: self.MAX_ITEMS]:
             out.append("\n  • ")
-            out.append(action.summary)
+            out.append(action_words(action.summary))
         self._more(out, len(frame.pending_actions))
         if waiting.abandoned:
             self._heading(out, "left unfinished (not awaited)", len(waiting.abandoned))
@@ -302,6 +312,8 @@ class LocalsPane(Static):
     """The frame shown."""
 
     _shown: object = None
+    summary = ""
+    """The pane's text, plain."""
 
     def watch_frame(self, frame: Frame | None) -> None:
         key = frame.locals if frame is not None else None
@@ -309,7 +321,8 @@ class LocalsPane(Static):
             return
         self._shown = key
         if frame is None or not frame.locals:
-            self.update(Text("no locals here", "dim"))
+            self.summary = "no locals here"
+            self.update(Text(self.summary, "dim"))
             return
         width = min(16, max(len(name) for name, _ in frame.locals))
         out = Text()
@@ -319,6 +332,7 @@ class LocalsPane(Static):
             out.append(f"{name:<{width}}", "bold cyan")
             out.append(" = ")
             out.append(value)
+        self.summary = out.plain
         self.update(out)
 
 
