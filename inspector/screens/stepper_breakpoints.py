@@ -77,13 +77,15 @@ class BreakpointKeys(Screen[None]):
                 bp = Breakpoint(kind=known[text.lower()])
             else:
                 bp = Breakpoint(name=text)
-            self._toggle(bp)
-            if bp in self.breakpoints and not self._matches_any_event(bp):
+            if bp not in self.breakpoints and not self._matches_any_event(bp):
+                self._toggle(bp, quiet=True)
                 self.notify(
                     f"no event matches {bp.describe()} (yet): set anyway",
                     severity="warning",
                     timeout=5,
                 )
+            else:
+                self._toggle(bp)
 
         self.app.push_screen(breakpoint_modal(kinds), answer)
 
@@ -117,14 +119,17 @@ class BreakpointKeys(Screen[None]):
         current = BreakpointSet(list(self.breakpoints), set(self.breakpoints_off))
         self.app.push_screen(BreakpointList(current), answer)
 
-    def _toggle(self, bp: Breakpoint) -> None:
+    def _toggle(self, bp: Breakpoint, *, quiet: bool = False) -> None:
+        """Set ``bp``, or remove it if set (saying which, unless ``quiet``)."""
         if bp in self.breakpoints:
             self.breakpoints.remove(bp)
             self.breakpoints_off.discard(bp)
-            self.notify(f"breakpoint removed: {bp.describe()}", timeout=2)
+            said = f"breakpoint removed: {bp.describe()}"
         else:
             self.breakpoints.append(bp)
-            self.notify(f"breakpoint set: {bp.describe()}", timeout=2)
+            said = f"breakpoint set: {bp.describe()}"
+        if not quiet:
+            self.notify(said, timeout=2)
         self._push_breakpoints()
 
     def action_continue(self) -> None:
