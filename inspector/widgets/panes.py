@@ -54,11 +54,11 @@ def _labelled(rows: list[tuple[str, Text | str]], width: int = 14, *, short: boo
 
 
 def position_words(index: int, total: int) -> Text:
-    """``#9 of #0–#13``: the event index itself (never a 1-based step count)."""
+    """``step #9  (events #0–#13)``: the step is the event index (never a 1-based count)."""
     last = f"#0–#{total - 1}" if total else "no events"
     if index < 0:
-        return Text(f"before #0  (events {last})", "bold")
-    out = Text(f"#{index}", "bold")
+        return Text(f"before step #0  (events {last})", "bold")
+    out = Text(f"step #{index}", "bold")
     out.append(f"  (events {last})", "dim")
     return out
 

@@ -24,7 +24,7 @@ async def test_first_screen_before_the_first_event(make_app: AppFactory) -> None
         screen = app.stepper
         assert screen.current_frame is not None and screen.current_frame.index == -1
         state = screen.query_one(StatePane)
-        assert "before #0  (events #0–#17)" in state.summary
+        assert "before step #0  (events #0–#17)" in state.summary
         assert "sample-activity_chain" in state.summary
         assert "activity_chain" in state.summary
         assert state.border_subtitle == "replay done, 18 events"
@@ -41,7 +41,7 @@ async def test_n_n_steps_twice_and_p_steps_back(make_app: AppFactory) -> None:
         await pilot.press("n", "n")
         screen = app.stepper
         assert screen.current_frame is not None and screen.current_frame.index == 1
-        assert "position      #1  (events #0–#17)" in screen.query_one(StatePane).summary
+        assert "position      step #1  (events #0–#17)" in screen.query_one(StatePane).summary
         assert "RUNNING" in screen.query_one(StatePane).summary
         assert screen.query_one(HistoryView).current_index == 1
         await pilot.press("right")
@@ -50,7 +50,7 @@ async def test_n_n_steps_twice_and_p_steps_back(make_app: AppFactory) -> None:
         assert screen.current_frame.index == 1
         await pilot.press("left")
         assert screen.current_frame.index == 0
-        assert "position      #0  (events #0–#17)" in screen.query_one(StatePane).summary
+        assert "position      step #0  (events #0–#17)" in screen.query_one(StatePane).summary
 
 
 async def test_end_home_and_G(make_app: AppFactory) -> None:
@@ -60,7 +60,7 @@ async def test_end_home_and_G(make_app: AppFactory) -> None:
         screen = app.stepper
         await pilot.press("end")
         assert screen.current_frame is not None and screen.current_frame.index == 17
-        assert "position      #17  (events #0–#17)" in screen.query_one(StatePane).summary
+        assert "position      step #17  (events #0–#17)" in screen.query_one(StatePane).summary
         assert "IsReplaying   no" in screen.query_one(StatePane).summary
         await pilot.press("home")
         assert screen.current_frame.index == -1
@@ -80,7 +80,7 @@ async def test_g_goes_to_an_event_number(make_app: AppFactory) -> None:
         assert app.screen is screen
         assert screen.current_frame is not None and screen.current_frame.index == 9
         state = screen.query_one(StatePane).summary
-        assert "position      #9  (events #0–#17)" in state  # the event index, never a count
+        assert "position      step #9  (events #0–#17)" in state  # the event index, never a count
         assert "event         taskCompleted (past)" in state
         await pilot.press("g", "escape")
         assert screen.current_frame.index == 9
@@ -326,7 +326,7 @@ async def test_narrow_terminal_keeps_history_state_and_source(make_app: AppFacto
         for widget in (HistoryView, StatePane, SourceView):
             assert screen.query_one(widget).region.width > 10
         await pilot.press("n", "n", "n")
-        assert "#2  (events #0–#17)" in screen.query_one(StatePane).summary
+        assert "step #2  (events #0–#17)" in screen.query_one(StatePane).summary
 
 
 async def test_source_keeps_the_current_line_in_view_at_medium_heights(

@@ -143,7 +143,7 @@ async def test_g_out_of_range_is_answered_and_does_not_move(
         await pilot.press("g", "5", "enter")
         screen = app.stepper
         assert screen.current_frame is not None and screen.current_frame.index == 5
-        assert "position      #5  (events #0–#17)" in screen.query_one(StatePane).summary
+        assert "position      step #5  (events #0–#17)" in screen.query_one(StatePane).summary
         await pilot.press("g", "9", "9", "enter")
         assert screen.current_frame.index == 5
         assert notes == ["no event #99: events are #0–#17"]
