@@ -49,3 +49,15 @@ def test_user_frames_come_first_in_a_sidecar_trace() -> None:
 def test_a_trace_already_user_first_is_unchanged() -> None:
     ours = 'Traceback (most recent call last):\n  File "app/orch.py", line 5, in f\n    x\nE: 1'
     assert user_code_first(ours) == ours
+
+
+def test_a_timer_payload_is_shortened_to_its_fire_time() -> None:
+    from datetime import datetime, timezone
+
+    from engine.history import TimerCreated
+    from inspector.widgets.history import _payload
+
+    ev = TimerCreated(3, None, datetime(2026, 12, 1, 18, 30, 5, 250000, tzinfo=timezone.utc))
+    assert _payload(ev, 40) == ev.payload  # fits: the ISO time as recorded
+    assert _payload(ev, 26) == "fires 2026-12-01 18:30:05"
+    assert _payload(ev, 18) == "fires 18:30:05.250"
