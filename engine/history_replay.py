@@ -114,12 +114,12 @@ class HistoryReplayer:
         self.tracker.task_removed(task_id)  # a retry reuses its id: the old entry is closed
         self.tracker.task_added(task_id, kind, name, None)
         self._open_ids.add(task_id)
-        self.note = f"{kind} '{name}' opened (#{task_id})"
+        self.note = f"{kind} '{name}' opened (task {task_id})"
 
     def _close(self, task_id: int, how: str) -> None:
         self.tracker.task_removed(task_id)
         self._open_ids.discard(task_id)
-        self.note = f"#{task_id} {how}"
+        self.note = f"task {task_id} {how}"
 
     def _orchestrator_started(self, ev: h.OrchestratorStarted) -> None:
         if ev.timestamp is not None:

@@ -17,6 +17,7 @@ from engine.history import HistoryEvent
 from engine.waiting import task_words, waiting_on
 from inspector.formatting import event_time, stamp_ms
 from inspector.style import status_style
+from inspector.text import short_kind
 from inspector.widgets.highlight import highlight_json, highlight_traceback, parse_json_text
 
 
@@ -131,7 +132,8 @@ class StatePane(Static):
         if frame is not None:
             rows.append(("position", position_words(frame.index, frame.total)))
             if frame.event is not None:
-                event = Text(frame.event.kind)
+                room = self.content_size.width - (10 if self._short() else 14) - 7
+                event = Text(short_kind(frame.event.kind, room if room > 8 else 99))
                 event.append(f" ({frame.lane})", "dim")
             else:
                 event = Text("-", "dim")
@@ -167,13 +169,17 @@ class StatePane(Static):
                 ("jump", Text(f"waiting for replay to reach #{self.waiting_for}", "yellow"))
             )
         self.border_subtitle = subtitle
-        short = 0 < self.content_size.width < self.SHORT_BELOW
+        short = self._short()
         text = _labelled(rows, width=10 if short else 14, short=short)
         if text.plain == self.summary:
             return
         relayout = text.plain.count("\n") != self.summary.count("\n")
         self.summary = text.plain
         self.update(text, layout=relayout)
+
+    def _short(self) -> bool:
+        """Whether the pane is narrow enough for short labels."""
+        return 0 < self.content_size.width < self.SHORT_BELOW
 
 
 class ActionsPane(Static):
