@@ -15,8 +15,8 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 
-from engine.errors import AppLoadError
 from engine.defaults import DEFAULT_MAXIMUM_TIMER_INTERVAL
+from engine.errors import AppLoadError
 
 
 @dataclass(frozen=True)

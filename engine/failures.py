@@ -75,6 +75,17 @@ def _is_machinery(filename: str) -> bool:
     return filename.startswith((_ENGINE_DIR, _SDK_DIR))
 
 
+def raising_user_frame(ex: BaseException) -> Any:
+    """The innermost frame of user code an exception went through (``None``: none was)."""
+    found = None
+    tb = ex.__traceback__
+    while tb is not None:
+        if not _is_machinery(tb.tb_frame.f_code.co_filename):
+            found = tb.tb_frame
+        tb = tb.tb_next
+    return found
+
+
 def _user_frames(tb: Any) -> traceback.StackSummary:
     """The traceback's frames without the engine's and the SDK's own (all of them if none is
     the user's)."""

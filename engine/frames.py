@@ -25,6 +25,10 @@ from engine.tracker import Tracker
 from engine.turn import ClockToken, clock_from_token
 
 OPEN = 1 << 62
+
+BOOKKEEPING = frozenset({"orchestratorStarted", "orchestratorCompleted"})
+"""Events a suspended orchestration holds back that are turn bookkeeping, not work for it:
+frames list only what the orchestration will process as buffered."""
 _new_record = tuple.__new__
 
 
@@ -266,6 +270,8 @@ class FrameRecorder(Tracker):
         self.waits.close(key, self.step)
 
     def buffered_added(self, seq: Hashable, name: str, data: str | None) -> None:
+        if data is None and name in BOOKKEEPING:
+            return  # held back while suspended, but not something the orchestration processes
         self.buffered.open(seq, self.step, (name, data, self.step))
 
     def buffered_removed(self, seq: Hashable) -> None:

@@ -121,13 +121,13 @@ class HistoryReplayer:
             self._labels[task_id] = (kind, name)
             self.note = f"{kind} '{name}' opened"
         else:
-            self.note = f"{kind} '{name}' opened (#{task_id})"
+            self.note = f"{kind} '{name}' opened (task {task_id})"
 
     def _close(self, task_id: int, how: str) -> None:
         self.tracker.task_removed(task_id)
         self._open_ids.discard(task_id)
         label = self._labels.get(task_id)
-        self.note = f"{label[0]} '{label[1]}' {how}" if label else f"#{task_id} {how}"
+        self.note = f"{label[0]} '{label[1]}' {how}" if label else f"task {task_id} {how}"
 
     def _lock_granted(self, ev: h.EntityLockGranted) -> None:
         key = self._entity_key(ev.critical_section_id)

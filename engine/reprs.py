@@ -48,7 +48,11 @@ def generator_locals(gen: Any, skip: Any = None) -> tuple[tuple[str, str], ...]:
         if getattr(gen.gi_yieldfrom, "gi_frame", None) is None:
             break
         gen = gen.gi_yieldfrom
-    frame = gen.gi_frame
+    return frame_locals(gen.gi_frame, skip)
+
+
+def frame_locals(frame: Any, skip: Any = None) -> tuple[tuple[str, str], ...]:
+    """Short reprs of a frame's locals (the first 24), ``skip`` left out; ``()`` for ``None``."""
     if frame is None:
         return ()
     out = []

@@ -8,28 +8,34 @@ screen while the rest is still being replayed in a worker thread.
 
 from __future__ import annotations
 
+import dis
 import gc
 import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
+from engine import actions as act
 from engine import history as h
 from engine.actions import Action, SourceLocation, response_to_proto
 from engine.app_loader import UserApp
 from engine.breakpoints import Breakpoint, event_matcher, marks_event
 from engine.context import (
     DEFAULT_MAXIMUM_TIMER_INTERVAL,
+    STATUS_COMPLETED,
     STATUS_CONTINUED_AS_NEW,
     failure_from_exception,
     failure_location,
 )
 from engine.errors import ReplayError
+from engine.failures import raising_user_frame
 from engine.frames import Frame, FrameRecorder, PendingAction
 from engine.headless import replay_request
 from engine.history_replay import HistoryReplayer
 from engine.outcome import NonDeterminism, ReplayOutcome
 from engine.replay import CodeReplayer
+from engine.reprs import frame_locals
 
 
 @contextmanager
@@ -89,6 +95,8 @@ class ReplaySession:
         """The code location the last step recorded (with its locals, below)."""
         self._locals: tuple[tuple[str, str], ...] = ()
         self._failure: h.FailureDetails | None = None
+        self._returned = False
+        """Whether the orchestrator has returned (its last line and locals are kept)."""
 
     # --- recording ------------------------------------------------------------------
 
@@ -145,12 +153,15 @@ class ReplaySession:
             # unchanged (or, once failed, the failing line from then on)
             location, locals_ = self._location, self._locals
         else:
-            location = self._location = ctx.code_location()
-            locals_ = self._locals = ctx.code_locals()
+            location, locals_ = self._code_state(ctx)
             self._resumes_seen, self._changes_seen = resumes, changes
         if failure is None and code.failure_exception is not None:
             failure = self._failure = failure_from_exception(code.failure_exception)
             location = self._location = self._failing_line(code, location)
+            # post-mortem: the locals of the user frame that raised, as it raised
+            raised = raising_user_frame(code.failure_exception)
+            if raised is not None:
+                locals_ = self._locals = frame_locals(raised, skip=ctx)
         end_action = None
         if ctx.completion_status == STATUS_CONTINUED_AS_NEW:
             end_action = self._turn_end_action(index)
@@ -166,6 +177,26 @@ class ReplaySession:
             failure,
             end_action,
         )
+
+    def _code_state(self, ctx: Any) -> tuple[SourceLocation | None, tuple[tuple[str, str], ...]]:
+        """Where the code stands and its locals there (kept as the last ones for the next step).
+
+        After a return the generator's frame is gone: the line it ran from last and its locals
+        there stay, with the value it returned added as ``(returned)``.
+        """
+        if self._returned:
+            return self._location, self._locals
+        location = ctx.code_location()
+        if location is None and ctx.completion_status is not None and self._location is not None:
+            self._returned = True
+            location, locals_ = return_location(ctx.generator_code(), self._location), self._locals
+            result = _returned_value(ctx)
+            if result is not None:
+                locals_ = (*locals_, ("(returned)", result))
+        else:
+            locals_ = ctx.code_locals()
+        self._location, self._locals = location, locals_
+        return location, locals_
 
     def _failing_line(
         self, code: CodeReplayer, location: SourceLocation | None
@@ -223,24 +254,7 @@ class ReplaySession:
     def event_names(self) -> dict[int, str | None]:
         """Each event's name, with completions named after the task they complete."""
         if self._names is None:
-            names: dict[int, str | None] = {}
-            scheduled: dict[int, str] = {}
-            for i, ev in enumerate(self.request.events):
-                name = ev.name
-                if isinstance(ev, (h.TaskScheduled, h.SubOrchestrationCreated)):
-                    scheduled[ev.event_id] = ev.name or ""
-                elif isinstance(
-                    ev,
-                    (
-                        h.TaskCompleted,
-                        h.TaskFailed,
-                        h.SubOrchestrationCompleted,
-                        h.SubOrchestrationFailed,
-                    ),
-                ):
-                    name = scheduled.get(ev.task_scheduled_id)
-                names[i] = name
-            self._names = names
+            self._names = display_names(self.request.events)
         return self._names
 
     def find(
@@ -292,6 +306,55 @@ class ReplaySession:
             failure=self._code.failure,
             nondeterminism=self.recorder.nondeterminism,
         )
+
+
+def display_names(events: Iterable[h.HistoryEvent]) -> dict[int, str | None]:
+    """Each event's name by index, completions named after the task they complete (the name
+    the stepper's history and ``show`` print)."""
+    names: dict[int, str | None] = {}
+    scheduled: dict[int, str] = {}
+    completions = (
+        h.TaskCompleted,
+        h.TaskFailed,
+        h.SubOrchestrationCompleted,
+        h.SubOrchestrationFailed,
+    )
+    for i, ev in enumerate(events):
+        name = ev.name
+        if isinstance(ev, (h.TaskScheduled, h.SubOrchestrationCreated)):
+            scheduled[ev.event_id] = ev.name or ""
+        elif isinstance(ev, completions):
+            name = scheduled.get(ev.task_scheduled_id)
+        names[i] = name
+    return names
+
+
+def return_location(code: Any, last: SourceLocation) -> SourceLocation:
+    """The ``return`` a generator that last stood at ``last`` ran to: the first return
+    instruction of its code on or after that line (``last`` itself when none is found, or the
+    code is not the function ``last`` is in)."""
+    if code is None or code.co_name != last.function or code.co_filename != last.file:
+        return last
+    for ins in dis.get_instructions(code):
+        positions = getattr(ins, "positions", None)  # 3.11+: the line of every instruction
+        line = positions.lineno if positions is not None else None
+        if (
+            ins.opname in ("RETURN_VALUE", "RETURN_CONST")
+            and line is not None
+            and line >= last.line
+        ):
+            return SourceLocation(last.file, line, last.function)
+    return last
+
+
+def _returned_value(ctx: Any) -> str | None:
+    """The result the completion carries (JSON text), if the orchestration completed."""
+    if ctx.completion_status != STATUS_COMPLETED:
+        return None
+    for action in reversed(ctx.final_actions()):
+        if action.kind == act.COMPLETE_ORCHESTRATION:
+            return action.result if action.result is not None else "None"
+    return None
 
 
 __all__ = [

@@ -368,6 +368,10 @@ class TurnState:
             found = _LOCATIONS[key] = SourceLocation(code.co_filename, frame.f_lineno, code.co_name)
         return found
 
+    def generator_code(self) -> Any:
+        """The orchestrator generator's code object (kept after it returned), or ``None``."""
+        return getattr(self._generator, "gi_code", None)
+
     def code_locals(self) -> tuple[tuple[str, str], ...]:
         """A short repr of the orchestrator's locals where it is suspended."""
         return generator_locals(self._generator, skip=self)

@@ -11,6 +11,7 @@ from textual.binding import Binding
 from textual.screen import Screen
 
 from engine.session import ReplaySession
+from inspector.screens.keys import key_label
 from inspector.screens.main import StepperScreen
 
 
@@ -50,14 +51,19 @@ class InspectorApp(App[None]):
         raise LookupError("no stepper screen")
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
-        """The palette offers every stepper key as a command too."""
-        yield from super().get_system_commands(screen)
-        if isinstance(screen, StepperScreen):
+        """The palette offers every stepper key as a command too, named as the help names it.
+
+        The stepper's own Quit (which stops the replay first) replaces Textual's.
+        """
+        stepper = isinstance(screen, StepperScreen)
+        for command in super().get_system_commands(screen):
+            if not (stepper and command.title == "Quit"):
+                yield command
+        if stepper:
             for binding in StepperScreen.BINDINGS:
                 assert isinstance(binding, Binding)
-                keys = binding.key.replace(",", " / ")
                 yield SystemCommand(
-                    f"{binding.description} ({keys})",
+                    f"{binding.description} ({key_label(binding.key)})",
                     binding.tooltip or binding.description,
                     partial(screen.run_action, binding.action),
                 )

@@ -32,7 +32,8 @@ from engine.recording import (
     NotARequest,
     TurnResponse,
 )
-from engine.session import ReplaySession
+from engine.session import ReplaySession, display_names
+from inspector.formatting import UNKNOWN, iso_ms, known
 from inspector.text import short_text
 
 SHOW_JSON_FORMAT = "durable-inspector/show/1"
@@ -69,14 +70,15 @@ class _Stamp:
     """ISO-8601 UTC text with millisecond precision, cached per datetime (events share them)."""
 
     def __init__(self) -> None:
-        self._cache: dict[datetime, str] = {}
+        self._cache: dict[datetime, str | None] = {}
 
     def __call__(self, value: datetime | None) -> str | None:
+        """``None`` for an unknown time (absent, or the zero time), as the TUI shows ``-``."""
         if value is None:
             return None
         text = self._cache.get(value)
         if text is None:
-            text = f"{value:%Y-%m-%dT%H:%M:%S}.{value.microsecond // 1000:03d}Z"
+            text = iso_ms(value) if known(value) else None
             self._cache[value] = text
         return text
 
@@ -127,15 +129,16 @@ def show_text(request: OrchestrationRequest) -> str:
     events = request.events
     n_past = len(request.past_events)
     stamp = _Stamp()
+    names = display_names(events)
     rows = [
         (
             str(ev.event_id),
-            stamp(ev.timestamp) or "-",
+            stamp(ev.timestamp) or UNKNOWN,
             ev.kind,
-            short_text(ev.name, NAME_WIDTH) or "-",
+            short_text(names[i], NAME_WIDTH) or "-",
             short_text(ev.payload, PAYLOAD_WIDTH),
         )
-        for ev in events
+        for i, ev in enumerate(events)
     ]
     w_index = max(len("#"), len(str(len(events) - 1)))
     w_id = max([len("eventId")] + [len(r[0]) for r in rows])

@@ -16,10 +16,8 @@ def short_text(text: str | None, width: int) -> str:
 
 
 def middle_text(text: str | None, width: int) -> str:
-    """One line of at most ``width`` characters, cut in the middle so both ends stay.
-
-    Ids that share a long prefix (``demo1-parent_1a2b``, ``demo1-parent_9f8e``) stay different.
-    """
+    """One line of at most ``width`` characters, cut in the middle (``subOrch…Completed``), so
+    names that share a beginning stay apart."""
     if not text or width <= 0:
         return ""
     if "\n" in text or "\r" in text or "\t" in text:
@@ -28,6 +26,36 @@ def middle_text(text: str | None, width: int) -> str:
         return text
     if width < 5:
         return text[: width - 1] + "…"
-    tail = (width - 1) // 2
-    head = width - 1 - tail
-    return text[:head] + "…" + text[len(text) - tail :]
+    back = (width - 1) // 2
+    return text[: width - 1 - back] + "…" + text[len(text) - back :]
+
+
+KIND_ABBREVIATIONS = (
+    ("subOrchestrationInstance", "subOrch"),
+    ("orchestrator", "orch"),
+    ("Orchestration", "Orch"),
+    ("execution", "exec"),
+)
+"""How a history event kind shortens when its column is narrow (the whole kind is in the
+selected-event pane)."""
+
+
+def short_kind(kind: str, width: int) -> str:
+    """An event kind in at most ``width`` characters: abbreviated, then cut in the middle."""
+    if len(kind) <= width:
+        return kind
+    for long, short in KIND_ABBREVIATIONS:
+        kind = kind.replace(long, short)
+    return middle_text(kind, width)
+
+
+def relative_paths(text: str, folder: str | None = None) -> str:
+    """``text`` with the paths under ``folder`` (default: the current folder) made relative.
+
+    Stack traces name files by absolute path; below the folder the user runs the inspector
+    from, ``samples/orchestrations.py`` says the same in a third of the width.
+    """
+    import os
+
+    root = (folder if folder is not None else os.getcwd()).rstrip(os.sep) + os.sep
+    return text.replace(f'"{root}', '"') if len(root) > 1 else text

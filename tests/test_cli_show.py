@@ -294,3 +294,16 @@ def test_show_names_every_committed_response(capsys: pytest.CaptureFixture[str])
         text = capsys.readouterr().out
         assert text.startswith("file:          orchestrator response (OrchestratorResponse)")
         assert f"actions:       {len(sent.actions)}\n" in text
+
+
+def test_show_agrees_with_the_stepper_on_times_and_names(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """No timestamp reads ``-`` (never 1970), completions are named after their task."""
+    assert main(["show", str(ROOT / "samples" / "requests" / "activity_chain-turn2.b64")]) == 0
+    out = capsys.readouterr().out
+    assert "1970-01-01" not in out
+    rows = {line.split()[0]: line.split() for line in out.splitlines()[1:7]}
+    assert rows["1"][3] == "-"  # executionStarted carries the zero time
+    assert rows["5"][3:6] == ["-", "taskCompleted", "say_hello"]
+    assert rows["4"][3].startswith("2026-11-23T16:35:38.136")

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import base64
 import gc
-import re
 import time
 from pathlib import Path
 
@@ -13,16 +11,27 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
-from textual.screen import Screen
 from textual.widgets import Footer
 from textual.worker import get_current_worker
 
-from engine import history as h
 from engine.frames import Frame
-from engine.savefile import bounded, save_set
 from engine.session import Breakpoint, ReplaySession
 from inspector.messages import NamesResolved, ReplayCrashed, ReplayFinished, ReplayProgressed
-from inspector.screens.modals import HelpScreen, breakpoint_modal, filter_modal, goto_modal
+from inspector.screens.keys import (
+    NARROW_PANES,
+    PANE_NAMES,
+    PANE_SELECTORS,
+    PANE_TOOLTIP,
+    key_help,
+    write_request_files,
+)
+from inspector.screens.modals import (
+    HelpScreen,
+    filter_modal,
+    goto_modal,
+    save_modal,
+)
+from inspector.screens.stepper_breakpoints import BreakpointKeys
 from inspector.widgets.events import EventList
 from inspector.widgets.history import HistoryView
 from inspector.widgets.panes import (
@@ -39,7 +48,7 @@ from inspector.widgets.source import SourceView
 REPLAY_SLICE = 2000
 
 
-class StepperScreen(Screen[None]):
+class StepperScreen(BreakpointKeys):
     """History, replay state, pending work, payload and (with code) the source, together."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
@@ -47,9 +56,20 @@ class StepperScreen(Screen[None]):
     BINDINGS = [
         Binding("n,right", "step", "Step", tooltip="Apply the next history event", id="step"),
         Binding("p,left", "back", "Back", tooltip="Step back one event", id="back"),
-        Binding("home", "start", "Start", tooltip="Before the first event", id="start"),
-        Binding("end,G", "end", "End", tooltip="After the last event", id="end"),
-        Binding("g", "goto", "Go to", tooltip="Go to an event number", id="goto"),
+        Binding("home", "start", "Start", tooltip="Before the first event", id="start", show=False),
+        Binding("end,G", "end", "End", tooltip="After the last event", id="end", show=False),
+        Binding("g", "goto", "Go to", tooltip="Go to an event number", id="goto", show=False),
+        Binding(
+            "c", "continue", "Continue", tooltip="Continue to the next breakpoint", id="continue"
+        ),
+        Binding(
+            "C",
+            "continue_back",
+            "Reverse",
+            tooltip="Back to the previous breakpoint",
+            id="reverse",
+            show=False,
+        ),
         Binding(
             "b",
             "toggle_breakpoint",
@@ -63,25 +83,53 @@ class StepperScreen(Screen[None]):
             "Break on",
             tooltip="Breakpoint on an event kind or name",
             id="break-on",
+            show=False,
         ),
         Binding(
-            "c", "continue", "Continue", tooltip="Continue to the next breakpoint", id="continue"
+            "l",
+            "line_breakpoint",
+            "Line break",
+            tooltip="Toggle a line breakpoint on the current source line",
+            id="break-line",
+            show=False,
         ),
         Binding(
-            "C", "continue_back", "Reverse", tooltip="Back to the previous breakpoint", id="reverse"
+            "L",
+            "breakpoints",
+            "Breakpoints",
+            tooltip="List breakpoints: toggle, delete, clear all",
+            id="breakpoints",
+            show=False,
         ),
+        Binding("v", "cycle_pane", "Pane", tooltip=PANE_TOOLTIP, id="pane"),
         Binding(
             "slash",
             "filter",
             "Filter",
             tooltip="Filter the history by kind, name or text",
             id="filter",
+            show=False,
         ),
-        Binding("s", "save", "Save", tooltip="Save the request (and response) here", id="save"),
-        Binding("t", "timeline", "Timeline", tooltip="The history as bars in time", id="timeline"),
+        Binding(
+            "s",
+            "save",
+            "Save",
+            tooltip="Save the request (and response) to a folder",
+            id="save",
+            show=False,
+        ),
+        Binding(
+            "t",
+            "timeline",
+            "Timeline",
+            tooltip="The history as bars in time",
+            id="timeline",
+            show=False,
+        ),
         Binding("question_mark", "help", "Help", tooltip="Every key", id="help"),
         Binding("q", "quit", "Quit", tooltip="Leave the inspector", id="quit"),
     ]
+    """The footer shows the keys that matter (n p c b v ? q); ``?`` and the palette list all."""
 
     current_frame: reactive[Frame | None] = reactive(None, always_update=True, init=False)
     """The frame the replay is at; every pane draws from it."""
@@ -99,6 +147,8 @@ class StepperScreen(Screen[None]):
         """The history, converted one event at a time as it is drawn."""
         self.breakpoints: list[Breakpoint] = []
         """Every breakpoint set, in the order set."""
+        self.breakpoints_off: set[Breakpoint] = set()
+        """Breakpoints switched off in the list (kept, never stopped at)."""
         self.replay_done = session.done
         """Whether every event is recorded."""
         self._waiting_for: int | None = None
@@ -144,6 +194,7 @@ class StepperScreen(Screen[None]):
             self.query_one("#code").border_title = "source"
             self.query_one(LocalsPane).border_title = "locals"
         self.add_class("-with-code" if self.info.with_code else "-history-only")
+        self.show_pane(self.narrow_panes()[0])
         history.focus()
         self.current_frame = session.goto(-1)
         if not session.done:
@@ -152,6 +203,59 @@ class StepperScreen(Screen[None]):
         else:
             self._on_recorded(session.recorded)
             self.post_message(NamesResolved(session.event_names()))
+
+    # --- the lower right below 120 columns ---------------------------------------------
+
+    pane = "source"
+    """The pane the lower right shows below 120 columns (``source``, ``problem``, ``actions``,
+    ``detail``)."""
+
+    def narrow_panes(self) -> list[str]:
+        """The panes ``v`` cycles through now (the problem pane only while there is one)."""
+        frame = self.current_frame
+        problem = frame is not None and (
+            frame.failure is not None or frame.nondeterminism is not None
+        )
+        return [
+            p
+            for p in NARROW_PANES
+            if (p != "source" or self.info.with_code) and (p != "problem" or problem)
+        ]
+
+    def show_pane(self, pane: str) -> None:
+        """Show ``pane`` in the lower right (below 120 columns; wider, every pane is shown)."""
+        self.remove_class(*(f"-pane-{p}" for p in NARROW_PANES))
+        self.add_class(f"-pane-{pane}")
+        self.pane = pane
+        self._pane_hints()
+
+    def _pane_hints(self) -> None:
+        """Below 120 columns, each switched pane names the one ``v`` shows next."""
+        panes = self.narrow_panes()
+        narrow = self.has_class("-narrow")
+        at = panes.index(self.pane) if self.pane in panes else -1
+        following = PANE_NAMES[panes[(at + 1) % len(panes)]]
+        for pane, selector in PANE_SELECTORS.items():
+            if pane == "source" and not self.info.with_code:
+                continue
+            self.query_one(selector).border_subtitle = f"v: {following}" if narrow else ""
+
+    def action_cycle_pane(self) -> None:
+        """Show the next pane in the lower right."""
+        panes = self.narrow_panes()
+        at = panes.index(self.pane) if self.pane in panes else -1
+        self.show_pane(panes[(at + 1) % len(panes)])
+
+    def on_resize(self) -> None:
+        """The ``v`` key and the panes' hints only matter below 120 columns."""
+        self._pane_hints()
+        self.refresh_bindings()
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        """``v`` is offered only where panes share the screen (below 120 columns)."""
+        if action == "cycle_pane":
+            return self.has_class("-narrow")
+        return True
 
     def on_unmount(self) -> None:
         """Hand what was frozen back to the collector (a live session opens many steppers)."""
@@ -185,6 +289,10 @@ class StepperScreen(Screen[None]):
         self.query_one(StatePane).frame = frame
         self.query_one(ActionsPane).frame = frame
         self.query_one(ProblemPane).frame = frame
+        if self.pane not in self.narrow_panes():
+            self.show_pane(self.narrow_panes()[0])
+        else:
+            self._pane_hints()
         history = self.query_one(HistoryView)
         history.show_current(frame.index)
         self._show_selected(history.selected_index)
@@ -225,22 +333,6 @@ class StepperScreen(Screen[None]):
         name = names.get(index) if names is not None else self.events[index].name
         lane = "past" if index < session.past_count else "new"
         detail.show_event(index, self.events[index], lane, name)
-
-    def _push_breakpoints(self) -> None:
-        self.query_one(HistoryView).set_breakpoints(self.breakpoints)
-        self._push_line_breakpoints()
-
-    def _push_line_breakpoints(self) -> None:
-        if not self.info.with_code:
-            return
-        source = self.query_one(SourceView)
-        lines = frozenset(
-            b.line
-            for b in self.breakpoints
-            if b.line is not None and (b.file is None or b.file == source.file)
-        )
-        if lines != source.breakpoint_lines:
-            source.set_breakpoints(lines)
 
     # --- messages up -----------------------------------------------------------------
 
@@ -298,11 +390,6 @@ class StepperScreen(Screen[None]):
         self._waiting_for = None
         self.current_frame = session.goto(index)
 
-    @property
-    def position(self) -> int:
-        """The event index the replay is at."""
-        return self.session.position
-
     def action_step(self) -> None:
         """Apply the next event."""
         self.goto(self.position + 1)
@@ -323,64 +410,22 @@ class StepperScreen(Screen[None]):
         """Ask for an event number and go there."""
 
         def answer(value: str | None) -> None:
-            if value:
-                try:
-                    self.goto(int(value))
-                except ValueError:
-                    self.notify(f"not an event number: {value}", severity="warning")
+            if not value:
+                return
+            last = self.session.total - 1
+            try:
+                index = int(value)
+            except ValueError:
+                self.notify(f"not an event number: {value}", severity="warning")
+                return
+            if not 0 <= index <= last:
+                self.notify(
+                    f"no event #{index}: events are #0–#{last}", severity="warning", timeout=4
+                )
+                return
+            self.goto(index)
 
         self.app.push_screen(goto_modal(self.session.total), answer)
-
-    def action_toggle_breakpoint(self) -> None:
-        """Toggle a breakpoint on the selected event."""
-        index = self.query_one(HistoryView).selected_index
-        if index is not None:
-            self._toggle(Breakpoint(index=index))
-
-    def action_breakpoint_by(self) -> None:
-        """Ask for an event kind or name and toggle a breakpoint on it."""
-        kinds = sorted({ev.kind for ev in self.events[:5000]})
-
-        def answer(value: str | None) -> None:
-            text = (value or "").strip()
-            if not text:
-                return
-            known = {k.lower(): k for k in kinds}
-            known.update({cls.kind.lower(): cls.kind for cls in _event_classes()})
-            if text.lower() in known:
-                self._toggle(Breakpoint(kind=known[text.lower()]))
-            else:
-                self._toggle(Breakpoint(name=text))
-
-        self.app.push_screen(breakpoint_modal(kinds), answer)
-
-    def _toggle(self, bp: Breakpoint) -> None:
-        if bp in self.breakpoints:
-            self.breakpoints.remove(bp)
-            self.notify(f"breakpoint removed: {bp.describe()}", timeout=2)
-        else:
-            self.breakpoints.append(bp)
-            self.notify(f"breakpoint set: {bp.describe()}", timeout=2)
-        self._push_breakpoints()
-
-    def action_continue(self) -> None:
-        """Continue to the next breakpoint."""
-        self._continue(forward=True)
-
-    def action_continue_back(self) -> None:
-        """Go back to the previous breakpoint."""
-        self._continue(forward=False)
-
-    def _continue(self, *, forward: bool) -> None:
-        if not self.breakpoints:
-            self.notify("no breakpoints: b on an event, B for a kind or name", timeout=3)
-            return
-        frame = self.session.find(self.breakpoints, forward=forward, start=self.position)
-        if frame is None:
-            where_ = "ahead" if forward else "behind"
-            self.notify(f"no breakpoint {where_}", timeout=2)
-            return
-        self.goto(frame.index)
 
     def action_filter(self) -> None:
         """Ask for a filter and show only the matching events."""
@@ -401,27 +446,25 @@ class StepperScreen(Screen[None]):
         self.app.push_screen(filter_modal(history.filter_text), answer)
 
     def action_save(self) -> None:
-        """Write the request (and with code, the response) as base64 files here.
+        """Ask for a folder (the default shown), then write the request (and response) there."""
+        default = str(self.save_dir or Path.cwd())
 
-        Never over an existing file (a taken name gets ``-2``, ``-3`` ...), never through a
-        symlink (:func:`engine.savefile.save_set`).
-        """
-        folder = self.save_dir or Path.cwd()
-        iid = self.info.instance_id
-        stem = bounded(re.sub(r"[^A-Za-z0-9._-]+", "_", iid) or "request", iid, 200)
-        proto = self.session.request.proto
-        files = {".request.b64": base64.b64encode(proto.SerializeToString()) + b"\n"}
+        def answer(value: str | None) -> None:
+            if value is not None:
+                self.save_to(Path(value.strip() or default).expanduser())
+
+        self.app.push_screen(save_modal(default), answer)
+
+    def save_to(self, folder: Path) -> None:
+        """Write the request (and with code, the response) as base64 files in ``folder``."""
         try:
-            if self.session.app is not None:
-                response = self.session.outcome().response.SerializeToString()
-                files[".response.b64"] = base64.b64encode(response) + b"\n"
-            # A fresh name when one is taken; a symlink planted in the folder is never followed.
-            written = [str(path) for path in save_set(folder, stem, files)]
+            written = write_request_files(self.session, self.info.instance_id, folder)
         except OSError as exc:
-            self.notify(f"cannot save: {exc}", severity="error")
+            self.notify(f"cannot save: {exc.strerror or exc}", severity="error")
             return
         self.saved_paths = written
-        self.notify("saved " + ", ".join(written), title="saved", timeout=6)
+        names = ", ".join(Path(p).name for p in written)
+        self.notify(f"{names}\nin {folder}", title="saved", timeout=6)
 
     def action_timeline(self) -> None:
         """The request's history as a timeline, the current event marked."""
@@ -435,36 +478,9 @@ class StepperScreen(Screen[None]):
 
     def action_help(self) -> None:
         """Show every key."""
-        self.app.push_screen(HelpScreen(key_help()))
+        self.app.push_screen(HelpScreen(key_help(self.BINDINGS)))
 
     async def action_quit(self) -> None:
         """Leave the inspector."""
         self.workers.cancel_group(self, "replay")
         self.app.exit()
-
-
-def _event_classes() -> list[type[h.HistoryEvent]]:
-    return [
-        cls
-        for cls in vars(h).values()
-        if isinstance(cls, type) and issubclass(cls, h.HistoryEvent) and cls.kind
-    ]
-
-
-KEY_LABELS = {"slash": "/", "question_mark": "?"}
-
-
-def key_help() -> list[tuple[str, str]]:
-    """Every key of the stepper, with its description."""
-    keys: list[tuple[str, str]] = []
-    for binding in StepperScreen.BINDINGS:
-        assert isinstance(binding, Binding)
-        label = " / ".join(KEY_LABELS.get(k.strip(), k.strip()) for k in binding.key.split(","))
-        keys.append((label, binding.tooltip or binding.description))
-    keys += [
-        ("up / down", "Select an event in the history"),
-        ("pageup / pagedown", "Select a screen up or down"),
-        ("enter", "Replay to the selected event"),
-        ("ctrl+p", "Command palette (every action above)"),
-    ]
-    return keys

@@ -64,10 +64,10 @@ def goto_modal(total: int) -> PromptModal:
 
 def breakpoint_modal(kinds: list[str]) -> PromptModal:
     """Ask for an event kind or a name to break on."""
-    sample = ", ".join(kinds[:4])
+    sample = ", ".join(kinds[:2])
     return PromptModal(
         "Breakpoint on event kind or name (toggles)",
-        f"a kind ({sample}…) or a task / event / orchestration name",
+        f"a kind ({sample}…) or a task, event or orchestration name",
         placeholder="taskFailed or say_hello",
     )
 
@@ -79,6 +79,16 @@ def filter_modal(current: str) -> PromptModal:
         "rows whose kind, name or payload contains this; empty shows every event",
         value=current,
         placeholder="kind, name or text",
+    )
+
+
+def save_modal(default: str) -> PromptModal:
+    """Ask for the folder to save the request (and response) in."""
+    return PromptModal(
+        "Save the request (and response) in folder",
+        "enter saves here (edit the folder first if you like); escape cancels",
+        value=default,
+        placeholder=default,
     )
 
 

@@ -13,6 +13,8 @@ from pygments.token import _TokenType
 from rich.style import Style
 from rich.text import Text
 
+from inspector.text import relative_paths
+
 PYGMENTS_STYLE = "monokai"
 
 
@@ -50,10 +52,44 @@ def highlight_json(value: Any) -> Text:
 
 
 def highlight_traceback(trace: str) -> Text:
-    """A Python stack trace, highlighted when it looks like one."""
+    """A Python stack trace, highlighted when it looks like one, the user's frames first, and
+    the files under the current folder named relative to it."""
     if "Traceback" in trace or 'File "' in trace:
-        return highlight(trace, PythonTracebackLexer())
+        return highlight(relative_paths(user_code_first(trace)), PythonTracebackLexer())
     return Text(trace)
+
+
+SDK_PATHS = ("/durabletask/", "\\durabletask\\", "/site-packages/", "\\site-packages\\")
+"""Where a frame of a stack trace is the SDK's or a library's, not the user's code."""
+
+
+def user_code_first(trace: str) -> str:
+    """A stack trace with the user's frames first and the SDK's (and libraries') after them.
+
+    A failure recorded by a sidecar's worker often starts with the SDK's own frames, the
+    user's frame further down; a trace with no such frame is returned as it is.
+    """
+    lines = trace.split("\n")
+    blocks: list[list[str]] = []
+    head: list[str] = []
+    tail: list[str] = []
+    for line in lines:
+        if line.lstrip().startswith('File "'):
+            blocks.append([line])
+        elif blocks and line.startswith("    ") and not tail:
+            blocks[-1].append(line)
+        elif blocks:
+            tail.append(line)
+        else:
+            head.append(line)
+    internal = [b for b in blocks if any(p in b[0] for p in SDK_PATHS)]
+    user = [b for b in blocks if not any(p in b[0] for p in SDK_PATHS)]
+    if not internal or not user or blocks[: len(user)] == user:
+        return trace
+    out = head + [line for b in user for line in b]
+    out.append(f"  ({len(internal)} frame(s) of the SDK and libraries, below)")
+    out += [line for b in internal for line in b]
+    return "\n".join(out + tail)
 
 
 def parse_json_text(value: str | None) -> Any:

@@ -16,8 +16,8 @@ from textual.strip import Strip
 
 from engine.breakpoints import Breakpoint, row_marker
 from engine.history import HistoryEvent
-from inspector.formatting import clock
-from inspector.text import short_text
+from inspector.formatting import clock, stamp
+from inspector.text import middle_text, short_kind, short_text
 
 KIND_WIDTH = 22
 NAME_WIDTH = 18
@@ -31,7 +31,7 @@ class HistoryView(ScrollView, can_focus=True, inherit_bindings=False):
         Binding("down", "cursor(1)", "Select next", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),
         Binding("pagedown", "page(1)", "Page down", show=False),
-        Binding("enter", "jump", "Jump here", tooltip="Replay to the selected event"),
+        Binding("enter", "jump", "Jump here", tooltip="Replay to the selected event", show=False),
     ]
 
     COMPONENT_CLASSES = {
@@ -329,13 +329,22 @@ class HistoryView(ScrollView, can_focus=True, inherit_bindings=False):
             elif key == "time":
                 segments.append(Segment(clock(ev.timestamp).ljust(w), muted))
             elif key == "kind":
-                segments.append(Segment(short_text(ev.kind, w).ljust(w), row_style))
+                segments.append(Segment(short_kind(ev.kind, w).ljust(w), row_style))
             elif key == "name":
-                segments.append(Segment(short_text(name, w).ljust(w), row_style))
+                segments.append(Segment(middle_text(name, w).ljust(w), row_style))
             else:
-                segments.append(Segment(short_text(ev.payload, w).ljust(w), muted))
+                segments.append(Segment(short_text(_payload(ev, w), w).ljust(w), muted))
             segments.append(Segment(" ", row_style))
         return Strip(segments).crop_extend(0, width, row_style)
 
     def _is_breakpoint(self, index: int, ev: HistoryEvent, name: str | None) -> bool:
         return self._marks(index, ev.kind, name)
+
+
+def _payload(ev: HistoryEvent, width: int) -> str | None:
+    """The payload column's text: a timer's fire time shortened to what fits (its full ISO time
+    is in the selected-event pane)."""
+    fire_at = getattr(ev, "fire_at", None)
+    if fire_at is None or ev.payload is None or len(ev.payload) <= width:
+        return ev.payload
+    return f"fires {stamp(fire_at)}" if width >= 25 else f"fires {clock(fire_at)}"

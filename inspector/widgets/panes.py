@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -12,10 +13,12 @@ from textual.reactive import reactive
 from textual.widgets import Static
 
 from engine.entities import critical_section_text
-from engine.frames import Frame
+from engine.frames import Frame, OpenTask
 from engine.history import HistoryEvent
+from engine.waiting import task_words, waiting_on
 from inspector.formatting import event_time, stamp_ms
 from inspector.style import status_style
+from inspector.text import short_kind
 from inspector.widgets.highlight import highlight_json, highlight_traceback, parse_json_text
 
 
@@ -36,6 +39,7 @@ SHORT_LABELS = {
     "custom status": "custom",
     "critical section": "section",
     "step did": "did",
+    "waiting on": "waits on",
 }
 """Labels for a narrow state pane, so values keep their line."""
 
@@ -50,6 +54,25 @@ def _labelled(rows: list[tuple[str, Text | str]], width: int = 14, *, short: boo
         out.append(f"{label:<{width}}", "bold")
         out.append(value if isinstance(value, Text) else Text(value))
     return out
+
+
+def position_words(index: int, total: int) -> Text:
+    """``step #9  (events #0–#13)``: the step is the event index (never a 1-based count)."""
+    last = f"#0–#{total - 1}" if total else "no events"
+    if index < 0:
+        return Text(f"before step #0  (events {last})", "bold")
+    out = Text(f"step #{index}", "bold")
+    out.append(f"  (events {last})", "dim")
+    return out
+
+
+_ACTION_ID = re.compile(r"^(\w+) #(\d+)")
+
+
+def action_words(summary: str) -> str:
+    """``scheduleTask (task 4) 'add'`` for ``scheduleTask #4 'add'``: ``#`` is kept for event
+    indices, so a task id never reads like one."""
+    return _ACTION_ID.sub(r"\1 (task \2)", summary, count=1)
 
 
 def where(location: Any) -> str:
@@ -109,12 +132,13 @@ class StatePane(Static):
             ("orchestration", f"{info.name or '-'}{version}"),
         ]
         if frame is not None:
-            rows.append(("position", Text(f"step {frame.index + 1} of {frame.total}", "bold")))
+            rows.append(("position", position_words(frame.index, frame.total)))
             if frame.event is not None:
-                event = Text(f"#{frame.index} {frame.event.kind}")
+                room = self.content_size.width - (10 if self._short() else 14) - 7
+                event = Text(short_kind(frame.event.kind, room if room > 8 else 99))
                 event.append(f" ({frame.lane})", "dim")
             else:
-                event = Text("before the first event", "dim")
+                event = Text("-", "dim")
             rows.append(("event", event))
             replaying = Text(
                 "yes" if frame.is_replaying else "no", "yellow" if frame.is_replaying else "green"
@@ -123,9 +147,10 @@ class StatePane(Static):
             clock = frame.current_utc_datetime
             rows.append(("replay clock", stamp_ms(clock)))
             status = Text(frame.status, status_style(frame.status))
-            if frame.suspended:
+            if frame.suspended and frame.status != "SUSPENDED":
                 status.append("  (suspended)", "yellow")
             rows.append(("status", status))
+            rows.append(("waiting on", Text(waiting_on(frame).summary, "cyan")))
             rows.append(("custom status", frame.custom_status or "-"))
             section = critical_section_text(frame.open_tasks)
             if section is not None:
@@ -149,13 +174,17 @@ class StatePane(Static):
                 ("jump", Text(f"waiting for replay to reach #{self.waiting_for}", "yellow"))
             )
         self.border_subtitle = subtitle
-        short = 0 < self.content_size.width < self.SHORT_BELOW
+        short = self._short()
         text = _labelled(rows, width=10 if short else 14, short=short)
         if text.plain == self.summary:
             return
         relayout = text.plain.count("\n") != self.summary.count("\n")
         self.summary = text.plain
         self.update(text, layout=relayout)
+
+    def _short(self) -> bool:
+        """Whether the pane is narrow enough for short labels."""
+        return 0 < self.content_size.width < self.SHORT_BELOW
 
 
 class ActionsPane(Static):
@@ -177,39 +206,56 @@ class ActionsPane(Static):
         if frame is None:
             self.update(out)
             return
-        key = (frame.with_code, frame.pending_actions, frame.open_tasks, frame.buffered_events)
+        key = (
+            frame.with_code,
+            frame.status,
+            frame.pending_actions,
+            frame.open_tasks,
+            frame.buffered_events,
+        )
         if key == self._shown:
             return
         self._shown = key
-        self._heading(out, "pending actions", len(frame.pending_actions), first=True)
+        waiting = waiting_on(frame)
+        self._heading(out, "waiting on", 0, first=True)
+        out.append(f"  {waiting.summary}", "cyan")
+        if waiting.note:
+            out.append(f"\n  {waiting.note}", "dim")
+        self._heading(out, "pending actions", len(frame.pending_actions))
         if not frame.with_code:
             out.append("  known only with --app", "dim")
         elif not frame.pending_actions:
             out.append("  none", "dim")
         for action in frame.pending_actions[: self.MAX_ITEMS]:
             out.append("\n  • ")
-            out.append(action.summary)
+            out.append(action_words(action.summary))
         self._more(out, len(frame.pending_actions))
-        self._heading(out, "open tasks", len(frame.open_tasks))
-        if not frame.open_tasks:
-            out.append("  none", "dim")
-        for task in frame.open_tasks[: self.MAX_ITEMS]:
-            out.append("\n  • ")
-            out.append(task.kind, "cyan")
-            out.append(f" {task.name}")
-            if task.id >= 0:
-                out.append(f"  #{task.id}", "dim")
-            out.append(f"  opened at event {task.opened_at}", "dim")
-        self._more(out, len(frame.open_tasks))
+        if waiting.abandoned:
+            self._heading(out, "left unfinished (not awaited)", len(waiting.abandoned))
+            self._tasks(out, waiting.abandoned, frame.with_code)
+        else:
+            self._heading(out, "open tasks", len(frame.open_tasks))
+            if not frame.open_tasks:
+                out.append("  none", "dim")
+            self._tasks(out, frame.open_tasks, frame.with_code)
         if frame.buffered_events:
             self._heading(out, "buffered events", len(frame.buffered_events))
             for ev in frame.buffered_events[: self.MAX_ITEMS]:
                 out.append("\n  • ")
                 out.append(ev.name, "magenta")
-                out.append(f"  {ev.data or ''}  (arrived at event {ev.received_at})", "dim")
+                out.append(f"  {ev.data or ''}  (arrived at #{ev.received_at})", "dim")
             self._more(out, len(frame.buffered_events))
         self.summary = out.plain
         self.update(out)
+
+    def _tasks(self, out: Text, tasks: tuple[OpenTask, ...], with_code: bool) -> None:
+        """One line per task: kind, name, task id, and the event that opened it."""
+        opened = "asked during" if with_code else "scheduled at"
+        for task in tasks[: self.MAX_ITEMS]:
+            out.append("\n  • ")
+            out.append(task_words(task))
+            out.append(f"  {opened} #{task.opened_at}", "dim")
+        self._more(out, len(tasks))
 
     @staticmethod
     def _heading(out: Text, title: str, count: int, *, first: bool = False) -> None:
@@ -265,7 +311,7 @@ class ProblemPane(Static):
             if failure.stack_trace:
                 out.append("\n")
                 out.append(highlight_traceback(failure.stack_trace.rstrip()))
-        self.display = nd is not None or failure is not None
+        self.set_class(nd is not None or failure is not None, "-shown")
         self.summary = out.plain
         self.update(out)
 
@@ -277,6 +323,8 @@ class LocalsPane(Static):
     """The frame shown."""
 
     _shown: object = None
+    summary = ""
+    """The pane's text, plain."""
 
     def watch_frame(self, frame: Frame | None) -> None:
         key = frame.locals if frame is not None else None
@@ -284,7 +332,8 @@ class LocalsPane(Static):
             return
         self._shown = key
         if frame is None or not frame.locals:
-            self.update(Text("no locals here", "dim"))
+            self.summary = "no locals here"
+            self.update(Text(self.summary, "dim"))
             return
         width = min(16, max(len(name) for name, _ in frame.locals))
         out = Text()
@@ -294,6 +343,7 @@ class LocalsPane(Static):
             out.append(f"{name:<{width}}", "bold cyan")
             out.append(" = ")
             out.append(value)
+        self.summary = out.plain
         self.update(out)
 
 

@@ -17,7 +17,12 @@ from inspector.widgets.highlight import highlight_python_lines
 
 
 class SourceView(ScrollView):
-    """A source file drawn line by line; click a line number to toggle a breakpoint."""
+    """A source file drawn line by line; click a line number to toggle a breakpoint.
+
+    The current line is wrapped onto as many rows as it needs, so it is always read whole; the
+    other lines are cut at the pane's edge. Line numbers never scroll away (there is no
+    sideways scrolling).
+    """
 
     COMPONENT_CLASSES = {
         "source--gutter",
@@ -29,7 +34,8 @@ class SourceView(ScrollView):
     SourceView {
         background: $surface;
         scrollbar-size-vertical: 1;
-        /* no horizontal bar (a row counts in a small pane); the wheel still scrolls sideways */
+        /* no sideways scrolling: the current line wraps instead */
+        overflow-x: hidden;
         scrollbar-size-horizontal: 0;
     }
     SourceView > .source--gutter { color: $text-muted; }
@@ -58,6 +64,9 @@ class SourceView(ScrollView):
         self.breakpoint_lines: frozenset[int] = frozenset()
         """Lines of this file with a breakpoint."""
         self._anchor: int | None = None
+        self._extra = 0
+        """Rows the current line takes beyond its first (it wraps to be read whole)."""
+        self._wrapped_for: tuple[int | None, int] = (None, 0)
         self._lines: list[Text] = []
         self._cache: dict[str, list[Text]] = {}
 
@@ -83,16 +92,47 @@ class SourceView(ScrollView):
             else:
                 self._lines = highlight_python_lines(code)
             self._cache[file] = self._lines
-        widest = max((t.cell_len for t in self._lines), default=0)
-        self.virtual_size = Size(widest + self._gutter_width() + 1, len(self._lines))
+        self._rewrap()
         self.refresh()
 
     def show_location(self, line: int | None) -> None:
-        """Mark the current line and keep it in view."""
+        """Mark the current line (wrapped to be read whole) and keep it in view."""
         self.current_line = line
+        self._rewrap()
         if line is not None:
             self.keep_in_view(line)
         self.refresh()
+
+    # --- rows: the current line may take several ----------------------------------------
+
+    def _code_width(self) -> int:
+        return max(8, self.scrollable_content_region.width - self._gutter_width())
+
+    def _rewrap(self) -> None:
+        """Work out how many rows the current line takes at this width; size the view."""
+        line = self.current_line
+        width = self._code_width()
+        if (line, width) != self._wrapped_for or self.virtual_size.height == 0:
+            self._wrapped_for = (line, width)
+            extra = 0
+            if line is not None and 1 <= line <= len(self._lines):
+                extra = max(0, (self._lines[line - 1].cell_len - 1) // width)
+            self._extra = extra
+        self.virtual_size = Size(0, len(self._lines) + self._extra)
+
+    def _row_line(self, row: int) -> tuple[int, int]:
+        """The 1-based line a row (0-based) shows, and which of its pieces (0: the first)."""
+        cur = self.current_line
+        if cur is None or row < cur - 1:
+            return row + 1, 0
+        if row <= cur - 1 + self._extra:
+            return cur, row - (cur - 1)
+        return row + 1 - self._extra, 0
+
+    def _line_row(self, line: int) -> int:
+        """The first row (0-based) showing a 1-based line."""
+        cur = self.current_line
+        return line - 1 if cur is None or line <= cur else line - 1 + self._extra
 
     def keep_in_view(self, line: int) -> None:
         """Scroll so ``line`` is visible, now and whenever the view is resized."""
@@ -101,18 +141,24 @@ class SourceView(ScrollView):
         if height <= 0:
             return  # not laid out yet: on_resize scrolls
         top = int(self.scroll_offset.y)
-        if not top <= line - 1 < top + height:
-            self.scroll_to(y=max(0, line - 1 - height // 3), animate=False, immediate=True)
+        first = self._line_row(line)
+        last = first + (self._extra if line == self.current_line else 0)
+        if not (top <= first and last < top + height):
+            self.scroll_to(y=max(0, first - height // 3), animate=False, immediate=True)
 
     @property
     def visible_lines(self) -> range:
         """The 1-based line numbers on screen."""
         top = int(self.scroll_offset.y)
         height = max(0, self.scrollable_content_region.height)
-        return range(top + 1, min(top + height, len(self._lines)) + 1)
+        if not self._lines or height == 0:
+            return range(top + 1, top + 1)
+        bottom = min(top + height, len(self._lines) + self._extra) - 1
+        return range(self._row_line(top)[0], self._row_line(bottom)[0] + 1)
 
     def on_resize(self) -> None:
-        """A new height may hide the anchored line: bring it back."""
+        """A new width may wrap the current line anew, a new height hide it: bring it back."""
+        self._rewrap()
         if self._anchor is not None:
             self.keep_in_view(self._anchor)
 
@@ -129,14 +175,13 @@ class SourceView(ScrollView):
         offset = event.get_content_offset(self)
         if offset is None or self.file is None:
             return
-        line = int(self.scroll_offset.y) + offset.y + 1
+        line = self._row_line(int(self.scroll_offset.y) + offset.y)[0]
         if 1 <= line <= len(self._lines):
             self.post_message(self.BreakpointToggled(self, self.file, line))
 
     def render_line(self, y: int) -> Strip:
-        """Draw one source line with its gutter (breakpoint, number, current marker)."""
-        scroll_x, scroll_y = self.scroll_offset
-        number = int(scroll_y) + y + 1
+        """Draw one row: a source line with its gutter, or a piece of the wrapped current line."""
+        number, piece = self._row_line(int(self.scroll_offset.y) + y)
         width = self.scrollable_content_region.width
         base = self.rich_style
         if number > len(self._lines):
@@ -147,19 +192,21 @@ class SourceView(ScrollView):
             style = base + self.get_component_rich_style("source--current")
         gutter = style + self.get_component_rich_style("source--gutter")
         digits = self._gutter_width() - 4
-        segments = [
-            Segment(
-                "●" if number in self.breakpoint_lines else " ",
-                style + self.get_component_rich_style("source--breakpoint"),
-            ),
-            Segment(f"{number:>{digits}} ", gutter),
-            Segment("▶ " if is_current else "  ", style),
+        if piece:
+            segments = [Segment(" " * (digits + 2) + "↪ ", gutter)]
+        else:
+            segments = [
+                Segment(
+                    "●" if number in self.breakpoint_lines else " ",
+                    style + self.get_component_rich_style("source--breakpoint"),
+                ),
+                Segment(f"{number:>{digits}} ", gutter),
+                Segment("▶ " if is_current else "  ", style),
+            ]
+        code = [
+            Segment(seg.text, style + seg.style if seg.style is not None else style)
+            for seg in self._lines[number - 1].render(self.app.console)
         ]
-        for seg in self._lines[number - 1].render(self.app.console):
-            seg_style = seg.style
-            segments.append(
-                Segment(seg.text, style + seg_style if seg_style is not None else style)
-            )
-        total = self.virtual_size.width
-        strip = Strip(segments).crop_extend(0, max(total, width), style)
-        return strip.crop(int(scroll_x), int(scroll_x) + width)
+        cw = self._code_width()
+        body = Strip(code).crop(piece * cw, (piece + 1) * cw)
+        return Strip([*segments, *body]).crop_extend(0, width, style)

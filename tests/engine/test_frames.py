@@ -182,7 +182,14 @@ def test_events_held_while_suspended_are_listed_as_buffered(frames: list[Frame])
 
 def test_location_and_locals(frames: list[Frame]) -> None:
     lines = [f.location.line if f.location else None for f in frames]
-    assert lines == [None] + [L_FETCH] * 4 + [L_WAIT] * 6 + [L_TIMER] * 2 + [None]
+    # after the return: the return line, the locals as they stood, and the value returned
+    assert lines == [None] + [L_FETCH] * 4 + [L_WAIT] * 6 + [L_TIMER] * 2 + [L_TIMER + 1]
+    assert dict(frames[13].locals) == {
+        "n": "1",
+        "a": "'A'",
+        "approval": "'yes'",
+        "(returned)": '["A", "yes"]',
+    }
     loc = frames[1].location
     assert loc is not None and loc.function == "orch" and loc.file == inspect.getsourcefile(orch)
     assert frames[0].locals == ()

@@ -24,7 +24,7 @@ async def test_first_screen_before_the_first_event(make_app: AppFactory) -> None
         screen = app.stepper
         assert screen.current_frame is not None and screen.current_frame.index == -1
         state = screen.query_one(StatePane)
-        assert "step 0 of 18" in state.summary
+        assert "before step #0  (events #0–#17)" in state.summary
         assert "sample-activity_chain" in state.summary
         assert "activity_chain" in state.summary
         assert state.border_subtitle == "replay done, 18 events"
@@ -41,7 +41,7 @@ async def test_n_n_steps_twice_and_p_steps_back(make_app: AppFactory) -> None:
         await pilot.press("n", "n")
         screen = app.stepper
         assert screen.current_frame is not None and screen.current_frame.index == 1
-        assert "step 2 of 18" in screen.query_one(StatePane).summary
+        assert "position      step #1  (events #0–#17)" in screen.query_one(StatePane).summary
         assert "RUNNING" in screen.query_one(StatePane).summary
         assert screen.query_one(HistoryView).current_index == 1
         await pilot.press("right")
@@ -50,7 +50,7 @@ async def test_n_n_steps_twice_and_p_steps_back(make_app: AppFactory) -> None:
         assert screen.current_frame.index == 1
         await pilot.press("left")
         assert screen.current_frame.index == 0
-        assert "step 1 of 18" in screen.query_one(StatePane).summary
+        assert "position      step #0  (events #0–#17)" in screen.query_one(StatePane).summary
 
 
 async def test_end_home_and_G(make_app: AppFactory) -> None:
@@ -60,7 +60,7 @@ async def test_end_home_and_G(make_app: AppFactory) -> None:
         screen = app.stepper
         await pilot.press("end")
         assert screen.current_frame is not None and screen.current_frame.index == 17
-        assert "step 18 of 18" in screen.query_one(StatePane).summary
+        assert "position      step #17  (events #0–#17)" in screen.query_one(StatePane).summary
         assert "IsReplaying   no" in screen.query_one(StatePane).summary
         await pilot.press("home")
         assert screen.current_frame.index == -1
@@ -79,7 +79,9 @@ async def test_g_goes_to_an_event_number(make_app: AppFactory) -> None:
         screen = app.stepper
         assert app.screen is screen
         assert screen.current_frame is not None and screen.current_frame.index == 9
-        assert "#9 taskCompleted" in screen.query_one(StatePane).summary
+        state = screen.query_one(StatePane).summary
+        assert "position      step #9  (events #0–#17)" in state  # the event index, never a count
+        assert "event         taskCompleted (past)" in state
         await pilot.press("g", "escape")
         assert screen.current_frame.index == 9
 
@@ -175,6 +177,11 @@ async def test_s_saves_request_and_response(make_app: AppFactory, tmp_path: Path
     async with app.run_test(size=(160, 48)) as pilot:
         await replayed(pilot)
         await pilot.press("s")
+        prompt = app.screen
+        assert isinstance(prompt, PromptModal)  # s asks where, the default filled in
+        assert prompt.query_one(Input).value == str(tmp_path)
+        assert not list(tmp_path.iterdir())
+        await pilot.press("enter")
         request = tmp_path / "sample-activity_chain.request.b64"
         response = tmp_path / "sample-activity_chain.response.b64"
         assert request.is_file() and response.is_file()
@@ -196,8 +203,8 @@ async def test_s_never_follows_a_symlink_nor_overwrites(
     app = make_app(CHAIN, SAMPLES_APP, save_dir=folder)
     async with app.run_test(size=(160, 48)) as pilot:
         await replayed(pilot)
-        await pilot.press("s")
-        await pilot.press("s")
+        await pilot.press("s", "enter")  # s asks for the folder: the default is taken
+        await pilot.press("s", "enter")
         saved = app.stepper.saved_paths
     assert outside.read_text() == "keep me\n"
     assert (folder / "sample-activity_chain.response.b64").read_text() == "mine\n"
@@ -211,8 +218,24 @@ async def test_s_history_only_saves_the_request(make_app: AppFactory, tmp_path: 
     app = make_app(CHAIN, save_dir=tmp_path)
     async with app.run_test(size=(160, 48)) as pilot:
         await replayed(pilot)
-        await pilot.press("s")
+        await pilot.press("s", "enter")
         assert sorted(p.name for p in tmp_path.iterdir()) == ["sample-activity_chain.request.b64"]
+
+
+async def test_s_saves_in_the_folder_typed(make_app: AppFactory, tmp_path: Path) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    app = make_app(CHAIN, save_dir=tmp_path)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await replayed(pilot)
+        await pilot.press("s")
+        app.screen.query_one(Input).value = str(elsewhere)
+        await pilot.press("enter")
+        assert [p.name for p in elsewhere.iterdir()] == ["sample-activity_chain.request.b64"]
+        assert app.stepper.saved_paths == [str(elsewhere / "sample-activity_chain.request.b64")]
+        await pilot.press("s", "escape")  # escape: nothing written
+        assert len(list(elsewhere.iterdir())) == 1
+        assert [p.name for p in tmp_path.iterdir()] == ["elsewhere"]
 
 
 async def test_question_mark_opens_help_listing_every_key(make_app: AppFactory) -> None:
@@ -242,8 +265,12 @@ async def test_palette_offers_the_stepper_keys(make_app: AppFactory) -> None:
     async with app.run_test(size=(160, 48)) as pilot:
         await replayed(pilot)
         titles = [cmd.title for cmd in app.get_system_commands(app.stepper)]
-        for title in ("Step (n / right)", "Filter (slash)", "Save (s)", "Continue (c)"):
+        for title in ("Step (n / right)", "Filter (/)", "Help (?)", "Save (s)", "Continue (c)"):
             assert title in titles
+        # readable key names, and one entry per command (the stepper's Quit replaces Textual's)
+        assert not [t for t in titles if "slash" in t or "question_mark" in t]
+        assert len(titles) == len(set(titles))
+        assert [t for t in titles if t.startswith("Quit")] == ["Quit (q)"]
 
 
 async def test_source_pane_marks_the_current_line_and_locals(make_app: AppFactory) -> None:
@@ -322,7 +349,7 @@ async def test_narrow_terminal_keeps_history_state_and_source(make_app: AppFacto
         for widget in (HistoryView, StatePane, SourceView):
             assert screen.query_one(widget).region.width > 10
         await pilot.press("n", "n", "n")
-        assert "step 3 of 18" in screen.query_one(StatePane).summary
+        assert "step #2  (events #0–#17)" in screen.query_one(StatePane).summary
 
 
 async def test_source_keeps_the_current_line_in_view_at_medium_heights(
