@@ -21,6 +21,7 @@ from engine.worker._errors import (
 )
 from engine.worker._events import Outcome, WorkerStats, WorkItemEvent
 from engine.worker._lifecycle import State
+from engine.worker._messages import activity_summary, turn_failed, turn_summary
 from engine.worker._options import ConnectionOptions, WorkerOptions
 from engine.worker._record import Recorder
 from engine.worker._stack import stuck_location
@@ -40,5 +41,8 @@ __all__ = [
     "WorkerOptions",
     "WorkerStats",
     "WorkItemEvent",
+    "activity_summary",
     "stuck_location",
+    "turn_failed",
+    "turn_summary",
 ]
