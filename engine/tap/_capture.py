@@ -104,8 +104,10 @@ class Capture:
         self._log = log or (lambda text: None)
         self._recorder = Recorder(record_dir) if record_dir else None
         self._queue: queue.SimpleQueue[tuple[object, ...] | None] = queue.SimpleQueue()
-        # Keyed by kind too: a sidecar may reuse one token across kinds (the in-memory one does).
-        self._open: dict[tuple[str, str], _Open] = {}
+        # Keyed by kind too: a sidecar may reuse one token across kinds (the in-memory one does),
+        # and redeliver an abandoned work item with its token before the abandon is answered:
+        # a completion pairs with the oldest work item open under its key.
+        self._open: dict[tuple[str, str], list[_Open]] = {}
         self._number = 0
         self.stats = TapStats()
         self._thread = threading.Thread(target=self._run, name="tap-capture", daemon=True)
@@ -145,14 +147,14 @@ class Capture:
         over before it is forwarded, so before the worker can complete it).
         """
         self.flush(timeout)
-        entry = self._open.get((kind, token))
+        entry = self._oldest(kind, token)
         if entry is None:
             return None
         return self._event(entry, "RECEIVED", Outcome.RECEIVED, entry.peer, time.monotonic())
 
     def open_items(self) -> int:
         """Work items received and not yet completed or abandoned (after the queue is read)."""
-        return len(self._open)
+        return sum(len(entries) for entries in list(self._open.values()))
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every message handed over so far is processed; False on timeout."""
@@ -200,12 +202,25 @@ class Capture:
         if self._recorder is not None:
             entry.stem = self._stem(entry)
             self._recorder.request(entry.stem, request)
-        self._open[(kind, entry.token)] = entry
+        self._open.setdefault((kind, entry.token), []).append(entry)
         if self._on_received is not None:
             self._on_received(self._event(entry, "RECEIVED", Outcome.RECEIVED, peer, received))
 
+    def _oldest(self, kind: str, token: str) -> _Open | None:
+        entries = self._open.get((kind, token))
+        return entries[0] if entries else None
+
+    def _pop(self, kind: str, token: str) -> _Open | None:
+        entries = self._open.get((kind, token))
+        if not entries:
+            return None
+        entry = entries.pop(0)
+        if not entries:
+            del self._open[(kind, token)]
+        return entry
+
     def _held(self, token: str, data: bytes, peer: str, at: float) -> None:
-        entry = self._open.get(("orchestrator", token))
+        entry = self._oldest("orchestrator", token)
         if entry is None:
             return
         result = turn_summary(pb.OrchestratorResponse.FromString(data))
@@ -229,7 +244,7 @@ class Capture:
         else:
             summary = _summary(kind, data)
             token = summary[2]
-        entry = self._open.pop((kind, token), None)
+        entry = self._pop(kind, token)
         if entry is None:
             self.stats.unpaired += 1
             instance = string_field(data, 1) if not abandon else ""

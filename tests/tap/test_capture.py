@@ -121,3 +121,23 @@ def test_a_string_field_is_read_from_the_wire() -> None:
     assert string_field(data, 5) == "tok"
     assert string_field(data, 1) == "x"
     assert string_field(b"", 5) == ""
+
+
+def test_a_redelivery_under_the_same_token_pairs_after_the_abandon(tmp_path: Path) -> None:
+    # The in-memory sidecar redelivers an abandoned turn with its token at once: the new work
+    # item can be seen before the abandon's answer is.
+    capture, events, _ = _capture(tmp_path)
+    ok = grpc.StatusCode.OK
+    capture.item(_turn("i4", "t4"), "w")
+    capture.item(_turn("i4", "t4"), "w")  # the redelivery
+    abandon = pb.AbandonOrchestrationTaskRequest(completionToken="t4").SerializeToString()
+    capture.completion(S + "AbandonTaskOrchestratorWorkItem", abandon, ok, "", "w", "held")
+    turn = pb.OrchestratorResponse(instanceId="i4", completionToken="t4").SerializeToString()
+    capture.completion(S + "CompleteOrchestratorTask", turn, ok, "", "w")
+    assert capture.flush()
+    assert [(e.number, e.outcome, e.detail) for e in events] == [
+        (1, Outcome.ABANDONED, "held"),
+        (2, Outcome.COMPLETED, ""),
+    ]
+    assert events[1].result == "0 actions" and capture.open_items() == 0
+    capture.close()
