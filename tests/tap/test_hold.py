@@ -86,7 +86,7 @@ def test_a_held_turn_waits_then_release_forwards_and_abandon_redelivers(tmp_path
         assert held.result == "HELD" and held.detail == "1 action" and held.response
         assert held.token == tap.held_tokens()[0] and held.worker
         state = client.get_orchestration_state("held-r")
-        assert state is not None and state.runtime_status == PENDING  # its first turn was not forwarded
+        assert state is not None and state.runtime_status == PENDING  # its first turn not forwarded
 
         assert tap.release_held(held.token)
         assert not tap.release_held(held.token)  # settled once
