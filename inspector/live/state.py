@@ -31,7 +31,7 @@ class SourceStats(Protocol):
 class WorkItemSource(Protocol):
     """Where the live app's work items come from: the embedded worker, or the tap.
 
-    Either reports :class:`~engine.worker.WorkItemEvent`\ s through callbacks given when it
+    Either reports :class:`~engine.worker.WorkItemEvent`s through callbacks given when it
     is made (the app turns them into messages) and holds the turns the app's gate takes.
     """
 

@@ -2,7 +2,7 @@
 
 :class:`TapLiveApp` is the live app of ``attach --app`` with the embedded worker replaced by a
 :class:`TapSource`: the tap's capture thread reports the same
-:class:`~engine.worker.WorkItemEvent`\\ s, posted as the same
+:class:`~engine.worker.WorkItemEvent` events, posted as the same
 :class:`~inspector.messages.WorkItemReported` messages, into the same work-item list; the hold
 gate (``b``, ``h``) decides on the workers' orchestrator completions before they are forwarded,
 and ``r`` / ``a`` forward or abandon them. The instance list shows what the sidecar lists,
