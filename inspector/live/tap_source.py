@@ -22,7 +22,7 @@ from engine.tap import Tap, TapOptions
 from engine.worker import Outcome, WorkItemEvent
 from inspector.live.app import LiveApp
 from inspector.live.config import LiveConfig
-from inspector.messages import InstancesLoaded, WorkerStarted, WorkItemReported
+from inspector.messages import InstancesLoaded, WorkItemReported
 from inspector.widgets.live import Filters, InstancesTable
 
 _ENDED = ("COMPLETED", "TERMINATED")
@@ -138,9 +138,6 @@ class TapLiveApp(LiveApp):
         """The instances the sidecar listed last (none: it answers no instance queries)."""
         self.seen: dict[str, InstanceRow] = {}
         """The instances seen in the captured orchestrator work items, by id."""
-
-    def on_worker_started(self, message: WorkerStarted) -> None:
-        self._add_notice(f"the tap listens on port {self.tap_source.tap.port}")
 
     def on_instances_loaded(self, message: InstancesLoaded) -> None:
         message.prevent_default()  # the list is merged here, not replaced

@@ -2,7 +2,7 @@
 
 The work items are the ``WorkItemReported`` messages the tap's capture posts, given fixed
 times and peers so the picture does not change from run to run; the instance poller is left
-out (its countdown and the sidecar's port would), so the sidecar stays ``connecting``.
+out (its countdown would), so the sidecar stays ``connecting``.
 """
 
 from __future__ import annotations
@@ -26,9 +26,13 @@ WORKER = "ipv4:127.0.0.1:36384"
 
 
 class StillTapApp(TapLiveApp):
-    """The tap's live app without the instance poller."""
+    """The tap's live app without the instance poller, and without notices (they tell the
+    tap's port, chosen at run time, and the time)."""
 
     def _poll(self) -> None:  # type: ignore[override]
+        return None
+
+    def _add_notice(self, line: str, at: datetime | None = None) -> None:
         return None
 
 
