@@ -37,6 +37,10 @@ class ConnectionConfigError(InspectorError):
     """The connection to a sidecar is misconfigured (a CA file that cannot be read...)."""
 
 
+class TapError(InspectorError):
+    """The tap could not start (the address cannot be served...)."""
+
+
 # --- replay --------------------------------------------------------------------------------
 
 
@@ -62,6 +66,7 @@ __all__ = [
     "LoadError",
     "OrchestratorNotFound",
     "ReplayError",
+    "TapError",
     "WorkItemRejected",
     "WorkerError",
 ]

@@ -1,8 +1,12 @@
-"""``inspector tap LISTEN_HOST:PORT --sidecar HOST:PORT``: the transparent proxy, headless.
+"""``inspector tap LISTEN_HOST:PORT --sidecar HOST:PORT [--ui [--app APP]]``: the transparent
+proxy.
 
-One line per work item on standard error, as ``inspector worker`` writes them, followed by
-the peer of the worker that served it; notices start with ``tap:``. SIGINT and SIGTERM stop
-it after what is in flight is forwarded (exit status 0). Header values are never printed.
+Headless: one line per work item on standard error, as ``inspector worker`` writes them,
+followed by the peer of the worker that served it; notices start with ``tap:``. SIGINT and
+SIGTERM stop it after what is in flight is forwarded (exit status 0). With ``--ui``: the live
+TUI of ``attach`` on the sidecar, its work-item list fed by the tap, turns held before their
+completion is forwarded; ``--app`` opens turns in the stepper with APP's code. Header values
+are never printed.
 """
 
 from __future__ import annotations
@@ -13,9 +17,12 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from inspector.options import seconds
+from inspector.options import connection_options, seconds
+
+if TYPE_CHECKING:
+    from engine.tap import TapOptions
 
 _print_lock = threading.Lock()
 
@@ -53,6 +60,12 @@ def add_parser(
         metavar="SECONDS",
         help="on SIGINT/SIGTERM, time for the work items in flight to complete (default 10)",
     )
+    p.add_argument(
+        "--ui", action="store_true", help="the live TUI of the captured work items (as attach)"
+    )
+    p.add_argument(
+        "--app", help="with --ui: open turns in the stepper with this file's or module's code"
+    )
 
 
 def _emit(text: str) -> None:
@@ -68,8 +81,8 @@ def _check(args: argparse.Namespace) -> str | None:
     """What is wrong with the options, before anything starts (None: nothing)."""
     if args.ca and not args.tls:
         return "--ca needs --tls"
-    if args.ca and not os.access(args.ca, os.R_OK):
-        return f"--ca: cannot read {args.ca}"
+    if args.app and not args.ui:
+        return "--app needs --ui (headless, the tap runs no code)"
     if args.record:
         if os.path.exists(args.record) and not os.path.isdir(args.record):
             return f"--record: {args.record} is not a directory"
@@ -82,28 +95,32 @@ def _check(args: argparse.Namespace) -> str | None:
     return None
 
 
+def tap_options(args: argparse.Namespace) -> TapOptions:
+    """The tap the parsed arguments describe (the CA file is checked: exit 2 if unreadable).
+
+    Raises:
+        ConnectionConfigError: the CA file cannot be read or holds no certificate.
+    """
+    from engine.channel import Dialer
+    from engine.tap import TapOptions
+
+    sidecar = connection_options(args, address=args.sidecar)
+    Dialer(sidecar)  # reads and checks the CA file, as every command does
+    return TapOptions(listen=args.listen, sidecar=sidecar, record_dir=args.record, grace=args.grace)
+
+
 def run(args: argparse.Namespace) -> int:
-    """Forward until SIGINT or SIGTERM; return the exit status."""
+    """Forward until SIGINT or SIGTERM (or, with ``--ui``, until the user quits)."""
     problem = _check(args)
     if problem is not None:
         print(f"inspector: {problem}", file=sys.stderr)
         return 2
-    from engine.tap import Tap, TapEvent, TapOptions
+    options = tap_options(args)
+    if args.ui:
+        return _run_ui(args, options)
+    from engine.tap import Tap
 
-    options = TapOptions(
-        listen=args.listen,
-        sidecar=args.sidecar,
-        tls=bool(args.tls),
-        ca_file=args.ca,
-        headers=tuple(args.header or ()),
-        record_dir=args.record,
-        grace=args.grace,
-    )
-
-    def on_event(event: TapEvent) -> None:
-        _emit(event.line())
-
-    tap = Tap(options, on_event=on_event, log=lambda text: _emit(f"tap: {text}"))
+    tap = Tap(options, on_event=lambda event: _emit(event.line()), log=lambda t: _emit(f"tap: {t}"))
 
     def on_signal(signum: int, frame: Any) -> None:
         tap.request_stop()
@@ -114,4 +131,26 @@ def run(args: argparse.Namespace) -> int:
     finally:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
+    return 0
+
+
+def _run_ui(args: argparse.Namespace, options: TapOptions) -> int:
+    """The live TUI on the sidecar, fed by the tap; the tap stops when the user quits."""
+    from engine.app_loader import load_app
+    from engine.tap import check_listen
+    from inspector.live import LiveConfig
+    from inspector.live.tap_source import TapLiveApp
+
+    check_listen(options.listen)
+    config = LiveConfig(
+        connection=options.sidecar,
+        tap_options=options,
+        user_app=load_app(args.app) if args.app else None,
+        title=f"tap {args.listen} → {args.sidecar}" + (f" --app {args.app}" if args.app else ""),
+    )
+    app = TapLiveApp(config)
+    try:
+        app.run()
+    finally:
+        app.close()
     return 0

@@ -190,14 +190,17 @@ def _given(args: argparse.Namespace, fields: dict[str, str]) -> dict[str, Any]:
     return {field: value for field, value in values.items() if value is not None}
 
 
-def connection_options(args: argparse.Namespace) -> ConnectionOptions:
-    """The connection the parsed ``attach`` or ``worker`` arguments describe."""
+def connection_options(args: argparse.Namespace, address: str | None = None) -> ConnectionOptions:
+    """The connection the parsed ``attach`` or ``worker`` arguments describe.
+
+    ``address`` overrides ``args.address`` (``tap`` names its sidecar with ``--sidecar``).
+    """
     from engine.worker import ConnectionOptions
 
     given = _given(args, CONNECTION_FIELDS)
     if "headers" in given:
         given["headers"] = tuple(given["headers"])
-    return ConnectionOptions(address=args.address, **given)
+    return ConnectionOptions(address=address or args.address, **given)
 
 
 def worker_options(args: argparse.Namespace, app: str | None = None) -> WorkerOptions:

@@ -20,12 +20,15 @@ import grpc
 from engine.proto import orchestrator_service_pb2 as pb
 from engine.tap._forward import SERVICE
 from engine.tap._wire import string_field
-from engine.worker import Outcome, WorkItemEvent, orchestrator_name
-
-try:  # the public name once the worker's restructuring lands
-    from engine.worker import Recorder  # type: ignore[attr-defined]
-except ImportError:  # pragma: no cover - today's home
-    from engine.worker._record import Recorder
+from engine.worker import (
+    Outcome,
+    Recorder,
+    WorkItemEvent,
+    activity_summary,
+    orchestrator_name,
+    turn_failed,
+    turn_summary,
+)
 
 _UNSAFE = re.compile(r"[^A-Za-z0-9._:@-]+")
 
@@ -38,20 +41,6 @@ _COMPLETIONS: dict[str, tuple[str, int, bool]] = {
     SERVICE + "AbandonTaskActivityWorkItem": ("activity", 1, True),
     SERVICE + "AbandonTaskEntityWorkItem": ("entity", 1, True),
 }
-
-
-@dataclass(frozen=True)
-class TapEvent:
-    """One work item seen through the tap: the worker's event, plus which worker served it."""
-
-    event: WorkItemEvent
-    """What happened, in the same terms as the embedded worker's events."""
-    worker: str
-    """The peer (``ipv4:HOST:PORT``) that completed it (or received it, while it is open)."""
-
-    def line(self) -> str:
-        """The worker's one-line log form, followed by the serving worker's peer."""
-        return f"{self.event.line()} via {self.worker}"
 
 
 @dataclass
@@ -92,7 +81,10 @@ class _Open:
 
 
 class Capture:
-    """Pairs work items and completions, records them and reports :class:`TapEvent`s.
+    """Pairs work items and completions, records them and reports :class:`WorkItemEvent`s.
+
+    Every event is reported from the capture thread, in the order the messages were seen;
+    :attr:`WorkItemEvent.worker` is the peer of the worker that served the work item.
 
     Args:
         on_event: Called (on the capture thread) for every finished work item.
@@ -103,8 +95,8 @@ class Capture:
 
     def __init__(
         self,
-        on_event: Callable[[TapEvent], None] | None = None,
-        on_received: Callable[[TapEvent], None] | None = None,
+        on_event: Callable[[WorkItemEvent], None] | None = None,
+        on_received: Callable[[WorkItemEvent], None] | None = None,
         record_dir: str | None = None,
         log: Callable[[str], None] | None = None,
     ) -> None:
@@ -113,8 +105,10 @@ class Capture:
         self._log = log or (lambda text: None)
         self._recorder = Recorder(record_dir) if record_dir else None
         self._queue: queue.SimpleQueue[tuple[object, ...] | None] = queue.SimpleQueue()
-        # Keyed by kind too: a sidecar may reuse one token across kinds (the in-memory one does).
-        self._open: dict[tuple[str, str], _Open] = {}
+        # Keyed by kind too: a sidecar may reuse one token across kinds (the in-memory one does),
+        # and redeliver an abandoned work item with its token before the abandon is answered:
+        # a completion pairs with the oldest work item open under its key.
+        self._open: dict[tuple[str, str], list[_Open]] = {}
         self._number = 0
         self.stats = TapStats()
         self._thread = threading.Thread(target=self._run, name="tap-capture", daemon=True)
@@ -127,16 +121,41 @@ class Capture:
         self._queue.put(("item", data, peer, time.monotonic()))
 
     def completion(
-        self, path: str, data: bytes, code: grpc.StatusCode, details: str, peer: str
+        self,
+        path: str,
+        data: bytes,
+        code: grpc.StatusCode,
+        details: str,
+        peer: str,
+        note: str = "",
     ) -> None:
-        """A completion or abandon was forwarded and the sidecar answered ``code``."""
-        self._queue.put(("done", path, data, code, details, peer, time.monotonic()))
+        """A completion or abandon was forwarded and the sidecar answered ``code``.
+
+        ``note`` says why the tap itself abandoned a work item (a held turn abandoned).
+        """
+        self._queue.put(("done", path, data, code, details, peer, time.monotonic(), note))
 
     # --- queries ---------------------------------------------------------------------------
 
+    def held(self, token: str, data: bytes, peer: str) -> None:
+        """The orchestrator completion ``data`` of ``token`` is held before it is forwarded."""
+        self._queue.put(("held", token, data, peer, time.monotonic()))
+
+    def open_item(self, kind: str, token: str, timeout: float = 10.0) -> WorkItemEvent | None:
+        """The open work item of ``kind`` with ``token`` (None: not seen or already finished).
+
+        Waits for the messages handed over so far to be processed (a work item is handed
+        over before it is forwarded, so before the worker can complete it).
+        """
+        self.flush(timeout)
+        entry = self._oldest(kind, token)
+        if entry is None:
+            return None
+        return self._event(entry, "RECEIVED", Outcome.RECEIVED, entry.peer, time.monotonic())
+
     def open_items(self) -> int:
         """Work items received and not yet completed or abandoned (after the queue is read)."""
-        return len(self._open)
+        return sum(len(entries) for entries in list(self._open.values()))
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every message handed over so far is processed; False on timeout."""
@@ -162,6 +181,8 @@ class Capture:
             try:
                 if message[0] == "item":
                     self._item(*message[1:])  # type: ignore[arg-type]
+                elif message[0] == "held":
+                    self._held(*message[1:])  # type: ignore[arg-type]
                 else:
                     self._completion(*message[1:])  # type: ignore[arg-type]
             except Exception as exc:  # noqa: BLE001 - capture must outlive any bad message
@@ -182,9 +203,30 @@ class Capture:
         if self._recorder is not None:
             entry.stem = self._stem(entry)
             self._recorder.request(entry.stem, request)
-        self._open[(kind, entry.token)] = entry
+        self._open.setdefault((kind, entry.token), []).append(entry)
         if self._on_received is not None:
             self._on_received(self._event(entry, "RECEIVED", Outcome.RECEIVED, peer, received))
+
+    def _oldest(self, kind: str, token: str) -> _Open | None:
+        entries = self._open.get((kind, token))
+        return entries[0] if entries else None
+
+    def _pop(self, kind: str, token: str) -> _Open | None:
+        entries = self._open.get((kind, token))
+        if not entries:
+            return None
+        entry = entries.pop(0)
+        if not entries:
+            del self._open[(kind, token)]
+        return entry
+
+    def _held(self, token: str, data: bytes, peer: str, at: float) -> None:
+        entry = self._oldest("orchestrator", token)
+        if entry is None:
+            return
+        result = turn_summary(pb.OrchestratorResponse.FromString(data))
+        if self._on_event is not None:
+            self._on_event(self._event(entry, "HELD", Outcome.HELD, peer, at, result, data))
 
     def _completion(
         self,
@@ -194,15 +236,16 @@ class Capture:
         details: str,
         peer: str,
         finished: float,
+        note: str = "",
     ) -> None:
         kind, token_field, abandon = _COMPLETIONS[path]
-        summary: tuple[str, str, str] | None = None
+        summary: tuple[str, str, str, bool] | None = None
         if abandon or kind == "entity":
             token = string_field(data, token_field)
         else:
             summary = _summary(kind, data)
             token = summary[2]
-        entry = self._open.pop((kind, token), None)
+        entry = self._pop(kind, token)
         if entry is None:
             self.stats.unpaired += 1
             instance = string_field(data, 1) if not abandon else ""
@@ -214,17 +257,17 @@ class Capture:
             result, outcome = f"UNDELIVERED {code.name}", Outcome.UNDELIVERED
         elif abandon:
             self.stats.abandoned += 1
-            result, outcome, detail = "ABANDONED", Outcome.ABANDONED, ""
+            result, outcome, detail = "ABANDONED", Outcome.ABANDONED, note
         else:
-            result, detail = summary[:2] if summary is not None else ("ok", "")
-            outcome = Outcome.FAILED if result.startswith("FAILED") else Outcome.COMPLETED
+            result, detail, _, failed = summary if summary is not None else ("ok", "", "", False)
+            outcome = Outcome.FAILED if failed else Outcome.COMPLETED
             if outcome is Outcome.FAILED:
                 self.stats.failed += 1
             else:
                 self.stats.completed += 1
         if self._recorder is not None and entry.stem:
             if abandon:
-                self._recorder.abandoned(entry.stem, f"abandoned by the worker at {peer}")
+                self._recorder.abandoned(entry.stem, note or f"abandoned by the worker at {peer}")
             else:
                 self._recorder.response(entry.stem, data)
         event = self._event(
@@ -242,8 +285,8 @@ class Capture:
         at: float,
         detail: str = "",
         response: bytes = b"",
-    ) -> TapEvent:
-        event = WorkItemEvent(
+    ) -> WorkItemEvent:
+        return WorkItemEvent(
             time=datetime.now(timezone.utc),
             kind=entry.kind,
             instance_id=entry.instance_id,
@@ -256,8 +299,8 @@ class Capture:
             request=entry.request,
             response=response,
             token=entry.token,
+            worker=peer,
         )
-        return TapEvent(event, peer)
 
     def _stem(self, entry: _Open) -> str:
         assert self._recorder is not None
@@ -311,24 +354,17 @@ def _entity_name(instance_id: str) -> str:
     return parts[1] if len(parts) >= 3 else instance_id or "?"
 
 
-def _summary(kind: str, data: bytes) -> tuple[str, str, str]:
-    """The result text, its detail and the completion token of an accepted completion."""
+def _summary(kind: str, data: bytes) -> tuple[str, str, str, bool]:
+    """The result text, its detail, the completion token and whether it reports a failure."""
     if kind == "orchestrator":
         response = pb.OrchestratorResponse.FromString(data)
-        token = response.completionToken
+        detail = ""
         for action in response.actions:
             if action.HasField("completeOrchestration"):
-                done = action.completeOrchestration
-                status = pb.OrchestrationStatus.Name(done.orchestrationStatus)
-                status = status.removeprefix("ORCHESTRATION_STATUS_")
-                if status == "FAILED":
-                    failure = done.failureDetails
-                    return f"FAILED {failure.errorType}", failure.errorMessage, token
-                return status, "", token
-        count = len(response.actions)
-        return f"{count} action{'s' if count != 1 else ''}", "", token
+                detail = action.completeOrchestration.failureDetails.errorMessage
+        failed = turn_failed(response)
+        return turn_summary(response), detail if failed else "", response.completionToken, failed
     activity = pb.ActivityResponse.FromString(data)
-    if activity.HasField("failureDetails"):
-        failure = activity.failureDetails
-        return f"FAILED {failure.errorType}", failure.errorMessage, activity.completionToken
-    return "ok", "", activity.completionToken
+    failed = activity.HasField("failureDetails")
+    detail = activity.failureDetails.errorMessage if failed else ""
+    return activity_summary(activity), detail, activity.completionToken, failed

@@ -14,6 +14,9 @@ from typing import Any
 
 import grpc
 
+from engine.proto import orchestrator_service_pb2 as pb
+from engine.tap._hold import HeldCompletions
+
 SERVICE = "/TaskHubSidecarService/"
 WORK_ITEMS = SERVICE + "GetWorkItems"
 _SERVER_STREAMING = frozenset({WORK_ITEMS, SERVICE + "StreamInstanceHistory"})
@@ -40,14 +43,21 @@ COMPLETIONS = frozenset(
         "AbandonTaskEntityWorkItem",
     )
 )
+COMPLETE_TURN = SERVICE + "CompleteOrchestratorTask"
+ABANDON_TURN = SERVICE + "AbandonTaskOrchestratorWorkItem"
+HELD_NOTE = "abandoned from the inspector while held"
 _LONG_POLLS = frozenset({SERVICE + "WaitForInstanceStart", SERVICE + "WaitForInstanceCompletion"})
 # Set by the transport itself on each hop; forwarding them would duplicate or conflict.
 _HOP_HEADERS = frozenset({"user-agent", "grpc-accept-encoding", "grpc-encoding", "te"})
 
 OnItem = Callable[[bytes, str], None]
 """Called with each ``GetWorkItems`` message (before it is forwarded) and the worker's peer."""
-OnCompletion = Callable[[str, bytes, "grpc.StatusCode", str, str], None]
-"""Called after a completion or abandon: path, request, status code, details, worker's peer."""
+OnCompletion = Callable[..., None]
+"""Called after a completion or abandon: path, request, status code, details, worker's peer
+(and a note when the tap abandoned it itself)."""
+OnHold = Callable[[bytes, str], "str | None"]
+"""Asked about each orchestrator completion (request, worker's peer) before it is forwarded:
+the completion token if it is now held in :attr:`Forwarder.held`, else None."""
 
 
 class _Stream:
@@ -70,6 +80,7 @@ class Forwarder(grpc.GenericRpcHandler):
         headers: Metadata added to every forwarded call (the sidecar's credentials).
         on_item: See :data:`OnItem`.
         on_completion: See :data:`OnCompletion`.
+        on_hold: See :data:`OnHold` (None: nothing is ever held).
     """
 
     def __init__(
@@ -78,8 +89,13 @@ class Forwarder(grpc.GenericRpcHandler):
         headers: tuple[tuple[str, str], ...],
         on_item: OnItem,
         on_completion: OnCompletion,
+        on_hold: OnHold | None = None,
     ) -> None:
         self._channel = channel
+        self._on_hold = on_hold
+        self.held = HeldCompletions()
+        """The orchestrator completions held right now."""
+        self._abandon_turn = channel.unary_unary(ABANDON_TURN)
         self._headers = headers
         self._on_item = on_item
         self._on_completion = on_completion
@@ -125,20 +141,26 @@ class Forwarder(grpc.GenericRpcHandler):
     def _unary_unary(self, path: str) -> Callable[[bytes, grpc.ServicerContext], bytes]:
         method = self._channel.unary_unary(path)
         completion = path in COMPLETIONS
+        holdable = path == COMPLETE_TURN
         # A blocking call costs a third of a cancellable future (no hop through the channel's
         # thread); only the long polls need the caller's cancellation passed on mid-call.
         cancellable = path in _LONG_POLLS
 
         def handle(request: bytes, context: grpc.ServicerContext) -> bytes:
-            metadata = self._metadata(context)
+            if holdable and self._on_hold is not None:
+                token = self._on_hold(request, context.peer())
+                if token is not None:
+                    return self._forward_held(method, token, request, context)
             try:
                 if cancellable:
-                    call = method.future(request, timeout=_timeout(context), metadata=metadata)
+                    call = method.future(
+                        request, timeout=_timeout(context), metadata=self._metadata(context)
+                    )
                     context.add_callback(call.cancel)
                     response: bytes = call.result()
                 else:
                     response, call = method.with_call(
-                        request, timeout=_timeout(context), metadata=metadata
+                        request, timeout=_timeout(context), metadata=self._metadata(context)
                     )
             except grpc.RpcError as err:
                 if completion:
@@ -155,8 +177,37 @@ class Forwarder(grpc.GenericRpcHandler):
 
         return handle
 
-    def _report(self, path: str, request: bytes, call: Any, context: Any) -> None:
-        self._on_completion(path, request, call.code(), call.details() or "", context.peer())
+    def _forward_held(
+        self, method: Any, token: str, request: bytes, context: grpc.ServicerContext
+    ) -> bytes:
+        """Wait for the verdict on a held turn, then forward it or abandon the work item.
+
+        The worker's call gets the sidecar's answer either way (the answers to a completion
+        and to an abandon are both empty messages). The hold took the caller's time, so the
+        call to the sidecar has no deadline of its own.
+        """
+        path, note = COMPLETE_TURN, ""
+        try:
+            if not self.held.wait(token):
+                path, method, note = ABANDON_TURN, self._abandon_turn, HELD_NOTE
+                request = pb.AbandonOrchestrationTaskRequest(
+                    completionToken=token
+                ).SerializeToString()
+            try:
+                response, call = method.with_call(request, metadata=self._metadata(context))
+            except grpc.RpcError as err:
+                self._report(path, request, err, context, note)
+                _relay_failure(err, context)
+                raise  # not reached: _relay_failure aborts
+            self._report(path, request, call, context, note)
+        finally:
+            self.held.forwarded(token)
+        _relay_metadata(call, context)
+        return response  # type: ignore[no-any-return]
+
+    def _report(self, path: str, request: bytes, call: Any, context: Any, note: str = "") -> None:
+        details = call.details() or ""
+        self._on_completion(path, request, call.code(), details, context.peer(), note)
 
     def _unary_stream(self, path: str) -> Callable[[bytes, grpc.ServicerContext], Iterator[bytes]]:
         method = self._channel.unary_stream(path)

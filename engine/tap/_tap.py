@@ -1,4 +1,5 @@
-"""The tap's life cycle: the server, the channel to the sidecar, and a stop that loses nothing."""
+"""The tap's life cycle: the server, the channel to the sidecar, holds, and a stop that loses
+nothing."""
 
 from __future__ import annotations
 
@@ -12,21 +13,16 @@ from dataclasses import dataclass
 import grpc
 import grpc.experimental
 
-from engine.errors import InspectorError
-from engine.tap._capture import Capture, TapEvent, TapStats
+from engine.channel import BASE_OPTIONS, ConnectionOptions, Dialer
+from engine.errors import TapError
+from engine.holds import HoldGate
+from engine.proto import orchestrator_service_pb2 as pb
+from engine.tap._capture import Capture, TapStats
 from engine.tap._forward import Forwarder
-
-_UNLIMITED = [
-    ("grpc.max_receive_message_length", -1),
-    ("grpc.max_send_message_length", -1),
-]
+from engine.worker import WorkItemEvent
 
 # Streams read on the forwarding thread itself: no hop through the channel's thread per message.
-_UPSTREAM = [*_UNLIMITED, (grpc.experimental.ChannelOptions.SingleThreadedUnaryStream, 1)]
-
-
-class TapError(InspectorError):
-    """The tap could not start (address in use, unreadable CA file...)."""
+_UPSTREAM = [*BASE_OPTIONS, (grpc.experimental.ChannelOptions.SingleThreadedUnaryStream, 1)]
 
 
 @dataclass(frozen=True)
@@ -35,20 +31,15 @@ class TapOptions:
 
     Attributes:
         listen: ``HOST:PORT`` to serve on (port 0: any free port, see :attr:`Tap.port`).
-        sidecar: ``HOST:PORT`` of the sidecar calls are forwarded to.
-        tls: Reach the sidecar over TLS.
-        ca_file: PEM file with the CA certificates to trust (TLS only; default: system roots).
-        headers: Metadata added to every forwarded call. Values are secrets: never printed.
+        sidecar: The sidecar calls are forwarded to: its address, TLS, CA file, and the
+            headers added to every forwarded call (values are secrets: never printed).
         record_dir: Save every work item's request and response here.
         grace: On stop, how long to wait for the work items in flight to be completed.
         max_calls: Calls served at once (each open stream holds one).
     """
 
     listen: str
-    sidecar: str
-    tls: bool = False
-    ca_file: str | None = None
-    headers: tuple[tuple[str, str], ...] = ()
+    sidecar: ConnectionOptions
     record_dir: str | None = None
     grace: float = 10.0
     max_calls: int = 256
@@ -59,26 +50,31 @@ class Tap:
 
     Usage::
 
-        tap = Tap(TapOptions("127.0.0.1:4002", sidecar="127.0.0.1:4001"), on_event=print)
+        sidecar = ConnectionOptions("127.0.0.1:4001")
+        tap = Tap(TapOptions("127.0.0.1:4002", sidecar), on_event=print)
         tap.start()
         ...
         tap.stop()
 
     Args:
         options: See :class:`TapOptions`.
-        on_event: Called with each finished work item (from the capture thread).
+        on_event: Called with each finished or held work item (from the capture thread).
         on_received: Called with each work item as it arrives.
         log: Called with notices for people (never header values).
+        holds: Hold the orchestrator completions this gate takes (see :mod:`engine.holds`)
+            until :meth:`release_held` forwards or :meth:`abandon_held` abandons them.
     """
 
     def __init__(
         self,
         options: TapOptions,
-        on_event: Callable[[TapEvent], None] | None = None,
-        on_received: Callable[[TapEvent], None] | None = None,
+        on_event: Callable[[WorkItemEvent], None] | None = None,
+        on_received: Callable[[WorkItemEvent], None] | None = None,
         log: Callable[[str], None] | None = None,
+        holds: HoldGate | None = None,
     ) -> None:
         self.options = options
+        self.holds = holds
         self._log = log or (lambda text: None)
         self._on_event = on_event
         self._on_received = on_received
@@ -99,20 +95,26 @@ class Tap:
         """Open the channel and start serving; return the port.
 
         Raises:
-            TapError: The address cannot be served or the CA file cannot be read.
+            TapError: The address cannot be served.
+            ConnectionConfigError: The CA file cannot be read or holds no certificate.
         """
-        _check_listen(self.options.listen)
-        self._channel = self._open_channel()
+        check_listen(self.options.listen)
+        sidecar = self.options.sidecar
+        self._channel = Dialer(sidecar, _UPSTREAM).open()
         self._capture = Capture(
             self._on_event, self._on_received, self.options.record_dir, self._log
         )
         self._forwarder = Forwarder(
-            self._channel, self.options.headers, self._capture.item, self._capture.completion
+            self._channel,
+            sidecar.headers,
+            self._capture.item,
+            self._capture.completion,
+            self._hold if self.holds is not None else None,
         )
         server = grpc.server(
             futures.ThreadPoolExecutor(self.options.max_calls, thread_name_prefix="tap"),
             handlers=[self._forwarder],
-            options=[*_UNLIMITED, ("grpc.so_reuseport", 0)],
+            options=[*BASE_OPTIONS, ("grpc.so_reuseport", 0)],
         )
         try:
             port = server.add_insecure_port(self.options.listen)
@@ -124,30 +126,51 @@ class Tap:
             raise TapError(f"cannot listen on {self.options.listen} (address in use?)")
         server.start()
         self._server, self.port = server, port
-        names = [key for key, _ in self.options.headers]
+        names = sidecar.header_names()
         self._log(
             f"listening on {self.options.listen.rpartition(':')[0]}:{port}, "
-            f"forwarding to {self.options.sidecar}"
-            + (" over TLS" if self.options.tls else "")
+            f"forwarding to {sidecar.address}"
+            + (" over TLS" if sidecar.tls else "")
             + (f" (headers: {', '.join(names)})" if names else "")
         )
         return port
 
-    def _open_channel(self) -> grpc.Channel:
-        options = self.options
-        if not options.tls:
-            return grpc.insecure_channel(options.sidecar, options=_UPSTREAM)
-        roots = None
-        if options.ca_file:
-            try:
-                with open(options.ca_file, "rb") as handle:
-                    roots = handle.read()
-            except OSError as exc:
-                raise TapError(
-                    f"cannot read the CA file {options.ca_file}: {exc.strerror}"
-                ) from None
-        credentials = grpc.ssl_channel_credentials(root_certificates=roots)
-        return grpc.secure_channel(options.sidecar, credentials, options=_UPSTREAM)
+    # --- held completions ------------------------------------------------------------
+
+    def _hold(self, request: bytes, peer: str) -> str | None:
+        """The forwarder's question about an orchestrator completion: hold it?"""
+        gate, capture, forwarder = self.holds, self._capture, self._forwarder
+        if gate is None or not gate.armed or capture is None or forwarder is None:
+            return None
+        if forwarder.refuse_streams:  # stopping: nothing new is held
+            return None
+        try:
+            token = pb.OrchestratorResponse.FromString(request).completionToken
+            event = capture.open_item("orchestrator", token)
+            if event is None or not gate.take(event.request, event.name):
+                return None
+        except Exception as err:  # noqa: BLE001 - a broken rule never costs a completion
+            self._log(f"hold rule failed ({type(err).__name__}: {err}): forwarded")
+            return None
+        forwarder.held.hold(token)
+        capture.held(token, request, peer)
+        return token
+
+    def held_tokens(self) -> list[str]:
+        """Completion tokens of the orchestrator completions held right now."""
+        return self._forwarder.held.tokens() if self._forwarder is not None else []
+
+    def release_held(self, token: str) -> bool:
+        """Forward the held completion of ``token``; False if it is not held."""
+        return self._forwarder is not None and self._forwarder.held.settle(token, release=True)
+
+    def abandon_held(self, token: str) -> bool:
+        """Abandon the work item of a held completion instead; False if it is not held.
+
+        The sidecar gets ``AbandonTaskOrchestratorWorkItem`` with the work item's token (it
+        redelivers the turn); the worker's completion call gets the sidecar's answer to it.
+        """
+        return self._forwarder is not None and self._forwarder.held.settle(token, release=False)
 
     def request_stop(self) -> None:
         """Ask :meth:`run` to stop (safe from a signal handler)."""
@@ -166,9 +189,10 @@ class Tap:
         """Stop without losing a work item in flight.
 
         New ``GetWorkItems`` streams are refused at once while every other call is still
-        forwarded; once the work items received have all been completed or abandoned (or
-        :attr:`TapOptions.grace` ran out) and the streams were quiet for a moment, the
-        streams are ended, late completions are still forwarded, and the server stops.
+        forwarded, and held completions are forwarded as the worker sent them; once the work
+        items received have all been completed or abandoned (or :attr:`TapOptions.grace` ran
+        out) and the streams were quiet for a moment, the streams are ended, late completions
+        are still forwarded, and the server stops.
         """
         server, forwarder, capture = self._server, self._forwarder, self._capture
         if server is None or forwarder is None or capture is None:
@@ -176,8 +200,12 @@ class Tap:
         self._server = None
         deadline = time.monotonic() + self.options.grace
         forwarder.refuse_streams = True
+        released = forwarder.held.settle_all(release=True)
+        if released:
+            self._log(f"forwarded {released} held completion(s): the tap is stopping")
         self._wait_settled(capture, deadline, quiet=0.3)
         forwarder.end_streams()
+        forwarder.held.settle_all(release=True)  # one held as the stop began
         self._wait_settled(capture, deadline, quiet=0.0)
         server.stop(max(1.0, deadline - time.monotonic())).wait()
         capture.flush()
@@ -201,8 +229,13 @@ class Tap:
             time.sleep(0.05)
 
 
-def _check_listen(address: str) -> None:
-    """Fail with one clear line before gRPC's own logging would (it prints to stderr)."""
+def check_listen(address: str) -> None:
+    """Whether ``address`` can be served: fail with one clear line before gRPC's own logging
+    would (it prints to stderr).
+
+    Raises:
+        TapError: The address cannot be bound (in use, not an address of this machine...).
+    """
     host, _, port = address.rpartition(":")
     host = host.strip("[]") or "0.0.0.0"
     try:

@@ -22,7 +22,7 @@ from engine.worker._errors import (
 )
 from engine.worker._events import Outcome, WorkerStats, WorkItemEvent
 from engine.worker._lifecycle import State
-from engine.worker._messages import orchestrator_name
+from engine.worker._messages import activity_summary, orchestrator_name, turn_failed, turn_summary
 from engine.worker._options import ConnectionOptions, WorkerOptions
 from engine.worker._record import Recorder
 from engine.worker._stack import stuck_location
@@ -43,6 +43,9 @@ __all__ = [
     "WorkerOptions",
     "WorkerStats",
     "WorkItemEvent",
+    "activity_summary",
     "orchestrator_name",
     "stuck_location",
+    "turn_failed",
+    "turn_summary",
 ]

@@ -57,9 +57,12 @@ class WorkItemEvent:
     """The serialized response computed for it (empty when there was none)."""
     token: str = ""
     """The work item's completion token (to release or abandon a held turn)."""
+    worker: str = ""
+    """Seen through ``inspector tap``: the peer (``ipv4:HOST:PORT``) of the worker that
+    completed it (or received it, while it is open); empty for the embedded worker's own."""
 
     def line(self) -> str:
-        """The one-line log form: time, kind, instance, name, result, duration."""
+        """The one-line log form: time, kind, instance, name, result, duration (, via worker)."""
         stamp = self.time.strftime("%Y-%m-%dT%H:%M:%S.") + f"{self.time.microsecond // 1000:03d}Z"
         text = (
             f"{stamp} {self.kind:<12} {self.instance_id} {self.name} {self.result} "
@@ -67,6 +70,8 @@ class WorkItemEvent:
         )
         if self.detail:
             text += " - " + " | ".join(self.detail.splitlines())
+        if self.worker:
+            text += f" via {self.worker}"
         return text
 
 

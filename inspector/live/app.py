@@ -32,7 +32,7 @@ from inspector.formatting import clock
 from inspector.live.config import LiveConfig
 from inspector.live.control import InstanceControl
 from inspector.live.poller import InstancePoller
-from inspector.live.state import WorkerLink, WorkItems, save_work_item
+from inspector.live.state import WorkerLink, WorkItems, WorkItemSource, save_work_item
 from inspector.messages import (
     ConnectionChanged,
     HeldTurnAbandoned,
@@ -127,7 +127,8 @@ class LiveApp(InstanceControl):
         self._live_closed = False
         self._close_lock = threading.Lock()
         self._screen: LiveScreen | None = None
-        self.worker: Worker | None = None
+        self.worker: WorkItemSource | None = None
+        """Where the work items come from: the embedded worker, or the tap (None: neither)."""
         if config.worker_options is not None:
             # Spawning user processes starts multiprocessing's resource tracker, which hands
             # it stderr's descriptor: start it now, while stderr is still the real one.

@@ -5,9 +5,13 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from engine.app_loader import UserApp
 from engine.worker import ConnectionOptions, WorkerOptions
+
+if TYPE_CHECKING:
+    from engine.tap import TapOptions
 
 
 @dataclass
@@ -17,6 +21,8 @@ class LiveConfig:
     connection: ConnectionOptions
     worker_options: WorkerOptions | None = None
     """The embedded worker's options (None: no worker, instances only)."""
+    tap_options: TapOptions | None = None
+    """``inspector tap --ui``: the tap whose work items are listed (``TapLiveApp`` runs it)."""
     user_app: UserApp | None = None
     """APP loaded in this process, for the stepper with code."""
     save_dir: Path | None = None

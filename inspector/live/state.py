@@ -11,13 +11,56 @@ import math
 import time
 from dataclasses import replace
 from pathlib import Path
+from typing import Protocol
 
 from engine.savefile import save_set
-from engine.worker import Outcome, Recorder, Worker, WorkItemEvent
+from engine.worker import Outcome, Recorder, WorkItemEvent
 from inspector.widgets.live import StatusLine, WorkItemRow
 
 KEEP_ITEMS = 500
 """Work items kept in the list (the newest)."""
+
+
+class SourceStats(Protocol):
+    """The counters of a source of work items."""
+
+    received: int
+    completed: int
+    abandoned: int
+    undelivered: int
+
+
+class WorkItemSource(Protocol):
+    """Where the live app's work items come from: the embedded worker, or the tap.
+
+    Either reports :class:`~engine.worker.WorkItemEvent`s through callbacks given when it
+    is made (the app turns them into messages) and holds the turns the app's gate takes.
+    """
+
+    @property
+    def stats(self) -> SourceStats:
+        """Counters over its life."""
+        ...
+
+    def start(self) -> object:
+        """Start serving (or forwarding)."""
+        ...
+
+    def stop(self) -> object:
+        """Stop without losing a work item."""
+        ...
+
+    def held_tokens(self) -> list[str]:
+        """Completion tokens of the turns held right now."""
+        ...
+
+    def release_held(self, token: str) -> bool:
+        """Complete a held turn with the answer computed for it; False if not held."""
+        ...
+
+    def abandon_held(self, token: str) -> bool:
+        """Give a held turn back to the sidecar; False if not held."""
+        ...
 
 
 class WorkItems:
@@ -89,7 +132,7 @@ class WorkerLink:
             self.retry_at = None
             self.state = "stopped"
 
-    def status(self, line: StatusLine, worker: Worker, failed: int) -> StatusLine:
+    def status(self, line: StatusLine, worker: WorkItemSource, failed: int) -> StatusLine:
         """``line`` with this worker's state and its counters."""
         stats = worker.stats
         in_flight = stats.received - stats.completed - stats.abandoned - stats.undelivered

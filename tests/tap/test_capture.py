@@ -7,9 +7,9 @@ from pathlib import Path
 import grpc
 
 from engine.proto import orchestrator_service_pb2 as pb
-from engine.tap import Capture, TapEvent
+from engine.tap import Capture
 from engine.tap._wire import string_field
-from engine.worker import Outcome
+from engine.worker import Outcome, WorkItemEvent
 
 S = "/TaskHubSidecarService/"
 
@@ -27,8 +27,8 @@ def _activity(instance: str, token: str) -> bytes:
     return pb.WorkItem(activityRequest=request, completionToken=token).SerializeToString()
 
 
-def _capture(tmp_path: Path) -> tuple[Capture, list[TapEvent], list[str]]:
-    events: list[TapEvent] = []
+def _capture(tmp_path: Path) -> tuple[Capture, list[WorkItemEvent], list[str]]:
+    events: list[WorkItemEvent] = []
     logs: list[str] = []
     return Capture(events.append, None, str(tmp_path), logs.append), events, logs
 
@@ -54,14 +54,15 @@ def test_pairs_by_kind_and_token_and_names_the_outcome(tmp_path: Path) -> None:
     )
     assert capture.flush()
     assert capture.open_items() == 0
-    first, second = (e.event for e in events)
+    first, second = events
     assert (first.kind, first.name, first.result, first.outcome) == (
         "activity",
         "hello",
         "FAILED builtins.ValueError",
         Outcome.FAILED,
     )
-    assert events[0].worker == "ipv4:w2" and first.detail == "boom"
+    assert first.worker == "ipv4:w2" and first.detail == "boom"
+    assert first.line().endswith(" - boom via ipv4:w2")
     assert (second.kind, second.name, second.outcome) == (
         "orchestrator",
         "flow",
@@ -90,7 +91,7 @@ def test_abandons_and_entity_completions_are_paired_from_the_wire(tmp_path: Path
     abandon = pb.AbandonOrchestrationTaskRequest(completionToken="t2").SerializeToString()
     capture.completion(S + "AbandonTaskOrchestratorWorkItem", abandon, ok, "", "w")
     assert capture.flush()
-    entity_event, abandoned = (e.event for e in events)
+    entity_event, abandoned = events
     assert (entity_event.kind, entity_event.name, entity_event.result) == (
         "entity",
         "counter",
@@ -111,7 +112,7 @@ def test_bytes_that_do_not_decode_are_counted_and_capture_goes_on(tmp_path: Path
     capture.completion(S + "CompleteActivityTask", reply, grpc.StatusCode.OK, "", "w")
     assert capture.flush()
     assert capture.stats.undecodable == 2 and len(logs) == 2
-    assert [e.event.result for e in events] == ["ok"]
+    assert [e.result for e in events] == ["ok"]
     capture.close()
 
 
@@ -120,3 +121,23 @@ def test_a_string_field_is_read_from_the_wire() -> None:
     assert string_field(data, 5) == "tok"
     assert string_field(data, 1) == "x"
     assert string_field(b"", 5) == ""
+
+
+def test_a_redelivery_under_the_same_token_pairs_after_the_abandon(tmp_path: Path) -> None:
+    # The in-memory sidecar redelivers an abandoned turn with its token at once: the new work
+    # item can be seen before the abandon's answer is.
+    capture, events, _ = _capture(tmp_path)
+    ok = grpc.StatusCode.OK
+    capture.item(_turn("i4", "t4"), "w")
+    capture.item(_turn("i4", "t4"), "w")  # the redelivery
+    abandon = pb.AbandonOrchestrationTaskRequest(completionToken="t4").SerializeToString()
+    capture.completion(S + "AbandonTaskOrchestratorWorkItem", abandon, ok, "", "w", "held")
+    turn = pb.OrchestratorResponse(instanceId="i4", completionToken="t4").SerializeToString()
+    capture.completion(S + "CompleteOrchestratorTask", turn, ok, "", "w")
+    assert capture.flush()
+    assert [(e.number, e.outcome, e.detail) for e in events] == [
+        (1, Outcome.ABANDONED, "held"),
+        (2, Outcome.COMPLETED, ""),
+    ]
+    assert events[1].result == "0 actions" and capture.open_items() == 0
+    capture.close()

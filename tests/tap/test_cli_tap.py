@@ -28,9 +28,11 @@ def _tap(*args: str) -> subprocess.CompletedProcess[str]:
         (["--ca", "ca.pem"], "inspector: --ca needs --tls"),
         (
             ["--tls", "--ca", "/nonexistent/ca.pem"],
-            "inspector: --ca: cannot read /nonexistent/ca.pem",
+            "inspector: cannot read the CA file /nonexistent/ca.pem: No such file or directory",
         ),
         (["--record", "FILE"], "is not a directory"),
+        (["--app", "samples/orchestrations.py"], "inspector: --app needs --ui"),
+        (["--tls", "--ca", "FILE"], "inspector: the CA file FILE holds no PEM certificate"),
     ],
 )
 def test_bad_options_are_one_line_and_exit_2(
@@ -39,6 +41,7 @@ def test_bad_options_are_one_line_and_exit_2(
     some_file = tmp_path / "file"
     some_file.write_text("x")
     extra = [str(some_file) if arg == "FILE" else arg for arg in extra]
+    message = message.replace("FILE", str(some_file))
     result = _tap(f"127.0.0.1:{free_port()}", "--sidecar", "127.0.0.1:1", *extra)
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and message in result.stderr

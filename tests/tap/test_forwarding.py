@@ -12,6 +12,7 @@ import pytest
 from durabletask.testing import InMemoryOrchestrationBackend
 from google.protobuf import empty_pb2
 
+from engine.channel import ConnectionOptions
 from engine.tap import Tap, TapOptions
 
 from .support import free_port, sidecar, wait_until
@@ -82,7 +83,7 @@ class Echo:
 @pytest.fixture
 def echo_tap() -> Iterator[tuple[Echo, grpc.Channel]]:
     echo = Echo()
-    tap = Tap(TapOptions(f"127.0.0.1:{free_port()}", sidecar=f"127.0.0.1:{echo.port}"))
+    tap = Tap(TapOptions(f"127.0.0.1:{free_port()}", ConnectionOptions(f"127.0.0.1:{echo.port}")))
     channel = None
     try:
         port = tap.start()
@@ -97,7 +98,7 @@ def echo_tap() -> Iterator[tuple[Echo, grpc.Channel]]:
 
 def test_an_unknown_method_gets_the_sidecars_own_unimplemented() -> None:
     with sidecar() as (_, port):
-        tap = Tap(TapOptions(f"127.0.0.1:{free_port()}", sidecar=f"127.0.0.1:{port}"))
+        tap = Tap(TapOptions(f"127.0.0.1:{free_port()}", ConnectionOptions(f"127.0.0.1:{port}")))
         tap_port = tap.start()
         try:
             answers = []
@@ -120,8 +121,7 @@ def test_metadata_and_deadlines_reach_the_sidecar() -> None:
         assert isinstance(backend, RecordingBackend)
         options = TapOptions(
             f"127.0.0.1:{free_port()}",
-            sidecar=f"127.0.0.1:{port}",
-            headers=(("x-taskhub", "hub-secret-value"),),
+            ConnectionOptions(f"127.0.0.1:{port}", headers=(("x-taskhub", "hub-secret-value"),)),
         )
         tap = Tap(options, log=logs.append)
         tap_port = tap.start()

@@ -11,6 +11,7 @@ from .support import ROOT
 def test_engine_tap_imports_no_ui() -> None:
     code = (
         "import sys, engine.tap, engine.tap._forward, engine.tap._capture, engine.tap._wire\n"
+        "import engine.tap._hold\n"
         "ui = ('textual', 'rich', 'inspector')\n"
         "print(sorted(m for m in sys.modules if m.split('.')[0] in ui))"
     )
