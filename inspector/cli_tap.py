@@ -13,18 +13,15 @@ from __future__ import annotations
 
 import argparse
 import os
-import signal
 import sys
-import threading
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
+from inspector.headless import emit, serve_until_signal
 from inspector.options import connection_options, seconds
 
 if TYPE_CHECKING:
     from engine.tap import TapOptions
-
-_print_lock = threading.Lock()
 
 
 def add_parser(
@@ -66,15 +63,6 @@ def add_parser(
     p.add_argument(
         "--app", help="with --ui: open turns in the stepper with this file's or module's code"
     )
-
-
-def _emit(text: str) -> None:
-    with _print_lock:
-        try:
-            sys.stderr.write(text + "\n")
-            sys.stderr.flush()
-        except (OSError, ValueError):
-            pass
 
 
 def _check(args: argparse.Namespace) -> str | None:
@@ -120,18 +108,9 @@ def run(args: argparse.Namespace) -> int:
         return _run_ui(args, options)
     from engine.tap import Tap
 
-    tap = Tap(options, on_event=lambda event: _emit(event.line()), log=lambda t: _emit(f"tap: {t}"))
+    tap = Tap(options, on_event=lambda event: emit(event.line()), log=lambda t: emit(f"tap: {t}"))
 
-    def on_signal(signum: int, frame: Any) -> None:
-        tap.request_stop()
-
-    previous = {sig: signal.signal(sig, on_signal) for sig in (signal.SIGINT, signal.SIGTERM)}
-    try:
-        tap.run()
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-    return 0
+    return serve_until_signal(tap)
 
 
 def _run_ui(args: argparse.Namespace, options: TapOptions) -> int:
