@@ -94,7 +94,9 @@ async def test_the_live_list_is_fed_by_the_tap(peers: Any) -> None:
             assert kinds == ["activity"] * 2 + ["orchestrator"] * 3
             assert all(r.outcome is Outcome.COMPLETED for r in app.items.values())
             # No instance queries on this sidecar, yet the instance is listed, as it ended.
-            await wait_for(pilot, lambda: "UNIMPLEMENTED" in app.connection_state)
+            await wait_for(
+                pilot, lambda: "does not implement QueryInstances" in app.connection_state
+            )
             (row,) = await wait_for(
                 pilot, lambda: isinstance(app.screen, LiveScreen) and app.screen.instances
             )
