@@ -14,7 +14,7 @@ import os
 import sys
 import traceback
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
@@ -141,9 +141,11 @@ def load_app(spec: str) -> UserApp:
         registry, options = read_worker(resolve_worker(module, spec, attr))
         functions = {**registry.activities, **registry.orchestrators}
     try:
-        functions, entities = app_registrations(module, functions)
+        functions, entities, capabilities = app_registrations(module, functions)
     except Exception as exc:  # noqa: BLE001 - the APP's configure_worker may raise anything
         raise AppLoadError(_import_error_line(spec, exc)) from None
+    if not capabilities <= options.capabilities:
+        options = replace(options, capabilities=options.capabilities | capabilities)
     return UserApp(
         spec=spec, module=module, functions=functions, entities=entities, options=options
     )

@@ -103,9 +103,11 @@ class AppRegistrar:
         from durabletask.scheduled.orchestrator import execute_schedule_operation_orchestrator
         from durabletask.scheduled.schedule_entity import ENTITY_NAME, Schedule
 
+        from engine.proto import orchestrator_service_pb2 as pb
+
         self.add_entity(Schedule, ENTITY_NAME)
         self.add_orchestrator(execute_schedule_operation_orchestrator)
-        self.add_capability(2)  # WORKER_CAPABILITY_SCHEDULED_TASKS
+        self.add_capability(pb.WORKER_CAPABILITY_SCHEDULED_TASKS)
 
 
 def _uses_scheduled_tasks(module: ModuleType) -> bool:
@@ -118,8 +120,10 @@ def _uses_scheduled_tasks(module: ModuleType) -> bool:
 
 def app_registrations(
     module: ModuleType, functions: dict[str, Any]
-) -> tuple[dict[str, Any], dict[str, Any]]:
-    """The APP's functions and entities, with what its ``configure_worker`` registers.
+) -> tuple[dict[str, Any], dict[str, Any], frozenset[int]]:
+    """The APP's functions, entities and extra worker capabilities, with what its
+    ``configure_worker`` registers (scheduled tasks advertise their capability, as the SDK's
+    ``configure_scheduled_tasks`` does).
 
     Raises:
         Exception: whatever ``configure_worker`` raised (the loader reports it as a load error).
@@ -130,4 +134,4 @@ def app_registrations(
     hook = getattr(module, "configure_worker", None)
     if callable(hook):
         hook(registrar)
-    return registrar.functions, registrar.entities
+    return registrar.functions, registrar.entities, frozenset(registrar.capabilities)
