@@ -59,8 +59,9 @@ class EntityTurn:
         self.locks: list[str] = []
         self.available: list[str] = []
         self.acquisition_pending = False
-        self._calls: dict[str, tuple[str, str, int]] = {}
+        self._calls: dict[Any, tuple[str, str, int]] = {}
         self._lock_tasks: dict[str, int] = {}
+        self._legacy_locks: dict[Any, tuple[str, int]] = {}
         self._unlocks: dict[str, list[int]] = {}
         self._held_key: int | None = None
 
@@ -229,9 +230,21 @@ class EntityTurn:
 
     # --- what history tells -------------------------------------------------------------
 
-    def call_confirmed(self, request_id: str, target: str, operation: str, task_id: int) -> None:
+    def call_confirmed(self, request_id: Any, target: str, operation: str, task_id: int) -> None:
         """``entityOperationCalled`` matched: its reply will come under ``request_id``."""
         self._calls[request_id] = (parse_entity(target), operation, task_id)
+
+    def awaits_call(self, request_id: str) -> bool:
+        """Whether a confirmed call waits for a reply under ``request_id``."""
+        return request_id in self._calls
+
+    def legacy_lock_confirmed(self, request_id: Any, entity: str, task_id: int) -> None:
+        """A lock request sent as ``eventSent``: its grant is the ``eventRaised`` so named."""
+        self._legacy_locks[request_id] = (entity, task_id)
+
+    def take_legacy_lock(self, name: str) -> tuple[str, int] | None:
+        """The (entity, task id) of the legacy lock request a grant named ``name`` answers."""
+        return self._legacy_locks.pop(name, None)
 
     def take_call(self, request_id: str) -> tuple[str, str, int]:
         """The (entity, operation, task id) a reply answers; ``RuntimeError`` if unknown."""

@@ -18,13 +18,18 @@ from durabletask.entities.entity_operation_failed_exception import (
 )
 
 from engine import actions as act
+from engine import entity_legacy as legacy
 from engine import history as h
+from engine.entities import parse_entity
 from engine.failures import sdk_failure_details
-from engine.payloads import decode
 
 if TYPE_CHECKING:
     from engine.actions import Action
     from engine.context import ReplayContext
+
+
+LEGACY_KINDS = frozenset((act.ENTITY_CALL, act.ENTITY_SIGNAL, act.ENTITY_LOCK, act.ENTITY_UNLOCK))
+"""Entity actions an ``eventSent`` confirms in the legacy Durable Functions shape."""
 
 
 class EntityEventHandlers:
@@ -34,7 +39,11 @@ class EntityEventHandlers:
         ctx: ReplayContext
         note: str
 
-        def _match(self, msg: Any, kind: str, method: str) -> Action: ...
+        def _match(
+            self, msg: Any, kind: str, method: str, also: frozenset[str] = ...
+        ) -> Action: ...
+
+        def _wrong_type(self, msg: Any, method: str, action: Action) -> None: ...
 
     def entity_handlers(self) -> dict[str, Callable[[Any, Any], None]]:
         """The handlers by event kind, for the replayer's dispatch table."""
@@ -91,7 +100,7 @@ class EntityEventHandlers:
             self.note = "ignored: no entity call waits for this request"
             return
         output = ev.output.value if ev.HasField("output") else ""
-        value = decode(output, pending.expected) if output else None
+        value = self.ctx.codec.decode(output, pending.expected) if output else None
         self.ctx.entities.call_answered(entity)
         pending.task.complete(value)
         self.note = f"entity call completed ({entity} {operation})"
@@ -110,4 +119,84 @@ class EntityEventHandlers:
         if isinstance(t, task.CompletableTask):
             t.fail(str(failure), failure)
         self.note = f"entity call failed ({entity} {operation})"
+        self.ctx.resume()
+
+    # --- the legacy Durable Functions shape (``ENTITIES.md`` 3.6) ----------------------------
+
+    def _legacy_entity_sent(self, msg: Any, ev: Any, action: Action) -> None:
+        """An ``eventSent`` confirmed an entity message: check its target, keep its reply id."""
+        message = action.entity_message
+        if legacy.message_target(message) != ev.instanceId:
+            self._wrong_type(msg, "send_event", action)
+        entities = self.ctx.entities
+        if action.kind == act.ENTITY_CALL or action.kind == act.ENTITY_LOCK:
+            try:
+                entity = parse_entity(ev.instanceId)
+            except ValueError:
+                raise RuntimeError(
+                    f"Could not parse entity ID from instanceId '{ev.instanceId}'"
+                ) from None
+            request = legacy.request_id(ev.input.value)
+            if action.kind == act.ENTITY_CALL:
+                operation = message.entityOperationCalled.operation
+                entities.call_confirmed(request, entity, operation, msg.eventId)
+            else:
+                entities.legacy_lock_confirmed(request, entity, msg.eventId)
+        method = act.METHOD_OF_KIND[action.kind]
+        self.note = f"matched {method} ({ev.instanceId}, as eventSent)"
+
+    def _legacy_entity_reply(self, msg: Any, ev: Any) -> bool:
+        """An ``eventRaised`` named after an entity request answers it (``False``: it does not)."""
+        entities = self.ctx.entities
+        name = ev.name
+        if entities.awaits_call(name):
+            entity, operation, task_id = entities.take_call(name)
+            self._legacy_call_reply(msg, ev, entity, operation, task_id)
+            return True
+        lock = entities.take_legacy_lock(name)
+        if lock is None:
+            return False
+        pending = self._legacy_task(msg, lock[1])
+        self._legacy_response(ev)
+        pending.task.complete(entities.grant(name, lock[1]))
+        self.note = "locks granted (eventRaised)"
+        self.ctx.resume()
+        return True
+
+    def _legacy_task(self, msg: Any, task_id: int) -> Any:
+        pending = self.ctx.take_task(task_id)
+        if pending is None:
+            raise RuntimeError(
+                f"Could not retrieve entity task for entity-related eventRaised with ID "
+                f"'{msg.eventId}'"
+            )
+        return pending
+
+    def _legacy_response(self, ev: Any) -> Any:
+        raw = ev.input.value
+        return self.ctx.codec.converter.deserialize(raw) if raw else None
+
+    def _legacy_call_reply(
+        self, msg: Any, ev: Any, entity: str, operation: str, task_id: int
+    ) -> None:
+        pending = self._legacy_task(msg, task_id)
+        response = self._legacy_response(ev)
+        converter = self.ctx.codec.converter
+        if legacy.is_error_response(response):
+            raw = response.get("result")
+            content = converter.deserialize(raw) if isinstance(raw, str) else raw
+            details = sdk_failure_details(legacy.response_failure(response, content))
+            failure = EntityOperationFailedException(
+                EntityInstanceId.parse(entity), operation, details
+            )
+            self.ctx.entities.call_answered(entity)
+            pending.task.fail(str(failure), failure)
+            self.note = f"entity call failed ({entity} {operation}, as eventRaised)"
+        else:
+            value = None
+            if response is not None:
+                value = converter.deserialize(response["result"], pending.expected)
+            self.ctx.entities.call_answered(entity)
+            pending.task.complete(value)
+            self.note = f"entity call completed ({entity} {operation}, as eventRaised)"
         self.ctx.resume()

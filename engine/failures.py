@@ -126,11 +126,14 @@ def failure_from_task_error(ex: task.TaskFailedError, *, provider: Any = None) -
         )
 
     outer = failure_from_exception(ex, provider=provider)
+    # The SDK completes with the task's own message (its FailureDetails view drops
+    # isNonRetriable), so read that message when the error carries one.
+    raw = getattr(ex, "_failure_details", None)
     return FailureDetails(
         error_type=outer.error_type,
         message=outer.message,
         stack_trace=outer.stack_trace,
-        inner=convert(ex.details),
+        inner=FailureDetails.from_proto(raw) if raw is not None else convert(ex.details),
         properties=outer.properties,
     )
 

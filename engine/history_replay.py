@@ -13,6 +13,7 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
+from engine import entity_legacy as legacy
 from engine import history as h
 from engine.context import Tracker
 
@@ -39,6 +40,8 @@ class HistoryReplayer:
         self._open_ids: set[int] = set()
         self._next_entity_key = -2
         self._labels: dict[int, tuple[str, str]] = {}
+        self._legacy: dict[str, str] = {}
+        """Entity requests sent in the legacy shape (``eventSent``), by the id replies carry."""
         """What an entity key stands for (kind, name), for notes: its number is internal."""
         self._dispatch: dict[type, Callable[[Any], None]] = {
             h.OrchestratorStarted: self._orchestrator_started,
@@ -56,6 +59,7 @@ class HistoryReplayer:
             h.TimerCreated: self._timer_created,
             h.TimerFired: lambda ev: self._close(ev.timer_id, "fired"),
             h.EventRaised: self._event_raised,
+            h.EventSent: self._event_sent,
             h.ExecutionSuspended: self._execution_suspended,
             h.ExecutionResumed: self._execution_resumed,
             h.EntityOperationCalled: lambda ev: self._open(
@@ -130,7 +134,9 @@ class HistoryReplayer:
         self.note = f"{label[0]} '{label[1]}' {how}" if label else f"task {task_id} {how}"
 
     def _lock_granted(self, ev: h.EntityLockGranted) -> None:
-        key = self._entity_key(ev.critical_section_id)
+        self._grant(self._entity_key(ev.critical_section_id))
+
+    def _grant(self, key: int) -> None:
         label = self._labels.get(key)
         self._close(key, "granted")
         if label is not None:  # held from the grant until the unlocks (``entityUnlockSent``)
@@ -173,8 +179,28 @@ class HistoryReplayer:
         when = ev.fire_at.isoformat().replace("+00:00", "Z") if ev.fire_at else "?"
         self._open(ev.event_id, "timer", f"timer until {when}")
 
+    def _event_sent(self, ev: h.EventSent) -> None:
+        request = legacy.read_request(ev.instance_id, ev.event_name, ev.input)
+        if request is None:
+            self.note = f"event '{ev.event_name}' sent to {ev.instance_id}"
+        elif request.kind == "signal":
+            self.note = f"entity signal '{request.label}' sent"
+        elif request.kind == "release":
+            self._close(self._entity_key(request.request_id), "released")
+        else:
+            kind = "entity call" if request.kind == "call" else "entity lock"
+            self._legacy[request.request_id] = request.kind
+            self._open(self._entity_key(request.request_id), kind, request.label)
+
     def _event_raised(self, ev: h.EventRaised) -> None:
-        self.note = f"event '{ev.event_name}' received"
+        kind = self._legacy.pop(ev.event_name, None)
+        if kind == "lock":
+            self._grant(self._entity_key(ev.event_name))
+        elif kind == "call":
+            how = "failed" if legacy.reply_failed(ev.input) else "completed"
+            self._close(self._entity_key(ev.event_name), how)
+        else:
+            self.note = f"event '{ev.event_name}' received"
 
     def _execution_suspended(self, ev: h.ExecutionSuspended) -> None:
         self.suspended = True

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from engine.actions import Action, SourceLocation
+from engine.actions import METHOD_OF_KIND, Action, SourceLocation
 from engine.history import FailureDetails
 from engine.proto import orchestrator_service_pb2 as pb
 
@@ -50,4 +50,59 @@ class ReplayOutcome:
         return self.failure is not None
 
 
-__all__ = ["NonDeterminism", "ReplayOutcome"]
+# --- the SDK's non-determinism messages, word for word ---------------------------------
+
+
+def no_action_message(task_id: int, method: str) -> str:
+    """The SDK's message when history has an action the code did not ask for."""
+    return (
+        f"A previous execution called {method} with ID={task_id}, but the current "
+        "execution doesn't have this action with this ID. This problem occurs when either "
+        "the orchestration has non-deterministic logic or if the code was changed after an "
+        "instance of this orchestration already started running."
+    )
+
+
+def wrong_type_message(task_id: int, expected: str, action: Action) -> str:
+    """The SDK's message when the code asked for another kind of action at that id."""
+    actual = METHOD_OF_KIND.get(action.kind, action.kind)
+    return (
+        "Failed to restore orchestration state due to a history mismatch: A previous execution "
+        f"called {expected} with ID={task_id}, but the current execution is instead trying to "
+        f"call {actual} as part of rebuilding it's history. This kind of mismatch can happen if "
+        "an orchestration has non-deterministic logic or if the code was changed after an "
+        "instance of this orchestration already started running."
+    )
+
+
+def wrong_name_message(task_id: int, method: str, expected: str, actual: str) -> str:
+    """The SDK's message when the code asked for another name at that id."""
+    return (
+        "Failed to restore orchestration state due to a history mismatch: A previous execution "
+        f"called {method} with name='{expected}' and sequence number {task_id}, but the current "
+        f"execution is instead trying to call {actual} as part of rebuilding it's history. "
+        "This kind of mismatch can happen if an orchestration has non-deterministic logic or if "
+        "the code was changed after an instance of this orchestration already started running."
+    )
+
+
+def wrong_target_message(task_id: int, method: str, expected: str, actual: str) -> str:
+    """The SDK's message when the code sent to another instance at that id."""
+    return (
+        "Failed to restore orchestration state due to a history mismatch: A previous execution "
+        f"called {method} with target instance ID='{expected}' and sequence number {task_id}, "
+        f"but the current execution is instead targeting instance ID='{actual}' as part of "
+        "rebuilding its history. This kind of mismatch can happen if an orchestration has "
+        "non-deterministic logic or if the code was changed after an instance of this "
+        "orchestration already started running."
+    )
+
+
+__all__ = [
+    "NonDeterminism",
+    "ReplayOutcome",
+    "no_action_message",
+    "wrong_name_message",
+    "wrong_target_message",
+    "wrong_type_message",
+]

@@ -31,8 +31,14 @@ from engine.context import (
     failure_from_exception,
     sdk_failure_details,
 )
-from engine.entity_replay import EntityEventHandlers
-from engine.outcome import NonDeterminism
+from engine.entity_replay import LEGACY_KINDS, EntityEventHandlers
+from engine.outcome import (
+    NonDeterminism,
+    no_action_message,
+    wrong_name_message,
+    wrong_target_message,
+    wrong_type_message,
+)
 from engine.payloads import Codec
 
 _NAIVE_EPOCH = datetime(1970, 1, 1)
@@ -48,47 +54,6 @@ def _not_registered(message: str) -> Exception:
 
 class ReplayStopped(Exception):
     """Internal signal: an exception escaped while processing an event."""
-
-
-def _no_action_message(task_id: int, method: str) -> str:
-    return (
-        f"A previous execution called {method} with ID={task_id}, but the current "
-        "execution doesn't have this action with this ID. This problem occurs when either "
-        "the orchestration has non-deterministic logic or if the code was changed after an "
-        "instance of this orchestration already started running."
-    )
-
-
-def _wrong_type_message(task_id: int, expected: str, action: Action) -> str:
-    actual = act.METHOD_OF_KIND.get(action.kind, action.kind)
-    return (
-        "Failed to restore orchestration state due to a history mismatch: A previous execution "
-        f"called {expected} with ID={task_id}, but the current execution is instead trying to "
-        f"call {actual} as part of rebuilding it's history. This kind of mismatch can happen if "
-        "an orchestration has non-deterministic logic or if the code was changed after an "
-        "instance of this orchestration already started running."
-    )
-
-
-def _wrong_name_message(task_id: int, method: str, expected: str, actual: str) -> str:
-    return (
-        "Failed to restore orchestration state due to a history mismatch: A previous execution "
-        f"called {method} with name='{expected}' and sequence number {task_id}, but the current "
-        f"execution is instead trying to call {actual} as part of rebuilding it's history. "
-        "This kind of mismatch can happen if an orchestration has non-deterministic logic or if "
-        "the code was changed after an instance of this orchestration already started running."
-    )
-
-
-def _wrong_target_message(task_id: int, method: str, expected: str, actual: str) -> str:
-    return (
-        "Failed to restore orchestration state due to a history mismatch: A previous execution "
-        f"called {method} with target instance ID='{expected}' and sequence number {task_id}, "
-        f"but the current execution is instead targeting instance ID='{actual}' as part of "
-        "rebuilding its history. This kind of mismatch can happen if an orchestration has "
-        "non-deterministic logic or if the code was changed after an instance of this "
-        "orchestration already started running."
-    )
 
 
 def _recorded(ev: h.HistoryEvent) -> str:
@@ -299,16 +264,21 @@ class CodeReplayer(EntityEventHandlers):
         self.note = "orchestrator started"
         self.ctx.start(fn, value)
 
-    def _match(self, msg: Any, kind: str, method: str) -> Action:
+    def _match(
+        self, msg: Any, kind: str, method: str, also: frozenset[str] = frozenset()
+    ) -> Action:
         event_id = msg.eventId
         action = self.ctx.take_action(event_id)
         if action is None:
             self._diverged("nothing with this sequence number", None)
-            raise task.NonDeterminismError(_no_action_message(event_id, method))
-        if action.kind != kind:
-            self._diverged(action.describe(), action.origin)
-            raise task.NonDeterminismError(_wrong_type_message(event_id, method, action))
+            raise task.NonDeterminismError(no_action_message(event_id, method))
+        if action.kind != kind and action.kind not in also:
+            self._wrong_type(msg, method, action)
         return action
+
+    def _wrong_type(self, msg: Any, method: str, action: Action) -> None:
+        self._diverged(action.describe(), action.origin)
+        raise task.NonDeterminismError(wrong_type_message(msg.eventId, method, action))
 
     def _diverged(self, asked: str, where: SourceLocation | None) -> None:
         location = where if where is not None else self.ctx.code_location()
@@ -319,7 +289,7 @@ class CodeReplayer(EntityEventHandlers):
         if action.name != expected:
             self._diverged(action.describe(), action.origin)
             raise task.NonDeterminismError(
-                _wrong_name_message(msg.eventId, method, expected, action.name)
+                wrong_name_message(msg.eventId, method, expected, action.name)
             )
 
     def _apply_task_scheduled(self, msg: Any, ev: Any) -> None:
@@ -338,18 +308,21 @@ class CodeReplayer(EntityEventHandlers):
         self.note = "matched create_timer"
 
     def _apply_event_sent(self, msg: Any, ev: Any) -> None:
-        action = self._match(msg, act.SEND_EVENT, "send_event")
+        action = self._match(msg, act.SEND_EVENT, "send_event", also=LEGACY_KINDS)
+        if action.kind in LEGACY_KINDS:
+            self._legacy_entity_sent(msg, ev, action)
+            return
         if action.instance_id != ev.instanceId:
             self._diverged(action.describe(), action.origin)
             raise task.NonDeterminismError(
-                _wrong_target_message(
+                wrong_target_message(
                     msg.eventId, "send_event", ev.instanceId, action.instance_id or ""
                 )
             )
         if action.name.casefold() != ev.name.casefold():
             self._diverged(action.describe(), action.origin)
             raise task.NonDeterminismError(
-                _wrong_name_message(msg.eventId, "send_event", ev.name, action.name)
+                wrong_name_message(msg.eventId, "send_event", ev.name, action.name)
             )
         self.note = "matched send_event"
 
@@ -431,6 +404,8 @@ class CodeReplayer(EntityEventHandlers):
 
     def _apply_event_raised(self, msg: Any, ev: Any) -> None:
         name = ev.name
+        if self._legacy_entity_reply(msg, ev):
+            return
         data = ev.input.value if ev.HasField("input") and ev.input.value else None
         waiter = self.ctx.pop_waiter(name)
         if waiter is None:

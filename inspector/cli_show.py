@@ -114,7 +114,8 @@ def _state_lines(frame: Frame) -> list[str]:
         out.append(f"failure:       {frame.failure.error_type}: {frame.failure.message}")
     out.append(f"open tasks:    {len(frame.open_tasks) or '-'}")
     for t in frame.open_tasks[:20]:
-        out.append(f"  #{t.id} {t.kind} {t.name} (opened at event {t.opened_at})")
+        number = f"#{t.id} " if isinstance(t.id, int) and t.id >= 0 else ""  # not entity keys
+        out.append(f"  {number}{t.kind} {t.name} (opened at event {t.opened_at})")
     if len(frame.open_tasks) > 20:
         out.append(f"  ... {len(frame.open_tasks) - 20} more")
     out.append(f"buffered:      {len(frame.buffered_events) or '-'}")
