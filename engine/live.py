@@ -37,6 +37,7 @@ from engine.history import (
 from engine.holds import HoldRule as HoldRule  # moved to engine.holds, still importable here
 from engine.holds import matches_any as matches_any
 from engine.live_actions import InstanceActions
+from engine.live_entities import EntityListing, query_entities
 from engine.load import to_request
 from engine.proto import orchestrator_service_pb2 as pb
 from engine.sidecar import SidecarStub
@@ -204,6 +205,14 @@ class LiveClient:
             token = next_token
         rows.sort(key=lambda r: (r.created is not None, r.created, r.instance_id), reverse=True)
         return rows[:limit]
+
+    def entities(self, prefix: str = "") -> EntityListing:
+        """The sidecar's entities whose id starts with ``prefix``, with their state.
+
+        Raises:
+            grpc.RpcError: the sidecar failed or offers no ``QueryEntities``.
+        """
+        return query_entities(self.stub, self._metadata, self.timeout, prefix=prefix)
 
     def instances_by_id(
         self, instance_ids: Iterable[str], *, statuses: Iterable[int] = (), name: str = ""

@@ -104,6 +104,7 @@ class SidecarStub:
             "WaitForInstanceCompletion", pb.GetInstanceResponse
         )
         self._query_instances = self._unary("QueryInstances", pb.QueryInstancesResponse)
+        self._query_entities = self._unary("QueryEntities", pb.QueryEntitiesResponse)
         self._stream_instance_history = self._stream("StreamInstanceHistory", pb.HistoryChunk)
         self._control = {
             method: self._unary(method, response) for method, response in CONTROL_RESPONSES.items()
@@ -252,6 +253,16 @@ class SidecarStub:
     ) -> pb.QueryInstancesResponse:
         """One page of instances matching a query, and the next continuation token."""
         return self._query_instances(request, timeout=timeout, metadata=metadata)
+
+    def query_entities(
+        self,
+        request: pb.QueryEntitiesRequest,
+        *,
+        timeout: float | None = None,
+        metadata: Metadata | None = None,
+    ) -> pb.QueryEntitiesResponse:
+        """One page of entities matching a query, and the next continuation token."""
+        return self._query_entities(request, timeout=timeout, metadata=metadata)
 
     def stream_instance_history(
         self,

@@ -223,5 +223,10 @@ class TimelineRequested(Message):
 
 
 @dataclass
+class EntitiesRequested(Message):
+    """The user asked for the sidecar's entities and their state."""
+
+
+@dataclass
 class LiveQuitRequested(Message):
     """The user asked to stop everything and leave."""

@@ -936,6 +936,68 @@ class PurgeInstancesResponse(_message.Message):
     isComplete: _wrappers_pb2.BoolValue
     def __init__(self, deletedInstanceCount: _Optional[int] = ..., isComplete: _Optional[_Union[_wrappers_pb2.BoolValue, _Mapping]] = ...) -> None: ...
 
+class EntityMetadata(_message.Message):
+    __slots__ = ("instanceId", "lastModifiedTime", "backlogQueueSize", "lockedBy", "serializedState")
+    INSTANCEID_FIELD_NUMBER: _ClassVar[int]
+    LASTMODIFIEDTIME_FIELD_NUMBER: _ClassVar[int]
+    BACKLOGQUEUESIZE_FIELD_NUMBER: _ClassVar[int]
+    LOCKEDBY_FIELD_NUMBER: _ClassVar[int]
+    SERIALIZEDSTATE_FIELD_NUMBER: _ClassVar[int]
+    instanceId: str
+    lastModifiedTime: _timestamp_pb2.Timestamp
+    backlogQueueSize: int
+    lockedBy: _wrappers_pb2.StringValue
+    serializedState: _wrappers_pb2.StringValue
+    def __init__(self, instanceId: _Optional[str] = ..., lastModifiedTime: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., backlogQueueSize: _Optional[int] = ..., lockedBy: _Optional[_Union[_wrappers_pb2.StringValue, _Mapping]] = ..., serializedState: _Optional[_Union[_wrappers_pb2.StringValue, _Mapping]] = ...) -> None: ...
+
+class EntityQuery(_message.Message):
+    __slots__ = ("instanceIdStartsWith", "lastModifiedFrom", "lastModifiedTo", "includeState", "includeTransient", "pageSize", "continuationToken")
+    INSTANCEIDSTARTSWITH_FIELD_NUMBER: _ClassVar[int]
+    LASTMODIFIEDFROM_FIELD_NUMBER: _ClassVar[int]
+    LASTMODIFIEDTO_FIELD_NUMBER: _ClassVar[int]
+    INCLUDESTATE_FIELD_NUMBER: _ClassVar[int]
+    INCLUDETRANSIENT_FIELD_NUMBER: _ClassVar[int]
+    PAGESIZE_FIELD_NUMBER: _ClassVar[int]
+    CONTINUATIONTOKEN_FIELD_NUMBER: _ClassVar[int]
+    instanceIdStartsWith: _wrappers_pb2.StringValue
+    lastModifiedFrom: _timestamp_pb2.Timestamp
+    lastModifiedTo: _timestamp_pb2.Timestamp
+    includeState: bool
+    includeTransient: bool
+    pageSize: _wrappers_pb2.Int32Value
+    continuationToken: _wrappers_pb2.StringValue
+    def __init__(self, instanceIdStartsWith: _Optional[_Union[_wrappers_pb2.StringValue, _Mapping]] = ..., lastModifiedFrom: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., lastModifiedTo: _Optional[_Union[datetime.datetime, _timestamp_pb2.Timestamp, _Mapping]] = ..., includeState: _Optional[bool] = ..., includeTransient: _Optional[bool] = ..., pageSize: _Optional[_Union[_wrappers_pb2.Int32Value, _Mapping]] = ..., continuationToken: _Optional[_Union[_wrappers_pb2.StringValue, _Mapping]] = ...) -> None: ...
+
+class QueryEntitiesRequest(_message.Message):
+    __slots__ = ("query",)
+    QUERY_FIELD_NUMBER: _ClassVar[int]
+    query: EntityQuery
+    def __init__(self, query: _Optional[_Union[EntityQuery, _Mapping]] = ...) -> None: ...
+
+class QueryEntitiesResponse(_message.Message):
+    __slots__ = ("entities", "continuationToken")
+    ENTITIES_FIELD_NUMBER: _ClassVar[int]
+    CONTINUATIONTOKEN_FIELD_NUMBER: _ClassVar[int]
+    entities: _containers.RepeatedCompositeFieldContainer[EntityMetadata]
+    continuationToken: _wrappers_pb2.StringValue
+    def __init__(self, entities: _Optional[_Iterable[_Union[EntityMetadata, _Mapping]]] = ..., continuationToken: _Optional[_Union[_wrappers_pb2.StringValue, _Mapping]] = ...) -> None: ...
+
+class GetEntityRequest(_message.Message):
+    __slots__ = ("instanceId", "includeState")
+    INSTANCEID_FIELD_NUMBER: _ClassVar[int]
+    INCLUDESTATE_FIELD_NUMBER: _ClassVar[int]
+    instanceId: str
+    includeState: bool
+    def __init__(self, instanceId: _Optional[str] = ..., includeState: _Optional[bool] = ...) -> None: ...
+
+class GetEntityResponse(_message.Message):
+    __slots__ = ("exists", "entity")
+    EXISTS_FIELD_NUMBER: _ClassVar[int]
+    ENTITY_FIELD_NUMBER: _ClassVar[int]
+    exists: bool
+    entity: EntityMetadata
+    def __init__(self, exists: _Optional[bool] = ..., entity: _Optional[_Union[EntityMetadata, _Mapping]] = ...) -> None: ...
+
 class OrchestratorEntityParameters(_message.Message):
     __slots__ = ("entityMessageReorderWindow",)
     ENTITYMESSAGEREORDERWINDOW_FIELD_NUMBER: _ClassVar[int]

@@ -1,4 +1,4 @@
-"""The live app's part that acts on instances and draws their timelines.
+"""The live app's part that acts on instances, draws their timelines and lists entities.
 
 Kept apart from the work-item and hold logic of :mod:`inspector.live.app`: each action runs in a
 thread (it is a call to the sidecar) and comes back as one line, shown and kept in
@@ -24,6 +24,7 @@ from engine.timeline import build_timeline
 from inspector.live.config import LiveConfig
 from inspector.live.poller import InstancePoller
 from inspector.messages import (
+    EntitiesRequested,
     HistoryRead,
     HistoryReadFailed,
     InstanceActionDone,
@@ -31,6 +32,7 @@ from inspector.messages import (
     TimelineRead,
     TimelineRequested,
 )
+from inspector.screens.entities import EntitiesScreen
 from inspector.screens.live import LiveScreen
 from inspector.screens.timeline import TimelineScreen
 
@@ -67,6 +69,9 @@ class InstanceControl(App[None]):
             timeout=6,
         )
         self.poller.poll_now.set()
+
+    def on_entities_requested(self, message: EntitiesRequested) -> None:
+        self.push_screen(EntitiesScreen(self.client.entities, self.client.address))
 
     def on_timeline_requested(self, message: TimelineRequested) -> None:
         self._read_timeline(message.instance_id)

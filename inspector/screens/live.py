@@ -19,6 +19,7 @@ from engine.live import InstanceRow
 from engine.session import ReplaySession
 from engine.worker import Outcome
 from inspector.messages import (
+    EntitiesRequested,
     HeldTurnAbandoned,
     HeldTurnReleased,
     HoldArmToggled,
@@ -68,6 +69,13 @@ class LiveScreen(Screen[None]):
         Binding("q", "quit_live", "Quit", tooltip="Stop everything and leave"),
         Binding("tab", "switch", "Switch list", tooltip="Work items / instances", id="switch"),
         Binding("t", "timeline", "Timeline", tooltip="The selected instance's history in time"),
+        Binding(
+            "E",
+            "entities",
+            "Entities",
+            tooltip="The sidecar's entities and their state",
+            show=False,
+        ),
         Binding("f", "status_filter", "Status", tooltip="Cycle the instance status filter"),
         Binding("slash", "name_filter", "Filter", tooltip="Filter both lists by name or id"),
         Binding("H", "hold_rules", "Hold rules", tooltip="Which turns h holds: kind, name, id"),
@@ -243,6 +251,10 @@ class LiveScreen(Screen[None]):
             self.notify("select an instance for its timeline", severity="warning")
             return
         self.post_message(TimelineRequested(instance_id))
+
+    def action_entities(self) -> None:
+        """The sidecar's entities and their state, on their own screen."""
+        self.post_message(EntitiesRequested())
 
     def action_act(self, action: str) -> None:
         """Confirm an action on the selected instance (its form), then ask the app to act."""
