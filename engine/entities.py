@@ -19,7 +19,6 @@ from durabletask.entities import EntityInstanceId, EntityLock
 
 from engine import actions as act
 from engine.actions import Action
-from engine.payloads import encode
 from engine.proto import orchestrator_service_pb2 as pb
 
 if TYPE_CHECKING:
@@ -78,7 +77,7 @@ class EntityTurn:
         seq = self._next_id()
         target = entity_text(entity)
         self._check_operation(target, one_way=False)
-        encoded = encode(input)
+        encoded = turn.codec.encode(input)
         request_id = self._new_uuid()
         message = pb.SendEntityMessageAction()
         called = message.entityOperationCalled
@@ -112,7 +111,7 @@ class EntityTurn:
         seq = self._next_id()
         target = entity_text(entity)
         self._check_operation(target, one_way=True)
-        encoded = encode(input)
+        encoded = turn.codec.encode(input)
         message = pb.SendEntityMessageAction()
         signaled = message.entityOperationSignaled
         signaled.requestId = self._new_uuid()

@@ -303,3 +303,74 @@ def test_replay_and_show_read_the_legacy_shape(tmp_path: Path) -> None:
     assert shown.returncode == 0, shown.stderr
     assert "held lock @counter@k, @counter@other" in shown.stdout  # from the events alone
     assert "#-" not in shown.stdout  # never an internal number
+
+
+# --- the app's data converter decides entity payloads, as in the SDK ---------------------------
+
+
+def priced(ctx: task.OrchestrationContext, _: Any) -> Any:
+    from decimal import Decimal
+
+    ctx.signal_entity(OTHER, "add", Decimal("0.25"))
+    first = yield ctx.call_entity(COUNTER, "price", Decimal("1.50"))
+    second = yield ctx.call_entity(COUNTER, "price", Decimal("2"))
+    return {"sum": first + second}
+
+
+def test_entity_payloads_go_through_the_apps_data_converter() -> None:
+    """Call and signal inputs, and replies in both shapes, with a converter of the app's own:
+    ours equal the SDK executor's built with the same converter."""
+    import dataclasses
+    import logging
+
+    from durabletask import worker as dt_worker
+    from durabletask.internal import orchestrator_service_pb2 as sdk_pb
+    from factories import app_of, request, to_sdk
+    from google.protobuf import json_format
+    from replay_compare import normalized
+
+    from engine import replay_request
+    from engine.app_options import AppOptions
+    from samples.converter_worker import TaggedConverter
+
+    converter = TaggedConverter()
+    app = dataclasses.replace(app_of(priced), options=AppOptions(data_converter=converter))
+
+    def turn(past: list[Any], new: list[Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+        ours = replay_request(request(past, new, INSTANCE), app).response
+        registry = dt_worker._Registry()
+        registry.add_orchestrator(priced)
+        logger = logging.getLogger("tests.entities.converter")
+        logger.disabled = True
+        executor = dt_worker._OrchestrationExecutor(registry, logger, converter)
+        result = executor.execute(INSTANCE, to_sdk(past), to_sdk(new))
+        theirs = sdk_pb.OrchestratorResponse(instanceId=INSTANCE, actions=result.actions)
+        return normalized(ours), normalized(
+            pb.OrchestratorResponse.FromString(theirs.SerializeToString())
+        )
+
+    start = ph.new_execution_started_event("priced", INSTANCE)
+    new: list[Any] = [_opening(0), _ours(start)]
+    ours, theirs = turn([], new)
+    assert ours == theirs
+    called = ours["actions"][1]["sendEntityMessage"]["entityOperationCalled"]
+    assert called["input"] == '{"$decimal": "1.50"}'  # the app's converter wrote it
+    # the first reply in the new shape, the second in the legacy one
+    past = [*new]
+    for action in ours["actions"]:  # each message written to history as it was sent
+        ((kind, body),) = action["sendEntityMessage"].items()
+        event = pb.HistoryEvent(eventId=int(action["id"]))
+        json_format.ParseDict(body, getattr(event, kind))
+        past.append(event)
+    call_id = ours["actions"][1]["sendEntityMessage"]["entityOperationCalled"]["requestId"]
+    done = pb.HistoryEvent(eventId=-1)
+    done.entityOperationCompleted.requestId = call_id
+    done.entityOperationCompleted.output.value = '{"$decimal": "3.15"}'
+    ours, theirs = turn(past, [_opening(1), done])
+    assert ours == theirs
+    past = _next_past(past, [_opening(1), done], ours.get("actions", []))
+    second = ours["actions"][0]["sendEntityMessage"]["entityOperationCalled"]["requestId"]
+    reply = _reply(second, {"result": '{"$decimal": "4.20"}'})
+    ours, theirs = turn(past, [_opening(2), reply])
+    assert ours == theirs
+    assert ours["actions"][-1]["completeOrchestration"]["result"] == '{"sum": {"$decimal": "7.35"}}'
