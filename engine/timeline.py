@@ -22,8 +22,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from enum import Enum
 from itertools import chain
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
+from engine import entity_legacy as legacy
 from engine.proto import orchestrator_service_pb2 as pb
 
 
@@ -152,6 +153,7 @@ class _Builder:
         self.turns: list[int] = []
         self.run: int | None = None
         self.suspended: int | None = None
+        self.legacy_locks: set[str] = set()
 
     def add(self, bar: Bar, key: tuple[str, object] | None = None) -> None:
         if key is not None:
@@ -215,6 +217,8 @@ class _Builder:
 
     def _point(self, index: int, event: pb.HistoryEvent, which: str) -> None:
         body = getattr(event, which)
+        if which in ("eventSent", "eventRaised") and self._legacy_entity(index, which, body):
+            return
         if which == "eventSent":
             label = f"sent {body.name} → {body.instanceId}"
         elif which == "entityOperationSignaled":
@@ -222,6 +226,27 @@ class _Builder:
         else:
             label = f"event {body.name}"
         self.add(Bar(BarKind.EVENT, label, index, index, point=True))
+
+    def _legacy_entity(self, index: int, which: str, body: Any) -> bool:
+        """An entity call or signal in the legacy Durable Functions shape, or its reply."""
+        if which == "eventRaised":
+            if body.name in self.legacy_locks:  # a grant: locks draw no bar, as in the new shape
+                self.legacy_locks.discard(body.name)
+                return True
+            if ("entity", body.name) not in self.open:
+                return False
+            self.close(("entity", body.name), index, legacy.reply_failed(body.input.value))
+            return True
+        request = legacy.read_request(body.instanceId, body.name, body.input.value)
+        if request is None:
+            return False
+        if request.kind == "lock":
+            self.legacy_locks.add(request.request_id)
+        elif request.kind == "signal":
+            self.add(Bar(BarKind.EVENT, f"signal {request.label}", index, index, point=True))
+        elif request.kind == "call":
+            self.add(Bar(BarKind.ENTITY, request.label, index), ("entity", request.request_id))
+        return True
 
     def _lifecycle(self, index: int, event: pb.HistoryEvent, which: str) -> None:
         if which == "executionStarted" and self.run is None:

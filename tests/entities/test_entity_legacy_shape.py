@@ -28,6 +28,7 @@ from factories import session as replay_session
 
 from engine import load_app
 from engine.proto import orchestrator_service_pb2 as pb
+from engine.timeline import BarKind, build_timeline
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(Path(__file__).resolve().parent / "fixtures" / "legacy_app.py")
@@ -276,6 +277,17 @@ def test_the_stepper_shows_legacy_calls_and_locks() -> None:
     history_only = _open_tasks(None, past, new)
     notes = " ".join(f.note for f in history_only)
     assert "entity call '@counter@k get' completed" in notes
+
+
+def test_the_timeline_draws_legacy_calls_and_signals() -> None:
+    past, new, _ = _run(transfer, [_granted, _answer(7), _fired])
+    bars = build_timeline([*past, *new]).bars
+    (call,) = [b for b in bars if b.kind is BarKind.ENTITY]
+    assert call.label == "@counter@k get" and call.last is not None and not call.failed
+    assert [b.label for b in bars if b.point] == ["signal @counter@free add"]
+    past, new, _ = _run(call_get, [lambda a: [_reply(_entity_ids(a)[0], {"exceptionType": "E"})]])
+    (call,) = [b for b in build_timeline([*past, *new]).bars if b.kind is BarKind.ENTITY]
+    assert call.failed and call.last == len(past) + len(new) - 1
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
