@@ -25,6 +25,7 @@ from engine.history import (
     status_name,
 )
 from engine.load import load_recording
+from engine.payload_refs import payload_ref, shown_payload
 from engine.recording import (
     AbandonNote,
     ActivityCall,
@@ -136,7 +137,7 @@ def show_text(request: OrchestrationRequest) -> str:
             stamp(ev.timestamp) or UNKNOWN,
             ev.kind,
             short_text(names[i], NAME_WIDTH) or "-",
-            short_text(ev.payload, PAYLOAD_WIDTH),
+            short_text(shown_payload(ev.payload), PAYLOAD_WIDTH),
         )
         for i, ev in enumerate(events)
     ]
@@ -171,7 +172,11 @@ def _summary_lines(request: OrchestrationRequest) -> list[str]:
     if started is not None:
         version = f" (version {started.version})" if started.version else ""
         out.append(f"orchestration: {started.orchestration_name}{version}")
-        out.append(f"input:         {short_text(started.input, PAYLOAD_WIDTH * 2) or '-'}")
+        ref = payload_ref(started.input)
+        shown = started.input if ref is None else ref.label
+        out.append(f"input:         {short_text(shown, PAYLOAD_WIDTH * 2) or '-'}")
+        if ref is not None:
+            out.append(f"  token:       {ref.token}")
     else:
         out.append("orchestration: - (no executionStarted event)")
     out.extend(_state_lines(final_state(request)))
@@ -235,18 +240,20 @@ def show_document(request: OrchestrationRequest) -> dict[str, Any]:
         details = {name: _plain(getattr(ev, name)) for name in _names(type(ev))}
         if isinstance(ev, ExecutionCompleted):
             details["status_name"] = status_name(ev.status)
-        append(
-            {
-                "index": index,
-                "lane": "past" if index < n_past else "new",
-                "eventId": ev.event_id,
-                "timestamp": stamp(ev.timestamp),
-                "kind": ev.kind,
-                "name": ev.name,
-                "payload": ev.payload,
-                "details": details,
-            }
-        )
+        row = {
+            "index": index,
+            "lane": "past" if index < n_past else "new",
+            "eventId": ev.event_id,
+            "timestamp": stamp(ev.timestamp),
+            "kind": ev.kind,
+            "name": ev.name,
+            "payload": ev.payload,
+            "details": details,
+        }
+        ref = payload_ref(ev.payload)
+        if ref is not None:
+            row["payloadRef"] = ref.document()["storedPayload"]
+        append(row)
     by_kind = Counter(ev.kind for ev in request.events)
     state = _state_document(final_state(request))
     return {

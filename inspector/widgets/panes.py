@@ -15,6 +15,7 @@ from textual.widgets import Static
 from engine.entities import critical_section_text
 from engine.frames import Frame, OpenTask
 from engine.history import HistoryEvent
+from engine.payload_refs import payload_ref
 from engine.waiting import task_words, waiting_on
 from inspector.formatting import event_time, stamp_ms
 from inspector.style import status_style
@@ -382,7 +383,10 @@ class DetailPane(VerticalScroll, can_focus=False):
         for key, value in details.items():
             if key in ("event_id", "timestamp"):
                 continue
-            if isinstance(value, str) and value[:1] in '{["-0123456789tfn' and value:
+            ref = payload_ref(value) if isinstance(value, str) else None
+            if ref is not None:
+                value = ref.document()
+            elif isinstance(value, str) and value[:1] in '{["-0123456789tfn' and value:
                 value = parse_json_text(value)
             shown[key] = _strip_traces(key, value, traces)
         out.append("\n")
