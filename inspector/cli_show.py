@@ -33,6 +33,7 @@ from engine.recording import (
     NotARequest,
     TurnResponse,
 )
+from engine.rewind import RewindView, rewind_view
 from engine.session import ReplaySession, display_names
 from inspector.formatting import UNKNOWN, iso_ms, known
 from inspector.text import short_text
@@ -152,18 +153,21 @@ def show_text(request: OrchestrationRequest) -> str:
     )
     lines = [header]
     append = lines.append
+    rewind = rewind_view(request.proto, kinds=(ev.kind for ev in events))
+    dropped = set(rewind.dropped) if rewind is not None else set()
     for index, (eid, ts, kind, name, payload) in enumerate(rows):
         lane = "past" if index < n_past else "new "
+        mark = "  (the rewind drops it)" if index in dropped else ""
         append(
             f"{index:>{w_index}}  {lane}  {eid:>{w_id}}  {ts:<{w_time}}  "
-            f"{kind:<{w_kind}}  {name:<{w_name}}  {payload}".rstrip()
+            f"{kind:<{w_kind}}  {name:<{w_name}}  {payload}{mark}".rstrip()
         )
     lines.append("")
-    lines.extend(_summary_lines(request))
+    lines.extend(_summary_lines(request, rewind))
     return "\n".join(lines) + "\n"
 
 
-def _summary_lines(request: OrchestrationRequest) -> list[str]:
+def _summary_lines(request: OrchestrationRequest, rewind: RewindView | None) -> list[str]:
     started = request.started()
     counts = Counter(ev.kind for ev in request.events)
     out = [f"instance:      {request.instance_id or '-'}"]
@@ -180,6 +184,8 @@ def _summary_lines(request: OrchestrationRequest) -> list[str]:
     else:
         out.append("orchestration: - (no executionStarted event)")
     out.extend(_state_lines(final_state(request)))
+    if rewind is not None:
+        out.extend(f"{label + ':':<15}{text}" for label, text in rewind.rows())
     out.append(
         f"events:        {len(request.events)}"
         f" ({len(request.past_events)} past, {len(request.new_events)} new)"
@@ -268,6 +274,7 @@ def show_document(request: OrchestrationRequest) -> dict[str, Any]:
         },
         "status": state["status"],
         "state": state,
+        "rewind": _rewind_document(request),
         "counts": {
             "total": len(request.events),
             "past": n_past,
@@ -275,6 +282,20 @@ def show_document(request: OrchestrationRequest) -> dict[str, Any]:
             "byKind": dict(sorted(by_kind.items())),
         },
         "events": events_out,
+    }
+
+
+def _rewind_document(request: OrchestrationRequest) -> dict[str, Any] | None:
+    view = rewind_view(request.proto, kinds=(ev.kind for ev in request.events))
+    if view is None:
+        return None
+    return {
+        "eventIndex": view.event_index,
+        "reason": view.reason,
+        "rewindsNow": view.rewinds_now,
+        "rewound": [{"id": t.id, "kind": t.kind, "name": t.name} for t in view.rewound],
+        "dropped": list(view.dropped),
+        "kept": view.kept if view.rewinds_now else None,
     }
 
 

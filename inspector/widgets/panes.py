@@ -272,7 +272,8 @@ class ActionsPane(Static):
 
 
 class ProblemPane(Static):
-    """Non-determinism (recorded vs asked, the source line) or the orchestration's failure."""
+    """Non-determinism (recorded vs asked, the source line), what a rewind changes, or the
+    orchestration's failure."""
 
     frame: reactive[Frame | None] = reactive(None, always_update=True, init=False)
     """The frame shown."""
@@ -287,10 +288,17 @@ class ProblemPane(Static):
         out = Text()
         nd = frame.nondeterminism if frame is not None else None
         failure = frame.failure if frame is not None else None
-        if (nd, failure) == self._shown:
+        rewind = frame.rewind if frame is not None else None
+        if (nd, failure, rewind) == self._shown:
             return
-        self._shown = (nd, failure)
-        if nd is not None:
+        self._shown = (nd, failure, rewind)
+        if nd is None and rewind is not None:
+            self.border_title = "rewind" if rewind.rewinds_now else "rewound"
+            rows: list[tuple[str, Text | str]] = [
+                (label, Text(text, "magenta")) for label, text in rewind.rows()
+            ]
+            out.append(_labelled(rows, width=13))
+        elif nd is not None:
             # The facts first (the pane is short); the SDK's long message after them.
             self.border_title = f"non-determinism at event #{nd.event_index}"
             out.append(
@@ -312,7 +320,7 @@ class ProblemPane(Static):
             if failure.stack_trace:
                 out.append("\n")
                 out.append(highlight_traceback(failure.stack_trace.rstrip()))
-        self.set_class(nd is not None or failure is not None, "-shown")
+        self.set_class(nd is not None or failure is not None or rewind is not None, "-shown")
         self.summary = out.plain
         self.update(out)
 
