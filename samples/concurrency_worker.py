@@ -3,7 +3,8 @@
 
 ``--app samples.concurrency_worker:worker``. :func:`hold` marks its start in the folder
 ``$CONCURRENCY_DIR`` (default: ``concurrency`` in the system's temporary folder) and waits
-until a file ``go-<n>`` releases it, so a test can see how many run at once.
+until a file ``go-<n>`` releases it, so a test can see how many run at once; the entity
+:func:`gate` does the same for entity batches (one at a time).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from durabletask import task
+from durabletask.entities import EntityContext
 from durabletask.worker import ConcurrencyOptions, TaskHubGrpcWorker
 
 LIMITS = ConcurrencyOptions(
@@ -38,16 +40,29 @@ def running(where: Path) -> int:
     return len(list(where.glob("started-*"))) - len(list(where.glob("ended-*")))
 
 
-def hold(ctx: task.ActivityContext, n: int) -> int:
+def _hold(where: Path, n: str) -> None:
     """Mark the start (with how many were running then), wait for ``go-<n>``, mark the end."""
-    where = folder()
     (where / f"started-{n}").write_text("")
     (where / f"seen-{n}").write_text(str(running(where)))
     deadline = time.monotonic() + HOLD_SECONDS
     while not (where / f"go-{n}").exists() and time.monotonic() < deadline:
         time.sleep(0.02)
     (where / f"ended-{n}").write_text("")
+
+
+def hold(ctx: task.ActivityContext, n: int) -> int:
+    """An activity held until the test releases it (``$CONCURRENCY_DIR/go-<n>``)."""
+    _hold(folder(), str(n))
     return n
+
+
+def gate(ctx: EntityContext, input: Any) -> None:
+    """An entity whose ``hold`` operation is held until the test releases it, in the
+    subfolder ``entities`` (``go-<key>``)."""
+    if ctx.operation == "hold":
+        where = folder() / "entities"
+        where.mkdir(exist_ok=True)
+        _hold(where, ctx.entity_id.key)
 
 
 def spread(ctx: task.OrchestrationContext, count: int) -> Generator[Any, Any, int]:

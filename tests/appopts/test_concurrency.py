@@ -19,6 +19,7 @@ from appopts_support import (
     keep_sys_path,  # noqa: F401 - autouse: restores sys.path after each test
 )
 from durabletask import client as dt_client
+from durabletask.entities import EntityInstanceId
 from durabletask.testing import InMemoryOrchestrationBackend
 
 from samples import concurrency_worker
@@ -135,3 +136,48 @@ def test_no_more_activities_run_at_once_than_the_app_allows(where: Path, tmp_pat
         backend.stop(grace=0)
     seen = [int(p.read_text()) for p in where.glob("seen-*")]
     assert len(seen) == count and max(seen) <= 2 and most == 2
+
+
+def test_no_more_entity_batches_run_at_once_than_the_app_allows(
+    where: Path, tmp_path: Path
+) -> None:
+    """Three entities signalled at once, their batches held: one runs at a time (the app's
+    entity limit, within an activity pool two wide), and the worker asks with that limit."""
+    keys = ["a", "b", "c"]
+    gates = where / "entities"
+    port = free_port()
+    backend = AskingBackend(port)
+    backend.start()
+    record = tmp_path / "record"
+    worker = WorkerProcess(
+        f"127.0.0.1:{port}", APP, *WIDE, "--record", str(record), log=tmp_path / "w.log"
+    )
+    client = dt_client.TaskHubGrpcClient(host_address=f"127.0.0.1:{port}", logger=QUIET)
+    try:
+        _until(lambda: len(backend.asked) == 1, "our worker asks for work")
+        assert backend.asked[0].maxConcurrentEntityWorkItems == 1
+        # two holds at once: both slots of the activity pool have a user process now
+        client.schedule_new_orchestration("spread", input=2, instance_id="warm")
+        _until(lambda: concurrency_worker.running(where) == 2, "two holds running")
+        for n in range(2):
+            (where / f"go-{n}").write_text("")
+        assert final_state(client, "warm")[0] == "COMPLETED"
+        for key in keys:
+            client.signal_entity(EntityInstanceId("gate", key), "hold")
+        _until(lambda: len(list(record.glob("*-entity.b64"))) >= 2, "two entity batches received")
+        for _ in keys:
+            _until(lambda: len(_waiting_keys(gates)) >= 1, "an entity batch waiting for release")
+            assert concurrency_worker.running(gates) == 1, worker.output()
+            (gates / f"go-{_waiting_keys(gates)[0]}").write_text("")
+        _until(lambda: len(list(gates.glob("ended-*"))) == len(keys), "every batch ended")
+    finally:
+        client.close()
+        worker.stop()
+        backend.stop(grace=0)
+    seen = [int(p.read_text()) for p in gates.glob("seen-*")]
+    assert len(seen) == len(keys) and max(seen) == 1
+
+
+def _waiting_keys(where: Path) -> list[str]:
+    started = (p.name.split("-", 1)[1] for p in where.glob("started-*"))
+    return sorted(k for k in started if not (where / f"go-{k}").exists())
