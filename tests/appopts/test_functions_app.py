@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import base64
 import inspect
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ pytest.importorskip("durabletask.azurefunctions")
 
 from appopts_support import (  # noqa: E402 - after the skip
     QUIET,
+    WorkerProcess,
     final_state,
     free_port,
     keep_sys_path,  # noqa: F401 - autouse: restores sys.path after each test
@@ -163,3 +165,48 @@ def test_open_steps_the_apps_orchestrator(turns: list[tuple[str, bytes]], tmp_pa
         loc.line for loc in located if loc is not None and loc.file.endswith("function_app.py")
     }
     assert lines, "no step stopped in the app's orchestrator"
+
+
+def _ends(port: int) -> dict[str, Any]:
+    """Run both orchestrations (the approval raised once the order waits for it)."""
+    client = dt_client.TaskHubGrpcClient(host_address=f"127.0.0.1:{port}", logger=QUIET)
+    try:
+        client.schedule_new_orchestration("greet_cities", input=["Rome", "Kyiv"], instance_id="g")
+        client.schedule_new_orchestration("careful_order", input="fig", instance_id="o")
+        ends = {"g": final_state(client, "g")}
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            state = client.get_orchestration_state("o")
+            if state is not None and state.serialized_custom_status:
+                break  # the failure was caught: it waits on the timer, then the event
+            time.sleep(0.05)
+        client.raise_orchestration_event("o", "approval", data="ok")
+        ends["o"] = final_state(client, "o")
+        return ends
+    finally:
+        client.close()
+
+
+def test_the_worker_serves_the_app_as_the_stand_in_host_does(tmp_path: Path) -> None:
+    """``inspector worker --app`` on the Functions app, side by side with the SDK's worker
+    standing in for the host: both orchestrations end the same."""
+    results = []
+    for ours in (False, True):
+        port = free_port()
+        backend = RecordingBackend(port)
+        backend.start()
+        if ours:
+            stop = WorkerProcess(f"127.0.0.1:{port}", APP, log=tmp_path / "w.log").stop
+        else:
+            host = _host_stand_in(port)
+            host.start()
+            stop = host.stop
+        try:
+            results.append(_ends(port))
+        finally:
+            stop()
+            backend.stop(grace=0)
+    theirs, mine = results
+    assert theirs["g"] == ("COMPLETED", '["HELLO ROME", "HELLO KYIV"]', '{"greeted": 2}', None)
+    assert theirs["o"][:3] == ("COMPLETED", '"fig: ok"', '"reserve failed: fig is out of stock"')
+    assert mine == theirs
