@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from engine.app_options import AppOptions, read_worker, resolve_worker, split_attr
 from engine.errors import AppLoadError, OrchestratorNotFound
+from engine.functions_app import functions_registry
 
 if TYPE_CHECKING:
     from engine.history import OrchestrationRequest
@@ -135,7 +136,11 @@ def load_app(spec: str) -> UserApp:
     target, attr = split_attr(spec)
     module = _import(target)
     options = AppOptions()
-    if attr is None:
+    durable = functions_registry(module, attr)  # a Durable Functions app's (DFApp)
+    if durable is not None:
+        own = _functions_of(module) if attr is None else {}
+        functions = {**own, **durable.activities, **durable.orchestrators}
+    elif attr is None:
         functions = _functions_of(module)
     else:
         registry, options = read_worker(resolve_worker(module, spec, attr))
@@ -146,6 +151,8 @@ def load_app(spec: str) -> UserApp:
         raise AppLoadError(_import_error_line(spec, exc)) from None
     if not capabilities <= options.capabilities:
         options = replace(options, capabilities=options.capabilities | capabilities)
+    if durable is not None:
+        entities = {**entities, **durable.entities}
     return UserApp(
         spec=spec, module=module, functions=functions, entities=entities, options=options
     )

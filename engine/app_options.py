@@ -51,6 +51,20 @@ class AppOptions:
         first = (pb.WORKER_CAPABILITY_LARGE_PAYLOADS,) if self.payload_store is not None else ()
         return first + tuple(sorted(self.capabilities))
 
+    def concurrency_limits(self) -> dict[str, int]:
+        """The most work items of each kind (``turn``, ``activity``, ``entity``) the app's
+        worker runs at once (its ``ConcurrencyOptions``); empty for a plain app."""
+        options = self.concurrency
+        if options is None:
+            return {}
+        fields = {
+            "turn": "maximum_concurrent_orchestration_work_items",
+            "activity": "maximum_concurrent_activity_work_items",
+            "entity": "maximum_concurrent_entity_work_items",
+        }
+        limits = {kind: getattr(options, name, None) for kind, name in fields.items()}
+        return {kind: max(1, int(n)) for kind, n in limits.items() if isinstance(n, int)}
+
 
 @dataclass(frozen=True)
 class WorkerRegistry:

@@ -16,13 +16,16 @@ from bisect import bisect_right
 from collections.abc import Callable, Hashable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from engine.actions import Action, SourceLocation
 from engine.history import FailureDetails, HistoryEvent, Lane
 from engine.outcome import NonDeterminism
 from engine.tracker import Tracker
 from engine.turn import ClockToken, clock_from_token
+
+if TYPE_CHECKING:
+    from engine.rewind import RewindView
 
 OPEN = 1 << 62
 
@@ -107,6 +110,9 @@ class Frame:
     failure: FailureDetails | None
     """The orchestration's failure, once it failed."""
     with_code: bool
+    rewind: RewindView | None = None
+    """What the request's ``executionRewound`` event changes, at that step (a rewind turn's:
+    from it on)."""
 
 
 class StepRecord(NamedTuple):
@@ -199,6 +205,8 @@ class FrameRecorder(Tracker):
         self._append = self._steps.append
         self.nondeterminism: NonDeterminism | None = None
         """Where code and history disagreed, once the replay found it."""
+        self.rewind: RewindView | None = None
+        """What the request's rewind changes (set by the session before recording)."""
 
     @property
     def recorded(self) -> int:
@@ -315,8 +323,11 @@ class FrameRecorder(Tracker):
             PendingAction(a.id, a.kind, a.describe(), a.origin, opened)
             for a, opened in self.actions.at(index)
         ]
-        if step.turn_end_action is not None:
-            actions.append(step.turn_end_action)
+        end = step.turn_end_action
+        if end is not None:
+            # a rewind's response is that one action, whatever the replay had asked for
+            actions = [end] if end.kind == "rewindOrchestration" else [*actions, end]
+        rewind = self.rewind
         tasks = [OpenTask(*t) for t in self.tasks.at(index)]
         tasks.extend(OpenTask(*w) for w in self.waits.at(index))
         nd = self.nondeterminism
@@ -340,4 +351,5 @@ class FrameRecorder(Tracker):
             nondeterminism=nd if nd is not None and nd.event_index <= index else None,
             failure=step.failure,
             with_code=self.with_code,
+            rewind=rewind if rewind is not None and rewind.shown_at(index) else None,
         )

@@ -36,6 +36,8 @@ from engine.history_replay import HistoryReplayer
 from engine.outcome import NonDeterminism, ReplayOutcome
 from engine.replay import CodeReplayer
 from engine.reprs import frame_locals
+from engine.rewind import RewindView, rewind_view
+from engine.turn import ClockToken
 
 
 @contextmanager
@@ -85,6 +87,7 @@ class ReplaySession:
         else:
             self._history = HistoryReplayer(request, self.recorder)
         self._record_step = self.recorder.record
+        self._rewind: RewindView | None = None
         self.position = -1
         self._lock = threading.Lock()
         self._final_actions: list[Action] | None = None
@@ -119,6 +122,8 @@ class ReplaySession:
         """Replay up to ``count`` more events (all if ``None``); returns how many are recorded."""
         with self._lock, _no_gc_pauses():
             start = self.recorder.recorded
+            if start == 0:
+                self._find_rewind()
             stop = self._total if count is None else min(self._total, start + count)
             record = self._record_history if self._code is None else self._record_code
             for index in range(start, stop):
@@ -176,6 +181,55 @@ class ReplaySession:
             code.processed,
             failure,
             end_action,
+        )
+
+    def _find_rewind(self) -> None:
+        """Before the first step (in the replay's thread: it reads every event once)."""
+        self._rewind = rewind_view(self.request.proto)
+        if self._rewind is not None:
+            self.recorder.rewind = self._rewind
+            self._record_step = self._record_rewind_aware
+
+    def _record_rewind_aware(
+        self,
+        clock: ClockToken,
+        status: str,
+        suspended: bool,
+        custom_status: str | None,
+        location: SourceLocation | None,
+        locals_: tuple[tuple[str, str], ...],
+        note: str,
+        processed: bool,
+        failure: h.FailureDetails | None,
+        turn_end_action: PendingAction | None,
+    ) -> None:
+        """Record a step; the ``executionRewound`` step says what the rewind changes (a rewind
+        turn: the orchestration runs again, and its response is the one rewind action)."""
+        view = self._rewind
+        if view is not None and self.recorder.recorded == view.event_index:
+            note = view.note
+            if view.rewinds_now:
+                status, failure, processed = "RUNNING", None, True
+                if self._code is not None:
+                    turn_end_action = PendingAction(
+                        -1,
+                        "rewindOrchestration",
+                        f"rewindOrchestration: restart from {view.kept} events "
+                        f"(the failures left out)",
+                        None,
+                        view.event_index,
+                    )
+        self.recorder.record(
+            clock,
+            status,
+            suspended,
+            custom_status,
+            location,
+            locals_,
+            note,
+            processed,
+            failure,
+            turn_end_action,
         )
 
     def _code_state(self, ctx: Any) -> tuple[SourceLocation | None, tuple[tuple[str, str], ...]]:

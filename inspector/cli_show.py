@@ -25,6 +25,7 @@ from engine.history import (
     status_name,
 )
 from engine.load import load_recording
+from engine.payload_refs import payload_ref, shown_payload
 from engine.recording import (
     AbandonNote,
     ActivityCall,
@@ -32,6 +33,7 @@ from engine.recording import (
     NotARequest,
     TurnResponse,
 )
+from engine.rewind import RewindView, rewind_view
 from engine.session import ReplaySession, display_names
 from inspector.formatting import UNKNOWN, iso_ms, known
 from inspector.text import short_text
@@ -137,7 +139,7 @@ def show_text(request: OrchestrationRequest) -> str:
             stamp(ev.timestamp) or UNKNOWN,
             ev.kind,
             short_text(names[i], NAME_WIDTH) or "-",
-            short_text(ev.payload, PAYLOAD_WIDTH),
+            short_text(shown_payload(ev.payload), PAYLOAD_WIDTH),
         )
         for i, ev in enumerate(events)
     ]
@@ -152,18 +154,21 @@ def show_text(request: OrchestrationRequest) -> str:
     )
     lines = [header]
     append = lines.append
+    rewind = rewind_view(request.proto, kinds=(ev.kind for ev in events))
+    dropped = set(rewind.dropped) if rewind is not None else set()
     for index, (eid, ts, kind, name, payload) in enumerate(rows):
         lane = "past" if index < n_past else "new "
+        mark = "  (the rewind drops it)" if index in dropped else ""
         append(
             f"{index:>{w_index}}  {lane}  {eid:>{w_id}}  {ts:<{w_time}}  "
-            f"{kind:<{w_kind}}  {name:<{w_name}}  {payload}".rstrip()
+            f"{kind:<{w_kind}}  {name:<{w_name}}  {payload}{mark}".rstrip()
         )
     lines.append("")
-    lines.extend(_summary_lines(request))
+    lines.extend(_summary_lines(request, rewind))
     return "\n".join(lines) + "\n"
 
 
-def _summary_lines(request: OrchestrationRequest) -> list[str]:
+def _summary_lines(request: OrchestrationRequest, rewind: RewindView | None) -> list[str]:
     started = request.started()
     counts = Counter(ev.kind for ev in request.events)
     out = [f"instance:      {request.instance_id or '-'}"]
@@ -172,10 +177,16 @@ def _summary_lines(request: OrchestrationRequest) -> list[str]:
     if started is not None:
         version = f" (version {started.version})" if started.version else ""
         out.append(f"orchestration: {started.orchestration_name}{version}")
-        out.append(f"input:         {short_text(started.input, PAYLOAD_WIDTH * 2) or '-'}")
+        ref = payload_ref(started.input)
+        shown = started.input if ref is None else ref.label
+        out.append(f"input:         {short_text(shown, PAYLOAD_WIDTH * 2) or '-'}")
+        if ref is not None:
+            out.append(f"  token:       {ref.token}")
     else:
         out.append("orchestration: - (no executionStarted event)")
     out.extend(_state_lines(final_state(request)))
+    if rewind is not None:
+        out.extend(f"{label + ':':<15}{text}" for label, text in rewind.rows())
     out.append(
         f"events:        {len(request.events)}"
         f" ({len(request.past_events)} past, {len(request.new_events)} new)"
@@ -236,18 +247,20 @@ def show_document(request: OrchestrationRequest) -> dict[str, Any]:
         details = {name: _plain(getattr(ev, name)) for name in _names(type(ev))}
         if isinstance(ev, ExecutionCompleted):
             details["status_name"] = status_name(ev.status)
-        append(
-            {
-                "index": index,
-                "lane": "past" if index < n_past else "new",
-                "eventId": ev.event_id,
-                "timestamp": stamp(ev.timestamp),
-                "kind": ev.kind,
-                "name": ev.name,
-                "payload": ev.payload,
-                "details": details,
-            }
-        )
+        row = {
+            "index": index,
+            "lane": "past" if index < n_past else "new",
+            "eventId": ev.event_id,
+            "timestamp": stamp(ev.timestamp),
+            "kind": ev.kind,
+            "name": ev.name,
+            "payload": ev.payload,
+            "details": details,
+        }
+        ref = payload_ref(ev.payload)
+        if ref is not None:
+            row["payloadRef"] = ref.document()["storedPayload"]
+        append(row)
     by_kind = Counter(ev.kind for ev in request.events)
     state = _state_document(final_state(request))
     return {
@@ -262,6 +275,7 @@ def show_document(request: OrchestrationRequest) -> dict[str, Any]:
         },
         "status": state["status"],
         "state": state,
+        "rewind": _rewind_document(request),
         "counts": {
             "total": len(request.events),
             "past": n_past,
@@ -269,6 +283,20 @@ def show_document(request: OrchestrationRequest) -> dict[str, Any]:
             "byKind": dict(sorted(by_kind.items())),
         },
         "events": events_out,
+    }
+
+
+def _rewind_document(request: OrchestrationRequest) -> dict[str, Any] | None:
+    view = rewind_view(request.proto, kinds=(ev.kind for ev in request.events))
+    if view is None:
+        return None
+    return {
+        "eventIndex": view.event_index,
+        "reason": view.reason,
+        "rewindsNow": view.rewinds_now,
+        "rewound": [{"id": t.id, "kind": t.kind, "name": t.name} for t in view.rewound],
+        "dropped": list(view.dropped),
+        "kept": view.kept if view.rewinds_now else None,
     }
 
 

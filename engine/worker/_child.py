@@ -3,7 +3,7 @@
 It runs in a child started with the ``spawn`` (or ``forkserver``) method, never ``fork``: the
 worker process holds gRPC threads. The parent talks to it over one duplex pipe:
 
-- child to parent, once (pickled): ``("ready", pid, entity names, capabilities)`` or
+- child to parent, once (pickled): ``("ready", pid, entity names, capabilities, limits)`` or
   ``("fatal", message)``;
 - parent to child, per job, one raw message (no pickling): the kind byte (``T`` turn,
   ``A`` activity, ``E`` entity batch), the completion token's length (4 bytes, big-endian),
@@ -218,7 +218,9 @@ def child_main(
     else:
         interval = timedelta(seconds=timer_interval_seconds)
     runner = JobRunner(app, interval)
-    conn.send(("ready", os.getpid(), sorted(app.entities), app.options.worker_capabilities()))
+    options = app.options
+    ready = (sorted(app.entities), options.worker_capabilities(), options.concurrency_limits())
+    conn.send(("ready", os.getpid(), *ready))
     jobs = {TURN: runner.turn, ACTIVITY: runner.activity, ENTITY: runner.entity}
     while True:
         try:

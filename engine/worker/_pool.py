@@ -77,6 +77,10 @@ class Job:
         return failed_activity_response(self.request, self.token, failure).SerializeToString()
 
 
+_SERVES = {"turn": ("turn",), "activity": ("activity", "entity")}
+"""The job kinds each pool serves (entity batches run in the activity pool)."""
+
+
 class _Slot:
     def __init__(self, index: int) -> None:
         self.index = index
@@ -119,6 +123,8 @@ class Pool:
         self._closing = False
         self.capabilities: tuple[int, ...] = ()
         """What the APP's worker advertises (known once :meth:`start` returns)."""
+        self._caps: dict[str, int] = {}
+        self._running: dict[str, int] = {}
         self._busy = 0
         self._warm_thread: threading.Thread | None = None
 
@@ -127,6 +133,7 @@ class Pool:
         first = self._spawn(0)
         first.wait_ready()
         self.capabilities = first.capabilities
+        self._apply_limits(first.limits)
         self._slots[0].process = first
         for slot in self._slots:
             slot.thread = threading.Thread(
@@ -138,6 +145,40 @@ class Pool:
                 target=self._warm, name=f"{self.kind}-warm", daemon=True
             )
             self._warm_thread.start()
+
+    def _apply_limits(self, limits: dict[str, int]) -> None:
+        """Run no more jobs of a kind at once than the APP's worker would (its
+        ``ConcurrencyOptions``): the pool narrows to the largest limit of the kinds it serves,
+        and a kind with a smaller limit is capped within it."""
+        caps = {kind: n for kind, n in limits.items() if kind in _SERVES[self.kind]}
+        if not caps:
+            return
+        self.size = max(1, min(self.size, max(caps.values())))
+        del self._slots[self.size :]
+        self._idle = list(reversed(self._slots))
+        self._caps = {kind: n for kind, n in caps.items() if n < self.size}
+
+    def limit(self, kind: str) -> int:
+        """How many jobs of ``kind`` this pool runs at once."""
+        return min(self.size, self._caps.get(kind, self.size))
+
+    def _startable(self, job: Job) -> bool:
+        cap = self._caps.get(job.kind)
+        return cap is None or self._running.get(job.kind, 0) < cap
+
+    def _assign(self, slot: _Slot, job: Job) -> None:
+        slot.job = job
+        self._running[job.kind] = self._running.get(job.kind, 0) + 1
+
+    def _next_pending(self) -> Job | None:
+        """The first queued job whose kind is under its cap (removed from the queue)."""
+        if not self._caps:
+            return self._pending.popleft() if self._pending else None
+        for position, job in enumerate(self._pending):
+            if self._startable(job):
+                del self._pending[position]
+                return job
+        return None
 
     def _warm(self) -> None:
         """Start the other slots' processes in the background, while their slots are idle."""
@@ -154,10 +195,9 @@ class Pool:
                 pass
             finally:
                 with self._cond:
-                    job = None
-                    if self._pending and not self._closing:
-                        job = self._pending.popleft()
-                        slot.job = job
+                    job = None if self._closing else self._next_pending()
+                    if job is not None:
+                        self._assign(slot, job)
                     else:
                         self._idle.insert(0, slot)
                     self._cond.notify_all()
@@ -178,12 +218,12 @@ class Pool:
                 self._cond.wait(0.25)
             if self._closing:
                 return False
-            slot = self._choose(job.instance_id)
+            slot = self._choose(job.instance_id) if self._startable(job) else None
             self._busy += 1
             if slot is None:
                 self._pending.append(job)
                 return True
-            slot.job = job
+            self._assign(slot, job)
         slot.inbox.append(job)
         slot.wake.set()
         return True
@@ -215,9 +255,12 @@ class Pool:
     def _next(self, slot: _Slot) -> Job | None:
         with self._cond:
             self._busy -= 1
-            if self._pending and not self._closing:
-                job = self._pending.popleft()
-                slot.job = job
+            done = slot.job
+            if done is not None:
+                self._running[done.kind] -= 1
+            job = None if self._closing else self._next_pending()
+            if job is not None:
+                self._assign(slot, job)
                 self._cond.notify_all()
                 return job
             slot.job = None

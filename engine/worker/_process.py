@@ -135,6 +135,8 @@ class UserProcess:
         self.label = label
         self.capabilities: tuple[int, ...] = ()
         """What the loaded APP's worker advertises (known once :meth:`wait_ready` returns)."""
+        self.limits: dict[str, int] = {}
+        """The APP's worker's concurrency limits by job kind (known once ready)."""
         self._echo = echo
         ctx: Any = multiprocessing.get_context(start_method)
         self._ctx = ctx
@@ -223,6 +225,7 @@ class UserProcess:
             raise WorkerError(str(message[1]))
         self.entities = tuple(message[2]) if len(message) > 2 else ()
         self.capabilities = tuple(message[3]) if len(message) > 3 else ()
+        self.limits = dict(message[4]) if len(message) > 4 else {}
 
     def run(self, kind: str, data: bytes, token: str, timeout: float) -> JobResult:
         """Hand one job to the child and wait for its answer, at most ``timeout`` seconds."""

@@ -19,6 +19,7 @@ import tempfile
 import threading
 import time
 from collections.abc import Callable
+from dataclasses import replace
 
 from engine.channel import Dialer
 from engine.proto import orchestrator_service_pb2 as pb
@@ -136,7 +137,7 @@ class Worker:
         stream = WorkStream(
             self.connection,
             dialer,
-            work_request(self.options, self._entity_names, self._turns.capabilities),
+            self._work_request(),
             self._dispatch,
             self._life,
             self.stats,
@@ -151,6 +152,20 @@ class Worker:
         self._stream = stream
         self._life.advance(State.SERVING)
         stream.start()
+
+    def _work_request(self) -> pb.GetWorkItemsRequest:
+        """``GetWorkItems`` with the limits the pools keep (the app's, when lower)."""
+        assert self._turns is not None and self._activities is not None
+        turns, activities = self._turns, self._activities
+        limits = replace(
+            self.options,
+            max_orchestrations=turns.limit("turn"),
+            max_activities=activities.limit("activity"),
+        )
+        request = work_request(limits, self._entity_names, turns.capabilities)
+        if self._entity_names:
+            request.maxConcurrentEntityWorkItems = activities.limit("entity")
+        return request
 
     def _echo(self, label: str, line: str) -> None:
         self._log(f"[{label}] {line}")

@@ -214,7 +214,9 @@ class StepperScreen(BreakpointKeys):
         """The panes ``v`` cycles through now (the problem pane only while there is one)."""
         frame = self.current_frame
         problem = frame is not None and (
-            frame.failure is not None or frame.nondeterminism is not None
+            frame.failure is not None
+            or frame.nondeterminism is not None
+            or frame.rewind is not None
         )
         return [
             p

@@ -16,6 +16,7 @@ from textual.strip import Strip
 
 from engine.breakpoints import Breakpoint, row_marker
 from engine.history import HistoryEvent
+from engine.payload_refs import shown_payload
 from inspector.formatting import clock, stamp
 from inspector.text import middle_text, short_kind, short_text
 
@@ -346,5 +347,5 @@ def _payload(ev: HistoryEvent, width: int) -> str | None:
     is in the selected-event pane)."""
     fire_at = getattr(ev, "fire_at", None)
     if fire_at is None or ev.payload is None or len(ev.payload) <= width:
-        return ev.payload
+        return shown_payload(ev.payload, width)
     return f"fires {stamp(fire_at)}" if width >= 25 else f"fires {clock(fire_at)}"

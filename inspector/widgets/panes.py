@@ -15,6 +15,7 @@ from textual.widgets import Static
 from engine.entities import critical_section_text
 from engine.frames import Frame, OpenTask
 from engine.history import HistoryEvent
+from engine.payload_refs import payload_ref
 from engine.waiting import task_words, waiting_on
 from inspector.formatting import event_time, stamp_ms
 from inspector.style import status_style
@@ -271,7 +272,8 @@ class ActionsPane(Static):
 
 
 class ProblemPane(Static):
-    """Non-determinism (recorded vs asked, the source line) or the orchestration's failure."""
+    """Non-determinism (recorded vs asked, the source line), what a rewind changes, or the
+    orchestration's failure."""
 
     frame: reactive[Frame | None] = reactive(None, always_update=True, init=False)
     """The frame shown."""
@@ -286,10 +288,17 @@ class ProblemPane(Static):
         out = Text()
         nd = frame.nondeterminism if frame is not None else None
         failure = frame.failure if frame is not None else None
-        if (nd, failure) == self._shown:
+        rewind = frame.rewind if frame is not None else None
+        if (nd, failure, rewind) == self._shown:
             return
-        self._shown = (nd, failure)
-        if nd is not None:
+        self._shown = (nd, failure, rewind)
+        if nd is None and rewind is not None:
+            self.border_title = "rewind" if rewind.rewinds_now else "rewound"
+            rows: list[tuple[str, Text | str]] = [
+                (label, Text(text, "magenta")) for label, text in rewind.rows()
+            ]
+            out.append(_labelled(rows, width=13))
+        elif nd is not None:
             # The facts first (the pane is short); the SDK's long message after them.
             self.border_title = f"non-determinism at event #{nd.event_index}"
             out.append(
@@ -311,7 +320,7 @@ class ProblemPane(Static):
             if failure.stack_trace:
                 out.append("\n")
                 out.append(highlight_traceback(failure.stack_trace.rstrip()))
-        self.set_class(nd is not None or failure is not None, "-shown")
+        self.set_class(nd is not None or failure is not None or rewind is not None, "-shown")
         self.summary = out.plain
         self.update(out)
 
@@ -382,7 +391,10 @@ class DetailPane(VerticalScroll, can_focus=False):
         for key, value in details.items():
             if key in ("event_id", "timestamp"):
                 continue
-            if isinstance(value, str) and value[:1] in '{["-0123456789tfn' and value:
+            ref = payload_ref(value) if isinstance(value, str) else None
+            if ref is not None:
+                value = ref.document()
+            elif isinstance(value, str) and value[:1] in '{["-0123456789tfn' and value:
                 value = parse_json_text(value)
             shown[key] = _strip_traces(key, value, traces)
         out.append("\n")
