@@ -22,6 +22,9 @@ FINISHED = TERMINAL
 HISTORY_BLIND = "history does not record waits for external events"
 """Why history alone cannot tell every wait."""
 
+OPEN_AT_END = {"FAILED": "open when it failed", "TERMINATED": "open when it was terminated"}
+"""Why a task no race lost is still open at the end, by status (else: never awaited)."""
+
 LOST_WORDS = "lost the race, still running"
 """A task a decided ``when_any`` no longer waits for (the SDK does not cancel it)."""
 
@@ -37,7 +40,8 @@ class WaitingOn:
     summary: str
     """One short line (the state pane's "waiting on" row)."""
     note: str
-    """A sentence more where the short line needs it (``""`` otherwise)."""
+    """A sentence more where the short line needs it (``""`` otherwise): with a tree, how many
+    of its tasks lost the race (those in :attr:`lost` are listed apart)."""
     tree: Awaited | None = None
     """With code, while running: what the code yielded, with its structure."""
     lost: tuple[OpenTask, ...] = ()
@@ -67,7 +71,7 @@ def node_words(node: Awaited) -> str:
 
 
 def state_words(node: Awaited) -> str:
-    """``running``, ``done`` or :data:`LOST_WORDS`."""
+    """``running``, ``done`` or ``lost the race``."""
     if node.state == LOST_STATE:
         return "lost the race"
     return "done" if node.state == DONE_STATE else "running"
@@ -106,14 +110,9 @@ def _finished(frame: Frame) -> WaitingOn:
         count = f"{len(left)} task{'s' if len(left) != 1 else ''}"
         if frame.with_code:
             lost = sum(1 for t in left if t in frame.lost)
-            why = ", ".join(
-                part
-                for part in (
-                    f"{lost} lost a when_any race" if lost else "",
-                    f"{len(left) - lost} never awaited" if len(left) > lost else "",
-                )
-                if part
-            )
+            rest = OPEN_AT_END.get(frame.status, "never awaited")
+            parts = [(lost, "lost a when_any race"), (len(left) - lost, rest)]
+            why = ", ".join(f"{n} {words}" for n, words in parts if n)
         else:
             why = "lost a when_any race or never awaited"
         note = f"{count} left unfinished: {why}"
@@ -128,9 +127,7 @@ def _from_tree(frame: Frame, tree: Awaited, prefix: str) -> WaitingOn:
         summary += ", …" if len(open_tasks) > 3 else ""
     in_tree = {n.task for _, n in tree_lines(tree) if n.task is not None}
     idle = tuple(t for t in frame.open_tasks if t not in frame.lost and t not in in_tree)
-    lost = len(frame.lost) + sum(
-        1 for _, n in tree_lines(tree) if n.kind == "task" and n.state == LOST_STATE
-    )
+    lost = sum(1 for _, n in tree_lines(tree) if n.kind == "task" and n.state == LOST_STATE)
     note = f"{lost} {'task' if lost == 1 else 'tasks'} {LOST_WORDS}" if lost else ""
     return WaitingOn(tuple(open_tasks), (), prefix + summary, note, tree, frame.lost, idle)
 

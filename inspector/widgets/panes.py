@@ -214,13 +214,14 @@ class ActionsPane(TextPane):
             frame.buffered_events,
             frame.awaiting,
             frame.lost,
+            self._width(),
         )
         if key == self._shown:
             return
         self._shown = key
         waiting = waiting_on(frame)
         self._heading(out, "waiting on", 0, first=True)
-        waiting_text(out, frame, waiting)
+        waiting_text(out, frame, waiting, width=self._width())
         self._heading(out, "pending actions", len(frame.pending_actions))
         if not frame.with_code:
             out.append("  known only with --app", "dim")
@@ -232,7 +233,7 @@ class ActionsPane(TextPane):
         self._more(out, len(frame.pending_actions))
         if waiting.abandoned:
             self._heading(out, "left unfinished (not awaited)", len(waiting.abandoned))
-            task_lines(out, waiting.abandoned, frame, self.MAX_ITEMS)
+            task_lines(out, waiting.abandoned, frame, self.MAX_ITEMS, mark_lost=True)
         elif waiting.tree is not None:
             # every open task is in the tree, lost a race, or is awaited by nothing now
             if waiting.lost:
@@ -255,6 +256,14 @@ class ActionsPane(TextPane):
             self._more(out, len(frame.buffered_events))
         self.summary = out.plain
         self.update(out)
+
+    def _width(self) -> int:
+        """The room for a line (0 before the first layout), less the scrollbar's column."""
+        width = self.content_size.width
+        return max(width - 1, 1) if width else 0
+
+    def on_resize(self) -> None:
+        self.watch_frame(self.frame)
 
     @staticmethod
     def _heading(out: Text, title: str, count: int, *, first: bool = False) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from rich.text import Text
 
-from engine.awaited import DONE_STATE, LOST_STATE
+from engine.awaited import DONE_STATE, LOST_STATE, OPEN_STATE
 from engine.frames import Frame, OpenTask
 from engine.waiting import WaitingOn, node_words, state_words, task_words, tree_lines
 
@@ -17,35 +17,47 @@ def opened_words(task: OpenTask, with_code: bool) -> str:
     return f"{'asked during' if with_code else 'scheduled at'} #{task.opened_at}"
 
 
-def waiting_text(out: Text, frame: Frame, waiting: WaitingOn) -> None:
-    """Append the section: the one-line summary, or the tree of what the code awaits."""
+def waiting_text(out: Text, frame: Frame, waiting: WaitingOn, *, width: int = 0) -> None:
+    """Append the section: the one-line summary, or the tree of what the code awaits (each
+    task's state, and where it was asked for when that fits in ``width``; 0: always)."""
     tree = waiting.tree
     if tree is None:
         out.append(f"  {waiting.summary}", "cyan")
     else:
         if waiting.summary.startswith("a resume, then "):
             out.append("  a resume, then:", "yellow")
-        for i, (depth, node) in enumerate(tree_lines(tree)):
-            first = i == 0 and not out.plain.endswith(":")
-            out.append(("  " if first else "\n  ") + "  " * depth + ("• " if depth else ""))
+            out.append("\n   ")
+        for depth, node in tree_lines(tree):
+            if depth:
+                out.append("\n  " + "  " * (depth - 1) + "• ")
+            else:
+                out.append("  ")
             if node.kind == "more":
                 out.append(f"… and {node.count:,} more", "dim")
                 continue
-            out.append(node_words(node), "cyan" if node.state == "open" else "")
+            out.append(node_words(node), "cyan" if node.state == OPEN_STATE else "")
+            if node.kind != "task":
+                continue  # its words say how many are done, or that the race is decided
             out.append(f"  {state_words(node)}", STATE_STYLES.get(node.state, "cyan"))
             if node.task is not None:
-                out.append(f"  {opened_words(node.task, frame.with_code)}", "dim")
+                asked = f"  {opened_words(node.task, frame.with_code)}"
+                line = out.plain.rsplit("\n", 1)[-1]
+                if not width or len(line) + len(asked) <= width:
+                    out.append(asked, "dim")
     if waiting.note:
         out.append(f"\n  {waiting.note}", "dim")
 
 
-def task_lines(out: Text, tasks: tuple[OpenTask, ...], frame: Frame, limit: int) -> None:
-    """One line per task: kind, name, task id, the event that opened it, and a lost race."""
+def task_lines(
+    out: Text, tasks: tuple[OpenTask, ...], frame: Frame, limit: int, *, mark_lost: bool = False
+) -> None:
+    """One line per task: kind, name, task id, the event that opened it (and, with
+    ``mark_lost``, whether it lost a race)."""
     for task in tasks[:limit]:
         out.append("\n  • ")
         out.append(task_words(task))
         out.append(f"  {opened_words(task, frame.with_code)}", "dim")
-        if task in frame.lost:
+        if mark_lost and task in frame.lost:
             out.append("  lost a race", "yellow")
     if len(tasks) > limit:
         out.append(f"\n  … and {len(tasks) - limit:,} more", "dim")
