@@ -22,7 +22,7 @@ FINISHED = TERMINAL
 HISTORY_BLIND = "history does not record waits for external events"
 """Why history alone cannot tell every wait."""
 
-OPEN_AT_END = {"FAILED": "open when it failed", "TERMINATED": "open when it was terminated"}
+OPEN_AT_END = {"FAILED": "still open when it failed", "TERMINATED": "still open at the end"}
 """Why a task no race lost is still open at the end, by status (else: never awaited)."""
 
 LOST_WORDS = "lost the race, still running"

@@ -232,7 +232,7 @@ class ActionsPane(TextPane):
             out.append(action_words(action.summary))
         self._more(out, len(frame.pending_actions))
         if waiting.abandoned:
-            self._heading(out, "left unfinished (not awaited)", len(waiting.abandoned))
+            self._heading(out, "left unfinished", len(waiting.abandoned))
             task_lines(out, waiting.abandoned, frame, self.MAX_ITEMS, mark_lost=True)
         elif waiting.tree is not None:
             # every open task is in the tree, lost a race, or is awaited by nothing now

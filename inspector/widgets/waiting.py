@@ -26,12 +26,8 @@ def waiting_text(out: Text, frame: Frame, waiting: WaitingOn, *, width: int = 0)
     else:
         if waiting.summary.startswith("a resume, then "):
             out.append("  a resume, then:", "yellow")
-            out.append("\n   ")
         for depth, node in tree_lines(tree):
-            if depth:
-                out.append("\n  " + "  " * (depth - 1) + "• ")
-            else:
-                out.append("  ")
+            out.append("\n  " + "  " * depth + "• ")
             if node.kind == "more":
                 out.append(f"… and {node.count:,} more", "dim")
                 continue
