@@ -18,6 +18,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from durabletask.task import CompositeTask
+
 from engine.actions import Action, SourceLocation
 from engine.awaited import Awaited, RawNode, leaves, race_entrants, raw_tree, resolve
 from engine.history import FailureDetails, HistoryEvent, Lane
@@ -218,11 +220,12 @@ class FrameRecorder(Tracker):
         self._append = self._steps.append
         self.nondeterminism: NonDeterminism | None = None
         """Where code and history disagreed, once the replay found it."""
-        self._handles: dict[int, list[tuple[str, int]]] = {}
+        self._handles: dict[int, list[int]] = {}
         """Each SDK task the code holds (by ``id``) and the open-state keys it waited under
-        (a retried task and its back-off timers, a long timer and its chunks share one)."""
-        self._handle_of: dict[tuple[str, int], int] = {}
-        self._described: dict[tuple[str, int], tuple[Any, ...]] = {}
+        (a retried task and its back-off timers, a long timer and its chunks share one): a
+        task id, or ``~key`` (negative) for an external-event wait."""
+        self._described: dict[int, tuple[int, tuple[Any, ...]]] = {}
+        """Each such key's handle and task description (as the intervals hold it)."""
         self._tree_steps: list[int] = []
         self._trees: list[RawNode] = []
         """What the code yielded, from the step in ``_tree_steps`` on."""
@@ -296,8 +299,14 @@ class FrameRecorder(Tracker):
     ) -> None:
         item = (task_id, kind, name, origin, self.step)
         self.tasks.open(task_id, self.step, item)
-        if handle is not None:
-            self._remember(id(handle), ("t", task_id), item)
+        if handle is not None:  # inlined: it runs once per task scheduled
+            h = id(handle)
+            keys = self._handles.get(h)
+            if keys is None:
+                self._handles[h] = [task_id]
+            elif task_id not in keys:
+                keys.append(task_id)
+            self._described[task_id] = (h, item)
 
     def task_removed(self, task_id: int) -> None:
         self.tasks.close(task_id, self.step)
@@ -305,7 +314,8 @@ class FrameRecorder(Tracker):
     def wait_added(self, key: int, name: str, origin: SourceLocation | None) -> None:
         item = (-1, "external event", name, origin, self.step)
         self.waits.open(key, self.step, item)
-        self._remember(key, ("w", key), item)  # the key is the waiting task's id()
+        self._handles[key] = [~key]  # the key is the waiting task's id()
+        self._described[~key] = (key, item)
 
     def wait_removed(self, key: int) -> None:
         self.waits.close(key, self.step)
@@ -319,53 +329,55 @@ class FrameRecorder(Tracker):
         self.buffered.close(seq, self.step)
 
     def awaiting(self, awaited: object) -> None:
-        raw = raw_tree(awaited)
+        composite = isinstance(awaited, CompositeTask)
+        raw = raw_tree(awaited) if composite else ("task", id(awaited))
         step = self.step
         if self._tree_steps and self._tree_steps[-1] == step:
             self._trees[-1] = raw  # resumed more than once in one step: the last yield counts
         else:
             self._tree_steps.append(step)
             self._trees.append(raw)
-        for handle in race_entrants(raw):
-            self._raced.setdefault(handle, step)
-
-    def _remember(self, handle: int, key: tuple[str, int], item: tuple[Any, ...]) -> None:
-        keys = self._handles.setdefault(handle, [])
-        if key not in keys:
-            keys.append(key)
-        self._handle_of[key] = handle
-        self._described[key] = item
+        if composite:
+            for handle in race_entrants(raw):
+                self._raced.setdefault(handle, step)
 
     def _awaiting_at(self, index: int, status: str) -> tuple[Awaited | None, tuple[OpenTask, ...]]:
         """What the code awaits after step ``index``, and the open tasks that lost a race."""
         if not self._trees:
             return None, ()
-        open_keys = [("t", k) for k in self.tasks.keys_at(index)]
-        open_keys.extend(("w", k) for k in self.waits.keys_at(index))
+        open_keys = self.tasks.keys_at(index)
+        open_keys.extend(~k for k in self.waits.keys_at(index))
         is_open_key = set(open_keys).__contains__
         handles = self._handles
         described = self._described
 
         def is_open(handle: int) -> bool:
-            return any(is_open_key(k) for k in handles.get(handle, ()))
+            keys = handles.get(handle)
+            if not keys:
+                return False
+            if len(keys) == 1:
+                return is_open_key(keys[0])
+            return any(is_open_key(k) for k in keys)
 
         def describe(handle: int) -> OpenTask | None:
             keys = handles.get(handle)
             if not keys:
                 return None  # done before the code awaited it (a buffered event, say)
             key = next((k for k in reversed(keys) if is_open_key(k)), keys[-1])
-            return OpenTask(*described[key])
+            return OpenTask(*described[key][1])
 
         pos = bisect_right(self._tree_steps, index) - 1
         raw = self._trees[pos] if pos >= 0 and status not in TERMINAL else None
         tree = resolve(raw, is_open, describe) if raw is not None else None
-        in_tree = set(leaves(raw)) if raw is not None else set()
         raced = self._raced
+        if not raced:
+            return tree, ()
+        in_tree = set(leaves(raw)) if raw is not None else set()
         lost = []
         for key in open_keys:
-            handle = self._handle_of.get(key)
-            if handle is not None and handle not in in_tree and raced.get(handle, OPEN) <= index:
-                lost.append(OpenTask(*described[key]))
+            known = described.get(key)
+            if known is not None and known[0] not in in_tree and raced.get(known[0], OPEN) <= index:
+                lost.append(OpenTask(*known[1]))
         return tree, tuple(lost)
 
     # --- per-step scalars ---------------------------------------------------------------
