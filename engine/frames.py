@@ -18,7 +18,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
+from durabletask.task import CompositeTask
+
 from engine.actions import Action, SourceLocation
+from engine.awaited import Awaited, RawNode, leaves, race_entrants, raw_tree, resolve
 from engine.history import FailureDetails, HistoryEvent, Lane
 from engine.outcome import NonDeterminism
 from engine.tracker import Tracker
@@ -28,6 +31,9 @@ if TYPE_CHECKING:
     from engine.rewind import RewindView
 
 OPEN = 1 << 62
+
+TERMINAL = frozenset({"COMPLETED", "FAILED", "TERMINATED", "CONTINUED_AS_NEW"})
+"""Statuses after which the code awaits nothing."""
 
 BOOKKEEPING = frozenset({"orchestratorStarted", "orchestratorCompleted"})
 """Events a suspended orchestration holds back that are turn bookkeeping, not work for it:
@@ -113,6 +119,12 @@ class Frame:
     rewind: RewindView | None = None
     """What the request's ``executionRewound`` event changes, at that step (a rewind turn's:
     from it on)."""
+    awaiting: Awaited | None = None
+    """With code, while running: the task the code yielded, with its ``when_all`` /
+    ``when_any`` structure, each task done, open or lost."""
+    lost: tuple[OpenTask, ...] = ()
+    """With code: open tasks that lost a decided ``when_any`` race and are not awaited now
+    (still running: a loser is not cancelled)."""
 
 
 class StepRecord(NamedTuple):
@@ -149,10 +161,11 @@ class _IntervalSet:
     Kept as parallel lists (open step, close step, item) so recording allocates no objects.
     """
 
-    __slots__ = ("items", "opens", "closes", "live")
+    __slots__ = ("items", "keys", "opens", "closes", "live")
 
     def __init__(self) -> None:
         self.items: list[Any] = []
+        self.keys: list[Any] = []
         self.opens: list[int] = []
         self.closes: list[int] = []
         self.live: dict[Any, int] = {}
@@ -160,6 +173,7 @@ class _IntervalSet:
     def open(self, key: Any, step: int, item: Any) -> None:
         self.live[key] = len(self.items)
         self.items.append(item)
+        self.keys.append(key)
         self.opens.append(step)
         self.closes.append(OPEN)
 
@@ -173,6 +187,13 @@ class _IntervalSet:
         closes = self.closes
         items = self.items
         return [items[i] for i in range(end) if closes[i] > step]
+
+    def keys_at(self, step: int) -> list[Any]:
+        """The keys of the items open after ``step``, in the order they opened."""
+        end = bisect_right(self.opens, step)
+        closes = self.closes
+        keys = self.keys
+        return [keys[i] for i in range(end) if closes[i] > step]
 
 
 class FrameRecorder(Tracker):
@@ -207,6 +228,17 @@ class FrameRecorder(Tracker):
         """Where code and history disagreed, once the replay found it."""
         self.rewind: RewindView | None = None
         """What the request's rewind changes (set by the session before recording)."""
+        self._handles: dict[int, list[int]] = {}
+        """Each SDK task the code holds (by ``id``) and the open-state keys it waited under
+        (a retried task and its back-off timers, a long timer and its chunks share one): a
+        task id, or ``~key`` (negative) for an external-event wait."""
+        self._described: dict[int, tuple[int, tuple[Any, ...]]] = {}
+        """Each such key's handle and task description (as the intervals hold it)."""
+        self._tree_steps: list[int] = []
+        self._trees: list[RawNode] = []
+        """What the code yielded, from the step in ``_tree_steps`` on."""
+        self._raced: dict[int, int] = {}
+        """Tasks that were in a ``when_any`` (by handle), and the step they first were."""
 
     @property
     def recorded(self) -> int:
@@ -265,14 +297,33 @@ class FrameRecorder(Tracker):
     def action_removed(self, action_id: int, action: Action) -> None:
         self.actions.close(action_id, self.step)
 
-    def task_added(self, task_id: int, kind: str, name: str, origin: SourceLocation | None) -> None:
-        self.tasks.open(task_id, self.step, (task_id, kind, name, origin, self.step))
+    def task_added(
+        self,
+        task_id: int,
+        kind: str,
+        name: str,
+        origin: SourceLocation | None,
+        handle: object = None,
+    ) -> None:
+        item = (task_id, kind, name, origin, self.step)
+        self.tasks.open(task_id, self.step, item)
+        if handle is not None:  # inlined: it runs once per task scheduled
+            h = id(handle)
+            keys = self._handles.get(h)
+            if keys is None:
+                self._handles[h] = [task_id]
+            elif task_id not in keys:
+                keys.append(task_id)
+            self._described[task_id] = (h, item)
 
     def task_removed(self, task_id: int) -> None:
         self.tasks.close(task_id, self.step)
 
     def wait_added(self, key: int, name: str, origin: SourceLocation | None) -> None:
-        self.waits.open(key, self.step, (-1, "external event", name, origin, self.step))
+        item = (-1, "external event", name, origin, self.step)
+        self.waits.open(key, self.step, item)
+        self._handles[key] = [~key]  # the key is the waiting task's id()
+        self._described[~key] = (key, item)
 
     def wait_removed(self, key: int) -> None:
         self.waits.close(key, self.step)
@@ -284,6 +335,58 @@ class FrameRecorder(Tracker):
 
     def buffered_removed(self, seq: Hashable) -> None:
         self.buffered.close(seq, self.step)
+
+    def awaiting(self, awaited: object) -> None:
+        composite = isinstance(awaited, CompositeTask)
+        raw = raw_tree(awaited) if composite else ("task", id(awaited))
+        step = self.step
+        if self._tree_steps and self._tree_steps[-1] == step:
+            self._trees[-1] = raw  # resumed more than once in one step: the last yield counts
+        else:
+            self._tree_steps.append(step)
+            self._trees.append(raw)
+        if composite:
+            for handle in race_entrants(raw):
+                self._raced.setdefault(handle, step)
+
+    def _awaiting_at(self, index: int, status: str) -> tuple[Awaited | None, tuple[OpenTask, ...]]:
+        """What the code awaits after step ``index``, and the open tasks that lost a race."""
+        if not self._trees:
+            return None, ()
+        open_keys = self.tasks.keys_at(index)
+        open_keys.extend(~k for k in self.waits.keys_at(index))
+        is_open_key = set(open_keys).__contains__
+        handles = self._handles
+        described = self._described
+
+        def is_open(handle: int) -> bool:
+            keys = handles.get(handle)
+            if not keys:
+                return False
+            if len(keys) == 1:
+                return is_open_key(keys[0])
+            return any(is_open_key(k) for k in keys)
+
+        def describe(handle: int) -> OpenTask | None:
+            keys = handles.get(handle)
+            if not keys:
+                return None  # done before the code awaited it (a buffered event, say)
+            key = next((k for k in reversed(keys) if is_open_key(k)), keys[-1])
+            return OpenTask(*described[key][1])
+
+        pos = bisect_right(self._tree_steps, index) - 1
+        raw = self._trees[pos] if pos >= 0 and status not in TERMINAL else None
+        tree = resolve(raw, is_open, describe) if raw is not None else None
+        raced = self._raced
+        if not raced:
+            return tree, ()
+        in_tree = set(leaves(raw)) if raw is not None else set()
+        lost = []
+        for key in open_keys:
+            known = described.get(key)
+            if known is not None and known[0] not in in_tree and raced.get(known[0], OPEN) <= index:
+                lost.append(OpenTask(*known[1]))
+        return tree, tuple(lost)
 
     # --- per-step scalars ---------------------------------------------------------------
 
@@ -331,6 +434,7 @@ class FrameRecorder(Tracker):
         tasks = [OpenTask(*t) for t in self.tasks.at(index)]
         tasks.extend(OpenTask(*w) for w in self.waits.at(index))
         nd = self.nondeterminism
+        awaiting, lost = self._awaiting_at(index, step.status)
         return Frame(
             index=index,
             total=total,
@@ -352,4 +456,6 @@ class FrameRecorder(Tracker):
             failure=step.failure,
             with_code=self.with_code,
             rewind=rewind if rewind is not None and rewind.shown_at(index) else None,
+            awaiting=awaiting,
+            lost=lost,
         )

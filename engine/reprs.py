@@ -17,6 +17,10 @@ def _describe(value: Any) -> str:
             return f"{type(value).__name__}(done: {value.get_result()!r})"
         except Exception:  # noqa: BLE001 - a cancelled task raises on get_result
             return f"{type(value).__name__}(cancelled)"
+    if isinstance(value, (list, tuple)) and any(isinstance(v, task.Task) for v in value[:50]):
+        # a list of tasks (a fan-out) by their states, never by their addresses
+        inner = ", ".join(_describe(v) for v in value[:8]) + (", ..." if len(value) > 8 else "")
+        return f"[{inner}]" if isinstance(value, list) else f"({inner}{',' * (len(value) == 1)})"
     if type(value).__repr__ is object.__repr__ and hasattr(value, "__dict__"):
         # The default repr says nothing; show the object's fields instead of its address.
         fields = ", ".join(f"{k.lstrip('_')}={v!r}" for k, v in vars(value).items())

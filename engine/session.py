@@ -8,7 +8,6 @@ screen while the rest is still being replayed in a worker thread.
 
 from __future__ import annotations
 
-import dis
 import gc
 import threading
 from collections.abc import Iterable, Iterator
@@ -99,7 +98,10 @@ class ReplaySession:
         self._locals: tuple[tuple[str, str], ...] = ()
         self._failure: h.FailureDetails | None = None
         self._returned = False
-        """Whether the orchestrator has returned (its last line and locals are kept)."""
+        """Whether the orchestrator has returned (its return line and locals are kept)."""
+        self._generator_frame: Any = None
+        """The orchestrator generator's frame, kept: after the return it still holds the
+        locals and the line of the return."""
 
     # --- recording ------------------------------------------------------------------
 
@@ -235,15 +237,23 @@ class ReplaySession:
     def _code_state(self, ctx: Any) -> tuple[SourceLocation | None, tuple[tuple[str, str], ...]]:
         """Where the code stands and its locals there (kept as the last ones for the next step).
 
-        After a return the generator's frame is gone: the line it ran from last and its locals
-        there stay, with the value it returned added as ``(returned)``.
+        After a return the generator no longer has a frame, but the one kept from before still
+        holds the line of the return and the locals there; the value it returned is added as
+        ``(returned)``.
         """
         if self._returned:
             return self._location, self._locals
         location = ctx.code_location()
+        if location is not None and self._generator_frame is None:
+            self._generator_frame = ctx.generator_frame()
         if location is None and ctx.completion_status is not None and self._location is not None:
             self._returned = True
-            location, locals_ = return_location(ctx.generator_code(), self._location), self._locals
+            location, locals_ = self._location, self._locals
+            kept = self._generator_frame
+            if kept is not None:
+                code = kept.f_code
+                location = SourceLocation(code.co_filename, kept.f_lineno, code.co_name)
+                locals_ = frame_locals(kept, skip=ctx)
             result = _returned_value(ctx)
             if result is not None:
                 locals_ = (*locals_, ("(returned)", result))
@@ -381,24 +391,6 @@ def display_names(events: Iterable[h.HistoryEvent]) -> dict[int, str | None]:
             name = scheduled.get(ev.task_scheduled_id)
         names[i] = name
     return names
-
-
-def return_location(code: Any, last: SourceLocation) -> SourceLocation:
-    """The ``return`` a generator that last stood at ``last`` ran to: the first return
-    instruction of its code on or after that line (``last`` itself when none is found, or the
-    code is not the function ``last`` is in)."""
-    if code is None or code.co_name != last.function or code.co_filename != last.file:
-        return last
-    for ins in dis.get_instructions(code):
-        positions = getattr(ins, "positions", None)  # 3.11+: the line of every instruction
-        line = positions.lineno if positions is not None else None
-        if (
-            ins.opname in ("RETURN_VALUE", "RETURN_CONST")
-            and line is not None
-            and line >= last.line
-        ):
-            return SourceLocation(last.file, line, last.function)
-    return last
 
 
 def _returned_value(ctx: Any) -> str | None:

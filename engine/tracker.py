@@ -19,14 +19,22 @@ class Tracker:
     def action_removed(self, action_id: int, action: Action) -> None:
         """A pending action was confirmed by history or cancelled."""
 
-    def task_added(self, task_id: int, kind: str, name: str, origin: SourceLocation | None) -> None:
-        """A task started waiting under ``task_id``."""
+    def task_added(
+        self,
+        task_id: int,
+        kind: str,
+        name: str,
+        origin: SourceLocation | None,
+        handle: object = None,
+    ) -> None:
+        """A task started waiting under ``task_id``; ``handle`` is the SDK task the code holds
+        for it (``None`` when the code holds none, or without code)."""
 
     def task_removed(self, task_id: int) -> None:
         """The task waiting under ``task_id`` was resolved or cancelled."""
 
     def wait_added(self, key: int, name: str, origin: SourceLocation | None) -> None:
-        """Code started waiting for an external event."""
+        """Code started waiting for an external event (``key``: the ``id`` of its task)."""
 
     def wait_removed(self, key: int) -> None:
         """An external-event wait was satisfied or cancelled."""
@@ -36,3 +44,6 @@ class Tracker:
 
     def buffered_removed(self, seq: Hashable) -> None:
         """A buffered external event was consumed."""
+
+    def awaiting(self, awaited: object) -> None:
+        """The code yielded ``awaited`` (an SDK task, maybe a ``when_all`` / ``when_any``)."""

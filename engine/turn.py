@@ -216,7 +216,8 @@ class TurnState:
         """Register a task waiting under ``task_id``."""
         self._pending_tasks[task_id] = pending
         if self._tracker is not None:
-            self._tracker.task_added(task_id, kind, name, origin)
+            handle = pending.task if pending.retry is None else pending.retry[0]
+            self._tracker.task_added(task_id, kind, name, origin, handle)
 
     def pop_waiter(self, name: str) -> tuple[task.CancellableTask[Any], type | None] | None:
         """Remove and return the oldest waiter for an external event (none once complete)."""
@@ -247,6 +248,8 @@ class TurnState:
         if isinstance(result, GeneratorType):
             self._generator = result
             self._previous = next(result)
+            if self._tracker is not None:
+                self._tracker.awaiting(self._previous)
             self.resume()
         else:
             self.set_complete(result, STATUS_COMPLETED)
@@ -277,6 +280,8 @@ class TurnState:
             if not isinstance(nxt, task.Task):
                 raise TypeError("The orchestrator generator yielded a non-Task object")
             self._previous = nxt
+            if self._tracker is not None:
+                self._tracker.awaiting(nxt)
 
     def set_complete(self, result: Any, status: int, *, encoded: bool = False) -> None:
         """Complete the orchestration (a later completion is ignored)."""
@@ -371,6 +376,10 @@ class TurnState:
     def generator_code(self) -> Any:
         """The orchestrator generator's code object (kept after it returned), or ``None``."""
         return getattr(self._generator, "gi_code", None)
+
+    def generator_frame(self) -> Any:
+        """The generator's frame (``None`` once returned; one kept still holds its locals)."""
+        return getattr(self._generator, "gi_frame", None)
 
     def code_locals(self) -> tuple[tuple[str, str], ...]:
         """A short repr of the orchestrator's locals where it is suspended."""

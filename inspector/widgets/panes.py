@@ -8,19 +8,19 @@ from dataclasses import dataclass
 from typing import Any
 
 from rich.text import Text
-from textual.containers import VerticalScroll
 from textual.reactive import reactive
-from textual.widgets import Static
 
 from engine.entities import critical_section_text
-from engine.frames import Frame, OpenTask
+from engine.frames import Frame
 from engine.history import HistoryEvent
 from engine.payload_refs import payload_ref
-from engine.waiting import task_words, waiting_on
+from engine.waiting import waiting_on
 from inspector.formatting import event_time, stamp_ms
 from inspector.style import status_style
 from inspector.text import short_kind
 from inspector.widgets.highlight import highlight_json, highlight_traceback, parse_json_text
+from inspector.widgets.scrolling import TextPane
+from inspector.widgets.waiting import task_lines, waiting_text
 
 
 @dataclass(frozen=True)
@@ -90,7 +90,7 @@ def where(location: Any) -> str:
     return f"{file}:{location.line} in {location.function}"
 
 
-class StatePane(Static):
+class StatePane(TextPane):
     """Instance, orchestration, IsReplaying, clock, status, step N of M, replay progress."""
 
     frame: reactive[Frame | None] = reactive(None, always_update=True, init=False)
@@ -188,7 +188,7 @@ class StatePane(Static):
         return 0 < self.content_size.width < self.SHORT_BELOW
 
 
-class ActionsPane(Static):
+class ActionsPane(TextPane):
     """Pending actions (what the response would carry now), open tasks and buffered events."""
 
     frame: reactive[Frame | None] = reactive(None, always_update=True, init=False)
@@ -213,15 +213,16 @@ class ActionsPane(Static):
             frame.pending_actions,
             frame.open_tasks,
             frame.buffered_events,
+            frame.awaiting,
+            frame.lost,
+            self._width(),
         )
         if key == self._shown:
             return
         self._shown = key
         waiting = waiting_on(frame)
         self._heading(out, "waiting on", 0, first=True)
-        out.append(f"  {waiting.summary}", "cyan")
-        if waiting.note:
-            out.append(f"\n  {waiting.note}", "dim")
+        waiting_text(out, frame, waiting, width=self._width())
         self._heading(out, "pending actions", len(frame.pending_actions))
         if not frame.with_code:
             out.append("  known only with --app", "dim")
@@ -232,13 +233,21 @@ class ActionsPane(Static):
             out.append(action_words(action.summary))
         self._more(out, len(frame.pending_actions))
         if waiting.abandoned:
-            self._heading(out, "left unfinished (not awaited)", len(waiting.abandoned))
-            self._tasks(out, waiting.abandoned, frame.with_code)
+            self._heading(out, "left unfinished", len(waiting.abandoned))
+            task_lines(out, waiting.abandoned, frame, self.MAX_ITEMS, mark_lost=True)
+        elif waiting.tree is not None:
+            # every open task is in the tree, lost a race, or is awaited by nothing now
+            if waiting.lost:
+                self._heading(out, "lost a race, still running", len(waiting.lost))
+                task_lines(out, waiting.lost, frame, self.MAX_ITEMS)
+            if waiting.idle:
+                self._heading(out, "open, not awaited now", len(waiting.idle))
+                task_lines(out, waiting.idle, frame, self.MAX_ITEMS)
         else:
             self._heading(out, "open tasks", len(frame.open_tasks))
             if not frame.open_tasks:
                 out.append("  none", "dim")
-            self._tasks(out, frame.open_tasks, frame.with_code)
+            task_lines(out, frame.open_tasks, frame, self.MAX_ITEMS)
         if frame.buffered_events:
             self._heading(out, "buffered events", len(frame.buffered_events))
             for ev in frame.buffered_events[: self.MAX_ITEMS]:
@@ -249,14 +258,13 @@ class ActionsPane(Static):
         self.summary = out.plain
         self.update(out)
 
-    def _tasks(self, out: Text, tasks: tuple[OpenTask, ...], with_code: bool) -> None:
-        """One line per task: kind, name, task id, and the event that opened it."""
-        opened = "asked during" if with_code else "scheduled at"
-        for task in tasks[: self.MAX_ITEMS]:
-            out.append("\n  • ")
-            out.append(task_words(task))
-            out.append(f"  {opened} #{task.opened_at}", "dim")
-        self._more(out, len(tasks))
+    def _width(self) -> int:
+        """The room for a line (0 before the first layout), less the scrollbar's column."""
+        width = self.content_size.width
+        return max(width - 1, 1) if width else 0
+
+    def on_resize(self) -> None:
+        self.watch_frame(self.frame)
 
     @staticmethod
     def _heading(out: Text, title: str, count: int, *, first: bool = False) -> None:
@@ -271,7 +279,7 @@ class ActionsPane(Static):
             out.append(f"\n  … and {count - self.MAX_ITEMS:,} more", "dim")
 
 
-class ProblemPane(Static):
+class ProblemPane(TextPane):
     """Non-determinism (recorded vs asked, the source line), what a rewind changes, or the
     orchestration's failure."""
 
@@ -325,7 +333,7 @@ class ProblemPane(Static):
         self.update(out)
 
 
-class LocalsPane(Static):
+class LocalsPane(TextPane):
     """The orchestrator's locals where it is suspended."""
 
     frame: reactive[Frame | None] = reactive(None, always_update=True, init=False)
@@ -356,19 +364,15 @@ class LocalsPane(Static):
         self.update(out)
 
 
-class DetailPane(VerticalScroll, can_focus=False):
+class DetailPane(TextPane):
     """The selected event in full: JSON payloads pretty-printed, failures with stack traces."""
 
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
-        self.body = Static(id="detail-body")
         self.index: int | None = None
         """The event shown."""
         self.summary = ""
         """The pane's text, plain."""
-
-    def compose(self):  # type: ignore[no-untyped-def]
-        yield self.body
 
     def show_event(
         self, index: int | None, event: HistoryEvent | None, lane: str, name: str | None

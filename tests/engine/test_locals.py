@@ -30,3 +30,21 @@ def test_locals_show_tasks_by_state_and_objects_by_fields() -> None:
     assert "object at 0x" not in shown["policy"]
     before = dict(s.frame(3).locals)
     assert before["first"] == "RetryableTask(pending)"
+
+
+def fan_out(ctx: Any, _: Any) -> Any:
+    tasks = [ctx.call_activity("sq", input=i) for i in range(10)]
+    yield task.when_all(tasks)
+
+
+def test_a_list_of_tasks_reads_by_their_states_not_their_addresses() -> None:
+    scheduled = [task_scheduled(i, "sq", str(i - 1)) for i in range(1, 11)]
+    s = session(
+        fan_out,
+        [orchestrator_started(), started("fan_out"), *scheduled],
+        [orchestrator_started(), task_completed(1, "0")],
+    )
+    shown = dict(s.run_to_end().locals)["tasks"]
+    assert "object at 0x" not in shown
+    assert shown.startswith("[CompletableTask(done: 0), CompletableTask(pending), ")
+    assert len(shown) <= 120  # cut like any other local

@@ -284,7 +284,7 @@ async def test_source_pane_marks_the_current_line_and_locals(make_app: AppFactor
         source = screen.query_one(SourceView)
         assert source.file == frame.location.file
         assert source.current_line == frame.location.line
-        locals_text = str(screen.query_one(LocalsPane).render())
+        locals_text = screen.query_one(LocalsPane).summary
         assert "results" in locals_text
         assert "say_hello" in screen.query_one(ActionsPane).summary
 

@@ -107,7 +107,7 @@ async def test_a_task_that_lost_the_race_is_not_listed_as_open(make_app: AppFact
         frame = screen.current_frame
         assert frame is not None and frame.status == "COMPLETED"
         actions = screen.query_one(ActionsPane).summary
-        assert "left unfinished (not awaited) (1)" in actions
+        assert "left unfinished (1)" in actions
         assert "timer until" in actions and "timer timer" not in actions
         assert "open tasks" not in actions
         assert "waiting on    nothing: COMPLETED" in screen.query_one(StatePane).summary
