@@ -430,11 +430,13 @@ class FrameRecorder(Tracker):
         if end is not None:
             # a rewind's response is that one action, whatever the replay had asked for
             actions = [end] if end.kind == "rewindOrchestration" else [*actions, end]
-        rewind = self.rewind
+        rewind = self.rewind if self.rewind is not None and self.rewind.shown_at(index) else None
         tasks = [OpenTask(*t) for t in self.tasks.at(index)]
         tasks.extend(OpenTask(*w) for w in self.waits.at(index))
         nd = self.nondeterminism
         awaiting, lost = self._awaiting_at(index, step.status)
+        if rewind is not None and rewind.rewinds_now:
+            awaiting, lost = None, ()  # the turn answers with the rewind: the code awaits nothing
         return Frame(
             index=index,
             total=total,
@@ -455,7 +457,7 @@ class FrameRecorder(Tracker):
             nondeterminism=nd if nd is not None and nd.event_index <= index else None,
             failure=step.failure,
             with_code=self.with_code,
-            rewind=rewind if rewind is not None and rewind.shown_at(index) else None,
+            rewind=rewind,
             awaiting=awaiting,
             lost=lost,
         )
