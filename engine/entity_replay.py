@@ -11,12 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from durabletask import task
-from durabletask.entities import EntityInstanceId
-from durabletask.entities.entity_operation_failed_exception import (
-    EntityOperationFailedException,
-)
-
 from engine import actions as act
 from engine import history as h
 from engine.failures import sdk_failure_details
@@ -103,6 +97,12 @@ class EntityEventHandlers:
         if pending is None:
             self.note = "ignored: no entity call waits for this request"
             return
+        from durabletask import task
+        from durabletask.entities import EntityInstanceId
+        from durabletask.entities.entity_operation_failed_exception import (
+            EntityOperationFailedException,
+        )
+
         details = sdk_failure_details(h.FailureDetails.from_proto(ev.failureDetails))
         failure = EntityOperationFailedException(EntityInstanceId.parse(entity), operation, details)
         self.ctx.entities.call_answered(entity)

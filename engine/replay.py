@@ -12,9 +12,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from durabletask import task
+if TYPE_CHECKING:
+    from durabletask import task
+else:
+    from engine.sdk import task
 
 from engine import actions as act
 from engine import history as h

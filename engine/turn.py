@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from datetime import datetime, timedelta, timezone
 from types import GeneratorType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from durabletask import task
+if TYPE_CHECKING:
+    from durabletask import task
+else:
+    from engine.sdk import task
 
 from engine import actions as act
 from engine.actions import Action, SourceLocation

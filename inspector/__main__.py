@@ -111,6 +111,10 @@ def main(argv: list[str] | None = None) -> int:
     from engine.errors import InspectorError
 
     try:
+        if getattr(args, "app", None):
+            from engine.app_loader import import_app
+
+            import_app(args.app)  # before the engine: the app's imports choose the SDK flavour
         handler = _lazy_handler(args.command)
         if handler is None:
             print(f"inspector: {args.command!r} is not available yet", file=sys.stderr)
