@@ -71,6 +71,8 @@ class Action:
     carryover: list[tuple[str, str | None]] = []
     has_carryover: bool = False
     entity_message: Any = None
+    dapr: Any = None
+    """In a Dapr turn: the Dapr-only fields of the action (an ``engine.dapr_wire.ActionFacts``)."""
     """For an entity kind: the ``SendEntityMessageAction`` the action carries, built once."""
 
     def __init__(

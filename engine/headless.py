@@ -75,6 +75,7 @@ def replay_request(
         actions=tuple(actions),
         failure=code.failure,
         nondeterminism=code.nondeterminism,
+        patches=tuple(getattr(code.ctx, "encountered_patches", ())),
     )
 
 

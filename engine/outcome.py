@@ -43,6 +43,8 @@ class ReplayOutcome:
     the turn failed."""
     nondeterminism: NonDeterminism | None
     """Where code and history disagreed, when that is why the replay stopped."""
+    patches: tuple[str, ...] = ()
+    """In a Dapr turn: the patches the code used (the response's ``version.patches``)."""
 
     @property
     def failed(self) -> bool:

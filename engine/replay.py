@@ -21,7 +21,7 @@ else:
 
 from engine import actions as act
 from engine import history as h
-from engine import versioning
+from engine import sdk, versioning
 from engine.actions import Action, SourceLocation
 from engine.app_loader import UserApp
 from engine.app_options import AppOptions
@@ -39,14 +39,21 @@ from engine.outcome import NonDeterminism
 from engine.payloads import Codec
 
 _NAIVE_EPOCH = datetime(1970, 1, 1)
+_SENTINEL_SECONDS = 253_402_300_799  # Dapr's timer behind a wait without end: 9999-12-31
+
+
+def _context_class(dapr: bool) -> type[ReplayContext]:
+    if not dapr:
+        return ReplayContext
+    from engine.dapr_context import DaprReplayContext
+
+    return DaprReplayContext
 
 
 def _not_registered(message: str) -> Exception:
     # The failure the response carries names the SDK's own error type; its module is heavy to
     # import, so only a missing orchestrator pays for it.
-    from durabletask.worker import OrchestratorNotRegisteredError
-
-    return OrchestratorNotRegisteredError(message)
+    return sdk.module("worker").OrchestratorNotRegisteredError(message)  # type: ignore[no-any-return]
 
 
 class ReplayStopped(Exception):
@@ -127,7 +134,10 @@ class CodeReplayer(EntityEventHandlers):
         self.request = request
         self.app = app
         self.strict = strict
-        self.ctx = ReplayContext(
+        self.dapr = sdk.is_dapr()
+        """Dapr's rules (its fork's executor): unknown events fail, optional timers shift."""
+        self.strict = strict or self.dapr
+        self.ctx = _context_class(self.dapr)(
             request.instance_id,
             maximum_timer_interval=maximum_timer_interval,
             tracker=tracker,
@@ -174,7 +184,11 @@ class CodeReplayer(EntityEventHandlers):
             "executionRewound": self._ignore,
             "genericEvent": self._ignore,
         }
-        self._dispatch.update(self.entity_handlers())
+        if self.dapr:  # Dapr's executor fails on events it does not know, markers included
+            for kind in ("orchestratorCompleted", "executionCompleted", "eventSent"):
+                del self._dispatch[kind]
+        else:
+            self._dispatch.update(self.entity_handlers())
 
     def _take_options(self, options: AppOptions) -> None:
         """Honour the options of the worker the app builds (a plain app: the SDK's defaults)."""
@@ -273,7 +287,7 @@ class CodeReplayer(EntityEventHandlers):
     def _unknown(self, index: int) -> None:
         kind = self.request.event(index).kind
         if self.strict:
-            raise task.OrchestrationStateError(f"Don't know how to handle event of type '{kind}'")
+            raise sdk.state_error(f"Don't know how to handle event of type '{kind}'")
         self.note = f"ignored: the engine does not act on {kind} here"
 
     def _apply_orchestrator_started(self, msg: Any, ev: Any) -> None:
@@ -287,6 +301,10 @@ class CodeReplayer(EntityEventHandlers):
         if fn is None:
             raise _not_registered(f"A '{name}' orchestrator was not registered.")
         self.started = True
+        if self.dapr:
+            from engine.dapr_turn import start_facts
+
+            start_facts(self.ctx, self.request, self._index)
         parent = None
         if ev.HasField("parentInstance") and ev.parentInstance.HasField("orchestrationInstance"):
             parent = ev.parentInstance.orchestrationInstance.instanceId
@@ -302,8 +320,9 @@ class CodeReplayer(EntityEventHandlers):
         self.note = "orchestrator started"
         self.ctx.start(fn, value)
 
-    def _match(self, msg: Any, kind: str, method: str) -> Action:
+    def _match(self, msg: Any, kind: str, method: str, sentinel: bool = False) -> Action:
         event_id = msg.eventId
+        self.ctx.make_room(event_id, kind, sentinel)
         action = self.ctx.take_action(event_id)
         if action is None:
             self._diverged("nothing with this sequence number", None)
@@ -337,7 +356,11 @@ class CodeReplayer(EntityEventHandlers):
         self.note = "matched call_sub_orchestrator"
 
     def _apply_timer_created(self, msg: Any, ev: Any) -> None:
-        self._match(msg, act.CREATE_TIMER, "create_timer")
+        sentinel = self.dapr and ev.fireAt.seconds >= _SENTINEL_SECONDS
+        if self.ctx.skips_timer(msg.eventId, sentinel):
+            self.note = "skipped: an optional timer the code no longer schedules here"
+            return
+        self._match(msg, act.CREATE_TIMER, "create_timer", sentinel)
         self.note = "matched create_timer"
 
     def _apply_event_sent(self, msg: Any, ev: Any) -> None:
@@ -374,7 +397,7 @@ class CodeReplayer(EntityEventHandlers):
         failure = h.FailureDetails.from_proto(details)
         t = pending.task
         if isinstance(t, task.RetryableTask):
-            delay = t.compute_next_delay()
+            delay = self.ctx.retry_delay(t, failure)
             if delay is not None:
                 t.increment_attempt_count()
                 self.ctx.retry_timer(delay, self.ctx.retry_info(t))

@@ -1,0 +1,99 @@
+"""A Dapr turn at the engine's edges: its request in, its response out.
+
+The engine replays Microsoft-shaped messages; a Dapr ``WorkflowRequest`` is converted by
+:mod:`engine.dapr_wire`, which keeps its Dapr-only fields as extras
+(:attr:`engine.history.OrchestrationRequest.dapr`). What the replay needs of them is read
+here: the app id on ``executionStarted``'s router and the patches ``workflowStarted`` lists.
+On the way out, the actions' Dapr facts (routers, execution ids, timer origins, propagation)
+and the patches the code used are laid onto the response.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from typing import Any
+
+from google.protobuf import json_format
+from google.protobuf.message import DecodeError
+
+from engine import history as h
+from engine.dapr_wire import ActionFacts, EventFacts, ResponseFacts, from_dapr, with_extras
+from engine.errors import LoadError
+from engine.outcome import ReplayOutcome
+from engine.proto import dapr_workflow_pb2 as dpb
+
+_SENTINEL_SECONDS = 253_402_300_799
+_SENTINEL_NANOS = 999_999_999
+
+
+def dapr_request(msg: dpb.WorkflowRequest) -> h.OrchestrationRequest:
+    """The engine's request for a Dapr ``WorkflowRequest`` (its Dapr-only fields kept)."""
+    ms, extras = from_dapr(msg)
+    request = h.OrchestrationRequest.from_proto(ms)
+    request.dapr = extras if extras is not None else dpb.WorkflowRequest()
+    return request
+
+
+def load_dapr_request(source: str | os.PathLike[str] | bytes) -> h.OrchestrationRequest:
+    """Read a Dapr ``WorkflowRequest`` file: base64, binary or protobuf JSON.
+
+    Raises:
+        LoadError: the file is missing or holds no Dapr workflow request.
+    """
+    from engine.load import read_source
+
+    data, where = read_source(source)
+    text = data.strip()
+    msg = dpb.WorkflowRequest()
+    try:
+        if text.startswith(b"{"):
+            json_format.Parse(text.decode("utf-8"), msg)
+        else:
+            try:
+                raw = base64.b64decode(text, validate=True)
+            except (binascii.Error, ValueError):
+                raw = data
+            msg.ParseFromString(raw)
+    except (DecodeError, json_format.ParseError, UnicodeDecodeError) as exc:
+        raise LoadError(f"{where}: not a Dapr WorkflowRequest ({exc})") from None
+    if not msg.instanceId or not (msg.pastEvents or msg.newEvents):
+        raise LoadError(f"{where}: not a Dapr WorkflowRequest (no instance id or no events)")
+    return dapr_request(msg)
+
+
+def event_facts(request: h.OrchestrationRequest, index: int) -> EventFacts:
+    """The Dapr-only facts of event ``index`` (past events first), empty when none."""
+    extras = request.dapr
+    if extras is None:
+        return EventFacts()
+    past = len(request.proto.pastEvents)
+    events = extras.pastEvents if index < past else extras.newEvents
+    position = index if index < past else index - past
+    if position >= len(events):
+        return EventFacts()
+    return EventFacts.from_extras(events[position])
+
+
+def start_facts(ctx: Any, request: h.OrchestrationRequest, index: int) -> None:
+    """Give a Dapr context what ``executionStarted`` (at ``index``) and the ``workflowStarted``
+    events before it say: the app id (target, else source) and the patches applied."""
+    router = event_facts(request, index).router
+    if router is not None:
+        ctx.app_id = router.target_app_id or router.source_app_id or None
+    for i in range(index + 1):
+        ctx.history_patches.update(event_facts(request, i).patches)
+
+
+def dapr_response(outcome: ReplayOutcome) -> dpb.WorkflowResponse:
+    """The Dapr ``WorkflowResponse`` of a replayed Dapr turn."""
+    facts: dict[int, ActionFacts] = {a.id: a.dapr for a in outcome.actions if a.dapr is not None}
+    response = with_extras(outcome.response, ResponseFacts(patches=outcome.patches, actions=facts))
+    for action in response.actions:
+        if (
+            action.HasField("createTimer")
+            and action.createTimer.fireAt.seconds == _SENTINEL_SECONDS
+        ):
+            action.createTimer.fireAt.nanos = _SENTINEL_NANOS
+    return response
