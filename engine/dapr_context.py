@@ -34,7 +34,11 @@ if TYPE_CHECKING:
     from engine.turn import Tracker
 
 task: Any = sdk.task_module()
-_Deterministic: Any = sdk.module("deterministic").DeterministicContextMixin
+# Dapr's deterministic helpers (new_guid, random, ...); the module imports (as a plain module)
+# in a durabletask process too, where nothing uses it.
+_Deterministic: Any = (
+    sdk.module("deterministic").DeterministicContextMixin if sdk.is_dapr() else object
+)
 
 SENTINEL = datetime(9999, 12, 31, 23, 59, 59, 999999)
 """The fire time of the timer behind a wait without end (Dapr's is 999999999 ns past the

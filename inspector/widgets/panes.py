@@ -12,7 +12,7 @@ from textual.containers import VerticalScroll
 from textual.reactive import reactive
 from textual.widgets import Static
 
-from engine.entities import critical_section_text
+from engine import sdk
 from engine.frames import Frame, OpenTask
 from engine.history import HistoryEvent
 from engine.waiting import task_words, waiting_on
@@ -152,7 +152,11 @@ class StatePane(Static):
             rows.append(("status", status))
             rows.append(("waiting on", Text(waiting_on(frame).summary, "cyan")))
             rows.append(("custom status", frame.custom_status or "-"))
-            section = critical_section_text(frame.open_tasks)
+            section = None
+            if not sdk.is_dapr():  # entities exist only in durabletask's flavour
+                from engine.entities import critical_section_text
+
+                section = critical_section_text(frame.open_tasks)
             if section is not None:
                 rows.append(("critical section", Text(section, "magenta")))
             rows.append(("step did", frame.note or "-"))

@@ -1,0 +1,194 @@
+"""Dapr apps replayed with ``--app``: the same responses as Dapr's own executor, field by field.
+
+Why subprocesses: Dapr's vendored SDK and the durabletask package register clashing protobuf
+symbols ("duplicate symbol 'OrchestrationStatus'", DAPR.md §3), and this pytest process has
+durabletask loaded, so every step that loads a Dapr app runs in a fresh interpreter (a Dapr
+process, as ``inspector`` is when its ``--app`` imports Dapr). The recorded responses are
+parsed here with our own schema of Dapr's dialect (its own package, no clash).
+
+Why recorded turns and not a sidecar: no Dapr sidecar (daprd) can run here. The turns in
+``samples/dapr_requests`` were made by ``samples/record_dapr.py``, which keeps each history
+as Dapr's sidecar writes it and asks Dapr's own executor for every response;
+:func:`test_the_recordings_are_what_dapr_answers_today` records them again and compares.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+from google.protobuf import json_format
+
+from engine.proto import dapr_workflow_pb2 as dpb
+
+ROOT = Path(__file__).resolve().parents[2]
+RECORDINGS = ROOT / "samples" / "dapr_requests"
+APP = "samples/dapr_workflows.py"
+INDEX = json.loads((RECORDINGS / "INDEX.json").read_text())
+
+
+def _run_dapr(script: str, *args: str) -> Any:
+    """Run Python source in a fresh interpreter (a Dapr process); the JSON it printed last."""
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def _comparable(value: Any) -> Any:
+    """A response as a dict without stack-trace text (each executor names its own frames)."""
+    if isinstance(value, dict):
+        return {k: _comparable(v) for k, v in value.items() if k != "stackTrace"}
+    if isinstance(value, list):
+        return [_comparable(v) for v in value]
+    return value
+
+
+def _recorded(name: str) -> dict[str, Any]:
+    data = base64.b64decode((RECORDINGS / name).read_text())
+    return json_format.MessageToDict(dpb.WorkflowResponse.FromString(data))
+
+
+_REPLAY_ALL = """
+import json, sys
+from engine.app_loader import import_app, load_app
+import_app(sys.argv[1])
+from google.protobuf import json_format
+from engine.dapr_turn import dapr_response, load_dapr_request
+from engine.headless import replay_request
+app = load_app(sys.argv[1])
+out = {}
+for name in sys.argv[2:]:
+    outcome = replay_request(load_dapr_request(name), app, maximum_timer_interval=None)
+    out[name] = json_format.MessageToDict(dapr_response(outcome))
+out["loaded"] = sorted(m for m in ("durabletask", "dapr.ext.workflow") if m in sys.modules)
+print(json.dumps(out))
+"""
+
+
+@pytest.fixture(scope="module")
+def replayed() -> dict[str, Any]:
+    """Every recorded request replayed by the engine with the Dapr app, in one Dapr process."""
+    names = [str(RECORDINGS / e["request"]) for e in INDEX]
+    return _run_dapr(_REPLAY_ALL, APP, *names)  # type: ignore[no-any-return]
+
+
+@pytest.mark.parametrize("entry", INDEX, ids=[e["request"] for e in INDEX])
+def test_replay_gives_daprs_response(replayed: dict[str, Any], entry: dict[str, str]) -> None:
+    ours = replayed[str(RECORDINGS / entry["request"])]
+    assert _comparable(ours) == _comparable(_recorded(entry["response"]))
+
+
+def test_the_process_never_loaded_durabletask(replayed: dict[str, Any]) -> None:
+    assert replayed["loaded"] == ["dapr.ext.workflow"]
+
+
+def test_the_recordings_cover_what_the_issue_names() -> None:
+    seen: set[str] = set()
+    for entry in INDEX:
+        for action in _recorded(entry["response"]).get("actions", []):
+            for kind in ("scheduleTask", "createChildWorkflow"):
+                if kind in action:
+                    seen.add(kind)
+            if "createTimer" in action:
+                timer = action["createTimer"]
+                origin = next(k for k in timer if k != "fireAt")
+                endless = timer["fireAt"].startswith("9999-12-31")
+                seen.add(f"timer:{origin}" + (":endless" if endless else ""))
+            if "completeWorkflow" in action:
+                seen.add(action["completeWorkflow"]["workflowStatus"])
+            if action.get("scheduleTask", {}).get("router", {}).get("targetAppID"):
+                seen.add("cross-app")
+    assert seen >= {
+        "scheduleTask",
+        "createChildWorkflow",
+        "timer:createTimer",
+        "timer:externalEvent",
+        "timer:externalEvent:endless",
+        "timer:activityRetry",
+        "ORCHESTRATION_STATUS_COMPLETED",
+        "ORCHESTRATION_STATUS_FAILED",
+        "ORCHESTRATION_STATUS_CONTINUED_AS_NEW",
+        "cross-app",
+    }
+
+
+def test_the_recordings_are_what_dapr_answers_today(tmp_path: Path) -> None:
+    script = (
+        "import json, sys\n"
+        "from pathlib import Path\n"
+        "from samples.record_dapr import write_all\n"
+        "print(json.dumps(write_all(Path(sys.argv[1]))))\n"
+    )
+    index = _run_dapr(script, str(tmp_path))
+    assert index == INDEX
+    for entry in INDEX:
+        for key in ("request", "response"):
+            assert (tmp_path / entry[key]).read_text() == (RECORDINGS / entry[key]).read_text()
+
+
+@pytest.mark.parametrize("turn", ["greeting-turn2", "fan_out-turn2", "retries-turn2"])
+def test_inspector_replay_on_a_dapr_app(turn: str) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "inspector", "replay", f"samples/dapr_requests/{turn}.b64"]
+        + ["--app", APP, "--json"],
+        cwd=ROOT,
+        env=dict(os.environ, PYTHONPATH=str(ROOT)),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    ours = json.loads(done.stdout)
+    assert _comparable(ours) == _comparable(_recorded(f"{turn}.response.b64"))
+
+
+_FUNCTIONS = """
+import json, sys
+from engine.app_loader import import_app, load_app
+import_app(sys.argv[1])
+app = load_app(sys.argv[1])
+import samples.dapr_workflows as m
+fn = app.functions["say"]
+print(json.dumps({
+    "names": sorted(app.functions),
+    "thunk": fn is m.say_hello,
+    "chunking": app.options.maximum_timer_interval is None,
+    "flavour": __import__("engine.sdk").sdk.flavour(),
+}))
+"""
+
+
+def test_a_dapr_app_is_found_through_its_runtime() -> None:
+    found = _run_dapr(_FUNCTIONS, APP)
+    assert found["names"] == sorted(
+        ["say", "double", "flaky", "broken", "greeting", "fan_out", "child", "parent"]
+        + ["retries", "failing", "counter", "cross_app"]
+    )
+    assert found["thunk"] is False  # the registry's wrapper, not the module-level thunk
+    assert found["chunking"] is True
+    assert found["flavour"] == "dapr"
+
+
+def test_a_durabletask_process_keeps_durabletask() -> None:
+    script = (
+        "import json, sys\n"
+        "from engine.app_loader import import_app, load_app\n"
+        "import_app('samples/orchestrations.py')\n"
+        "import engine.replay\n"
+        "from engine import sdk\n"
+        "print(json.dumps([sdk.flavour(), 'dapr.ext.workflow' in sys.modules]))\n"
+    )
+    assert _run_dapr(script) == ["durabletask", False]
