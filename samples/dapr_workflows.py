@@ -122,6 +122,69 @@ def cross_app(ctx: wf.DaprWorkflowContext, name: str) -> Any:
     return hello
 
 
+@wfr.workflow
+def timeouts(ctx: wf.DaprWorkflowContext, seconds: int) -> Any:
+    """An event wait that times out, a zero-timeout wait, then ``when_any`` of an event and a
+    timer."""
+    outcomes = []
+    for timeout in (timedelta(seconds=seconds), timedelta(0)):
+        try:
+            yield ctx.wait_for_external_event("never", timeout=timeout)
+        except TimeoutError as exc:
+            outcomes.append(str(exc))
+    winner = yield wf.when_any(
+        [ctx.wait_for_external_event("poke"), ctx.create_timer(timedelta(hours=1))]
+    )
+    outcomes.append(winner.get_result())
+    return outcomes
+
+
+@wfr.workflow
+def carry(ctx: wf.DaprWorkflowContext, n: int) -> Any:
+    """Events that arrive unawaited are carried over by ``continue_as_new(save_events=True)``."""
+    if n >= 1:
+        first = yield ctx.wait_for_external_event("extra")
+        return {"n": n, "first": first}
+    yield ctx.call_activity(double, input=n)
+    ctx.continue_as_new(n + 1, save_events=True)
+
+
+@wfr.workflow(name="shaky_child")
+def shaky_child(ctx: wf.DaprWorkflowContext, key: str) -> str:
+    result = yield ctx.call_activity(flaky, input=key)
+    return result
+
+
+@wfr.workflow
+def child_retries(ctx: wf.DaprWorkflowContext, key: str) -> Any:
+    """A child workflow that fails twice, retried (back-off timers name the child)."""
+    result = yield ctx.call_child_workflow(shaky_child, input=key, retry_policy=RETRY)
+    return result
+
+
+@wfr.workflow
+def patched(ctx: wf.DaprWorkflowContext, name: str) -> Any:
+    """``is_patched``: the patches used go back in the response's version."""
+    if ctx.is_patched("greeting-v2"):
+        hello = yield ctx.call_activity(say_hello, input=name.upper())
+    else:
+        hello = yield ctx.call_activity(say_hello, input=name)
+    return hello
+
+
+@wfr.workflow
+def no_retry(ctx: wf.DaprWorkflowContext, reason: str) -> Any:
+    """A ``NonRetryableError`` is not retried, whatever the policy says."""
+    yield ctx.call_activity(refuse, input=reason, retry_policy=RETRY)
+
+
+@wfr.activity
+def refuse(ctx: wf.WorkflowActivityContext, reason: str) -> None:
+    from dapr.ext.workflow._durabletask.task import NonRetryableError
+
+    raise NonRetryableError(reason)
+
+
 SCENARIOS: dict[str, dict[str, Any]] = {
     "greeting": {"workflow": "greeting", "input": "bob", "events": [("approve", True)]},
     "fan_out": {"workflow": "fan_out", "input": 3, "events": [("go", "now")]},
@@ -130,5 +193,20 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "failing": {"workflow": "failing", "input": "disk full", "events": []},
     "counter": {"workflow": "counter", "input": 0, "events": []},
     "cross_app": {"workflow": "cross_app", "input": "ann", "events": []},
+    "timeouts": {
+        "workflow": "timeouts",
+        "input": 30,
+        "events": [("poke", 7)],
+        "timeout_first": True,
+    },
+    "carry": {
+        "workflow": "carry",
+        "input": 0,
+        "events": [],
+        "early": [("extra", 0), ("extra", "b")],
+    },
+    "child_retries": {"workflow": "child_retries", "input": "c1", "events": []},
+    "patched": {"workflow": "patched", "input": "eve", "events": []},
+    "no_retry": {"workflow": "no_retry", "input": "no way", "events": []},
 }
 """What the recorder runs: the workflow, its input, and the events it raises once waited for."""

@@ -85,6 +85,11 @@ class Recorder:
         self.scenario = scenario
         self.spec = spec
         self.events = list(spec["events"])
+        self.patches: list[str] = []
+        self.early = list(spec.get("early", []))
+        """Events raised with the first answers, before anything waits for them."""
+        self.timeout_first = bool(spec.get("timeout_first"))
+        """Fire an event wait's timer rather than raise the event."""
         self.turns: list[tuple[str, bytes, bytes]] = []
         self.clock = T0
         self.children = 0
@@ -101,10 +106,17 @@ class Recorder:
             result = dw._OrchestrationExecutor(_registry(), self.logger).execute(
                 instance_id, past, new
             )
+            version = None  # as Dapr's worker fills it from the executor's results
+            if result.version_name or result.patches:
+                version = pb.WorkflowVersion(patches=result.patches)
+                if result.version_name:
+                    version.name = result.version_name
+                self.patches.extend(p for p in result.patches if p not in self.patches)
             response = pb.WorkflowResponse(
                 instanceId=instance_id,
                 actions=result.actions,
                 customStatus=ph.get_string_value(result.encoded_custom_status),
+                version=version,
             )
             self.turns.append((f"{label}-turn{turn}", _scrubbed(request), _scrubbed(response)))
             past = past + new
@@ -165,10 +177,21 @@ class Recorder:
                 results.append(self._activity(a, instance_id))
             elif a.HasField("createChildWorkflow"):
                 results.append(self._child(a, label))
+        for name, data in self.early:
+            raised = pb.EventRaisedEvent(name=name, input=ph.get_string_value(shared.to_json(data)))
+            results.append(_event(self.clock, eventRaised=raised))
+        self.early = []
         timers = [a for a in actions if a.HasField("createTimer")]
         if not results and timers:
             waits = [t for t in timers if t.createTimer.WhichOneof("origin") == "externalEvent"]
-            if waits and self.events:
+            if self.timeout_first and waits and waits[0].createTimer.fireAt.seconds != _SENTINEL:
+                fire = waits[0].createTimer.fireAt
+                results.append(
+                    _event(
+                        self.clock, timerFired=pb.TimerFiredEvent(fireAt=fire, timerId=waits[0].id)
+                    )
+                )
+            elif waits and self.events:
                 name, data = self.events.pop(0)
                 raised = pb.EventRaisedEvent(
                     name=name, input=ph.get_string_value(shared.to_json(data))
@@ -181,7 +204,10 @@ class Recorder:
                     results.append(_event(self.clock, timerFired=fired))
         if not results:
             return []
-        return [_event(self.clock, workflowStarted=pb.WorkflowStartedEvent()), *results]
+        started = pb.WorkflowStartedEvent()
+        if self.patches:  # the sidecar tells later turns which patches history applied
+            started.version.patches.extend(self.patches)
+        return [_event(self.clock, workflowStarted=started), *results]
 
     def _activity(self, a: Any, instance_id: str) -> Any:
         st = a.scheduleTask

@@ -111,6 +111,8 @@ def test_the_recordings_cover_what_the_issue_names() -> None:
                 seen.add(action["completeWorkflow"]["workflowStatus"])
             if action.get("scheduleTask", {}).get("router", {}).get("targetAppID"):
                 seen.add("cross-app")
+            if action.get("completeWorkflow", {}).get("carryoverEvents"):
+                seen.add("carry-over")
     assert seen >= {
         "scheduleTask",
         "createChildWorkflow",
@@ -118,6 +120,8 @@ def test_the_recordings_cover_what_the_issue_names() -> None:
         "timer:externalEvent",
         "timer:externalEvent:endless",
         "timer:activityRetry",
+        "timer:childWorkflowRetry",
+        "carry-over",
         "ORCHESTRATION_STATUS_COMPLETED",
         "ORCHESTRATION_STATUS_FAILED",
         "ORCHESTRATION_STATUS_CONTINUED_AS_NEW",
@@ -175,7 +179,8 @@ def test_a_dapr_app_is_found_through_its_runtime() -> None:
     found = _run_dapr(_FUNCTIONS, APP)
     assert found["names"] == sorted(
         ["say", "double", "flaky", "broken", "greeting", "fan_out", "child", "parent"]
-        + ["retries", "failing", "counter", "cross_app"]
+        + ["retries", "failing", "counter", "cross_app", "timeouts", "carry", "shaky_child"]
+        + ["child_retries", "patched", "no_retry", "refuse"]
     )
     assert found["thunk"] is False  # the registry's wrapper, not the module-level thunk
     assert found["chunking"] is True
@@ -192,3 +197,44 @@ def test_a_durabletask_process_keeps_durabletask() -> None:
         "print(json.dumps([sdk.flavour(), 'dapr.ext.workflow' in sys.modules]))\n"
     )
     assert _run_dapr(script) == ["durabletask", False]
+
+
+_OLD_HISTORY = """
+import base64, json, logging, sys
+from pathlib import Path
+from engine.app_loader import import_app, load_app
+import_app(sys.argv[1])
+import dapr.ext.workflow._durabletask.internal.protos as pb
+from dapr.ext.workflow._durabletask import worker as dw
+from google.protobuf import json_format
+from engine.dapr_turn import dapr_request, dapr_response
+from engine.headless import replay_request
+from engine.proto import dapr_workflow_pb2 as dpb
+import samples.dapr_workflows as m
+msg = pb.WorkflowRequest.FromString(base64.b64decode(Path(sys.argv[2]).read_text()))
+events = [e for e in msg.pastEvents if not (e.HasField("timerCreated") and e.eventId == 2)]
+for e in events:
+    if e.HasField("timerCreated") and e.eventId == 3:
+        e.eventId = 2
+old = pb.WorkflowRequest(instanceId=msg.instanceId, pastEvents=events, newEvents=msg.newEvents)
+registry = m.wfr._WorkflowRuntime__worker._registry
+result = dw._OrchestrationExecutor(registry, logging.getLogger("t")).execute(
+    old.instanceId, old.pastEvents, old.newEvents
+)
+theirs = pb.WorkflowResponse(instanceId=old.instanceId, actions=result.actions)
+theirs = json_format.MessageToDict(theirs)
+request = dapr_request(dpb.WorkflowRequest.FromString(old.SerializeToString()))
+outcome = replay_request(request, load_app(sys.argv[1]), maximum_timer_interval=None)
+ours = json_format.MessageToDict(dapr_response(outcome))
+print(json.dumps({"ours": ours, "theirs": theirs, "removed": len(msg.pastEvents) - len(events)}))
+"""
+
+
+def test_a_history_without_the_sentinel_timer_replays_as_dapr_replays_it() -> None:
+    """Histories written before Dapr added the 9999-12-31 timer: the optional timer is dropped
+    and later ids move down by one (DAPR.md 6.3), compared with Dapr's executor on the same
+    request (the recorded ``timeouts`` turn with its sentinel timer taken out)."""
+    found = _run_dapr(_OLD_HISTORY, APP, str(RECORDINGS / "timeouts-turn3.b64"))
+    assert found["removed"] == 1
+    assert found["theirs"]["actions"][0]["completeWorkflow"]["workflowStatus"].endswith("COMPLETED")
+    assert _comparable(found["ours"]) == _comparable(found["theirs"])
