@@ -97,3 +97,63 @@ def dapr_response(outcome: ReplayOutcome) -> dpb.WorkflowResponse:
         ):
             action.createTimer.fireAt.nanos = _SENTINEL_NANOS
     return response
+
+
+def answer_turn(
+    app: Any, data: bytes, token: str, interval: Any
+) -> tuple[dpb.WorkflowResponse, Any]:
+    """A Dapr worker's answer to one ``WorkflowRequest`` (bytes): Dapr's response, and the
+    Microsoft-shaped one for summaries. Anything the engine raises fails the workflow, as
+    Dapr's worker fails it (one completion action, id -1)."""
+    from engine.failures import orchestration_failure
+    from engine.headless import replay_request
+    from engine.proto import orchestrator_service_pb2 as pb
+
+    msg = dpb.WorkflowRequest.FromString(data)
+    try:
+        outcome = replay_request(
+            dapr_request(msg), app, completion_token=token, maximum_timer_interval=interval
+        )
+        return dapr_response(outcome), outcome.response
+    except Exception as ex:  # noqa: BLE001 - any engine failure fails the workflow
+        ms = pb.OrchestratorResponse(instanceId=msg.instanceId, completionToken=token)
+        done = ms.actions.add(id=-1).completeOrchestration
+        done.orchestrationStatus = pb.ORCHESTRATION_STATUS_FAILED
+        done.result.value = ""
+        done.failureDetails.CopyFrom(orchestration_failure(ex).to_proto())
+        return with_extras(ms, ResponseFacts()), ms
+
+
+def run_activity(app: Any, data: bytes, token: str) -> tuple[dpb.ActivityResponse, Any]:
+    """Run one Dapr ``ActivityRequest`` (bytes) as Dapr's worker runs it: the registered
+    wrapper called with Dapr's ``ActivityContext`` (task execution id included), JSON in and
+    out; a raised exception is the failure (bare type name)."""
+    import inspect
+
+    from engine import sdk
+    from engine.failures import orchestration_failure
+    from engine.payloads import DEFAULT_CODEC
+
+    req = dpb.ActivityRequest.FromString(data)
+    instance_id = req.workflowInstance.instanceId
+    res = dpb.ActivityResponse(instanceId=instance_id, taskId=req.taskId, completionToken=token)
+    codec = DEFAULT_CODEC
+    try:
+        fn = app.activity(req.name)
+        if fn is None:
+            raise sdk.module("worker").ActivityNotRegisteredError(
+                f"Activity function named '{req.name}' was not registered!"
+            )
+        value = codec.decode(req.input.value) if req.input.value else None
+        ctx = sdk.task_module().ActivityContext(instance_id, req.taskId, req.taskExecutionId)
+        output = fn(ctx, value)
+        if inspect.isawaitable(output):
+            import asyncio
+
+            output = asyncio.run(output)  # type: ignore[arg-type]
+        encoded = codec.encode(output) if output is not None else None
+        if encoded is not None:
+            res.result.value = encoded
+    except Exception as ex:  # noqa: BLE001 - the activity's failure is its answer
+        res.failureDetails.ParseFromString(orchestration_failure(ex).to_proto().SerializeToString())
+    return res, from_dapr(res)[0]
