@@ -76,6 +76,24 @@ def event_facts(request: h.OrchestrationRequest, index: int) -> EventFacts:
     return EventFacts.from_extras(events[position])
 
 
+_DAPR_EVENT_NAMES = {
+    "orchestratorStarted": "workflowStarted",
+    "orchestratorCompleted": "workflowCompleted",
+    "subOrchestrationInstanceCreated": "childWorkflowInstanceCreated",
+    "subOrchestrationInstanceCompleted": "childWorkflowInstanceCompleted",
+    "subOrchestrationInstanceFailed": "childWorkflowInstanceFailed",
+}
+
+
+def dapr_event_kind(request: h.OrchestrationRequest, index: int) -> str:
+    """Event ``index``'s type as Dapr's executor names it (``'None'`` when it has none)."""
+    facts = event_facts(request, index)
+    if facts.dapr_kind is not None:
+        return facts.dapr_kind
+    which = request.event_proto(index).WhichOneof("eventType")
+    return str(_DAPR_EVENT_NAMES.get(which, which) if which else None)
+
+
 def start_facts(ctx: Any, request: h.OrchestrationRequest, index: int) -> None:
     """Give a Dapr context what ``executionStarted`` (at ``index``) and the ``workflowStarted``
     events before it say: the app id (target, else source) and the patches applied."""

@@ -286,6 +286,13 @@ class CodeReplayer(EntityEventHandlers):
 
     def _unknown(self, index: int) -> None:
         kind = self.request.event(index).kind
+        if self.dapr:
+            from engine.dapr_turn import dapr_event_kind
+
+            kind = dapr_event_kind(self.request, index)
+            if kind == "executionStalled":  # Dapr's executor lets it pass
+                self.note = "nothing to do (the workflow stalled)"
+                return
         if self.strict:
             raise sdk.state_error(f"Don't know how to handle event of type '{kind}'")
         self.note = f"ignored: the engine does not act on {kind} here"

@@ -238,3 +238,59 @@ def test_a_history_without_the_sentinel_timer_replays_as_dapr_replays_it() -> No
     assert found["removed"] == 1
     assert found["theirs"]["actions"][0]["completeWorkflow"]["workflowStatus"].endswith("COMPLETED")
     assert _comparable(found["ours"]) == _comparable(found["theirs"])
+
+
+_ODD_EVENTS = """
+import json, logging, sys
+from datetime import datetime
+from engine.app_loader import import_app, load_app
+import_app(sys.argv[1])
+import dapr.ext.workflow._durabletask.internal.helpers as ph
+import dapr.ext.workflow._durabletask.internal.protos as pb
+from dapr.ext.workflow._durabletask import worker as dw
+from google.protobuf import json_format
+from engine.dapr_turn import dapr_request, dapr_response
+from engine.headless import replay_request
+from engine.proto import dapr_workflow_pb2 as dpb
+import samples.dapr_workflows as m
+t0 = datetime(2026, 1, 1, 12, 0, 0)
+start = [
+    ph.new_workflow_started_event(t0),
+    ph.new_execution_started_event("greeting", "odd-1", '"bob"'),
+]
+extra = {
+    "workflowCompleted": pb.HistoryEvent(eventId=-1, workflowCompleted=pb.WorkflowCompletedEvent()),
+    "executionStalled": pb.HistoryEvent(eventId=-1, executionStalled=pb.ExecutionStalledEvent()),
+    "eventSent": pb.HistoryEvent(eventId=-1, eventSent=pb.EventSentEvent(instanceId="x", name="y")),
+    "executionResumed": pb.HistoryEvent(eventId=-1, executionResumed=pb.ExecutionResumedEvent()),
+    "unset": pb.HistoryEvent(eventId=-1),
+}
+app = load_app(sys.argv[1])
+registry = m.wfr._WorkflowRuntime__worker._registry
+out = {}
+for name, event in extra.items():
+    req = pb.WorkflowRequest(instanceId="odd-1", pastEvents=[], newEvents=start + [event])
+    result = dw._OrchestrationExecutor(registry, logging.getLogger("t")).execute(
+        req.instanceId, req.pastEvents, req.newEvents
+    )
+    theirs = pb.WorkflowResponse(instanceId=req.instanceId, actions=result.actions)
+    outcome = replay_request(
+        dapr_request(dpb.WorkflowRequest.FromString(req.SerializeToString())),
+        app,
+        maximum_timer_interval=None,
+    )
+    ours = dapr_response(outcome)
+    out[name] = [json_format.MessageToDict(theirs), json_format.MessageToDict(ours)]
+print(json.dumps(out))
+"""
+
+
+def test_events_daprs_executor_does_not_handle_fail_the_workflow_as_in_dapr() -> None:
+    """Markers, ``eventSent``, a resume while running and an event with no type fail the
+    workflow with Dapr's own message; ``executionStalled`` is let pass (DAPR.md §7)."""
+    found = _run_dapr(_ODD_EVENTS, APP)
+    for name, (theirs, ours) in found.items():
+        assert _comparable(ours) == _comparable(theirs), name
+    failed = found["workflowCompleted"][0]["actions"][0]["completeWorkflow"]["failureDetails"]
+    assert failed["errorMessage"] == "Don't know how to handle event of type 'workflowCompleted'"
+    assert "scheduleTask" in found["executionStalled"][0]["actions"][0]
