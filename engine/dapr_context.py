@@ -67,7 +67,8 @@ class DaprReplayContext(ReplayContext, _Deterministic):  # type: ignore[misc]
         self._applied: dict[str, bool] = {}
         self.encountered_patches: list[str] = []
         """The patches the code asked about and got, in order (the response's version)."""
-        self._propagated: Any = None
+        self.propagated: Any = None
+        """The history a parent propagated (Dapr's ``PropagatedHistory``), else ``None``."""
 
     # --- Dapr's API ----------------------------------------------------------------------
 
@@ -198,7 +199,7 @@ class DaprReplayContext(ReplayContext, _Deterministic):  # type: ignore[misc]
         return found
 
     def get_propagated_history(self) -> Any:
-        return self._propagated
+        return self.propagated
 
     # --- Dapr's rules in the executor's API -----------------------------------------------
 

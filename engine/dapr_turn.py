@@ -102,6 +102,19 @@ def start_facts(ctx: Any, request: h.OrchestrationRequest, index: int) -> None:
         ctx.app_id = router.target_app_id or router.source_app_id or None
     for i in range(index + 1):
         ctx.history_patches.update(event_facts(request, i).patches)
+    extras = request.dapr
+    if extras is not None and extras.HasField("propagatedHistory"):
+        ctx.propagated = propagated_history(extras.propagatedHistory.SerializeToString())
+
+
+def propagated_history(encoded: bytes) -> Any:
+    """Dapr's ``PropagatedHistory`` view of a request's propagated history (its bytes)."""
+    from engine import sdk
+
+    msg = sdk.module("internal.protos").PropagatedHistory.FromString(encoded)
+    from dapr.ext.workflow.propagation import PropagatedHistory
+
+    return PropagatedHistory.from_proto(msg)
 
 
 def dapr_response(outcome: ReplayOutcome) -> dpb.WorkflowResponse:

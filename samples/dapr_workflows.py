@@ -185,6 +185,16 @@ def refuse(ctx: wf.WorkflowActivityContext, reason: str) -> None:
     raise NonRetryableError(reason)
 
 
+@wfr.workflow
+def inherits(ctx: wf.DaprWorkflowContext, _: Any) -> Any:
+    """Reads the history its parent propagated (``propagation=`` on the parent's call)."""
+    history = ctx.get_propagated_history()
+    if history is None:
+        return None
+    said = [a.output for w in history.get_workflows() for a in w.get_activities_by_name("say")]
+    return {"apps": history.get_app_ids(), "said": said}
+
+
 SCENARIOS: dict[str, dict[str, Any]] = {
     "greeting": {"workflow": "greeting", "input": "bob", "events": [("approve", True)]},
     "fan_out": {"workflow": "fan_out", "input": 3, "events": [("go", "now")]},

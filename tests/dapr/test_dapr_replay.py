@@ -180,7 +180,7 @@ def test_a_dapr_app_is_found_through_its_runtime() -> None:
     assert found["names"] == sorted(
         ["say", "double", "flaky", "broken", "greeting", "fan_out", "child", "parent"]
         + ["retries", "failing", "counter", "cross_app", "timeouts", "carry", "shaky_child"]
-        + ["child_retries", "patched", "no_retry", "refuse"]
+        + ["child_retries", "patched", "no_retry", "refuse", "inherits"]
     )
     assert found["thunk"] is False  # the registry's wrapper, not the module-level thunk
     assert found["chunking"] is True
@@ -294,3 +294,56 @@ def test_events_daprs_executor_does_not_handle_fail_the_workflow_as_in_dapr() ->
     failed = found["workflowCompleted"][0]["actions"][0]["completeWorkflow"]["failureDetails"]
     assert failed["errorMessage"] == "Don't know how to handle event of type 'workflowCompleted'"
     assert "scheduleTask" in found["executionStalled"][0]["actions"][0]
+
+
+_PROPAGATED = """
+import base64, json, logging, sys
+from datetime import datetime
+from pathlib import Path
+from engine.app_loader import import_app, load_app
+import_app(sys.argv[1])
+import dapr.ext.workflow._durabletask.internal.helpers as ph
+import dapr.ext.workflow._durabletask.internal.protos as pb
+from dapr.ext.workflow._durabletask import worker as dw
+from dapr.ext.workflow.propagation import PropagatedHistory
+from google.protobuf import json_format
+from engine.dapr_turn import dapr_request, dapr_response
+from engine.headless import replay_request
+from engine.proto import dapr_workflow_pb2 as dpb
+import samples.dapr_workflows as m
+parent = pb.WorkflowRequest.FromString(base64.b64decode(Path(sys.argv[2]).read_text()))
+chunk = pb.PropagatedHistoryChunk(
+    appId="inspector-demo", instanceId=parent.instanceId, workflowName="cross_app",
+    rawEvents=[e.SerializeToString() for e in list(parent.pastEvents) + list(parent.newEvents)],
+)
+t0 = datetime(2026, 1, 1, 12, 0, 0)
+req = pb.WorkflowRequest(
+    instanceId="child-1",
+    newEvents=[
+        ph.new_workflow_started_event(t0),
+        ph.new_execution_started_event("inherits", "child-1", None),
+    ],
+    propagatedHistory=pb.PropagatedHistory(
+        scope=pb.HISTORY_PROPAGATION_SCOPE_OWN_HISTORY, chunks=[chunk]
+    ),
+)
+registry = m.wfr._WorkflowRuntime__worker._registry
+result = dw._OrchestrationExecutor(registry, logging.getLogger("t")).execute(
+    req.instanceId, req.pastEvents, req.newEvents,
+    propagated_history=PropagatedHistory.from_proto(req.propagatedHistory),
+)
+theirs = pb.WorkflowResponse(instanceId=req.instanceId, actions=result.actions)
+theirs = json_format.MessageToDict(theirs)
+request = dapr_request(dpb.WorkflowRequest.FromString(req.SerializeToString()))
+outcome = replay_request(request, load_app(sys.argv[1]), maximum_timer_interval=None)
+print(json.dumps([theirs, json_format.MessageToDict(dapr_response(outcome))]))
+"""
+
+
+def test_a_propagated_history_reaches_the_workflow_as_in_dapr() -> None:
+    """``get_propagated_history()`` sees what the request's ``propagatedHistory`` carries (here:
+    the recorded ``cross_app`` turn's events, as a parent with ``OWN_HISTORY`` sends them)."""
+    theirs, ours = _run_dapr(_PROPAGATED, APP, str(RECORDINGS / "cross_app-turn2.b64"))
+    result = json.loads(theirs["actions"][0]["completeWorkflow"]["result"])
+    assert result == {"apps": ["inspector-demo"], "said": ['"hi ann"']}
+    assert ours == theirs
