@@ -15,6 +15,31 @@ from types import ModuleType
 from typing import Any
 
 _RUNTIME_MODULE = "dapr.ext.workflow.workflow_runtime"
+VERSION_MARK = "@"
+"""Between a versioned workflow's name and a version, in the app's function names."""
+
+
+def versioned(
+    functions: dict[str, Callable[..., Any]], name: str, pin: str | None
+) -> tuple[Callable[..., Any] | None, str | None]:
+    """The workflow ``name`` as Dapr's registry resolves it: a plain registration, else the
+    version ``pin`` names (the latest one without a pin), with the version used.
+
+    Raises:
+        LookupError: ``name`` is a versioned workflow without the version asked for.
+    """
+    prefix = f"{name}{VERSION_MARK}"
+    versions = {k[len(prefix) :]: fn for k, fn in functions.items() if k.startswith(prefix)}
+    fn = functions.get(name)
+    if not versions or (fn is not None and fn not in versions.values()):
+        return fn, None
+    if pin is None:
+        if fn is None:
+            return None, None
+        return fn, next(v for v, f in versions.items() if f is fn)
+    if pin not in versions:
+        raise LookupError(pin)
+    return versions[pin], pin
 
 
 def is_runtime(value: Any) -> bool:
@@ -46,13 +71,13 @@ def registered_functions(runtimes: list[Any]) -> dict[str, Callable[..., Any]]:
     for runtime in runtimes:
         registry = _registry(runtime)
         found.update(registry.activities)
-        found.update(registry.orchestrators)
         latest = registry.latest_versioned_orchestrators_version_name
         for name, versions in registry.versioned_orchestrators.items():
             for version, fn in versions.items():
-                found[f"{name}@{version}"] = fn
+                found[f"{name}{VERSION_MARK}{version}"] = fn
             if name in latest and latest[name] in versions:
                 found[name] = versions[latest[name]]
+        found.update(registry.orchestrators)  # a plain registration wins, as in Dapr's lookup
     return found
 
 

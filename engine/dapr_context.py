@@ -18,6 +18,7 @@ Microsoft's SDK (``DAPR.md`` §4.2, §6, §7):
 from __future__ import annotations
 
 import warnings
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any
 
@@ -54,6 +55,26 @@ def is_optional_timer(action: Action | None) -> bool:
     return origin is not None and origin.kind == _EXTERNAL and action.fire_at == SENTINEL
 
 
+STATUS_STALLED = 8
+"""Dapr's status of a workflow whose version is not available."""
+
+
+class VersionNotAvailable(Exception):
+    """The request pins a version of a versioned workflow the app does not register."""
+
+
+@dataclass(frozen=True)
+class DaprTurnFacts:
+    """What a Dapr turn's response says beyond its actions."""
+
+    version_name: str | None
+    """The version of a versioned workflow the turn ran (``version.name``)."""
+    patches: tuple[str, ...]
+    """The patches the code used (``version.patches``)."""
+    stalled_id: int | None
+    """The id of the ``workflowVersionNotAvailable`` action, when the turn stalled."""
+
+
 class DaprReplayContext(ReplayContext, _Deterministic):  # type: ignore[misc]
     """Dapr's ``OrchestrationContext`` of one replayed turn."""
 
@@ -67,6 +88,9 @@ class DaprReplayContext(ReplayContext, _Deterministic):  # type: ignore[misc]
         self._applied: dict[str, bool] = {}
         self.encountered_patches: list[str] = []
         """The patches the code asked about and got, in order (the response's version)."""
+        self.version_name: str | None = None
+        """The version of a versioned workflow this turn runs."""
+        self._stalled_id: int | None = None
         self.propagated: Any = None
         """The history a parent propagated (Dapr's ``PropagatedHistory``), else ``None``."""
 
@@ -242,6 +266,8 @@ class DaprReplayContext(ReplayContext, _Deterministic):  # type: ignore[misc]
         return details
 
     def final_actions(self) -> list[Action]:
+        if self._stalled_id is not None:
+            return []
         if self.completion_status != STATUS_CONTINUED_AS_NEW:
             return list(self._pending_actions.values())
         carry: list[tuple[str, str | None]] = []
@@ -314,6 +340,18 @@ class DaprReplayContext(ReplayContext, _Deterministic):  # type: ignore[misc]
         """A sentinel ``timerCreated`` that meets no pending sentinel timer is skipped."""
         return sentinel_event and not is_optional_timer(self._pending_actions.get(event_id))
 
+    def stall(self) -> None:
+        """The version is not available: every action dropped, one ``workflowVersionNotAvailable``
+        (made by :func:`engine.dapr_turn.dapr_response`) answers the turn."""
+        self._drop_pending()
+        self._complete = True
+        self.completion_status = STATUS_STALLED
+        self._stalled_id = self._next_id()
+
+    def turn_facts(self) -> DaprTurnFacts:
+        """What the response says beyond its actions."""
+        return DaprTurnFacts(self.version_name, tuple(self.encountered_patches), self._stalled_id)
+
     # --- helpers --------------------------------------------------------------------------
 
     def _drop_pending(self) -> None:
@@ -382,4 +420,12 @@ class DaprReplayContext(ReplayContext, _Deterministic):  # type: ignore[misc]
         return timer
 
 
-__all__ = ["SENTINEL", "DaprReplayContext", "Tracker", "is_optional_timer"]
+__all__ = [
+    "SENTINEL",
+    "STATUS_STALLED",
+    "DaprReplayContext",
+    "DaprTurnFacts",
+    "Tracker",
+    "VersionNotAvailable",
+    "is_optional_timer",
+]

@@ -94,17 +94,35 @@ def dapr_event_kind(request: h.OrchestrationRequest, index: int) -> str:
     return str(_DAPR_EVENT_NAMES.get(which, which) if which else None)
 
 
-def start_facts(ctx: Any, request: h.OrchestrationRequest, index: int) -> None:
+def start_facts(
+    ctx: Any, request: h.OrchestrationRequest, index: int, functions: dict[str, Any], name: str
+) -> Any:
     """Give a Dapr context what ``executionStarted`` (at ``index``) and the ``workflowStarted``
-    events before it say: the app id (target, else source) and the patches applied."""
+    events before it say (the app id, target else source; the patches applied; a pinned
+    version), and return the workflow to run (``None``: not registered).
+
+    Raises:
+        VersionNotAvailable: the request pins a version the app does not register.
+    """
+    from engine.dapr_app import versioned
+    from engine.dapr_context import VersionNotAvailable
+
     router = event_facts(request, index).router
     if router is not None:
         ctx.app_id = router.target_app_id or router.source_app_id or None
+    pin = None
     for i in range(index + 1):
-        ctx.history_patches.update(event_facts(request, i).patches)
+        facts = event_facts(request, i)
+        ctx.history_patches.update(facts.patches)
+        pin = facts.version_name or pin
     extras = request.dapr
     if extras is not None and extras.HasField("propagatedHistory"):
         ctx.propagated = propagated_history(extras.propagatedHistory.SerializeToString())
+    try:
+        fn, ctx.version_name = versioned(functions, name, pin)
+    except LookupError:
+        raise VersionNotAvailable(f"Version not available: {pin}") from None
+    return fn
 
 
 def propagated_history(encoded: bytes) -> Any:
@@ -119,8 +137,23 @@ def propagated_history(encoded: bytes) -> Any:
 
 def dapr_response(outcome: ReplayOutcome) -> dpb.WorkflowResponse:
     """The Dapr ``WorkflowResponse`` of a replayed Dapr turn."""
+    turn = outcome.dapr
+    if turn is not None and turn.stalled_id is not None:
+        stalled = dpb.WorkflowResponse(
+            instanceId=outcome.response.instanceId,
+            completionToken=outcome.response.completionToken,
+        )
+        stalled.actions.add(id=turn.stalled_id).workflowVersionNotAvailable.SetInParent()
+        return stalled
     facts: dict[int, ActionFacts] = {a.id: a.dapr for a in outcome.actions if a.dapr is not None}
-    response = with_extras(outcome.response, ResponseFacts(patches=outcome.patches, actions=facts))
+    response = with_extras(
+        outcome.response,
+        ResponseFacts(
+            version_name=turn.version_name if turn else None,
+            patches=turn.patches if turn else (),
+            actions=facts,
+        ),
+    )
     for action in response.actions:
         if (
             action.HasField("createTimer")

@@ -107,6 +107,7 @@ STATUS_NAMES: dict[int, str] = {
     5: "TERMINATED",
     6: "PENDING",
     7: "SUSPENDED",
+    8: "STALLED",  # Dapr's only (a workflow version not available, DAPR.md 6.4)
 }
 
 

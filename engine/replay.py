@@ -267,6 +267,10 @@ class CodeReplayer(EntityEventHandlers):
                     index, _recorded(self.request.event(index)), "?", self.ctx.code_location(), ""
                 )
             self.nondeterminism = replace(found, message=str(exc))
+        if self.dapr and type(exc).__name__ == "VersionNotAvailable":
+            self.ctx.stall()  # type: ignore[attr-defined]
+            self.note = f"stalled: {exc}"
+            return
         if isinstance(exc, versioning.VersionRejected) and exc.mode != "fail":
             self.rejected = exc
             self.note = f"stopped: {exc} (the worker's versioning: {exc.mode})"
@@ -305,13 +309,13 @@ class CodeReplayer(EntityEventHandlers):
     def _apply_execution_started(self, msg: Any, ev: Any) -> None:
         name = ev.name
         fn = self.app.functions.get(name)
-        if fn is None:
-            raise _not_registered(f"A '{name}' orchestrator was not registered.")
-        self.started = True
         if self.dapr:
             from engine.dapr_turn import start_facts
 
-            start_facts(self.ctx, self.request, self._index)
+            fn = start_facts(self.ctx, self.request, self._index, self.app.functions, name)
+        if fn is None:
+            raise _not_registered(f"A '{name}' orchestrator was not registered.")
+        self.started = True
         parent = None
         if ev.HasField("parentInstance") and ev.parentInstance.HasField("orchestrationInstance"):
             parent = ev.parentInstance.orchestrationInstance.instanceId

@@ -195,6 +195,20 @@ def inherits(ctx: wf.DaprWorkflowContext, _: Any) -> Any:
     return {"apps": history.get_app_ids(), "said": said}
 
 
+@wfr.versioned_workflow(name="onboard", version_name="v1", is_latest=False)
+def onboard_v1(ctx: wf.DaprWorkflowContext, name: str) -> Any:
+    hello = yield ctx.call_activity(say_hello, input=name)
+    return hello
+
+
+@wfr.versioned_workflow(name="onboard", version_name="v2", is_latest=True)
+def onboard_v2(ctx: wf.DaprWorkflowContext, name: str) -> Any:
+    """The latest version: new instances run it; a request may pin ``v1``."""
+    hello = yield ctx.call_activity(say_hello, input=name)
+    twice = yield ctx.call_activity(double, input=len(hello))
+    return [hello, twice]
+
+
 SCENARIOS: dict[str, dict[str, Any]] = {
     "greeting": {"workflow": "greeting", "input": "bob", "events": [("approve", True)]},
     "fan_out": {"workflow": "fan_out", "input": 3, "events": [("go", "now")]},
@@ -218,5 +232,6 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "child_retries": {"workflow": "child_retries", "input": "c1", "events": []},
     "patched": {"workflow": "patched", "input": "eve", "events": []},
     "no_retry": {"workflow": "no_retry", "input": "no way", "events": []},
+    "onboard": {"workflow": "onboard", "input": "kim", "events": []},
 }
 """What the recorder runs: the workflow, its input, and the events it raises once waited for."""

@@ -180,7 +180,8 @@ def test_a_dapr_app_is_found_through_its_runtime() -> None:
     assert found["names"] == sorted(
         ["say", "double", "flaky", "broken", "greeting", "fan_out", "child", "parent"]
         + ["retries", "failing", "counter", "cross_app", "timeouts", "carry", "shaky_child"]
-        + ["child_retries", "patched", "no_retry", "refuse", "inherits"]
+        + ["child_retries", "patched", "no_retry", "refuse", "inherits", "onboard"]
+        + ["onboard@v1", "onboard@v2"]
     )
     assert found["thunk"] is False  # the registry's wrapper, not the module-level thunk
     assert found["chunking"] is True
@@ -347,3 +348,47 @@ def test_a_propagated_history_reaches_the_workflow_as_in_dapr() -> None:
     result = json.loads(theirs["actions"][0]["completeWorkflow"]["result"])
     assert result == {"apps": ["inspector-demo"], "said": ['"hi ann"']}
     assert ours == theirs
+
+
+_PINNED = """
+import json, logging, sys
+from datetime import datetime
+from engine.app_loader import import_app, load_app
+import_app(sys.argv[1])
+import dapr.ext.workflow._durabletask.internal.helpers as ph
+import dapr.ext.workflow._durabletask.internal.protos as pb
+from dapr.ext.workflow._durabletask import worker as dw
+from google.protobuf import json_format
+from engine.dapr_turn import dapr_request, dapr_response
+from engine.headless import replay_request
+from engine.proto import dapr_workflow_pb2 as dpb
+import samples.dapr_workflows as m
+app = load_app(sys.argv[1])
+registry = m.wfr._WorkflowRuntime__worker._registry
+out = {}
+for version in ("v1", "v2", "v9"):
+    started = ph.new_workflow_started_event(datetime(2026, 1, 1, 12, 0, 0))
+    started.workflowStarted.version.name = version
+    start = ph.new_execution_started_event("onboard", "pin-1", '"kim"')
+    req = pb.WorkflowRequest(instanceId="pin-1", newEvents=[started, start])
+    result = dw._OrchestrationExecutor(registry, logging.getLogger("t")).execute(
+        req.instanceId, req.pastEvents, req.newEvents
+    )
+    theirs = pb.WorkflowResponse(instanceId=req.instanceId, actions=result.actions)
+    if result.version_name:
+        theirs.version.name = result.version_name
+    request = dapr_request(dpb.WorkflowRequest.FromString(req.SerializeToString()))
+    ours = dapr_response(replay_request(request, app, maximum_timer_interval=None))
+    out[version] = [json_format.MessageToDict(theirs), json_format.MessageToDict(ours)]
+print(json.dumps(out))
+"""
+
+
+def test_a_pinned_version_runs_as_in_dapr() -> None:
+    """``workflowStarted.version.name`` pins a version of a versioned workflow; the version
+    used goes back in the response; an unknown one stalls the workflow (DAPR.md 6.4)."""
+    found = _run_dapr(_PINNED, APP)
+    for version, (theirs, ours) in found.items():
+        assert ours == theirs, version
+    assert found["v1"][0]["version"] == {"name": "v1"}
+    assert found["v9"][0]["actions"] == [{"id": 1, "workflowVersionNotAvailable": {}}]
