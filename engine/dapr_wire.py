@@ -218,9 +218,13 @@ def _overlay(dst: Message, extras: Message) -> None:
         if f.message_type is None or f.message_type.GetOptions().map_entry:
             _copy_field(dst, f, value)
         elif f.is_repeated:
-            for mine, theirs in zip(getattr(dst, f.name), value, strict=True):
-                _overlay(mine, theirs)
-        elif f.message_type.full_name.startswith("google.protobuf."):
+            mine = getattr(dst, f.name)
+            if not mine:  # a field only the extras' side has: copied whole
+                mine.extend(value)
+                continue
+            for item, theirs in zip(mine, value, strict=True):
+                _overlay(item, theirs)
+        elif f.message_type.full_name.startswith("google.protobuf.") or not dst.HasField(f.name):
             getattr(dst, f.name).CopyFrom(value)
         else:
             sub = getattr(dst, f.name)
