@@ -40,6 +40,7 @@ from engine.payloads import Codec
 
 _NAIVE_EPOCH = datetime(1970, 1, 1)
 _SENTINEL_SECONDS = 253_402_300_799  # Dapr's timer behind a wait without end: 9999-12-31
+_SENTINEL_NANOS = 999_999_999
 
 
 def _context_class(dapr: bool) -> type[ReplayContext]:
@@ -367,7 +368,8 @@ class CodeReplayer(EntityEventHandlers):
         self.note = "matched call_sub_orchestrator"
 
     def _apply_timer_created(self, msg: Any, ev: Any) -> None:
-        sentinel = self.dapr and ev.fireAt.seconds >= _SENTINEL_SECONDS
+        fire = ev.fireAt  # Dapr's sentinel is exact, to the nanosecond
+        sentinel = self.dapr and fire.seconds == _SENTINEL_SECONDS and fire.nanos == _SENTINEL_NANOS
         if self.ctx.skips_timer(msg.eventId, sentinel):
             self.note = "skipped: an optional timer the code no longer schedules here"
             return
