@@ -2,7 +2,7 @@
 
 The engine replays Microsoft-shaped messages; a Dapr ``WorkflowRequest`` is converted by
 :mod:`engine.dapr_wire`, which keeps its Dapr-only fields as extras
-(:attr:`engine.history.OrchestrationRequest.dapr`). What the replay needs of them is read
+(``request.dapr``). What the replay needs of them is read
 here: the app id on ``executionStarted``'s router and the patches ``workflowStarted`` lists.
 On the way out, the actions' Dapr facts (routers, execution ids, timer origins, propagation)
 and the patches the code used are laid onto the response.
@@ -28,10 +28,18 @@ _SENTINEL_SECONDS = 253_402_300_799
 _SENTINEL_NANOS = 999_999_999
 
 
+class _DaprRequest(h.OrchestrationRequest):
+    """A request read in Dapr's dialect, with its Dapr-only fields (``dapr``)."""
+
+    __slots__ = ("dapr",)
+    dapr: Any
+
+
 def dapr_request(msg: dpb.WorkflowRequest) -> h.OrchestrationRequest:
-    """The engine's request for a Dapr ``WorkflowRequest`` (its Dapr-only fields kept)."""
+    """The engine's request for a Dapr ``WorkflowRequest`` (its Dapr-only fields kept in
+    ``request.dapr``, a ``WorkflowRequest`` of extras)."""
     ms, extras = from_dapr(msg)
-    request = h.OrchestrationRequest.from_proto(ms)
+    request = _DaprRequest(ms)
     request.dapr = extras if extras is not None else dpb.WorkflowRequest()
     return request
 
@@ -65,7 +73,7 @@ def load_dapr_request(source: str | os.PathLike[str] | bytes) -> h.Orchestration
 
 def event_facts(request: h.OrchestrationRequest, index: int) -> EventFacts:
     """The Dapr-only facts of event ``index`` (past events first), empty when none."""
-    extras = request.dapr
+    extras = getattr(request, "dapr", None)
     if extras is None:
         return EventFacts()
     past = len(request.proto.pastEvents)
@@ -115,7 +123,7 @@ def start_facts(
         facts = event_facts(request, i)
         ctx.history_patches.update(facts.patches)
         pin = facts.version_name or pin
-    extras = request.dapr
+    extras = getattr(request, "dapr", None)
     if extras is not None and extras.HasField("propagatedHistory"):
         ctx.propagated = propagated_history(extras.propagatedHistory.SerializeToString())
     try:

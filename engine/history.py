@@ -149,7 +149,7 @@ class OrchestrationRequest:
     without paying for a conversion nobody looks at.
     """
 
-    __slots__ = ("proto", "_past", "_new", "_one", "_ts_cache", "_properties", "dapr")
+    __slots__ = ("proto", "_past", "_new", "_one", "_ts_cache", "_properties")
 
     def __init__(self, msg: pb.OrchestratorRequest) -> None:
         self.proto = msg
@@ -159,8 +159,6 @@ class OrchestrationRequest:
         self._one: dict[int, HistoryEvent] = {}
         self._ts_cache: dict[tuple[int, int], datetime] = {}
         self._properties: dict[str, Any] | None = None
-        self.dapr: Any = None
-        """A Dapr-dialect request's Dapr-only fields (``engine.dapr_wire.from_dapr``'s extras)."""
 
     @classmethod
     def from_proto(cls, msg: pb.OrchestratorRequest) -> OrchestrationRequest:
