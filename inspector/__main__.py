@@ -34,6 +34,9 @@ from inspector import options as opt
 
 Handler = Callable[[argparse.Namespace], int]
 
+SIDECAR_DIALECT = "the sidecar's protocol: durabletask (default) or dapr (a Dapr sidecar)"
+REQUEST_DIALECT = "the request's encoding: durabletask or dapr (default: detected)"
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The full ``inspector`` argument parser (every command of the contract)."""
@@ -75,6 +78,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("address", metavar="HOST:PORT", type=opt.address, help="the sidecar")
     p.add_argument("--app", help="also serve work items with this file's or module's functions")
+    opt.add_dialect(p, SIDECAR_DIALECT)
 
     p = sub.add_parser(
         "worker",
@@ -84,6 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("address", metavar="HOST:PORT", type=opt.address, help="the sidecar")
     p.add_argument("--app", required=True, help="Python file or module with the functions")
+    opt.add_dialect(p, SIDECAR_DIALECT)
 
     from inspector.cli_tap import add_parser as add_tap_parser
 
