@@ -369,6 +369,26 @@ class EventFacts:
             facts["parent_app_id"] = body.parentInstance.appID
         return cls(**facts)
 
+    def describe(self) -> str:
+        """The facts in a few words for a listing ("" when there are none)."""
+        parts: list[str] = []
+        if self.router is not None and self.router.target_app_id:
+            parts.append(f"in app '{self.router.target_app_id}'")
+        origin = self.timer_origin
+        if origin is not None and origin.kind == "externalEvent":
+            parts.append(f"timeout of the wait for event '{origin.key}'")
+        elif origin is not None and origin.kind in ("activityRetry", "childWorkflowRetry"):
+            parts.append(f"retry back-off of {origin.key}")
+        if self.version_name is not None:
+            parts.append(f"version {self.version_name}")
+        if self.patches:
+            parts.append(f"patches {', '.join(self.patches)}")
+        if self.parent_app_id:
+            parts.append(f"parent in app '{self.parent_app_id}'")
+        if self.dapr_kind:
+            parts.append(self.dapr_kind)
+        return "; ".join(parts)
+
 
 _DAPR_ONLY_EVENTS = frozenset({"executionStalled", "detachedWorkflowInstanceCreated"})
 

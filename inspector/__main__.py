@@ -55,11 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--app", help="Python file or module with the orchestrator code (APP or APP:WORKER)"
     )
+    opt.add_dialect(p, REQUEST_DIALECT)
     opt.add_timer_interval(p)
 
     p = sub.add_parser("show", help="print the decoded history (or any file --record wrote)")
     p.add_argument("request", metavar="REQUEST", help=request_help)
     p.add_argument("--json", action="store_true", help="print a JSON document (docs/show-json.md)")
+    opt.add_dialect(p, REQUEST_DIALECT)
 
     p = sub.add_parser(
         "replay", formatter_class=formatter, help="replay with APP's code and print the response"

@@ -73,7 +73,7 @@ def run(args: argparse.Namespace) -> int:
     """Load the request (and the app), then run the stepper until the user quits."""
     source = args.request
     try:
-        request = load_request(source)
+        request = load_request(source, getattr(args, "dialect", None))
     except LoadError:
         item = None if source == "-" else load_entity_item(source)
         if item is None:
