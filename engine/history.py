@@ -175,7 +175,7 @@ class OrchestrationRequest:
     def dapr_facts(self, index: int) -> Any:
         """What Dapr's event ``index`` (past then new) says beyond Microsoft's fields, as an
         ``engine.dapr_wire.EventFacts`` (empty for a Microsoft request)."""
-        from engine.dapr_wire import EventFacts
+        from engine.dapr_facts import EventFacts
 
         if self.dapr is None:
             return EventFacts()

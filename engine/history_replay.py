@@ -15,7 +15,7 @@ from typing import Any
 
 from engine import history as h
 from engine.context import Tracker
-from engine.dapr_wire import is_sentinel
+from engine.dapr_facts import is_sentinel
 
 
 class HistoryReplayer:

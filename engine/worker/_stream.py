@@ -17,9 +17,9 @@ from typing import Any
 import grpc
 
 from engine.channel import BASE_OPTIONS, ConnectionOptions, Dialer
-from engine.dapr_wire import DaprCodec
 from engine.proto import orchestrator_service_pb2 as pb
 from engine.sidecar import SidecarStub
+from engine.worker._dapr import DaprCodec
 from engine.worker._events import WorkerStats
 from engine.worker._lifecycle import LifeCycle, State
 from engine.worker._options import WorkerOptions

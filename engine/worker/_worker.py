@@ -21,8 +21,8 @@ import time
 from collections.abc import Callable
 
 from engine.channel import Dialer
-from engine.dapr_wire import abandons
 from engine.proto import orchestrator_service_pb2 as pb
+from engine.worker._dapr import abandons
 from engine.worker._entities import HoldBack, entity_job_name
 from engine.worker._events import Outcome, WorkerStats, WorkItemEvent
 from engine.worker._expected import Expected

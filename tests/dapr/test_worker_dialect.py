@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
-from engine import dapr_wire
 from engine.channel import ConnectionOptions
 from engine.errors import ConnectionConfigError
 from engine.proto import dapr_workflow_pb2 as dpb
 from engine.proto import orchestrator_service_pb2 as pb
+from engine.worker._dapr import DaprCodec, abandons
 from engine.worker._lifecycle import LifeCycle
 from engine.worker._sender import Sender
 
@@ -28,7 +28,7 @@ def test_no_abandon_call_to_a_dapr_sidecar_and_the_log_says_so() -> None:
         "could not abandon turn #1 (the sidecar has no abandon call: it keeps the work item"
         " and hands it out again once this worker's stream closes)"
     ]
-    assert dapr_wire.abandons("dapr") is False and dapr_wire.abandons("durabletask") is True
+    assert abandons("dapr") is False and abandons("durabletask") is True
 
 
 def test_dialect_is_checked_at_the_door() -> None:
@@ -46,7 +46,7 @@ def _dapr_turn() -> bytes:
 
 
 def test_codec_reads_dapr_items_and_answers_as_dapr_worker_would() -> None:
-    codec = dapr_wire.DaprCodec()
+    codec = DaprCodec()
     assert codec.work_items_request(pb.GetWorkItemsRequest(maxConcurrentActivityWorkItems=3)) == b""
     item = codec.work_item(_dapr_turn())
     assert item.orchestratorRequest.newEvents[0].executionStarted.name == "wf"
