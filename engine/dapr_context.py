@@ -26,7 +26,7 @@ from engine import actions as act
 from engine import sdk
 from engine.actions import Action
 from engine.context import ReplayContext
-from engine.dapr_wire import ActionFacts, Router, TimerOrigin
+from engine.dapr_facts import ActionFacts, Router, TimerOrigin
 from engine.failures import orchestration_failure
 from engine.history import FailureDetails
 from engine.turn import STATUS_CONTINUED_AS_NEW, STATUS_FAILED, PendingTask
@@ -42,8 +42,9 @@ _Deterministic: Any = (
 )
 
 SENTINEL = datetime(9999, 12, 31, 23, 59, 59, 999999)
-"""The fire time of the timer behind a wait without end (Dapr's is 999999999 ns past the
-second: the response writes it exactly, see :func:`engine.dapr_turn.dapr_response`)."""
+"""The fire time of the timer behind a wait without end, to the microsecond."""
+SENTINEL_NANOS = 999_999_999
+"""Its nanoseconds: Dapr's sentinel is exact (``Action.fire_nanos``)."""
 _EXTERNAL = "externalEvent"
 
 
@@ -400,15 +401,16 @@ class DaprReplayContext(ReplayContext, _Deterministic):  # type: ignore[misc]
         if final.utcoffset() is not None:
             final = final.astimezone(timezone.utc).replace(tzinfo=None)
         where = self.code_location()
-        self.add_action(
-            Action(
-                seq,
-                act.CREATE_TIMER,
-                fire_at=final,
-                origin=where,
-                dapr=ActionFacts(timer_origin=origin),
-            )
+        action = Action(
+            seq,
+            act.CREATE_TIMER,
+            fire_at=final,
+            origin=where,
+            dapr=ActionFacts(timer_origin=origin),
         )
+        if final == SENTINEL:
+            action.fire_nanos = SENTINEL_NANOS
+        self.add_action(action)
         timer = task.TimerTask()
         pending = PendingTask(timer, None, None, retry)
         if retry is not None:

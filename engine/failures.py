@@ -51,6 +51,9 @@ def failure_from_exception(
 
     ``provider`` is the app's ``ExceptionPropertiesProvider`` (None: no custom properties).
     """
+    if sdk.is_dapr():  # Dapr's fork: the bare type name, no inner failure, no properties
+        stack = "".join(traceback.format_list(_user_frames(ex.__traceback__)))
+        return FailureDetails(error_type=type(ex).__name__, message=str(ex), stack_trace=stack)
     seen = set() if _seen is None else _seen
     seen.add(id(ex))
     inner_ex = ex.__cause__ or ex.__context__
@@ -142,12 +145,8 @@ def orchestration_failure(ex: BaseException, provider: Any = None) -> FailureDet
     An exception that carries ready ``failure_details`` (the worker's version check) gives
     them as they are; a failed task awaited by the code keeps the task's failure as inner.
     """
-    if sdk.is_dapr():  # Dapr's fork: the bare type name, no inner failure, no properties
-        return FailureDetails(
-            error_type=type(ex).__name__,
-            message=str(ex),
-            stack_trace="".join(traceback.format_list(_user_frames(ex.__traceback__))),
-        )
+    if sdk.is_dapr():
+        return failure_from_exception(ex)
     ready = getattr(ex, "failure_details", None)
     if isinstance(ready, FailureDetails):
         return ready

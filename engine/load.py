@@ -27,6 +27,7 @@ from google.protobuf.message import DecodeError
 from google.protobuf.unknown_fields import UnknownFieldSet
 
 from engine._wire import first_field_problem, may_be_out_of_range, walk_problem
+from engine.dapr_load import has_unknown_fields, read_dapr
 from engine.errors import LoadError
 from engine.history import OrchestrationRequest
 from engine.proto import orchestrator_service_pb2 as pb
@@ -113,18 +114,47 @@ def _reason(exc: BaseException) -> str:
 # --- public entry points ---------------------------------------------------------------------
 
 
-def load_request(source: str | os.PathLike[str] | bytes) -> OrchestrationRequest:
+def load_request(
+    source: str | os.PathLike[str] | bytes, dialect: str | None = None
+) -> OrchestrationRequest:
     """Load and decode a request into the engine's dataclasses.
 
     Args:
         source: a path, ``"-"`` for standard input, or the encoded request as ``bytes``.
+        dialect: ``"durabletask"`` or ``"dapr"`` to read it in that dialect only; ``None``
+            detects it (the rule is in :mod:`engine.dapr_load`).
 
     Raises:
         LoadError: with a one-line message saying what is wrong and where (for another
             recorded file, what it is instead).
     """
     data, where = read_source(source)
-    return to_request(_only_request(data, where), where)
+    if dialect == "dapr":
+        return _dapr_request(data, where)
+    try:
+        msg = _only_request(data, where)
+    except LoadError:
+        found = _maybe_dapr(data, where, dialect)
+        if found is None:
+            raise
+        return found
+    found = _maybe_dapr(data, where, dialect) if has_unknown_fields(msg) else None
+    return found if found is not None else to_request(msg, where)
+
+
+def _dapr_request(data: bytes, where: str) -> OrchestrationRequest:
+    shaped, extras = read_dapr(data, where)
+    return to_request(shaped, where, dapr=extras)
+
+
+def _maybe_dapr(data: bytes, where: str, dialect: str | None) -> OrchestrationRequest | None:
+    """The request read in Dapr's dialect, when detecting and that reading is clean."""
+    if dialect is not None:
+        return None
+    try:
+        return _dapr_request(data, where)
+    except LoadError:
+        return None
 
 
 def load_request_proto(source: str | os.PathLike[str] | bytes) -> pb.OrchestratorRequest:
@@ -133,11 +163,12 @@ def load_request_proto(source: str | os.PathLike[str] | bytes) -> pb.Orchestrato
     return _only_request(data, where)
 
 
-def load_recording(source: str | os.PathLike[str] | bytes) -> Recording:
+def load_recording(source: str | os.PathLike[str] | bytes, dialect: str | None = None) -> Recording:
     """Load a request, or any other file ``--record`` writes, into plain values.
 
     Args:
         source: a path, ``"-"`` for standard input, or the content itself as ``bytes``.
+        dialect: as for :func:`load_request` (the other recorded files are Microsoft's).
 
     Returns:
         An :class:`~engine.history.OrchestrationRequest`, or one of the
@@ -147,12 +178,21 @@ def load_recording(source: str | os.PathLike[str] | bytes) -> Recording:
         LoadError: with a one-line message saying what is wrong and where.
     """
     data, where = read_source(source)
+    if dialect == "dapr":
+        return _dapr_request(data, where)
     note = _abandon_note(data, where)
     if note is not None:
         return note
-    msg = _decode(data, where)
+    try:
+        msg = _decode(data, where)
+    except LoadError:
+        found = _maybe_dapr(data, where, dialect)
+        if found is None:
+            raise
+        return found
     if isinstance(msg, pb.OrchestratorRequest):
-        return to_request(msg, where)
+        dapr = _maybe_dapr(data, where, dialect) if has_unknown_fields(msg) else None
+        return dapr if dapr is not None else to_request(msg, where)
     return _converted(msg, where)
 
 
@@ -181,7 +221,7 @@ def _converted(msg: RecordedMessage, where: str) -> TurnResponse | ActivityCall 
         raise LoadError(f"{where}: {kind}: a value is out of range ({_reason(exc)})") from None
 
 
-def to_request(msg: pb.OrchestratorRequest, where: str) -> OrchestrationRequest:
+def to_request(msg: pb.OrchestratorRequest, where: str, dapr: Any = None) -> OrchestrationRequest:
     """Wrap a decoded message, turning any value the dataclasses cannot hold into a LoadError.
 
     Binary protobuf admits values the JSON mapping forbids (a timestamp ten thousand years
@@ -192,7 +232,7 @@ def to_request(msg: pb.OrchestratorRequest, where: str) -> OrchestrationRequest:
     if problem:
         raise LoadError(f"{where}: {problem}")
     try:
-        request = OrchestrationRequest.from_proto(msg)
+        request = OrchestrationRequest.from_proto(msg, dapr=dapr)
         request.properties  # noqa: B018 - converted here so a bad value is reported now
     except (ValueError, OverflowError, TypeError, json_format.Error) as exc:
         raise LoadError(f"{where}: properties: a value is out of range ({_reason(exc)})") from None

@@ -73,12 +73,10 @@ def run(args: argparse.Namespace) -> int:
     """Load the request (and the app), then run the stepper until the user quits."""
     source = args.request
     try:
-        if args.app and sdk.is_dapr():  # the app imports Dapr: the request is Dapr's
-            from engine.dapr_turn import load_dapr_request
-
-            request = load_dapr_request(source)
-        else:
-            request = load_request(source)
+        dialect = getattr(args, "dialect", None)
+        if dialect is None and args.app and sdk.is_dapr():  # the app imports Dapr
+            dialect = "dapr"
+        request = load_request(source, dialect)
     except LoadError:
         from engine.entity_view import load_entity_item  # entities: durabletask's only
 

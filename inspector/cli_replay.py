@@ -27,12 +27,7 @@ EXIT_NONDETERMINISM = 3
 def run(args: argparse.Namespace) -> int:
     """Replay and write the response; return the exit status."""
     dapr = sdk.is_dapr()  # the app imports Dapr: its requests and responses are Dapr's
-    if dapr:
-        from engine.dapr_turn import load_dapr_request
-
-        request = load_dapr_request(args.request)
-    else:
-        request = load_request(args.request)
+    request = load_request(args.request, "dapr" if dapr else None)
     app = load_app(args.app)
     request = app.resolved(request)
     if app.orchestrator_for(request) is None:

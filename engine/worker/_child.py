@@ -81,11 +81,6 @@ class JobRunner:
     ) -> tuple[bytes, str, bool] | tuple[bytes, str, bool, bool]:
         """Answer one ``OrchestratorRequest``: the response bytes, a summary, whether it failed
         (and, when the app's versioning rejects it, ``True`` after them: no response)."""
-        if sdk.is_dapr():  # a Dapr app: Dapr's WorkflowRequest in, its WorkflowResponse out
-            from engine.dapr_turn import answer_turn
-
-            dapr, ms = answer_turn(self.app, data, token, self.maximum_timer_interval)
-            return dapr.SerializeToString(), turn_summary(ms), turn_failed(ms)
         request = pb.OrchestratorRequest.FromString(data)
         store = self.app.options.payload_store
         try:
@@ -108,11 +103,6 @@ class JobRunner:
 
     def activity(self, data: bytes, token: str) -> tuple[bytes, str, bool]:
         """Run one ``ActivityRequest``: the response bytes, a summary, whether it failed."""
-        if sdk.is_dapr():  # a Dapr app: Dapr's ActivityRequest in, its ActivityResponse out
-            from engine.dapr_turn import run_activity
-
-            dapr, ms = run_activity(self.app, data, token)
-            return dapr.SerializeToString(), activity_summary(ms), ms.HasField("failureDetails")
         from google.protobuf import wrappers_pb2
 
         task = sdk.task_module()

@@ -19,6 +19,7 @@ import grpc
 from engine.channel import BASE_OPTIONS, ConnectionOptions, Dialer
 from engine.proto import orchestrator_service_pb2 as pb
 from engine.sidecar import SidecarStub
+from engine.worker._dapr import DaprCodec
 from engine.worker._events import WorkerStats
 from engine.worker._lifecycle import LifeCycle, State
 from engine.worker._options import WorkerOptions
@@ -109,6 +110,7 @@ class WorkStream:
         self._on_connection = on_connection
         self._busy = busy
         self._lock = threading.Lock()
+        self._codec = DaprCodec() if connection.dialect == "dapr" else None
         self._stub: SidecarStub | None = None
         self._channel: grpc.Channel | None = None
         self._call: Any = None
@@ -170,7 +172,7 @@ class WorkStream:
             channel: grpc.Channel | None = None
             try:
                 channel = self._dialer.open()
-                stub = SidecarStub(channel)
+                stub = SidecarStub(channel, self._codec)
                 stub.hello(timeout=self.connection.hello_timeout, metadata=self._metadata())
                 self._adopt(stub, channel)
                 backoff.reset()

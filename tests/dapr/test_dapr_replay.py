@@ -66,12 +66,13 @@ import json, sys
 from engine.app_loader import import_app, load_app
 import_app(sys.argv[1])
 from google.protobuf import json_format
-from engine.dapr_turn import dapr_response, load_dapr_request
+from engine.dapr_turn import dapr_response
+from engine.load import load_request
 from engine.headless import replay_request
 app = load_app(sys.argv[1])
 out = {}
 for name in sys.argv[2:]:
-    outcome = replay_request(load_dapr_request(name), app, maximum_timer_interval=None)
+    outcome = replay_request(load_request(name, "dapr"), app, maximum_timer_interval=None)
     out[name] = json_format.MessageToDict(dapr_response(outcome))
 out["loaded"] = sorted(m for m in ("durabletask", "dapr.ext.workflow") if m in sys.modules)
 print(json.dumps(out))

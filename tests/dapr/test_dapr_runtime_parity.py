@@ -16,132 +16,27 @@ import json
 import os
 import subprocess
 import sys
-import threading
 from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from durabletask import client as dt_client
-from durabletask.testing import InMemoryOrchestrationBackend
 from google.protobuf import json_format
 
 from engine.proto import dapr_workflow_pb2 as dpb
 from tests.dapr.conftest import ROOT
-from tests.dapr.shim import DaprShim
-from tests.worker.conftest import free_port
-
-APP = "samples/dapr_workflows.py"
-_SENTINEL = 253_402_300_799
-
-SCENARIOS: list[tuple[str, Any, list[tuple[str, Any]], str]] = [
-    ("greeting", "bob", [("approve", True)], "COMPLETED"),
-    ("fan_out", 3, [("go", "now")], "COMPLETED"),
-    ("parent", 5, [], "COMPLETED"),
-    ("retries", "k1", [], "COMPLETED"),
-    ("failing", "disk full", [], "FAILED"),
-    ("counter", 0, [], "COMPLETED"),
-    ("cross_app", "ann", [], "COMPLETED"),
-    ("timeouts", 1, [("poke", 7)], "COMPLETED"),
-    ("carry", 0, [("extra", 0), ("extra", "b")], "COMPLETED"),
-    ("child_retries", "c1", [], "COMPLETED"),
-    ("patched", "eve", [], "COMPLETED"),
-    ("no_retry", "no way", [], "FAILED"),
-    ("onboard", "kim", [], "COMPLETED"),
-]
-"""Workflow, input, events raised once it started, and the final status Dapr's runtime reaches."""
-
-_RUNTIME = """
-import sys
-import samples.dapr_workflows as app
-app.wfr.start()
-print("ready", flush=True)
-sys.stdin.read()
-app.wfr.shutdown()
-"""
-
-
-def _keep_sentinel_nanos(request: dpb.WorkflowRequest) -> None:
-    """The in-memory sidecar keeps timer fire times to the microsecond; daprd keeps Dapr's
-    9999-12-31 sentinel to the nanosecond, and Dapr's executor recognises it only so."""
-    for event in list(request.pastEvents) + list(request.newEvents):
-        if event.HasField("timerCreated") and event.timerCreated.fireAt.seconds == _SENTINEL:
-            event.timerCreated.fireAt.nanos = 999_999_999
-
-
-class WatchedShim(DaprShim):
-    """The Dapr shim, keeping every workflow request it hands out and every response."""
-
-    def __init__(self, backend_address: str) -> None:
-        super().__init__(backend_address)
-        self.requests: dict[str, bytes] = {}
-        self.responses: dict[str, bytes] = {}
-        self._kept = threading.Lock()
-
-    def work_items(self, data: bytes) -> Iterator[bytes]:
-        for raw in super().work_items(data):
-            item = dpb.WorkItem.FromString(raw)
-            if item.HasField("workflowRequest"):
-                _keep_sentinel_nanos(item.workflowRequest)
-                raw = item.SerializeToString()
-                with self._kept:
-                    self.requests[item.completionToken] = item.workflowRequest.SerializeToString()
-            yield raw
-
-    def unary(self, method: str, data: bytes) -> bytes:
-        if method == "CompleteOrchestratorTask":
-            token = dpb.WorkflowResponse.FromString(data).completionToken
-            with self._kept:
-                self.responses[token] = data
-        return super().unary(method, data)
+from tests.dapr.served import APP, RUNTIME, SCENARIOS, WatchedShim, serve
 
 
 @pytest.fixture(scope="module")
-def served() -> Iterator[tuple[WatchedShim, dict[str, str]]]:
-    """Every scenario served by Dapr's runtime through the watched shim, to its end."""
-    port = free_port()
-    backend = InMemoryOrchestrationBackend(port=port)
-    backend.start()
-    shim = WatchedShim(f"127.0.0.1:{port}").start()
-    env = dict(os.environ, PYTHONPATH=str(ROOT), DAPR_RUNTIME_HOST="127.0.0.1")
-    env["DAPR_GRPC_PORT"] = str(shim.port)
-    env.pop("DAPR_GRPC_ENDPOINT", None)
-    runtime = subprocess.Popen(
-        [sys.executable, "-c", _RUNTIME],
-        cwd=ROOT,
-        env=env,
-        stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    client = dt_client.TaskHubGrpcClient(host_address=f"127.0.0.1:{port}")
-    try:
-        assert runtime.stdout is not None
-        assert runtime.stdout.readline().strip() == "ready"
-        for name, value, _, _ in SCENARIOS:
-            client.schedule_new_orchestration(name, input=value, instance_id=f"rt-{name}")
-        for name, _, events, _ in SCENARIOS:
-            client.wait_for_orchestration_start(f"rt-{name}", timeout=60)
-            for event, data in events:
-                client.raise_orchestration_event(f"rt-{name}", event, data=data)
-        states = {}
-        for name, *_ in SCENARIOS:
-            state = client.wait_for_orchestration_completion(f"rt-{name}", timeout=120)
-            assert state is not None, name
-            states[name] = state.runtime_status.name
-        yield shim, states
-    finally:
-        client.close()
-        assert runtime.stdin is not None
-        runtime.stdin.close()
-        runtime.wait(timeout=60)
-        shim.stop()
-        backend.stop(grace=None)
+def served() -> Iterator[tuple[WatchedShim, dict[str, Any]]]:
+    """Every scenario served by Dapr's own runtime through the watched shim, to its end."""
+    with serve(RUNTIME) as found:
+        yield found
 
 
 def test_daprs_runtime_ends_every_scenario_as_expected(served: Any) -> None:
     _, states = served
-    assert states == {name: status for name, _, _, status in SCENARIOS}
+    assert {name: s[0] for name, s in states.items()} == {n: st for n, _, _, st in SCENARIOS}
 
 
 _REPLAY = """

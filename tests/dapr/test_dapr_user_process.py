@@ -1,11 +1,13 @@
-"""The worker's user process with a Dapr app: Dapr's bytes in, Dapr's answers out.
+"""The worker's user process with a Dapr app answers as Dapr's executor answers.
 
 The user process is started as the worker starts it (``spawn``), so it is a fresh interpreter:
 it imports the Dapr app before the engine (:mod:`engine.user_process`) and runs on Dapr's fork
 of the SDK, although this pytest process has durabletask loaded (the two cannot share a process:
-DAPR.md §3). Its answers are compared with the recorded responses of Dapr's own executor
-(``samples/dapr_requests``, see ``test_dapr_replay.py``), and an activity's result with the one
-Dapr's runtime wrapper gave when the turns were recorded.
+DAPR.md §3). It gets what the worker hands it: Microsoft-shaped messages (a ``--dialect dapr``
+worker converts at the sidecar, :mod:`engine.worker._dapr`). Its answers are compared with the
+recorded responses of Dapr's own executor (``samples/dapr_requests``, see
+``test_dapr_replay.py``) in the same shape, and an activity's result with the one Dapr's
+runtime wrapper gave when the turns were recorded.
 """
 
 from __future__ import annotations
@@ -21,7 +23,9 @@ from typing import Any
 import pytest
 from google.protobuf import json_format
 
+from engine.dapr_wire import from_dapr
 from engine.proto import dapr_workflow_pb2 as dpb
+from engine.proto import orchestrator_service_pb2 as pb
 from engine.worker._process import UserProcess
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -63,14 +67,17 @@ def user_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UserProce
 
 @pytest.mark.parametrize("entry", INDEX, ids=[e["request"] for e in INDEX])
 def test_a_turn_answers_as_dapr(user_process: UserProcess, entry: dict[str, str]) -> None:
-    result = user_process.run("turn", _b64(entry["request"]), "token-1", 60.0)
+    request = from_dapr(dpb.WorkflowRequest.FromString(_b64(entry["request"])))[0]
+    result = user_process.run("turn", request.SerializeToString(), "token-1", 60.0)
     assert result.outcome == "done", result
-    ours = json_format.MessageToDict(dpb.WorkflowResponse.FromString(result.response))
-    expected = json_format.MessageToDict(dpb.WorkflowResponse.FromString(_b64(entry["response"])))
+    ours = json_format.MessageToDict(pb.OrchestratorResponse.FromString(result.response))
+    recorded = from_dapr(dpb.WorkflowResponse.FromString(_b64(entry["response"])))[0]
+    expected = json_format.MessageToDict(recorded)
     expected["completionToken"] = "token-1"
     assert _comparable(ours) == _comparable(expected)
     assert result.failed == any(
-        a.get("completeWorkflow", {}).get("workflowStatus") == "ORCHESTRATION_STATUS_FAILED"
+        a.get("completeOrchestration", {}).get("orchestrationStatus")
+        == "ORCHESTRATION_STATUS_FAILED"
         for a in expected["actions"]
     )
 
@@ -104,9 +111,10 @@ def test_an_activity_runs_as_daprs_runtime_ran_it(
         taskExecutionId=scheduled.taskScheduled.taskExecutionId,
     )
     request.workflowInstance.instanceId = dpb.WorkflowRequest.FromString(_b64(turn)).instanceId
-    result = user_process.run("activity", request.SerializeToString(), "token-2", 60.0)
+    shaped = from_dapr(request)[0]  # as the worker hands it over
+    result = user_process.run("activity", shaped.SerializeToString(), "token-2", 60.0)
     assert result.outcome == "done", result
-    response = dpb.ActivityResponse.FromString(result.response)
+    response = pb.ActivityResponse.FromString(result.response)
     assert response.completionToken == "token-2"
     assert response.taskId == scheduled.eventId
     if done.HasField("taskCompleted"):

@@ -11,10 +11,12 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 from durabletask import client as dt_client
 
 from tests.dapr.conftest import FIXTURES, ROOT
+from tests.worker.conftest import WorkerProcess
 
 EXPECTED = {"greeting": "hi bob", "doubled": 42, "approval": "yes"}
 
@@ -56,3 +58,17 @@ def test_dapr_runtime_completes_a_workflow_through_the_shim(dapr_sidecar) -> Non
     assert json.loads(state.serialized_output or "null") == EXPECTED
     for method in ("Hello", "GetWorkItems", "CompleteOrchestratorTask", "CompleteActivityTask"):
         assert method in shim.seen
+
+
+def test_inspector_worker_speaks_dapr_through_the_shim(dapr_sidecar, tmp_path: Path) -> None:
+    _backend, port, shim = dapr_sidecar
+    app = f"{FIXTURES / 'sdk_app.py'}"
+    worker = WorkerProcess(f"127.0.0.1:{shim.port}", app, "--dialect", "dapr", log=tmp_path / "w")
+    try:
+        worker.wait_for("connected")
+        state = _drive(port, "ours-1")
+    finally:
+        worker.terminate()
+    assert state.runtime_status.name == "COMPLETED", (state.failure_details, worker.output())
+    assert json.loads(state.serialized_output or "null") == EXPECTED
+    assert "CompleteActivityTask" in shim.seen
