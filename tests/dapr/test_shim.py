@@ -72,3 +72,28 @@ def test_inspector_worker_speaks_dapr_through_the_shim(dapr_sidecar, tmp_path: P
     assert state.runtime_status.name == "COMPLETED", (state.failure_details, worker.output())
     assert json.loads(state.serialized_output or "null") == EXPECTED
     assert "CompleteActivityTask" in shim.seen
+
+
+def test_live_client_reads_a_dapr_history(dapr_sidecar, tmp_path: Path) -> None:
+    """``attach --dialect dapr`` reads histories with Dapr's unary ``GetInstanceHistory``."""
+    from engine.live import LiveClient
+
+    _backend, port, shim = dapr_sidecar
+    app = f"{FIXTURES / 'sdk_app.py'}"
+    worker = WorkerProcess(f"127.0.0.1:{shim.port}", app, "--dialect", "dapr", log=tmp_path / "w")
+    try:
+        worker.wait_for("connected")
+        _drive(port, "hist-1")
+    finally:
+        worker.terminate()
+    client = LiveClient(f"127.0.0.1:{shim.port}", dialect="dapr")
+    try:
+        history = client.history("hist-1")
+    finally:
+        client.close()
+    kinds = [event.WhichOneof("eventType") for event in history.events]
+    assert kinds[:2] == ["orchestratorStarted", "executionStarted"]
+    assert "taskScheduled" in kinds and "eventRaised" in kinds
+    assert kinds[-1] == "executionCompleted"
+    assert "orchestratorCompleted" not in kinds
+    assert "GetInstanceHistory" in shim.seen
