@@ -28,7 +28,7 @@ from google.protobuf.message import DecodeError
 from google.protobuf.unknown_fields import UnknownFieldSet
 
 from engine._wire import first_field_problem, may_be_out_of_range, walk_problem
-from engine.dapr_load import has_unknown_fields, read_dapr
+from engine.dapr_load import looks_foreign, read_dapr
 from engine.errors import LoadError
 from engine.history import OrchestrationRequest
 from engine.proto import orchestrator_service_pb2 as pb
@@ -146,7 +146,7 @@ def _in_dialect(data: bytes, where: str, dialect: str | None, read: Callable[[],
         if dapr is None:
             raise
         return dapr
-    if dialect is None and isinstance(found, pb.OrchestratorRequest) and has_unknown_fields(found):
+    if dialect is None and isinstance(found, pb.OrchestratorRequest) and looks_foreign(found):
         return _dapr_request(data, where, quiet=True) or found
     return found
 

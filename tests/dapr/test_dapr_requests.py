@@ -129,3 +129,19 @@ def test_show_bad_dialect_one_line_exit_2(args: tuple[str, ...], message: str) -
     assert done.returncode == 2
     assert message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_long_dapr_history_is_detected_and_a_long_microsoft_one_is_not(tmp_path: Path) -> None:
+    """Past :data:`CHECKED_EVENTS` events only the ends are sampled for unknown fields; Dapr's
+    sidecar's routers fail Microsoft's parser anyway, wherever they are."""
+    from engine.dapr_load import CHECKED_EVENTS
+
+    dapr = dpb.WorkflowRequest.FromString(base64.b64decode(APPROVAL.read_bytes()))
+    for n in range(CHECKED_EVENTS):
+        event = dapr.pastEvents.add(eventId=-1)
+        event.eventRaised.name = f"e{n}"
+    path = tmp_path / "long.bin"
+    path.write_bytes(dapr.SerializeToString())
+    assert load_request(path).dialect == "dapr"
+    long_ms = max(SAMPLES, key=lambda p: p.stat().st_size if ".response." not in p.name else 0)
+    assert load_request(long_ms).dialect == "durabletask"
