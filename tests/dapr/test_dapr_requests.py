@@ -145,3 +145,14 @@ def test_a_long_dapr_history_is_detected_and_a_long_microsoft_one_is_not(tmp_pat
     assert load_request(path).dialect == "dapr"
     long_ms = max(SAMPLES, key=lambda p: p.stat().st_size if ".response." not in p.name else 0)
     assert load_request(long_ms).dialect == "durabletask"
+
+
+def test_dapr_retry_timers_are_retry_timers() -> None:
+    dapr = dpb.WorkflowRequest.FromString(base64.b64decode(DEADLINE.read_bytes()))
+    retry = dapr.newEvents.add(eventId=9)
+    retry.timerCreated.fireAt.seconds = 1_735_733_000
+    retry.timerCreated.activityRetry.taskExecutionId = "exec-1"
+    session = ReplaySession(load_request(dapr.SerializeToString()))
+    last = session.frame(session.total - 1)
+    kinds = {(task.kind, task.name.split(" at ")[0]) for task in last.open_tasks}
+    assert ("retry timer", "retry of exec-1") in kinds
