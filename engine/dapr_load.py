@@ -8,17 +8,19 @@ request the engine works on, its Dapr-only fields kept beside it
 The dialect is given (``--dialect dapr`` / ``--dialect durabletask``) or detected. The rule,
 for a request that :mod:`engine.load` reads as Microsoft's:
 
-1. Microsoft's reading is tried first. If it succeeds and leaves no field unknown anywhere in
-   the request, the request is Microsoft's (a request that is valid under both schemas and
-   uses no Dapr-only field means the same under both).
+1. Microsoft's reading is tried first. If it succeeds and leaves no field unknown in the
+   request (:func:`looks_foreign`: every event of a request of up to :data:`CHECKED_EVENTS`
+   events, the first and last ones of a longer request), the request is Microsoft's (a request
+   valid under both schemas that uses no Dapr-only field means the same under both).
 2. Otherwise (it fails, or it leaves unknown fields: Dapr's timer origins, workflow versions,
    task execution ids on completions, parent app ids, ...), the same bytes are read with Dapr's
    schema. If that reading succeeds and leaves nothing unknown, the request is Dapr's.
 3. Otherwise Microsoft's answer (its request, or its error) stands.
 
-Dapr's events with a ``router`` or a ``taskExecutionId`` on a scheduled task do not even parse
-under Microsoft's schema (DAPR.md §2.1), so every request Dapr's sidecar writes for a workflow
-that called an activity, or that knows its app id, is detected by step 2.
+Dapr's events with a ``router`` (the sidecar puts one on ``executionStarted``, which every
+request holds) or a ``taskExecutionId`` on a scheduled task do not even parse under Microsoft's
+schema (DAPR.md §2.1), so the requests Dapr's sidecar writes are found by step 2 whatever their
+length; the sampling of step 1 only bounds the cost for long Microsoft histories.
 """
 
 from __future__ import annotations
@@ -30,13 +32,14 @@ from typing import Any
 
 from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
+from google.protobuf.unknown_fields import UnknownFieldSet
 
 from engine import dapr_wire
 from engine.errors import LoadError
 from engine.proto import dapr_workflow_pb2 as dpb
 from engine.proto import orchestrator_service_pb2 as pb
 
-__all__ = ["has_unknown_fields", "read_dapr"]
+__all__ = ["CHECKED_EVENTS", "has_unknown_fields", "looks_foreign", "read_dapr"]
 
 _WHITESPACE = b" \t\r\n\v\f"
 
@@ -51,6 +54,28 @@ def has_unknown_fields(msg: Message) -> bool:
     clone.CopyFrom(msg)
     clone.DiscardUnknownFields()
     return clone.ByteSize() != msg.ByteSize()
+
+
+CHECKED_EVENTS = 2000
+"""Requests up to this many events are checked for unknown fields event by event; longer ones
+at both ends (:data:`CHECKED_ENDS` events each)."""
+
+CHECKED_ENDS = 64
+
+
+def looks_foreign(msg: pb.OrchestratorRequest) -> bool:
+    """Whether Microsoft's reading of a request left fields unknown (step 1 of the rule)."""
+    count = len(msg.pastEvents) + len(msg.newEvents)
+    if count <= CHECKED_EVENTS:
+        return has_unknown_fields(msg)
+    if len(UnknownFieldSet(msg)):
+        return True
+    for lane in (msg.pastEvents, msg.newEvents):
+        size = len(lane)
+        ends = {*range(min(size, CHECKED_ENDS)), *range(max(size - CHECKED_ENDS, 0), size)}
+        if any(has_unknown_fields(lane[i]) for i in ends):
+            return True
+    return False
 
 
 def read_dapr(data: bytes, where: str) -> tuple[pb.OrchestratorRequest, dpb.WorkflowRequest]:

@@ -142,6 +142,25 @@ def _shared(source: Descriptor, target: Descriptor) -> dict[int, FieldDescriptor
     return shared
 
 
+@lru_cache(maxsize=None)
+def _clean(source: Descriptor, target: Descriptor) -> bool:
+    """Whether every field of ``source``, at any depth, is shared with ``target`` (then a
+    message moves across as its bytes)."""
+    shared = _shared(source, target)
+    for f in source.fields:
+        other = shared.get(f.number)
+        if other is None:
+            return False
+        nested = f.message_type
+        if nested is None or nested.GetOptions().map_entry or f.message_type is source:
+            continue
+        if not nested.full_name.startswith("google.protobuf.") and not _clean(
+            nested, other.message_type
+        ):
+            return False
+    return True
+
+
 def _target_descriptor(source: Descriptor) -> Descriptor:
     pool_file = dpb.DESCRIPTOR if source.file is pb.DESCRIPTOR else pb.DESCRIPTOR
     name = _PAIRS[source.full_name]
@@ -203,6 +222,14 @@ def _move(src: Message, dst: Message) -> Message | None:
             continue
         if f.message_type.full_name.startswith("google.protobuf."):
             _copy_field(dst, target, value)
+            continue
+        if _clean(f.message_type, target.message_type):
+            if f.is_repeated:
+                container = getattr(dst, target.name)
+                for item in value:
+                    container.add().MergeFromString(item.SerializeToString())
+            else:
+                getattr(dst, target.name).MergeFromString(value.SerializeToString())
             continue
         if f.is_repeated:
             rests = [_move(item, getattr(dst, target.name).add()) for item in value]

@@ -194,6 +194,9 @@ class HistoryReplayer:
     def _timer_created(self, ev: h.TimerCreated) -> None:
         when = ev.fire_at.isoformat().replace("+00:00", "Z") if ev.fire_at else "?"
         origin = self._dapr(self._index).timer_origin if self._dapr is not None else None
+        if origin is not None and origin.kind in ("activityRetry", "childWorkflowRetry"):
+            self._open(ev.event_id, "retry timer", f"retry of {origin.key} at {when}")
+            return
         if origin is None or origin.kind != "externalEvent":
             self._open(ev.event_id, "timer", f"timer until {when}")
             return

@@ -20,6 +20,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from typing import Any, Union
 
 from google.protobuf import json_format
@@ -27,7 +28,7 @@ from google.protobuf.message import DecodeError
 from google.protobuf.unknown_fields import UnknownFieldSet
 
 from engine._wire import first_field_problem, may_be_out_of_range, walk_problem
-from engine.dapr_load import has_unknown_fields, read_dapr
+from engine.dapr_load import looks_foreign, read_dapr
 from engine.errors import LoadError
 from engine.history import OrchestrationRequest
 from engine.proto import orchestrator_service_pb2 as pb
@@ -129,32 +130,36 @@ def load_request(
             recorded file, what it is instead).
     """
     data, where = read_source(source)
+    found = _in_dialect(data, where, dialect, lambda: _only_request(data, where))
+    return found if isinstance(found, OrchestrationRequest) else to_request(found, where)
+
+
+def _in_dialect(data: bytes, where: str, dialect: str | None, read: Callable[[], Any]) -> Any:
+    """Microsoft's reading (``read()``), or Dapr's where ``dialect`` or the rule in
+    :mod:`engine.dapr_load` says so (then an :class:`OrchestrationRequest`)."""
     if dialect == "dapr":
         return _dapr_request(data, where)
     try:
-        msg = _only_request(data, where)
+        found = read()
     except LoadError:
-        found = _maybe_dapr(data, where, dialect)
-        if found is None:
+        dapr = _dapr_request(data, where, quiet=True) if dialect is None else None
+        if dapr is None:
             raise
-        return found
-    found = _maybe_dapr(data, where, dialect) if has_unknown_fields(msg) else None
-    return found if found is not None else to_request(msg, where)
+        return dapr
+    if dialect is None and isinstance(found, pb.OrchestratorRequest) and looks_foreign(found):
+        return _dapr_request(data, where, quiet=True) or found
+    return found
 
 
-def _dapr_request(data: bytes, where: str) -> OrchestrationRequest:
-    shaped, extras = read_dapr(data, where)
-    return to_request(shaped, where, dapr=extras)
-
-
-def _maybe_dapr(data: bytes, where: str, dialect: str | None) -> OrchestrationRequest | None:
-    """The request read in Dapr's dialect, when detecting and that reading is clean."""
-    if dialect is not None:
-        return None
+def _dapr_request(data: bytes, where: str, quiet: bool = False) -> OrchestrationRequest | None:
+    """The request read in Dapr's dialect (``quiet``: None instead of a LoadError)."""
     try:
-        return _dapr_request(data, where)
+        shaped, extras = read_dapr(data, where)
     except LoadError:
-        return None
+        if quiet:
+            return None
+        raise
+    return to_request(shaped, where, dapr=extras)
 
 
 def load_request_proto(source: str | os.PathLike[str] | bytes) -> pb.OrchestratorRequest:
@@ -178,22 +183,15 @@ def load_recording(source: str | os.PathLike[str] | bytes, dialect: str | None =
         LoadError: with a one-line message saying what is wrong and where.
     """
     data, where = read_source(source)
-    if dialect == "dapr":
-        return _dapr_request(data, where)
-    note = _abandon_note(data, where)
+    note = _abandon_note(data, where) if dialect != "dapr" else None
     if note is not None:
         return note
-    try:
-        msg = _decode(data, where)
-    except LoadError:
-        found = _maybe_dapr(data, where, dialect)
-        if found is None:
-            raise
+    found = _in_dialect(data, where, dialect, lambda: _decode(data, where))
+    if isinstance(found, OrchestrationRequest):
         return found
-    if isinstance(msg, pb.OrchestratorRequest):
-        dapr = _maybe_dapr(data, where, dialect) if has_unknown_fields(msg) else None
-        return dapr if dapr is not None else to_request(msg, where)
-    return _converted(msg, where)
+    if isinstance(found, pb.OrchestratorRequest):
+        return to_request(found, where)
+    return _converted(found, where)
 
 
 def _only_request(data: bytes, where: str) -> pb.OrchestratorRequest:

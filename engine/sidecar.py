@@ -305,6 +305,30 @@ class SidecarStub:
         )
         return stream
 
+    def get_instance_history(
+        self,
+        instance_id: str,
+        *,
+        timeout: float | None = None,
+        metadata: Metadata | None = None,
+    ) -> list[pb.HistoryEvent]:
+        """A Dapr sidecar's whole history of an instance (Dapr's unary ``GetInstanceHistory``;
+        Microsoft's sidecars stream it instead), converted to Microsoft-shaped events."""
+        from engine.dapr_wire import from_dapr
+        from engine.proto import dapr_workflow_pb2 as dpb
+
+        call = self._channel.unary_unary(
+            method_path("GetInstanceHistory"),
+            request_serializer=_serialize,
+            response_deserializer=dpb.GetInstanceHistoryResponse.FromString,
+        )
+        response = call(
+            dpb.GetInstanceHistoryRequest(instanceId=instance_id),
+            timeout=timeout,
+            metadata=metadata,
+        )
+        return [from_dapr(event)[0] for event in response.events]
+
     def control(
         self,
         method: str,

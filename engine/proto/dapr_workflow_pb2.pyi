@@ -682,3 +682,15 @@ class ActivityResponse(_message.Message):
 class CompleteTaskResponse(_message.Message):
     __slots__ = ()
     def __init__(self) -> None: ...
+
+class GetInstanceHistoryRequest(_message.Message):
+    __slots__ = ("instanceId",)
+    INSTANCEID_FIELD_NUMBER: _ClassVar[int]
+    instanceId: str
+    def __init__(self, instanceId: _Optional[str] = ...) -> None: ...
+
+class GetInstanceHistoryResponse(_message.Message):
+    __slots__ = ("events",)
+    EVENTS_FIELD_NUMBER: _ClassVar[int]
+    events: _containers.RepeatedCompositeFieldContainer[HistoryEvent]
+    def __init__(self, events: _Optional[_Iterable[_Union[HistoryEvent, _Mapping]]] = ...) -> None: ...

@@ -246,7 +246,23 @@ class WorkStream:
                 continue
             with self._lock:
                 call = self._call
-            if call is not None:
-                self._log(f"no message for {limit:.0f}s; reconnecting")
-                self.touch()
-                call.cancel()
+            if call is None:
+                continue
+            if self._codec is not None and self._still_there():
+                continue
+            self._log(f"no message for {limit:.0f}s; reconnecting")
+            self.touch()
+            call.cancel()
+
+    def _still_there(self) -> bool:
+        """A Dapr sidecar sends no health pings on the stream: a ``Hello`` that is answered
+        says the connection is alive (Dapr's own worker says ``Hello`` every 30 s)."""
+        stub = self.stub()
+        if stub is None:
+            return False
+        try:
+            stub.hello(timeout=self.connection.hello_timeout, metadata=self._metadata())
+        except grpc.RpcError:
+            return False
+        self.touch()
+        return True

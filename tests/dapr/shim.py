@@ -2,11 +2,12 @@
 
 No Dapr sidecar (daprd) can run on these machines, so the tests put this shim where daprd
 would be. It is kept as small as it can be: it serves only the four RPCs a workflow worker
-calls (``Hello``, ``GetWorkItems``, ``CompleteOrchestratorTask``, ``CompleteActivityTask``) at
-the same paths daprd serves them, takes and gives raw bytes, and moves every message across with
-``engine.dapr_wire`` (our own generated modules for both dialects, so it runs in a process that
-has the durabletask SDK loaded). Clients (scheduling, raising events, waiting) talk to the
-in-memory sidecar directly, in Microsoft's dialect.
+calls (``Hello``, ``GetWorkItems``, ``CompleteOrchestratorTask``, ``CompleteActivityTask``) and
+Dapr's unary ``GetInstanceHistory`` (for ``attach``), at the paths daprd serves them. It takes
+and gives raw bytes and moves every message across with ``engine.dapr_wire`` (our own
+generated modules for both dialects, so it runs in a process that has the durabletask SDK
+loaded). Clients (scheduling, raising events, waiting) talk to the in-memory sidecar directly,
+in Microsoft's dialect.
 
 Two things daprd does that the in-memory sidecar cannot, done here as daprd's applier does them:
 
@@ -69,12 +70,30 @@ class DaprShim:
         result: bytes = call(data)
         return result
 
+    def instance_history(self, data: bytes) -> bytes:
+        """Dapr's unary ``GetInstanceHistory``, from the backend's ``StreamInstanceHistory``."""
+        self.seen.append("GetInstanceHistory")
+        instance_id = dpb.GetInstanceHistoryRequest.FromString(data).instanceId
+        stream = self._channel.unary_stream(_PATH + "StreamInstanceHistory")
+        request = pb.StreamInstanceHistoryRequest(instanceId=instance_id)
+        answer = dpb.GetInstanceHistoryResponse()
+        for raw in stream(request.SerializeToString()):
+            for event in pb.HistoryChunk.FromString(raw).events:
+                if event.HasField("orchestratorCompleted"):
+                    continue
+                extras = self._event_extras(instance_id, event)
+                answer.events.add().CopyFrom(dapr_wire.to_dapr(event, extras)[0])
+        return answer.SerializeToString()
+
     def work_items(self, data: bytes) -> Iterator[bytes]:
         self.seen.append("GetWorkItems")
         assert data == b"", "Dapr's worker sends an empty GetWorkItemsRequest"
         stream = self._channel.unary_stream(_PATH + "GetWorkItems")
-        for raw in stream(pb.GetWorkItemsRequest().SerializeToString()):
-            yield self._to_dapr_item(pb.WorkItem.FromString(raw)).SerializeToString()
+        try:
+            for raw in stream(pb.GetWorkItemsRequest().SerializeToString()):
+                yield self._to_dapr_item(pb.WorkItem.FromString(raw)).SerializeToString()
+        except grpc.RpcError:
+            return  # the backend went away (the test is over): the worker's stream ends
 
     # --- what daprd's applier keeps ------------------------------------------------------------
 
@@ -139,6 +158,10 @@ class _Handler(grpc.GenericRpcHandler):
         if name == "GetWorkItems":
             return grpc.unary_stream_rpc_method_handler(
                 lambda data, _ctx: self._shim.work_items(data)
+            )
+        if name == "GetInstanceHistory":
+            return grpc.unary_unary_rpc_method_handler(
+                lambda data, _ctx: self._shim.instance_history(data)
             )
         if name in _UNARY:
             return grpc.unary_unary_rpc_method_handler(

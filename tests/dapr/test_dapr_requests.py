@@ -129,3 +129,30 @@ def test_show_bad_dialect_one_line_exit_2(args: tuple[str, ...], message: str) -
     assert done.returncode == 2
     assert message in done.stderr
     assert len(done.stderr.strip().splitlines()) == 1
+
+
+def test_a_long_dapr_history_is_detected_and_a_long_microsoft_one_is_not(tmp_path: Path) -> None:
+    """Past :data:`CHECKED_EVENTS` events only the ends are sampled for unknown fields; Dapr's
+    sidecar's routers fail Microsoft's parser anyway, wherever they are."""
+    from engine.dapr_load import CHECKED_EVENTS
+
+    dapr = dpb.WorkflowRequest.FromString(base64.b64decode(APPROVAL.read_bytes()))
+    for n in range(CHECKED_EVENTS):
+        event = dapr.pastEvents.add(eventId=-1)
+        event.eventRaised.name = f"e{n}"
+    path = tmp_path / "long.bin"
+    path.write_bytes(dapr.SerializeToString())
+    assert load_request(path).dialect == "dapr"
+    long_ms = max(SAMPLES, key=lambda p: p.stat().st_size if ".response." not in p.name else 0)
+    assert load_request(long_ms).dialect == "durabletask"
+
+
+def test_dapr_retry_timers_are_retry_timers() -> None:
+    dapr = dpb.WorkflowRequest.FromString(base64.b64decode(DEADLINE.read_bytes()))
+    retry = dapr.newEvents.add(eventId=9)
+    retry.timerCreated.fireAt.seconds = 1_735_733_000
+    retry.timerCreated.activityRetry.taskExecutionId = "exec-1"
+    session = ReplaySession(load_request(dapr.SerializeToString()))
+    last = session.frame(session.total - 1)
+    kinds = {(task.kind, task.name.split(" at ")[0]) for task in last.open_tasks}
+    assert ("retry timer", "retry of exec-1") in kinds

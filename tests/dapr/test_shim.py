@@ -11,6 +11,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from collections.abc import Callable
 from pathlib import Path
 
 from durabletask import client as dt_client
@@ -72,3 +74,87 @@ def test_inspector_worker_speaks_dapr_through_the_shim(dapr_sidecar, tmp_path: P
     assert state.runtime_status.name == "COMPLETED", (state.failure_details, worker.output())
     assert json.loads(state.serialized_output or "null") == EXPECTED
     assert "CompleteActivityTask" in shim.seen
+
+
+def test_live_client_reads_a_dapr_history(dapr_sidecar, tmp_path: Path) -> None:
+    """``attach --dialect dapr`` reads histories with Dapr's unary ``GetInstanceHistory``."""
+    from engine.live import LiveClient
+
+    _backend, port, shim = dapr_sidecar
+    app = f"{FIXTURES / 'sdk_app.py'}"
+    worker = WorkerProcess(f"127.0.0.1:{shim.port}", app, "--dialect", "dapr", log=tmp_path / "w")
+    try:
+        worker.wait_for("connected")
+        _drive(port, "hist-1")
+    finally:
+        worker.terminate()
+    client = LiveClient(f"127.0.0.1:{shim.port}", dialect="dapr")
+    try:
+        history = client.history("hist-1")
+    finally:
+        client.close()
+    kinds = [event.WhichOneof("eventType") for event in history.events]
+    assert kinds[:2] == ["orchestratorStarted", "executionStarted"]
+    assert "taskScheduled" in kinds and "eventRaised" in kinds
+    assert kinds[-1] == "executionCompleted"
+    assert "orchestratorCompleted" not in kinds
+    assert "GetInstanceHistory" in shim.seen
+
+
+def _wait_until(condition: Callable[[], bool], what: str, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(0.05)
+
+
+def test_a_quiet_dapr_stream_is_kept_with_hello_not_reopened(dapr_sidecar) -> None:
+    """Dapr's sidecar sends no health pings: the watchdog says Hello instead of reconnecting."""
+    from engine.worker import ConnectionOptions, Worker, WorkerOptions
+
+    _backend, _port, shim = dapr_sidecar
+    lines: list[str] = []
+    connection = ConnectionOptions(f"127.0.0.1:{shim.port}", dialect="dapr", silent_timeout=1.0)
+    worker = Worker(connection, WorkerOptions(app=str(FIXTURES / "sdk_app.py")), log=lines.append)
+    try:
+        worker.start()
+        _wait_until(lambda: shim.seen.count("Hello") >= 3, "three Hello calls")
+    finally:
+        worker.stop()
+    assert shim.seen.count("GetWorkItems") == 1, shim.seen
+    assert not [line for line in lines if "reconnecting" in line], lines
+
+
+def test_abandoning_toward_dapr_sends_nothing_and_says_so(dapr_sidecar) -> None:
+    """Dapr has no abandon call: a held turn given up stays with the sidecar (UNDELIVERED)."""
+    from engine.worker import ConnectionOptions, Outcome, Worker, WorkerOptions, WorkItemEvent
+
+    _backend, port, shim = dapr_sidecar
+    lines: list[str] = []
+    events: list[WorkItemEvent] = []
+    worker = Worker(
+        ConnectionOptions(f"127.0.0.1:{shim.port}", dialect="dapr"),
+        WorkerOptions(app=str(FIXTURES / "sdk_app.py")),
+        on_event=events.append,
+        hold=lambda event: True,
+        log=lines.append,
+    )
+    client = dt_client.TaskHubGrpcClient(host_address=f"127.0.0.1:{port}")
+    try:
+        worker.start()
+        client.schedule_new_orchestration("wf_main", input="bob", instance_id="held-1")
+        _wait_until(lambda: bool(worker.held_tokens()), "a held turn")
+        (token,) = worker.held_tokens()
+        assert worker.abandon_held(token)
+        _wait_until(
+            lambda: any(e.outcome == Outcome.UNDELIVERED for e in events), "the abandon's event"
+        )
+    finally:
+        worker.stop()
+        client.close()
+    (event,) = [e for e in events if e.outcome == Outcome.UNDELIVERED]
+    assert event.instance_id == "held-1" and event.result == "ABANDONED"
+    assert "abandoned while held" in event.detail
+    assert any("the sidecar has no abandon call" in line for line in lines), lines
+    assert not [m for m in shim.seen if m.startswith("Abandon")]

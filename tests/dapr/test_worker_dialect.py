@@ -64,3 +64,15 @@ def test_codec_reads_dapr_items_and_answers_as_dapr_worker_would() -> None:
     again = dpb.WorkflowResponse.FromString(codec.turn_response(response.SerializeToString()))
     assert first.scheduleTask.taskExecutionId == again.actions[0].scheduleTask.taskExecutionId != ""
     assert second.createTimer.WhichOneof("origin") == "createTimer"
+
+
+def test_attach_and_worker_take_the_dialect_to_the_connection() -> None:
+    from inspector.__main__ import build_parser
+    from inspector.options import connection_options
+
+    parser = build_parser()
+    for command in (["attach", "127.0.0.1:5"], ["worker", "127.0.0.1:5", "--app", "x"]):
+        args = parser.parse_args([*command, "--dialect", "dapr"])
+        assert connection_options(args).dialect == "dapr"
+        args = parser.parse_args(command)
+        assert connection_options(args).dialect == "durabletask"
