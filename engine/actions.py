@@ -60,6 +60,8 @@ class Action:
 
     fire_at: datetime | None = None
     """Timer fire time, naive UTC (the replay clock's convention)."""
+    fire_nanos: int | None = None
+    """The fire time's nanoseconds when finer than a datetime holds (Dapr's 9999-12-31 timer)."""
     instance_id: str | None = None
     """Target instance (``sendEvent``) or sub-orchestration instance id."""
     version: str | None = None
@@ -71,6 +73,8 @@ class Action:
     carryover: list[tuple[str, str | None]] = []
     has_carryover: bool = False
     entity_message: Any = None
+    dapr: Any = None
+    """In a Dapr turn: the Dapr-only fields of the action (an ``engine.dapr_wire.ActionFacts``)."""
     """For an entity kind: the ``SendEntityMessageAction`` the action carries, built once."""
 
     def __init__(
@@ -133,6 +137,8 @@ class Action:
             if when.tzinfo is None:
                 when = when.replace(tzinfo=timezone.utc)
             msg.createTimer.fireAt.FromDatetime(when)
+            if self.fire_nanos is not None:
+                msg.createTimer.fireAt.nanos = self.fire_nanos
         elif kind == SEND_EVENT:
             se = msg.sendEvent
             se.instance.instanceId = self.instance_id or ""

@@ -131,10 +131,14 @@ def load_app(spec: str) -> UserApp:
         AppLoadError: the file is missing, importing it raised (the message names the file
             and line), or ATTR is missing or not a worker.
     """
-    from engine.entity_app import app_registrations
-
     target, attr = split_attr(spec)
     module = _import(target)
+    from engine import sdk
+
+    if sdk.is_dapr():
+        return _dapr_app(spec, module, attr)
+    from engine.entity_app import app_registrations
+
     options = AppOptions()
     durable = functions_registry(module, attr)  # a Durable Functions app's (DFApp)
     if durable is not None:
@@ -158,6 +162,34 @@ def load_app(spec: str) -> UserApp:
     )
 
 
+def _dapr_app(spec: str, module: ModuleType, attr: str | None) -> UserApp:
+    """A Dapr app: its functions are the ``WorkflowRuntime``'s registrations (or, for a plain
+    module, its functions); Dapr's worker never chunks timers and has no entities."""
+    from engine.dapr_app import dapr_functions, is_runtime, registered_functions
+
+    if attr is None:
+        functions = dapr_functions(module)
+        if functions is None:
+            functions = _functions_of(module)
+    else:
+        value = getattr(module, attr, None)
+        if not is_runtime(value):
+            raise AppLoadError(f"{spec}: '{attr}' is not a dapr.ext.workflow.WorkflowRuntime")
+        functions = registered_functions([value])
+    options = AppOptions(configured=True, maximum_timer_interval=None)
+    return UserApp(spec=spec, module=module, functions=functions, options=options)
+
+
+def import_app(spec: str) -> None:
+    """Import the APP's module ahead of the engine (its imports choose the SDK flavour, see
+    :mod:`engine.sdk`); a module that fails to import is left for :func:`load_app` to report."""
+    target = split_attr(spec)[0]
+    try:
+        _PRELOADED[target] = _import_once(target)
+    except AppLoadError:
+        pass
+
+
 def _file_module_name(path: Path) -> str:
     """The name a file is imported under: its own (as ``python -m`` or an import would give
     it), unless a different module of that name is already loaded."""
@@ -178,7 +210,15 @@ def _file_module_name(path: Path) -> str:
     return fallback  # the name is another module's (the standard library's, say)
 
 
+_PRELOADED: dict[str, ModuleType] = {}
+
+
 def _import(spec: str) -> ModuleType:
+    found = _PRELOADED.pop(spec, None)  # imported by import_app: not executed a second time
+    return found if found is not None else _import_once(spec)
+
+
+def _import_once(spec: str) -> ModuleType:
     path = Path(spec)
     looks_like_file = spec.endswith(".py") or os.sep in spec or path.is_file()
     try:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from durabletask import task as sdk
+from engine import sdk
 
 if TYPE_CHECKING:
     from engine.frames import OpenTask
@@ -48,8 +48,9 @@ class Awaited:
 
 def raw_tree(awaited: Any) -> RawNode:
     """The shape of a yielded SDK task: composites with their children, tasks by identity."""
-    if isinstance(awaited, sdk.CompositeTask):
-        kind = "when_any" if isinstance(awaited, sdk.WhenAnyTask) else "when_all"
+    task = sdk.task_module()
+    if isinstance(awaited, task.CompositeTask):
+        kind = "when_any" if isinstance(awaited, task.WhenAnyTask) else "when_all"
         return (kind, tuple(raw_tree(child) for child in awaited.get_tasks()))
     return ("task", id(awaited))
 

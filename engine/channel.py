@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import grpc
 
+from engine.defaults import DIALECTS
 from engine.errors import ConnectionConfigError
 
 ChannelOptions = Sequence[tuple[str, int | str]]
@@ -110,6 +111,8 @@ class ConnectionOptions:
         backoff_base: Base of the reconnect back-off (:class:`Backoff`), in seconds.
         backoff_cap: Cap of the reconnect back-off, in seconds.
         backoff_floor: Shortest reconnect delay, in seconds.
+        dialect: The sidecar's dialect of the protocol: ``durabletask`` (Microsoft's) or
+            ``dapr`` (Dapr Workflow's; see :mod:`engine.dapr_wire`).
     """
 
     address: str
@@ -121,8 +124,13 @@ class ConnectionOptions:
     backoff_base: float = 1.0
     backoff_cap: float = 30.0
     backoff_floor: float = 0.5
+    dialect: str = DIALECTS[0]
 
     def __post_init__(self) -> None:
+        if self.dialect not in DIALECTS:
+            raise ConnectionConfigError(
+                f"--dialect: expected {' or '.join(DIALECTS)}, got {self.dialect!r}"
+            )
         for key, value in self.headers:
             problem = header_problem(key, value)
             if problem is not None:

@@ -10,14 +10,10 @@ from __future__ import annotations
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timedelta
-from typing import Any
-
-from durabletask import task
-from durabletask.entities import EntityInstanceId, EntityLock
+from typing import TYPE_CHECKING, Any
 
 from engine import actions as act
 from engine.actions import Action
-from engine.entities import EntityTurn
 from engine.failures import (
     failure_from_exception,
     failure_from_task_error,
@@ -39,6 +35,14 @@ from engine.turn import (
     TurnState,
     clock_from_token,
 )
+
+if TYPE_CHECKING:
+    from durabletask import task
+    from durabletask.entities import EntityInstanceId, EntityLock
+
+    from engine.entities import EntityTurn
+else:  # the flavour's task module; entities exist only in durabletask (loaded on first use)
+    from engine.sdk import task
 
 _UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_OID, "9e952958-5e33-4daf-827f-2fa12937b875")
 SCHEDULE_TASK = act.SCHEDULE_TASK
@@ -204,6 +208,8 @@ class ReplayContext(TurnState, task.OrchestrationContext):
         """The turn's entity state (created on first use)."""
         found = self._entity_turn
         if found is None:
+            from engine.entities import EntityTurn
+
             found = EntityTurn(self, self._instance_id, self._next_id, self.new_uuid)
             self._entity_turn = found
         return found

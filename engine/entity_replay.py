@@ -11,12 +11,6 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from durabletask import task
-from durabletask.entities import EntityInstanceId
-from durabletask.entities.entity_operation_failed_exception import (
-    EntityOperationFailedException,
-)
-
 from engine import actions as act
 from engine import entity_legacy as legacy
 from engine import history as h
@@ -40,7 +34,12 @@ class EntityEventHandlers:
         note: str
 
         def _match(
-            self, msg: Any, kind: str, method: str, also: frozenset[str] = ...
+            self,
+            msg: Any,
+            kind: str,
+            method: str,
+            sentinel: bool = ...,
+            also: frozenset[str] = ...,
         ) -> Action: ...
 
         def _wrong_type(self, msg: Any, method: str, action: Action) -> None: ...
@@ -112,8 +111,10 @@ class EntityEventHandlers:
         if pending is None:
             self.note = "ignored: no entity call waits for this request"
             return
+        from durabletask import task
+
         details = sdk_failure_details(h.FailureDetails.from_proto(ev.failureDetails))
-        failure = EntityOperationFailedException(EntityInstanceId.parse(entity), operation, details)
+        failure = _operation_failed(entity, operation, details)
         self.ctx.entities.call_answered(entity)
         t: Any = pending.task
         if isinstance(t, task.CompletableTask):
@@ -186,9 +187,7 @@ class EntityEventHandlers:
             raw = response.get("result")
             content = converter.deserialize(raw) if isinstance(raw, str) else raw
             details = sdk_failure_details(legacy.response_failure(response, content))
-            failure = EntityOperationFailedException(
-                EntityInstanceId.parse(entity), operation, details
-            )
+            failure = _operation_failed(entity, operation, details)
             self.ctx.entities.call_answered(entity)
             pending.task.fail(str(failure), failure)
             self.note = f"entity call failed ({entity} {operation}, as eventRaised)"
@@ -200,3 +199,14 @@ class EntityEventHandlers:
             pending.task.complete(value)
             self.note = f"entity call completed ({entity} {operation}, as eventRaised)"
         self.ctx.resume()
+
+
+def _operation_failed(entity: str, operation: str, details: Any) -> Exception:
+    """The SDK's exception for a failed entity call (entities exist only in durabletask's
+    flavour, so it is imported here, when an entity event is replayed)."""
+    from durabletask.entities import EntityInstanceId
+    from durabletask.entities.entity_operation_failed_exception import (
+        EntityOperationFailedException,
+    )
+
+    return EntityOperationFailedException(EntityInstanceId.parse(entity), operation, details)

@@ -9,10 +9,14 @@ from __future__ import annotations
 import os
 import traceback
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from durabletask import task
+if TYPE_CHECKING:
+    from durabletask import task
+else:
+    from engine.sdk import task
 
+from engine import sdk
 from engine.actions import SourceLocation
 from engine.history import FailureDetails
 
@@ -47,6 +51,9 @@ def failure_from_exception(
 
     ``provider`` is the app's ``ExceptionPropertiesProvider`` (None: no custom properties).
     """
+    if sdk.is_dapr():  # Dapr's fork: the bare type name, no inner failure, no properties
+        stack = "".join(traceback.format_list(_user_frames(ex.__traceback__)))
+        return FailureDetails(error_type=type(ex).__name__, message=str(ex), stack_trace=stack)
     seen = set() if _seen is None else _seen
     seen.add(id(ex))
     inner_ex = ex.__cause__ or ex.__context__
@@ -105,12 +112,9 @@ def failure_location(ex: BaseException) -> SourceLocation | None:
 
 def sdk_failure_details(details: FailureDetails | None) -> Any:
     """The SDK's ``TaskFailureDetails`` for our failure details (for ``TaskFailedError``)."""
-    from durabletask.internal import orchestrator_service_pb2 as sdk_pb
-
-    msg = sdk_pb.TaskFailureDetails()
-    if details is not None:
-        msg.ParseFromString(details.to_proto().SerializeToString())
-    return msg
+    return sdk.failure_details_message(
+        details.to_proto().SerializeToString() if details is not None else b""
+    )
 
 
 def failure_from_task_error(ex: task.TaskFailedError, *, provider: Any = None) -> FailureDetails:
@@ -144,6 +148,8 @@ def orchestration_failure(ex: BaseException, provider: Any = None) -> FailureDet
     An exception that carries ready ``failure_details`` (the worker's version check) gives
     them as they are; a failed task awaited by the code keeps the task's failure as inner.
     """
+    if sdk.is_dapr():
+        return failure_from_exception(ex)
     ready = getattr(ex, "failure_details", None)
     if isinstance(ready, FailureDetails):
         return ready

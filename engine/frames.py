@@ -18,8 +18,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from durabletask.task import CompositeTask
-
+from engine import sdk
 from engine.actions import Action, SourceLocation
 from engine.awaited import Awaited, RawNode, leaves, race_entrants, raw_tree, resolve
 from engine.history import FailureDetails, HistoryEvent, Lane
@@ -337,7 +336,7 @@ class FrameRecorder(Tracker):
         self.buffered.close(seq, self.step)
 
     def awaiting(self, awaited: object) -> None:
-        composite = isinstance(awaited, CompositeTask)
+        composite = isinstance(awaited, sdk.task_module().CompositeTask)
         raw = raw_tree(awaited) if composite else ("task", id(awaited))
         step = self.step
         if self._tree_steps and self._tree_steps[-1] == step:

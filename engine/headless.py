@@ -75,6 +75,7 @@ def replay_request(
         actions=tuple(actions),
         failure=code.failure,
         nondeterminism=code.nondeterminism,
+        dapr=code.ctx.turn_facts() if code.dapr else None,  # type: ignore[attr-defined]
     )
 
 

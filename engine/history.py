@@ -107,6 +107,7 @@ STATUS_NAMES: dict[int, str] = {
     5: "TERMINATED",
     6: "PENDING",
     7: "SUSPENDED",
+    8: "STALLED",  # Dapr's only (a workflow version not available, DAPR.md 6.4)
 }
 
 
@@ -148,11 +149,14 @@ class OrchestrationRequest:
     without paying for a conversion nobody looks at.
     """
 
-    __slots__ = ("proto", "_past", "_new", "_one", "_ts_cache", "_properties")
+    __slots__ = ("proto", "dapr", "_past", "_new", "_one", "_ts_cache", "_properties")
 
-    def __init__(self, msg: pb.OrchestratorRequest) -> None:
+    def __init__(self, msg: pb.OrchestratorRequest, dapr: Any = None) -> None:
         self.proto = msg
         """The decoded message (read by the engine; never handed to the UI)."""
+        self.dapr = dapr
+        """For a request read in Dapr's dialect, its Dapr-only fields (a Dapr
+        ``WorkflowRequest`` of extras, see :mod:`engine.dapr_wire`); None otherwise."""
         self._past: tuple[HistoryEvent, ...] | None = None
         self._new: tuple[HistoryEvent, ...] | None = None
         self._one: dict[int, HistoryEvent] = {}
@@ -160,9 +164,26 @@ class OrchestrationRequest:
         self._properties: dict[str, Any] | None = None
 
     @classmethod
-    def from_proto(cls, msg: pb.OrchestratorRequest) -> OrchestrationRequest:
-        """Wrap an ``OrchestratorRequest`` message."""
-        return cls(msg)
+    def from_proto(cls, msg: pb.OrchestratorRequest, dapr: Any = None) -> OrchestrationRequest:
+        """Wrap an ``OrchestratorRequest`` message (and a Dapr request's extras)."""
+        return cls(msg, dapr)
+
+    @property
+    def dialect(self) -> str:
+        """``dapr`` for a request read in Dapr's dialect, else ``durabletask``."""
+        return "durabletask" if self.dapr is None else "dapr"
+
+    def dapr_facts(self, index: int) -> Any:
+        """What Dapr's event ``index`` (past then new) says beyond Microsoft's fields, as an
+        ``engine.dapr_wire.EventFacts`` (empty for a Microsoft request)."""
+        from engine.dapr_facts import EventFacts
+
+        if self.dapr is None:
+            return EventFacts()
+        past = len(self.proto.pastEvents)
+        lane, at = ("pastEvents", index) if index < past else ("newEvents", index - past)
+        extras = getattr(self.dapr, lane)
+        return EventFacts.from_extras(extras[at] if at < len(extras) else None)
 
     @property
     def instance_id(self) -> str:

@@ -16,6 +16,7 @@ from typing import Any
 from engine import entity_legacy as legacy
 from engine import history as h
 from engine.context import Tracker
+from engine.dapr_facts import is_sentinel
 
 
 class HistoryReplayer:
@@ -24,6 +25,10 @@ class HistoryReplayer:
     def __init__(self, request: h.OrchestrationRequest, tracker: Tracker) -> None:
         self.event_at = request.event
         self.tracker = tracker
+        self._dapr = request.dapr_facts if request.dapr is not None else None
+        """Dapr's facts of an event by index (a request read in Dapr's dialect), else None."""
+        self._waits: dict[str, list[int]] = {}
+        """Dapr's event-wait timers still open, by event name (lower case), oldest first."""
         self.clock: datetime | None = None
         """The replay clock: the last ``orchestratorStarted`` timestamp (aware UTC)."""
         self._status = "PENDING"
@@ -48,16 +53,20 @@ class HistoryReplayer:
             h.ExecutionStarted: self._execution_started,
             h.ExecutionCompleted: self._execution_completed,
             h.ExecutionTerminated: self._execution_terminated,
-            h.TaskScheduled: lambda ev: self._open(ev.event_id, "activity", ev.task_name),
+            h.TaskScheduled: lambda ev: self._open(
+                ev.event_id, "activity", self._routed(ev.task_name)
+            ),
             h.TaskCompleted: lambda ev: self._close(ev.task_scheduled_id, "completed"),
             h.TaskFailed: lambda ev: self._close(ev.task_scheduled_id, "failed"),
             h.SubOrchestrationCreated: lambda ev: self._open(
-                ev.event_id, "sub-orchestration", f"{ev.orchestration_name} ({ev.instance_id})"
+                ev.event_id,
+                "sub-orchestration",
+                self._routed(f"{ev.orchestration_name} ({ev.instance_id})"),
             ),
             h.SubOrchestrationCompleted: lambda ev: self._close(ev.task_scheduled_id, "completed"),
             h.SubOrchestrationFailed: lambda ev: self._close(ev.task_scheduled_id, "failed"),
             h.TimerCreated: self._timer_created,
-            h.TimerFired: lambda ev: self._close(ev.timer_id, "fired"),
+            h.TimerFired: self._timer_fired,
             h.EventRaised: self._event_raised,
             h.EventSent: self._event_sent,
             h.ExecutionSuspended: self._execution_suspended,
@@ -162,9 +171,14 @@ class HistoryReplayer:
 
     def _abandon_open(self, how: str) -> None:
         # A finished orchestration waits on nothing: a when_any's losing timer is not open.
+        waits = {timer_id for ids in self._waits.values() for timer_id in ids}
         for task_id in sorted(self._open_ids):
-            self.tracker.task_removed(task_id)
+            if task_id in waits:
+                self.tracker.wait_removed(task_id)
+            else:
+                self.tracker.task_removed(task_id)
         self._open_ids.clear()
+        self._waits.clear()
 
     def _execution_terminated(self, ev: h.ExecutionTerminated) -> None:
         self._status = "TERMINATED"
@@ -175,9 +189,41 @@ class HistoryReplayer:
         self._status = "CONTINUED_AS_NEW"
         self.note = "continued as new"
 
+    def _routed(self, name: str) -> str:
+        """``name``, and the app it runs in when Dapr routed the call to another app."""
+        if self._dapr is None:
+            return name
+        router = self._dapr(self._index).router
+        target = router.target_app_id if router is not None else None
+        return f"{name} in app '{target}'" if target else name
+
     def _timer_created(self, ev: h.TimerCreated) -> None:
         when = ev.fire_at.isoformat().replace("+00:00", "Z") if ev.fire_at else "?"
-        self._open(ev.event_id, "timer", f"timer until {when}")
+        origin = self._dapr(self._index).timer_origin if self._dapr is not None else None
+        if origin is not None and origin.kind in ("activityRetry", "childWorkflowRetry"):
+            self._open(ev.event_id, "retry timer", f"retry of {origin.key} at {when}")
+            return
+        if origin is None or origin.kind != "externalEvent":
+            self._open(ev.event_id, "timer", f"timer until {when}")
+            return
+        # Dapr's timer behind wait_for_external_event: the wait's timeout, not a timer of its
+        # own (at 9999-12-31 when the wait has none).
+        sentinel = ev.fire_at is not None and is_sentinel(int(ev.fire_at.timestamp()))
+        timeout = "no timeout" if sentinel else f"times out at {when}"
+        self.tracker.wait_added(ev.event_id, f"{origin.key} ({timeout})", None)
+        self._waits.setdefault(origin.key.lower(), []).append(ev.event_id)
+        self._open_ids.add(ev.event_id)
+        self.note = f"waiting for event '{origin.key}' ({timeout}; timer {ev.event_id})"
+
+    def _timer_fired(self, ev: h.TimerFired) -> None:
+        for name, ids in self._waits.items():
+            if ev.timer_id in ids:
+                ids.remove(ev.timer_id)
+                self.tracker.wait_removed(ev.timer_id)
+                self._open_ids.discard(ev.timer_id)
+                self.note = f"the wait for event '{name}' timed out (timer {ev.timer_id})"
+                return
+        self._close(ev.timer_id, "fired")
 
     def _event_sent(self, ev: h.EventSent) -> None:
         request = legacy.read_request(ev.instance_id, ev.event_name, ev.input)
@@ -196,11 +242,18 @@ class HistoryReplayer:
         kind = self._legacy.pop(ev.event_name, None)
         if kind == "lock":
             self._grant(self._entity_key(ev.event_name))
-        elif kind == "call":
+            return
+        if kind == "call":
             how = "failed" if legacy.reply_failed(ev.input) else "completed"
             self._close(self._entity_key(ev.event_name), how)
-        else:
-            self.note = f"event '{ev.event_name}' received"
+            return
+        self.note = f"event '{ev.event_name}' received"
+        waiting = self._waits.get((ev.event_name or "").lower())
+        if waiting:
+            timer_id = waiting.pop(0)
+            self.tracker.wait_removed(timer_id)
+            self._open_ids.discard(timer_id)
+            self.note += f"; the wait for it ends (timer {timer_id} cancelled)"
 
     def _execution_suspended(self, ev: h.ExecutionSuspended) -> None:
         self.suspended = True

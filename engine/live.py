@@ -129,6 +129,8 @@ class LiveClient:
         ca_file: PEM roots to trust (TLS only).
         headers: Metadata sent with every call (values are secrets: never printed).
         timeout: Deadline of each call, in seconds.
+        dialect: ``dapr`` for a Dapr sidecar: histories come from its unary
+            ``GetInstanceHistory`` (read in Dapr's dialect), not ``StreamInstanceHistory``.
 
     Raises:
         ConnectionConfigError: the CA file cannot be read or holds no certificate.
@@ -142,10 +144,14 @@ class LiveClient:
         ca_file: str | None = None,
         headers: Sequence[tuple[str, str]] = (),
         timeout: float = CALL_TIMEOUT,
+        dialect: str = "durabletask",
     ) -> None:
         self.address = address
         self.timeout = timeout
-        connection = ConnectionOptions(address, tls=tls, ca_file=ca_file, headers=tuple(headers))
+        self.dialect = dialect
+        connection = ConnectionOptions(
+            address, tls=tls, ca_file=ca_file, headers=tuple(headers), dialect=dialect
+        )
         self._metadata = connection.metadata()
         self._channel = open_channel(connection)
         self.stub = SidecarStub(self._channel)
@@ -254,6 +260,8 @@ class LiveClient:
             LookupError: the instance does not exist.
             grpc.RpcError: the sidecar failed otherwise.
         """
+        if self.dialect == "dapr":
+            return self._dapr_history(instance_id)
         request = pb.StreamInstanceHistoryRequest(instanceId=instance_id)
         if execution_id:
             request.executionId.CopyFrom(wrappers_pb2.StringValue(value=execution_id))
@@ -275,6 +283,18 @@ class LiveClient:
         if state is None:
             raise LookupError(f"no instance {instance_id!r}")
         return History(instance_id, history_from_state(state), "GetInstance", state)
+
+    def _dapr_history(self, instance_id: str) -> History:
+        """A Dapr sidecar's history (``GetInstanceHistory``), as Microsoft-shaped events."""
+        try:
+            events = self.stub.get_instance_history(
+                instance_id, timeout=self.timeout, metadata=self._metadata
+            )
+        except grpc.RpcError as err:
+            if hasattr(err, "code") and err.code() == grpc.StatusCode.NOT_FOUND:
+                raise LookupError(f"no instance {instance_id!r}") from None
+            raise
+        return History(instance_id, events, "GetInstanceHistory")
 
     def request_for(self, instance_id: str) -> tuple[pb.OrchestratorRequest, History]:
         """The ``OrchestratorRequest`` a worker would receive for the instance now."""

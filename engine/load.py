@@ -20,6 +20,7 @@ import json
 import os
 import re
 import sys
+from collections.abc import Callable
 from typing import Any, Union
 
 from google.protobuf import json_format
@@ -27,6 +28,7 @@ from google.protobuf.message import DecodeError
 from google.protobuf.unknown_fields import UnknownFieldSet
 
 from engine._wire import first_field_problem, may_be_out_of_range, walk_problem
+from engine.dapr_load import looks_foreign, read_dapr
 from engine.errors import LoadError
 from engine.history import OrchestrationRequest
 from engine.proto import orchestrator_service_pb2 as pb
@@ -113,18 +115,51 @@ def _reason(exc: BaseException) -> str:
 # --- public entry points ---------------------------------------------------------------------
 
 
-def load_request(source: str | os.PathLike[str] | bytes) -> OrchestrationRequest:
+def load_request(
+    source: str | os.PathLike[str] | bytes, dialect: str | None = None
+) -> OrchestrationRequest:
     """Load and decode a request into the engine's dataclasses.
 
     Args:
         source: a path, ``"-"`` for standard input, or the encoded request as ``bytes``.
+        dialect: ``"durabletask"`` or ``"dapr"`` to read it in that dialect only; ``None``
+            detects it (the rule is in :mod:`engine.dapr_load`).
 
     Raises:
         LoadError: with a one-line message saying what is wrong and where (for another
             recorded file, what it is instead).
     """
     data, where = read_source(source)
-    return to_request(_only_request(data, where), where)
+    found = _in_dialect(data, where, dialect, lambda: _only_request(data, where))
+    return found if isinstance(found, OrchestrationRequest) else to_request(found, where)
+
+
+def _in_dialect(data: bytes, where: str, dialect: str | None, read: Callable[[], Any]) -> Any:
+    """Microsoft's reading (``read()``), or Dapr's where ``dialect`` or the rule in
+    :mod:`engine.dapr_load` says so (then an :class:`OrchestrationRequest`)."""
+    if dialect == "dapr":
+        return _dapr_request(data, where)
+    try:
+        found = read()
+    except LoadError:
+        dapr = _dapr_request(data, where, quiet=True) if dialect is None else None
+        if dapr is None:
+            raise
+        return dapr
+    if dialect is None and isinstance(found, pb.OrchestratorRequest) and looks_foreign(found):
+        return _dapr_request(data, where, quiet=True) or found
+    return found
+
+
+def _dapr_request(data: bytes, where: str, quiet: bool = False) -> OrchestrationRequest | None:
+    """The request read in Dapr's dialect (``quiet``: None instead of a LoadError)."""
+    try:
+        shaped, extras = read_dapr(data, where)
+    except LoadError:
+        if quiet:
+            return None
+        raise
+    return to_request(shaped, where, dapr=extras)
 
 
 def load_request_proto(source: str | os.PathLike[str] | bytes) -> pb.OrchestratorRequest:
@@ -133,11 +168,12 @@ def load_request_proto(source: str | os.PathLike[str] | bytes) -> pb.Orchestrato
     return _only_request(data, where)
 
 
-def load_recording(source: str | os.PathLike[str] | bytes) -> Recording:
+def load_recording(source: str | os.PathLike[str] | bytes, dialect: str | None = None) -> Recording:
     """Load a request, or any other file ``--record`` writes, into plain values.
 
     Args:
         source: a path, ``"-"`` for standard input, or the content itself as ``bytes``.
+        dialect: as for :func:`load_request` (the other recorded files are Microsoft's).
 
     Returns:
         An :class:`~engine.history.OrchestrationRequest`, or one of the
@@ -147,13 +183,15 @@ def load_recording(source: str | os.PathLike[str] | bytes) -> Recording:
         LoadError: with a one-line message saying what is wrong and where.
     """
     data, where = read_source(source)
-    note = _abandon_note(data, where)
+    note = _abandon_note(data, where) if dialect != "dapr" else None
     if note is not None:
         return note
-    msg = _decode(data, where)
-    if isinstance(msg, pb.OrchestratorRequest):
-        return to_request(msg, where)
-    return _converted(msg, where)
+    found = _in_dialect(data, where, dialect, lambda: _decode(data, where))
+    if isinstance(found, OrchestrationRequest):
+        return found
+    if isinstance(found, pb.OrchestratorRequest):
+        return to_request(found, where)
+    return _converted(found, where)
 
 
 def _only_request(data: bytes, where: str) -> pb.OrchestratorRequest:
@@ -181,7 +219,7 @@ def _converted(msg: RecordedMessage, where: str) -> TurnResponse | ActivityCall 
         raise LoadError(f"{where}: {kind}: a value is out of range ({_reason(exc)})") from None
 
 
-def to_request(msg: pb.OrchestratorRequest, where: str) -> OrchestrationRequest:
+def to_request(msg: pb.OrchestratorRequest, where: str, dapr: Any = None) -> OrchestrationRequest:
     """Wrap a decoded message, turning any value the dataclasses cannot hold into a LoadError.
 
     Binary protobuf admits values the JSON mapping forbids (a timestamp ten thousand years
@@ -192,7 +230,7 @@ def to_request(msg: pb.OrchestratorRequest, where: str) -> OrchestrationRequest:
     if problem:
         raise LoadError(f"{where}: {problem}")
     try:
-        request = OrchestrationRequest.from_proto(msg)
+        request = OrchestrationRequest.from_proto(msg, dapr=dapr)
         request.properties  # noqa: B018 - converted here so a bad value is reported now
     except (ValueError, OverflowError, TypeError, json_format.Error) as exc:
         raise LoadError(f"{where}: properties: a value is out of range ({_reason(exc)})") from None

@@ -7,6 +7,7 @@ Failure is data here: a replay that fails still returns a :class:`ReplayOutcome`
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from engine.actions import METHOD_OF_KIND, Action, SourceLocation
 from engine.history import FailureDetails
@@ -43,6 +44,9 @@ class ReplayOutcome:
     the turn failed."""
     nondeterminism: NonDeterminism | None
     """Where code and history disagreed, when that is why the replay stopped."""
+    dapr: Any = None
+    """In a Dapr turn: what its response says beyond the actions (an
+    ``engine.dapr_context.DaprTurnFacts``: the version used, the patches, a stall)."""
 
     @property
     def failed(self) -> bool:

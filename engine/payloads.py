@@ -10,15 +10,36 @@ import json
 from types import SimpleNamespace
 from typing import Any
 
-from durabletask.serialization import DEFAULT_DATA_CONVERTER
+from engine import sdk
 
-try:  # return-type discovery keeps decoded results equal to the SDK's
-    from durabletask.internal import type_discovery as _type_discovery
-except ImportError:  # pragma: no cover - older SDKs
-    _type_discovery = None  # type: ignore[assignment]
+
+class _DaprJson:
+    """Dapr's fork encodes every payload with its ``shared.to_json``/``from_json`` (no types)."""
+
+    def __init__(self) -> None:
+        shared = sdk.module("internal.shared")
+        self._to_json = shared.to_json
+        self._from_json = shared.from_json
+
+    def serialize(self, value: Any) -> str | None:
+        return None if value is None else self._to_json(value)  # type: ignore[no-any-return]
+
+    def deserialize(self, data: str, expected: Any = None) -> Any:
+        return self._from_json(data)
+
+
+_type_discovery: Any = None
+if sdk.is_dapr():
+    _CONVERTER: Any = _DaprJson()
+else:
+    from durabletask.serialization import DEFAULT_DATA_CONVERTER as _CONVERTER
+
+    try:  # return-type discovery keeps decoded results equal to the SDK's
+        from durabletask.internal import type_discovery as _type_discovery
+    except ImportError:  # pragma: no cover - older SDKs
+        pass
 
 _LEGACY_MARKER = "__durabletask_autoobject__"
-_CONVERTER = DEFAULT_DATA_CONVERTER
 
 
 def _legacy_object(d: dict[str, Any]) -> Any:
@@ -124,8 +145,8 @@ class Codec:
         return _type_discovery.activity_input_type(fn, self.converter)
 
 
-DEFAULT_CODEC = Codec()
-"""The SDK's default JSON payloads."""
+DEFAULT_CODEC = Codec(_CONVERTER if sdk.is_dapr() else None)
+"""The SDK's default JSON payloads (Dapr's fork: its own encoder, for every payload)."""
 
 
 # --- large payloads ------------------------------------------------------------------------

@@ -12,13 +12,16 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from durabletask import task
+if TYPE_CHECKING:
+    from durabletask import task
+else:
+    from engine.sdk import task
 
 from engine import actions as act
 from engine import history as h
-from engine import versioning
+from engine import sdk, versioning
 from engine.actions import Action, SourceLocation
 from engine.app_loader import UserApp
 from engine.app_options import AppOptions
@@ -42,14 +45,22 @@ from engine.outcome import (
 from engine.payloads import Codec
 
 _NAIVE_EPOCH = datetime(1970, 1, 1)
+_SENTINEL_SECONDS = 253_402_300_799  # Dapr's timer behind a wait without end: 9999-12-31
+_SENTINEL_NANOS = 999_999_999
+
+
+def _context_class(dapr: bool) -> type[ReplayContext]:
+    if not dapr:
+        return ReplayContext
+    from engine.dapr_context import DaprReplayContext
+
+    return DaprReplayContext
 
 
 def _not_registered(message: str) -> Exception:
     # The failure the response carries names the SDK's own error type; its module is heavy to
     # import, so only a missing orchestrator pays for it.
-    from durabletask.worker import OrchestratorNotRegisteredError
-
-    return OrchestratorNotRegisteredError(message)
+    return sdk.module("worker").OrchestratorNotRegisteredError(message)  # type: ignore[no-any-return]
 
 
 class ReplayStopped(Exception):
@@ -89,7 +100,10 @@ class CodeReplayer(EntityEventHandlers):
         self.request = request
         self.app = app
         self.strict = strict
-        self.ctx = ReplayContext(
+        self.dapr = sdk.is_dapr()
+        """Dapr's rules (its fork's executor): unknown events fail, optional timers shift."""
+        self.strict = strict or self.dapr
+        self.ctx = _context_class(self.dapr)(
             request.instance_id,
             maximum_timer_interval=maximum_timer_interval,
             tracker=tracker,
@@ -136,7 +150,11 @@ class CodeReplayer(EntityEventHandlers):
             "executionRewound": self._ignore,
             "genericEvent": self._ignore,
         }
-        self._dispatch.update(self.entity_handlers())
+        if self.dapr:  # Dapr's executor fails on events it does not know, markers included
+            for kind in ("orchestratorCompleted", "executionCompleted", "eventSent"):
+                del self._dispatch[kind]
+        else:
+            self._dispatch.update(self.entity_handlers())
 
     def _take_options(self, options: AppOptions) -> None:
         """Honour the options of the worker the app builds (a plain app: the SDK's defaults)."""
@@ -215,6 +233,10 @@ class CodeReplayer(EntityEventHandlers):
                     index, _recorded(self.request.event(index)), "?", self.ctx.code_location(), ""
                 )
             self.nondeterminism = replace(found, message=str(exc))
+        if self.dapr and type(exc).__name__ == "VersionNotAvailable":
+            self.ctx.stall()  # type: ignore[attr-defined]
+            self.note = f"stalled: {exc}"
+            return
         if isinstance(exc, versioning.VersionRejected) and exc.mode != "fail":
             self.rejected = exc
             self.note = f"stopped: {exc} (the worker's versioning: {exc.mode})"
@@ -234,8 +256,15 @@ class CodeReplayer(EntityEventHandlers):
 
     def _unknown(self, index: int) -> None:
         kind = self.request.event(index).kind
+        if self.dapr:
+            from engine.dapr_turn import dapr_event_kind
+
+            kind = dapr_event_kind(self.request, index)
+            if kind == "executionStalled":  # Dapr's executor lets it pass
+                self.note = "nothing to do (the workflow stalled)"
+                return
         if self.strict:
-            raise task.OrchestrationStateError(f"Don't know how to handle event of type '{kind}'")
+            raise sdk.state_error(f"Don't know how to handle event of type '{kind}'")
         self.note = f"ignored: the engine does not act on {kind} here"
 
     def _apply_orchestrator_started(self, msg: Any, ev: Any) -> None:
@@ -246,6 +275,10 @@ class CodeReplayer(EntityEventHandlers):
     def _apply_execution_started(self, msg: Any, ev: Any) -> None:
         name = ev.name
         fn = self.app.functions.get(name)
+        if self.dapr:
+            from engine.dapr_turn import start_facts
+
+            fn = start_facts(self.ctx, self.request, self._index, self.app.functions, name)
         if fn is None:
             raise _not_registered(f"A '{name}' orchestrator was not registered.")
         self.started = True
@@ -265,9 +298,15 @@ class CodeReplayer(EntityEventHandlers):
         self.ctx.start(fn, value)
 
     def _match(
-        self, msg: Any, kind: str, method: str, also: frozenset[str] = frozenset()
+        self,
+        msg: Any,
+        kind: str,
+        method: str,
+        sentinel: bool = False,
+        also: frozenset[str] = frozenset(),
     ) -> Action:
         event_id = msg.eventId
+        self.ctx.make_room(event_id, kind, sentinel)
         action = self.ctx.take_action(event_id)
         if action is None:
             self._diverged("nothing with this sequence number", None)
@@ -304,7 +343,12 @@ class CodeReplayer(EntityEventHandlers):
         self.note = "matched call_sub_orchestrator"
 
     def _apply_timer_created(self, msg: Any, ev: Any) -> None:
-        self._match(msg, act.CREATE_TIMER, "create_timer")
+        fire = ev.fireAt  # Dapr's sentinel is exact, to the nanosecond
+        sentinel = self.dapr and fire.seconds == _SENTINEL_SECONDS and fire.nanos == _SENTINEL_NANOS
+        if self.ctx.skips_timer(msg.eventId, sentinel):
+            self.note = "skipped: an optional timer the code no longer schedules here"
+            return
+        self._match(msg, act.CREATE_TIMER, "create_timer", sentinel)
         self.note = "matched create_timer"
 
     def _apply_event_sent(self, msg: Any, ev: Any) -> None:
@@ -344,7 +388,7 @@ class CodeReplayer(EntityEventHandlers):
         failure = h.FailureDetails.from_proto(details)
         t = pending.task
         if isinstance(t, task.RetryableTask):
-            delay = t.compute_next_delay()
+            delay = self.ctx.retry_delay(t, failure)
             if delay is not None:
                 t.increment_attempt_count()
                 self.ctx.retry_timer(delay, self.ctx.retry_info(t))

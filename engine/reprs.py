@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from durabletask import task
+if TYPE_CHECKING:
+    from durabletask import task
+else:
+    from engine.sdk import task
 
 
 def _describe(value: Any) -> str:

@@ -54,6 +54,26 @@ class ResponseStream(Protocol[_T_co]):
         ...
 
 
+class WorkerCodec(Protocol):
+    """Reads a sidecar's work items and writes a worker's completions in its dialect."""
+
+    def work_items_request(self, request: Any) -> bytes:
+        """The ``GetWorkItems`` request, encoded."""
+        ...
+
+    def work_item(self, data: bytes) -> pb.WorkItem:
+        """One streamed work item, decoded to the Microsoft-shaped message."""
+        ...
+
+    def turn_response(self, data: bytes) -> bytes:
+        """An ``OrchestratorResponse``, encoded for the sidecar."""
+        ...
+
+    def activity_response(self, data: bytes) -> bytes:
+        """An ``ActivityResponse``, encoded for the sidecar."""
+        ...
+
+
 def method_path(method: str) -> str:
     """Return the wire path of a sidecar method.
 
@@ -78,9 +98,12 @@ class SidecarStub:
 
     Args:
         channel: An open ``grpc.Channel`` to the sidecar.
+        codec: For a sidecar of another dialect (Dapr's: ``engine.dapr_wire.DaprCodec``), what
+            reads its work items and writes the completions; the worker's messages stay
+            Microsoft-shaped either way.
     """
 
-    def __init__(self, channel: grpc.Channel) -> None:
+    def __init__(self, channel: grpc.Channel, codec: WorkerCodec | None = None) -> None:
         self._channel = channel
         self._hello = self._unary("Hello", empty_pb2.Empty)
         self._get_work_items = self._stream("GetWorkItems", pb.WorkItem)
@@ -88,6 +111,22 @@ class SidecarStub:
             "CompleteOrchestratorTask", pb.CompleteTaskResponse
         )
         self._complete_activity = self._unary("CompleteActivityTask", pb.CompleteTaskResponse)
+        if codec is not None:
+            self._get_work_items = channel.unary_stream(
+                method_path("GetWorkItems"),
+                request_serializer=codec.work_items_request,
+                response_deserializer=codec.work_item,
+            )
+            self._complete_orchestrator = channel.unary_unary(
+                method_path("CompleteOrchestratorTask"),
+                request_serializer=lambda r: codec.turn_response(_serialize(r)),
+                response_deserializer=pb.CompleteTaskResponse.FromString,
+            )
+            self._complete_activity = channel.unary_unary(
+                method_path("CompleteActivityTask"),
+                request_serializer=lambda r: codec.activity_response(_serialize(r)),
+                response_deserializer=pb.CompleteTaskResponse.FromString,
+            )
         self._abandon_orchestrator = self._unary(
             "AbandonTaskOrchestratorWorkItem", pb.AbandonOrchestrationTaskResponse
         )
@@ -276,6 +315,30 @@ class SidecarStub:
             request, timeout=timeout, metadata=metadata
         )
         return stream
+
+    def get_instance_history(
+        self,
+        instance_id: str,
+        *,
+        timeout: float | None = None,
+        metadata: Metadata | None = None,
+    ) -> list[pb.HistoryEvent]:
+        """A Dapr sidecar's whole history of an instance (Dapr's unary ``GetInstanceHistory``;
+        Microsoft's sidecars stream it instead), converted to Microsoft-shaped events."""
+        from engine.dapr_wire import from_dapr
+        from engine.proto import dapr_workflow_pb2 as dpb
+
+        call = self._channel.unary_unary(
+            method_path("GetInstanceHistory"),
+            request_serializer=_serialize,
+            response_deserializer=dpb.GetInstanceHistoryResponse.FromString,
+        )
+        response = call(
+            dpb.GetInstanceHistoryRequest(instanceId=instance_id),
+            timeout=timeout,
+            metadata=metadata,
+        )
+        return [from_dapr(event)[0] for event in response.events]
 
     def control(
         self,

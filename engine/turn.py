@@ -11,9 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from datetime import datetime, timedelta, timezone
 from types import GeneratorType
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from durabletask import task
+if TYPE_CHECKING:
+    from durabletask import task
+else:
+    from engine.sdk import task
 
 from engine import actions as act
 from engine.actions import Action, SourceLocation
@@ -411,6 +414,18 @@ class TurnState:
         self.add_task(
             original.id, PendingTask(retryable, expected), kind, original.name, original.origin
         )
+
+    def retry_delay(self, t: task.RetryableTask[Any], failure: FailureDetails) -> timedelta | None:
+        """The back-off before retrying a failed task, ``None`` when it is not retried."""
+        return t.compute_next_delay()
+
+    def make_room(self, event_id: int, kind: str, sentinel_event: bool) -> None:
+        """Before history confirms an action at ``event_id`` (Dapr's context drops an optional
+        timer there)."""
+
+    def skips_timer(self, event_id: int, sentinel_event: bool) -> bool:
+        """Whether a ``timerCreated`` is skipped rather than matched (only in Dapr's rules)."""
+        return False
 
     def retry_timer(
         self, delay: timedelta, retry: tuple[task.RetryableTask[Any], Action, type | None]

@@ -34,6 +34,9 @@ from inspector import options as opt
 
 Handler = Callable[[argparse.Namespace], int]
 
+SIDECAR_DIALECT = "the sidecar's protocol: durabletask (default) or dapr (a Dapr sidecar)"
+REQUEST_DIALECT = "the request's encoding: durabletask or dapr (default: detected)"
+
 
 def build_parser() -> argparse.ArgumentParser:
     """The full ``inspector`` argument parser (every command of the contract)."""
@@ -52,11 +55,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--app", help="Python file or module with the orchestrator code (APP or APP:WORKER)"
     )
+    opt.add_dialect(p, REQUEST_DIALECT)
     opt.add_timer_interval(p)
 
     p = sub.add_parser("show", help="print the decoded history (or any file --record wrote)")
     p.add_argument("request", metavar="REQUEST", help=request_help)
     p.add_argument("--json", action="store_true", help="print a JSON document (docs/show-json.md)")
+    opt.add_dialect(p, REQUEST_DIALECT)
 
     p = sub.add_parser(
         "replay", formatter_class=formatter, help="replay with APP's code and print the response"
@@ -75,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("address", metavar="HOST:PORT", type=opt.address, help="the sidecar")
     p.add_argument("--app", help="also serve work items with this file's or module's functions")
+    opt.add_dialect(p, SIDECAR_DIALECT)
 
     p = sub.add_parser(
         "worker",
@@ -84,6 +90,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("address", metavar="HOST:PORT", type=opt.address, help="the sidecar")
     p.add_argument("--app", required=True, help="Python file or module with the functions")
+    opt.add_dialect(p, SIDECAR_DIALECT)
 
     from inspector.cli_tap import add_parser as add_tap_parser
 
@@ -111,6 +118,10 @@ def main(argv: list[str] | None = None) -> int:
     from engine.errors import InspectorError
 
     try:
+        if getattr(args, "app", None):
+            from engine.app_loader import import_app
+
+            import_app(args.app)  # before the engine: the app's imports choose the SDK flavour
         handler = _lazy_handler(args.command)
         if handler is None:
             print(f"inspector: {args.command!r} is not available yet", file=sys.stderr)

@@ -12,9 +12,9 @@ import os
 from collections.abc import Callable
 from typing import Any
 
+from engine import sdk
 from engine.app_loader import load_app
 from engine.app_options import AppOptions
-from engine.entity_view import load_entity_item
 from engine.errors import InspectorError, LoadError
 from engine.load import load_request
 from engine.session import ReplaySession
@@ -73,8 +73,13 @@ def run(args: argparse.Namespace) -> int:
     """Load the request (and the app), then run the stepper until the user quits."""
     source = args.request
     try:
-        request = load_request(source)
+        dialect = getattr(args, "dialect", None)
+        if dialect is None and args.app and sdk.is_dapr():  # the app imports Dapr
+            dialect = "dapr"
+        request = load_request(source, dialect)
     except LoadError:
+        from engine.entity_view import load_entity_item  # entities: durabletask's only
+
         item = None if source == "-" else load_entity_item(source)
         if item is None:
             raise

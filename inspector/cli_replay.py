@@ -12,7 +12,9 @@ import argparse
 import base64
 import sys
 from pathlib import Path
+from typing import Any
 
+from engine import sdk
 from engine.app_loader import load_app
 from engine.errors import InspectorError
 from engine.headless import replay_request
@@ -24,7 +26,8 @@ EXIT_NONDETERMINISM = 3
 
 def run(args: argparse.Namespace) -> int:
     """Replay and write the response; return the exit status."""
-    request = load_request(args.request)
+    dapr = sdk.is_dapr()  # the app imports Dapr: its requests and responses are Dapr's
+    request = load_request(args.request, "dapr" if dapr else None)
     app = load_app(args.app)
     request = app.resolved(request)
     if app.orchestrator_for(request) is None:
@@ -33,12 +36,17 @@ def run(args: argparse.Namespace) -> int:
         )
     interval = timer_interval(args, app.options.maximum_timer_interval)
     outcome = replay_request(request, app, maximum_timer_interval=interval)
+    response: Any = outcome.response
+    if dapr:
+        from engine.dapr_turn import dapr_response
+
+        response = dapr_response(outcome)
     if args.json:
         from google.protobuf import json_format
 
-        text = json_format.MessageToJson(outcome.response, indent=2) + "\n"
+        text = json_format.MessageToJson(response, indent=2) + "\n"
     else:
-        text = base64.b64encode(outcome.response.SerializeToString()).decode("ascii") + "\n"
+        text = base64.b64encode(response.SerializeToString()).decode("ascii") + "\n"
     if args.output:
         try:
             Path(args.output).write_text(text, encoding="utf-8")

@@ -46,7 +46,7 @@ NAME_WIDTH = 40
 
 def run(args: argparse.Namespace) -> int:
     """``inspector show REQUEST [--json]``."""
-    found = load_recording(args.request)
+    found = load_recording(args.request, getattr(args, "dialect", None))
     if isinstance(found, OrchestrationRequest):
         text = show_json(found) if args.json else show_text(found)
     elif args.json:
@@ -139,7 +139,7 @@ def show_text(request: OrchestrationRequest) -> str:
             stamp(ev.timestamp) or UNKNOWN,
             ev.kind,
             short_text(names[i], NAME_WIDTH) or "-",
-            short_text(shown_payload(ev.payload), PAYLOAD_WIDTH),
+            _dapr_note(request, i, short_text(shown_payload(ev.payload), PAYLOAD_WIDTH)),
         )
         for i, ev in enumerate(events)
     ]
@@ -168,10 +168,20 @@ def show_text(request: OrchestrationRequest) -> str:
     return "\n".join(lines) + "\n"
 
 
+def _dapr_note(request: OrchestrationRequest, index: int, payload: str) -> str:
+    """The payload, and what a Dapr event says beyond Microsoft's fields, in brackets."""
+    if request.dapr is None:
+        return payload
+    note = request.dapr_facts(index).describe()
+    return f"{payload}  [{note}]".lstrip() if note else payload
+
+
 def _summary_lines(request: OrchestrationRequest, rewind: RewindView | None) -> list[str]:
     started = request.started()
     counts = Counter(ev.kind for ev in request.events)
     out = [f"instance:      {request.instance_id or '-'}"]
+    if request.dapr is not None:
+        out.append("dialect:       dapr (read as Dapr Workflow's protocol)")
     if request.execution_id:
         out.append(f"execution:     {request.execution_id}")
     if started is not None:

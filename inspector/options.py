@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from engine.worker import ConnectionOptions, WorkerOptions
 
 # Command-line destination -> the engine option field it sets.
-CONNECTION_FIELDS = {"tls": "tls", "ca": "ca_file", "header": "headers"}
+CONNECTION_FIELDS = {"tls": "tls", "ca": "ca_file", "header": "headers", "dialect": "dialect"}
 WORKER_FIELDS = {
     "turn_timeout": "turn_timeout",
     "activity_timeout": "activity_timeout",
@@ -119,6 +119,20 @@ def timer_interval(args: argparse.Namespace, app_interval: Any) -> Any:
 
     given = getattr(args, "max_timer_interval", None)
     return app_interval if given is None else timedelta(seconds=given)
+
+
+def dialect(text: str) -> str:
+    """A protocol dialect: ``durabletask`` or ``dapr``."""
+    from engine.defaults import DIALECTS
+
+    if text not in DIALECTS:
+        raise argparse.ArgumentTypeError(f"expected {' or '.join(DIALECTS)}, got {text!r}")
+    return text
+
+
+def add_dialect(parser: Any, what: str) -> None:
+    """``--dialect {durabletask,dapr}`` (default: ``what`` says)."""
+    parser.add_argument("--dialect", type=dialect, metavar="DIALECT", help=what)
 
 
 def connection_arguments() -> Parser:

@@ -33,12 +33,13 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from engine import sdk
 from engine.app_loader import UserApp, load_app
 from engine.context import failure_from_exception
 from engine.errors import InspectorError, WorkItemRejected
 from engine.headless import replay_request
 from engine.history import OrchestrationRequest
-from engine.payloads import resolve_tokens, store_large
+from engine.payloads import DEFAULT_CODEC, resolve_tokens, store_large
 from engine.proto import orchestrator_service_pb2 as pb
 from engine.worker._messages import (
     activity_summary,
@@ -48,18 +49,17 @@ from engine.worker._messages import (
     turn_summary,
 )
 
-try:  # the SDK's input-type discovery keeps decoded inputs equal to its worker's
-    from durabletask.internal import type_discovery as _type_discovery
-except ImportError:  # pragma: no cover - older SDKs
-    _type_discovery = None  # type: ignore[assignment]
+_type_discovery: Any = None
+if not sdk.is_dapr():
+    try:  # the SDK's input-type discovery keeps decoded inputs equal to its worker's
+        from durabletask.internal import type_discovery as _type_discovery
+    except ImportError:  # pragma: no cover - older SDKs
+        pass
 
 
 def _activity_not_registered(name: str) -> Exception:
-    try:
-        from durabletask.worker import ActivityNotRegisteredError
-    except ImportError:  # pragma: no cover - older SDKs
-        return ValueError(f"Activity function named '{name}' was not registered!")
-    return ActivityNotRegisteredError(f"Activity function named '{name}' was not registered!")
+    found = getattr(sdk.module("worker"), "ActivityNotRegisteredError", ValueError)
+    return found(f"Activity function named '{name}' was not registered!")  # type: ignore[no-any-return]
 
 
 class JobRunner:
@@ -71,11 +71,9 @@ class JobRunner:
     """
 
     def __init__(self, app: UserApp, maximum_timer_interval: timedelta | None) -> None:
-        from durabletask.serialization import DEFAULT_DATA_CONVERTER
-
         self.app = app
         self.maximum_timer_interval = maximum_timer_interval
-        self._converter = app.options.data_converter or DEFAULT_DATA_CONVERTER
+        self._converter = app.options.data_converter or DEFAULT_CODEC.converter
         self._loop: asyncio.AbstractEventLoop | None = None
 
     def turn(
@@ -105,8 +103,9 @@ class JobRunner:
 
     def activity(self, data: bytes, token: str) -> tuple[bytes, str, bool]:
         """Run one ``ActivityRequest``: the response bytes, a summary, whether it failed."""
-        from durabletask import task
         from google.protobuf import wrappers_pb2
+
+        task = sdk.task_module()
 
         request = pb.ActivityRequest.FromString(data)
         instance_id = request.orchestrationInstance.instanceId

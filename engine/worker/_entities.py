@@ -18,7 +18,6 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from engine.entity_batch import operations_of
 from engine.history import FailureDetails
 from engine.proto import orchestrator_service_pb2 as pb
 
@@ -30,6 +29,8 @@ MAX_DELAY = 30.0
 
 def entity_job_name(item: pb.WorkItem) -> tuple[str, str]:
     """The entity id a work item is for, and its operations (``add, get``) for the log."""
+    from engine.entity_batch import operations_of  # durabletask's entities: loaded when used
+
     entity, _, ops, _ = operations_of(item)
     names = [op.name for op in ops[:3]] + (["..."] if len(ops) > 3 else [])
     return entity, ", ".join(names) or "(no operations)"
@@ -37,6 +38,8 @@ def entity_job_name(item: pb.WorkItem) -> tuple[str, str]:
 
 def failed_batch_result(item: pb.WorkItem, failure: FailureDetails) -> pb.EntityBatchResult:
     """Every operation of the batch failed with ``failure``; the entity's state is kept."""
+    from engine.entity_batch import operations_of
+
     _, state, ops, is_v2 = operations_of(item)
     result = pb.EntityBatchResult(completionToken=item.completionToken)
     for _ in ops:

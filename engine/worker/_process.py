@@ -1,6 +1,7 @@
 """One user process: a child that loads the APP once and serves many work items.
 
-A :class:`UserProcess` runs :func:`engine.worker._child.child_main`. The worker watches each
+A :class:`UserProcess` runs :func:`engine.worker._child.child_main` (through
+:func:`engine.user_process.run_user_process`, which imports the APP first). The worker watches each
 item with a timeout; past it, the child is asked for its stack (``SIGUSR1``, answered by
 :mod:`faulthandler`) and then killed, because a Python thread stuck in user code cannot be
 stopped any other way. What became of the item is a :class:`JobResult`.
@@ -22,7 +23,8 @@ from pathlib import Path
 from typing import Any
 
 from engine.channel import LONGEST_WAIT
-from engine.worker._child import EXIT, child_main, decode_answer, encode_job
+from engine.user_process import run_user_process
+from engine.worker._child import EXIT, decode_answer, encode_job
 from engine.worker._errors import WorkerError
 from engine.worker._stack import stuck_location
 
@@ -152,7 +154,7 @@ class UserProcess:
         out_read, out_write = self._ctx.Pipe(duplex=False)
         self._output: deque[str] = deque(maxlen=OUTPUT_LINES)
         self._process = ctx.Process(
-            target=child_main,
+            target=run_user_process,
             args=(app, child_conn, out_write, self._report_path, timer_interval_seconds),
             name=f"inspector-{label}",
             daemon=True,

@@ -66,6 +66,8 @@ class Sender:
         log: Notices for people (``could not complete turn #3 of x (UNAVAILABLE)``).
         answered: Called whenever the sidecar answered a call (it may hand out new work).
         backoff: A fresh back-off for one call's retries (the connection's reconnect rule).
+        can_abandon: Whether the sidecar can take work back (Dapr's cannot:
+            :func:`engine.dapr_wire.abandons`).
     """
 
     def __init__(
@@ -76,8 +78,10 @@ class Sender:
         log: Callable[[str], None],
         answered: Callable[[], None],
         backoff: Callable[[], Backoff] = Backoff,
+        can_abandon: bool = True,
     ) -> None:
         self._stub = stub
+        self._can_abandon = can_abandon
         self._backoff = backoff
         self._metadata = metadata
         self._life = life
@@ -112,7 +116,17 @@ class Sender:
         self._retry(kind, response, what, done)
 
     def abandon(self, kind: str, token: str, what: str) -> bool:
-        """Give a ``turn`` or ``activity`` back (retrying); True if the sidecar took it."""
+        """Give a ``turn`` or ``activity`` back (retrying); True if the sidecar took it.
+
+        A sidecar that cannot take work back is not called: the item stays with it (Dapr's
+        hands it out again once this worker's stream closes), and the log says so.
+        """
+        if not self._can_abandon:
+            self._log(
+                f"could not {what} (the sidecar has no abandon call: it keeps the work item"
+                " and hands it out again once this worker's stream closes)"
+            )
+            return False
         if kind == "entity":
             return self.abandon_entity(token, what)
         if kind == "turn":

@@ -12,13 +12,12 @@ _STACK_LINE = re.compile(r'^\s*File "(?P<file>.+)", line (?P<line>\d+) in (?P<fu
 
 
 def _library_roots() -> tuple[str, ...]:
-    import durabletask
-
     import engine
+    from engine import sdk
 
     roots = {
         str(Path(engine.__file__).resolve().parent),
-        str(Path(durabletask.__file__).resolve().parent),
+        str(Path(sdk.task_module().__file__ or "").resolve().parent),
     }
     for key in ("stdlib", "platstdlib", "purelib", "platlib"):
         path = sysconfig.get_paths().get(key)

@@ -19,6 +19,7 @@ import grpc
 from engine.channel import BASE_OPTIONS, ConnectionOptions, Dialer
 from engine.proto import orchestrator_service_pb2 as pb
 from engine.sidecar import SidecarStub
+from engine.worker._dapr import DaprCodec
 from engine.worker._events import WorkerStats
 from engine.worker._lifecycle import LifeCycle, State
 from engine.worker._options import WorkerOptions
@@ -109,6 +110,7 @@ class WorkStream:
         self._on_connection = on_connection
         self._busy = busy
         self._lock = threading.Lock()
+        self._codec = DaprCodec() if connection.dialect == "dapr" else None
         self._stub: SidecarStub | None = None
         self._channel: grpc.Channel | None = None
         self._call: Any = None
@@ -170,7 +172,7 @@ class WorkStream:
             channel: grpc.Channel | None = None
             try:
                 channel = self._dialer.open()
-                stub = SidecarStub(channel)
+                stub = SidecarStub(channel, self._codec)
                 stub.hello(timeout=self.connection.hello_timeout, metadata=self._metadata())
                 self._adopt(stub, channel)
                 backoff.reset()
@@ -244,7 +246,23 @@ class WorkStream:
                 continue
             with self._lock:
                 call = self._call
-            if call is not None:
-                self._log(f"no message for {limit:.0f}s; reconnecting")
-                self.touch()
-                call.cancel()
+            if call is None:
+                continue
+            if self._codec is not None and self._still_there():
+                continue
+            self._log(f"no message for {limit:.0f}s; reconnecting")
+            self.touch()
+            call.cancel()
+
+    def _still_there(self) -> bool:
+        """A Dapr sidecar sends no health pings on the stream: a ``Hello`` that is answered
+        says the connection is alive (Dapr's own worker says ``Hello`` every 30 s)."""
+        stub = self.stub()
+        if stub is None:
+            return False
+        try:
+            stub.hello(timeout=self.connection.hello_timeout, metadata=self._metadata())
+        except grpc.RpcError:
+            return False
+        self.touch()
+        return True

@@ -23,6 +23,7 @@ from dataclasses import replace
 
 from engine.channel import Dialer
 from engine.proto import orchestrator_service_pb2 as pb
+from engine.worker._dapr import abandons
 from engine.worker._entities import HoldBack, entity_job_name
 from engine.worker._events import Outcome, WorkerStats, WorkItemEvent
 from engine.worker._expected import Expected
@@ -147,7 +148,13 @@ class Worker:
         )
         metadata = self.connection.metadata()
         self._sender = Sender(
-            stream.stub, metadata, self._life, self._log, stream.touch, self.connection.backoff
+            stream.stub,
+            metadata,
+            self._life,
+            self._log,
+            stream.touch,
+            self.connection.backoff,
+            can_abandon=abandons(self.connection.dialect),
         )
         self._stream = stream
         self._life.advance(State.SERVING)

@@ -93,7 +93,11 @@ class LiveApp(InstanceControl):
         conn = config.connection
         self.sub_title = config.title or f"attach {conn.address}"
         self.client = LiveClient(
-            conn.address, tls=conn.tls, ca_file=conn.ca_file, headers=conn.headers
+            conn.address,
+            tls=conn.tls,
+            ca_file=conn.ca_file,
+            headers=conn.headers,
+            dialect=conn.dialect,
         )
         self.filters = Filters()
         """The instance list's filters (the poller reads them before each listing)."""

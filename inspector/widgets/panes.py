@@ -10,7 +10,7 @@ from typing import Any
 from rich.text import Text
 from textual.reactive import reactive
 
-from engine.entities import critical_section_text
+from engine import sdk
 from engine.frames import Frame
 from engine.history import HistoryEvent
 from engine.payload_refs import payload_ref
@@ -153,7 +153,11 @@ class StatePane(TextPane):
             rows.append(("status", status))
             rows.append(("waiting on", Text(waiting_on(frame).summary, "cyan")))
             rows.append(("custom status", frame.custom_status or "-"))
-            section = critical_section_text(frame.open_tasks)
+            section = None
+            if not sdk.is_dapr():  # entities exist only in durabletask's flavour
+                from engine.entities import critical_section_text
+
+                section = critical_section_text(frame.open_tasks)
             if section is not None:
                 rows.append(("critical section", Text(section, "magenta")))
             rows.append(("step did", frame.note or "-"))
