@@ -204,6 +204,11 @@ class ReplayContext(TurnState, task.OrchestrationContext):
         return str(uuid.uuid5(_UUID_NAMESPACE, name))
 
     @property
+    def uses_entities(self) -> bool:
+        """Whether the code has touched an entity this turn (without loading entity support)."""
+        return self._entity_turn is not None
+
+    @property
     def entities(self) -> EntityTurn:
         """The turn's entity state (created on first use)."""
         found = self._entity_turn

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 from engine import actions as act
 from engine import entity_legacy as legacy
 from engine import history as h
-from engine.entities import parse_entity
 from engine.failures import sdk_failure_details
 
 if TYPE_CHECKING:
@@ -132,6 +131,8 @@ class EntityEventHandlers:
         entities = self.ctx.entities
         if action.kind == act.ENTITY_CALL or action.kind == act.ENTITY_LOCK:
             try:
+                from engine.entities import parse_entity  # durabletask's flavour only
+
                 entity = parse_entity(ev.instanceId)
             except ValueError:
                 raise RuntimeError(
@@ -148,6 +149,8 @@ class EntityEventHandlers:
 
     def _legacy_entity_reply(self, msg: Any, ev: Any) -> bool:
         """An ``eventRaised`` named after an entity request answers it (``False``: it does not)."""
+        if not self.ctx.uses_entities:
+            return False  # no entity request was made: a plain event (and Dapr has no entities)
         entities = self.ctx.entities
         name = ev.name
         if entities.awaits_call(name):

@@ -1,8 +1,8 @@
 """A deterministic filler for protobuf messages, driven only by their descriptors.
 
 Shared by the wire tests of both dialects (``tests/test_wire.py`` for Microsoft's,
-``tests/dapr/wire_check.py`` for Dapr's). It imports no generated module, so it can run in a
-process that holds either SDK's.
+``tests/dapr_workflow/wire_check.py`` for Dapr's). It imports no generated module, so it can run in
+a process that holds either SDK's.
 """
 
 from __future__ import annotations

@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 from durabletask.testing import InMemoryOrchestrationBackend
 
-from tests.dapr.shim import DaprShim
+from tests.dapr_workflow.shim import DaprShim
 from tests.worker.conftest import free_port
 
 ROOT = Path(__file__).resolve().parents[2]

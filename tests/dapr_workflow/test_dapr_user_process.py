@@ -14,8 +14,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -48,16 +46,7 @@ def _comparable(value: Any) -> Any:
 
 @pytest.fixture(scope="module")
 def user_process(tmp_path_factory: pytest.TempPathFactory) -> Iterator[UserProcess]:
-    # pytest puts ``tests/`` on sys.path for the package ``tests/dapr``, where ``import dapr``
-    # would find this test package instead of Dapr's; a spawned child starts with the
-    # parent's sys.path, so the user process is started without that entry.
-    saved = list(sys.path)
-    shadow = str(ROOT / "tests")
-    sys.path[:] = [p for p in sys.path if os.path.abspath(p or ".") != shadow]
-    try:
-        proc = UserProcess(APP, "dapr-turns", str(tmp_path_factory.mktemp("stacks")), None, "spawn")
-    finally:
-        sys.path[:] = saved
+    proc = UserProcess(APP, "dapr-turns", str(tmp_path_factory.mktemp("stacks")), None, "spawn")
     try:
         proc.wait_ready()
         yield proc

@@ -1,6 +1,6 @@
 """Byte-for-byte checks of our Dapr schema against Dapr's own generated modules.
 
-Run by ``tests/dapr/test_dapr_wire.py`` in a subprocess, because it imports Dapr's vendored
+Run by ``tests/dapr_workflow/test_dapr_wire.py`` in a subprocess, because it imports Dapr's vendored
 modules (``dapr.ext.workflow._durabletask.internal``), which cannot be loaded beside the
 durabletask SDK the pytest process holds (DAPR.md §3). Prints one JSON object: per case, ``"ok"``
 or what went wrong.
@@ -26,6 +26,7 @@ from typing import Any
 
 from dapr.ext.workflow._durabletask.internal import attestation_pb2, helpers
 from dapr.ext.workflow._durabletask.internal import protos as dapr_pb
+
 from engine import dapr_wire
 from engine.proto import dapr_workflow_pb2 as dpb
 from tests.wire_filler import Filler, as_json, ser, variants

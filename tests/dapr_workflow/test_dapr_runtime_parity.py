@@ -1,13 +1,12 @@
 """Turns of Dapr's own ``WorkflowRuntime`` serving real workflows, replayed with ``--app``.
 
-Dapr's runtime (``samples/dapr_workflows.py``, unmodified) runs in a subprocess against the
-Dapr shim (``tests/dapr/shim.py``: Dapr's dialect in front of the SDK's in-memory sidecar; no
-daprd can run here). The shim is watched: every ``WorkflowRequest`` it hands to Dapr's worker
-and the ``WorkflowResponse`` Dapr's worker answers with are kept, paired by completion token.
-Each request is then replayed by the engine with the same app, in a Dapr process (Dapr's
-packages and durabletask cannot share one, DAPR.md §3), and must give Dapr's response field by
-field (stack-trace text aside: each names its own frames; the completion token is the
-sidecar's).
+Dapr's runtime (``samples/dapr_workflows.py``, unmodified) runs in a subprocess against the Dapr
+shim (``tests/dapr_workflow/shim.py``: Dapr's dialect in front of the SDK's in-memory sidecar; no
+daprd can run here). The shim is watched: every ``WorkflowRequest`` it hands to Dapr's worker and
+the ``WorkflowResponse`` Dapr's worker answers with are kept, paired by completion token. Each
+request is then replayed by the engine with the same app, in a Dapr process (Dapr's packages and
+durabletask cannot share one, DAPR.md §3), and must give Dapr's response field by field (stack-trace
+text aside: each names its own frames; the completion token is the sidecar's).
 """
 
 from __future__ import annotations
@@ -23,8 +22,8 @@ import pytest
 from google.protobuf import json_format
 
 from engine.proto import dapr_workflow_pb2 as dpb
-from tests.dapr.conftest import ROOT
-from tests.dapr.served import APP, RUNTIME, SCENARIOS, WatchedShim, serve
+from tests.dapr_workflow.conftest import ROOT
+from tests.dapr_workflow.served import APP, RUNTIME, SCENARIOS, WatchedShim, serve
 
 
 @pytest.fixture(scope="module")

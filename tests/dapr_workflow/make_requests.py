@@ -1,11 +1,12 @@
-"""Write the Dapr-encoded requests of ``tests/dapr/fixtures/requests/`` (rerun to regenerate).
+"""Write the Dapr-encoded requests of ``tests/dapr_workflow/fixtures/requests/`` (rerun to
+regenerate).
 
-``python tests/dapr/make_requests.py`` (Dapr's packages importable; never durabletask: the two
-cannot share a process). The requests are built turn by turn the way Dapr's sidecar builds
-them: Dapr's own executor (``_OrchestrationExecutor``) answers each turn, and its actions become
-the next turn's history events as the sidecar's applier writes them (``eventId`` = action id,
-the action's router on the event, the sidecar's app id as the source, no completion markers).
-Each file is base64 of a ``WorkflowRequest``.
+``python tests/dapr_workflow/make_requests.py`` (Dapr's packages importable; never durabletask: the
+two cannot share a process). The requests are built turn by turn the way Dapr's sidecar builds them:
+Dapr's own executor (``_OrchestrationExecutor``) answers each turn, and its actions become the next
+turn's history events as the sidecar's applier writes them (``eventId`` = action id, the action's
+router on the event, the sidecar's app id as the source, no completion markers). Each file is base64
+of a ``WorkflowRequest``.
 
 - ``approval-turn3.b64``: an activity routed to app ``billing``, then a wait without timeout
   (Dapr's timer at 9999-12-31), then the event arrives.

@@ -1,11 +1,10 @@
 """Dapr workflows served to their end through the Dapr shim, by any Dapr-dialect worker.
 
-No daprd can run here: the shim (``tests/dapr/shim.py``) puts Dapr's dialect in front of the
-SDK's in-memory sidecar. :func:`serve` starts a worker process against it (Dapr's own
+No daprd can run here: the shim (``tests/dapr_workflow/shim.py``) puts Dapr's dialect in front of
+the SDK's in-memory sidecar. :func:`serve` starts a worker process against it (Dapr's own
 ``WorkflowRuntime``, or ``inspector worker --dialect dapr``), runs every scenario of
-``samples/dapr_workflows.py`` to its end with the SDK's client, and gives the final states and
-the watched shim (every workflow request it handed out and every response, by completion
-token).
+``samples/dapr_workflows.py`` to its end with the SDK's client, and gives the final states and the
+watched shim (every workflow request it handed out and every response, by completion token).
 """
 
 from __future__ import annotations
@@ -22,8 +21,8 @@ from durabletask import client as dt_client
 from durabletask.testing import InMemoryOrchestrationBackend
 
 from engine.proto import dapr_workflow_pb2 as dpb
-from tests.dapr.conftest import ROOT
-from tests.dapr.shim import DaprShim
+from tests.dapr_workflow.conftest import ROOT
+from tests.dapr_workflow.shim import DaprShim
 from tests.worker.conftest import free_port
 
 APP = "samples/dapr_workflows.py"

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from tests.dapr.served import INSPECTOR, RUNTIME, SCENARIOS, serve
+from tests.dapr_workflow.served import INSPECTOR, RUNTIME, SCENARIOS, serve
 
 
 @pytest.fixture(scope="module")

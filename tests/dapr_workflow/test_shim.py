@@ -1,8 +1,8 @@
 """Dapr's own ``WorkflowRuntime`` and ``inspector worker --dialect dapr`` through the Dapr shim.
 
-No daprd can run on these machines; the shim (``tests/dapr/shim.py``) is the smallest stand-in
-that makes Dapr's runtime talk to a real sidecar (the SDK's in-memory one). Dapr's runtime runs
-in a subprocess: its packages cannot be loaded beside durabletask, which this process holds.
+No daprd can run on these machines; the shim (``tests/dapr_workflow/shim.py``) is the smallest
+stand-in that makes Dapr's runtime talk to a real sidecar (the SDK's in-memory one). Dapr's runtime
+runs in a subprocess: its packages cannot be loaded beside durabletask, which this process holds.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 
 from durabletask import client as dt_client
 
-from tests.dapr.conftest import FIXTURES, ROOT
+from tests.dapr_workflow.conftest import FIXTURES, ROOT
 from tests.worker.conftest import WorkerProcess
 
 EXPECTED = {"greeting": "hi bob", "doubled": 42, "approval": "yes"}

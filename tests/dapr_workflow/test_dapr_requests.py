@@ -1,8 +1,8 @@
 """``show`` and ``open`` on Dapr-encoded requests: detection, ``--dialect``, Dapr's conventions.
 
-The requests in ``tests/dapr/fixtures/requests/`` were built turn by turn by Dapr's own
-executor (``tests/dapr/make_requests.py``, run in a process with Dapr's packages: they cannot be
-loaded beside durabletask, which this process holds).
+The requests in ``tests/dapr_workflow/fixtures/requests/`` were built turn by turn by Dapr's own
+executor (``tests/dapr_workflow/make_requests.py``, run in a process with Dapr's packages: they
+cannot be loaded beside durabletask, which this process holds).
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ from engine.errors import LoadError
 from engine.load import load_recording, load_request
 from engine.proto import dapr_workflow_pb2 as dpb
 from engine.session import ReplaySession
-from tests.dapr.conftest import FIXTURES, ROOT
+from tests.dapr_workflow.conftest import FIXTURES, ROOT
 
 REQUESTS = FIXTURES / "requests"
 APPROVAL = REQUESTS / "approval-turn3.b64"

@@ -1,6 +1,6 @@
 """Wire compatibility of our Dapr schema with Dapr's vendored generated modules, and the rules.
 
-The byte-for-byte checks run in a subprocess (``tests/dapr/wire_check.py``) that has Dapr's
+The byte-for-byte checks run in a subprocess (``tests/dapr_workflow/wire_check.py``) that has Dapr's
 packages imported: this pytest process holds the durabletask SDK, and the two register the same
 protobuf symbols (DAPR.md §3). Every message we declare, every oneof member, both directions.
 The rest checks, in this process, what the converter makes of Dapr's bytes on the Microsoft side.
@@ -20,7 +20,7 @@ from google.protobuf.unknown_fields import UnknownFieldSet
 from engine import dapr_wire
 from engine.proto import dapr_workflow_pb2 as dpb
 from engine.proto import orchestrator_service_pb2 as pb
-from tests.dapr.conftest import ROOT
+from tests.dapr_workflow.conftest import ROOT
 from tests.wire_filler import Filler, variants
 
 _RESULTS: dict[str, str] = {}
@@ -30,7 +30,7 @@ def _results() -> dict[str, str]:
     if not _RESULTS:
         env = dict(os.environ, PYTHONPATH=str(ROOT))
         done = subprocess.run(
-            [sys.executable, str(ROOT / "tests" / "dapr" / "wire_check.py")],
+            [sys.executable, str(ROOT / "tests" / "dapr_workflow" / "wire_check.py")],
             cwd=ROOT,
             env=env,
             capture_output=True,
