@@ -71,15 +71,20 @@ class _Stamp:
 
     def __init__(self) -> None:
         self._cache: dict[datetime, str | None] = {}
+        self._last: datetime | None = None
+        self._last_text: str | None = None
 
     def __call__(self, value: datetime | None) -> str | None:
         """``None`` for an unknown time (absent, or the zero time), as the TUI shows ``-``."""
         if value is None:
             return None
+        if value is self._last:  # the events of a turn share one datetime object
+            return self._last_text
         text = self._cache.get(value)
         if text is None:
             text = iso_ms(value) if known(value) else None
             self._cache[value] = text
+        self._last, self._last_text = value, text
         return text
 
 
