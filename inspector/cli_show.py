@@ -135,16 +135,22 @@ def show_text(request: OrchestrationRequest) -> str:
     n_past = len(request.past_events)
     stamp = _Stamp()
     names = display_names(events)
-    rows = [
-        (
-            str(ev.event_id),
-            stamp(ev.timestamp) or UNKNOWN,
-            ev.kind,
-            short_text(names[i], NAME_WIDTH) or "-",
-            short_text(ev.payload, PAYLOAD_WIDTH),
+    shown_names: dict[str | None, str] = {}  # a history repeats its few task names
+    rows = []
+    for i, ev in enumerate(events):
+        name = names[i]
+        shown = shown_names.get(name)
+        if shown is None:
+            shown = shown_names[name] = short_text(name, NAME_WIDTH) or "-"
+        rows.append(
+            (
+                str(ev.event_id),
+                stamp(ev.timestamp) or UNKNOWN,
+                ev.kind,
+                shown,
+                short_text(ev.payload, PAYLOAD_WIDTH),
+            )
         )
-        for i, ev in enumerate(events)
-    ]
     w_index = max(len("#"), len(str(len(events) - 1)))
     w_id = max([len("eventId")] + [len(r[0]) for r in rows])
     w_time = max([len("timestamp")] + [len(r[1]) for r in rows])
@@ -156,11 +162,12 @@ def show_text(request: OrchestrationRequest) -> str:
     )
     lines = [header]
     append = lines.append
+    # str.rjust/ljust: the same text as nested format specs, several times faster per line
     for index, (eid, ts, kind, name, payload) in enumerate(rows):
         lane = "past" if index < n_past else "new "
         append(
-            f"{index:>{w_index}}  {lane}  {eid:>{w_id}}  {ts:<{w_time}}  "
-            f"{kind:<{w_kind}}  {name:<{w_name}}  {payload}".rstrip()
+            f"{str(index).rjust(w_index)}  {lane}  {eid.rjust(w_id)}  {ts.ljust(w_time)}  "
+            f"{kind.ljust(w_kind)}  {name.ljust(w_name)}  {payload}".rstrip()
         )
     lines.append("")
     lines.extend(_summary_lines(request))

@@ -13,7 +13,10 @@ import sys
 import uuid
 from pathlib import Path
 
+import pytest
+
 from engine.proto import orchestrator_service_pb2 as pb
+from inspector.__main__ import COMMANDS, build_parser
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = ROOT / "bench" / "replay_app.py"
@@ -94,3 +97,34 @@ def test_the_written_out_uuid_namespace_is_the_sdks() -> None:
 
     derived = uuid.uuid5(uuid.NAMESPACE_OID, "9e952958-5e33-4daf-827f-2fa12937b875")
     assert derived == context._UUID_NAMESPACE
+
+
+PARSED = [
+    ["open", "r.b64", "--app", "a.py", "--max-timer-interval", "60"],
+    ["show", "r.b64", "--json"],
+    ["replay", "r.b64", "--app", "a.py", "--output", "o", "--json"],
+    ["attach", "h:1", "--tls", "--header", "k=v", "--turn-timeout", "5"],
+    ["worker", "h:1", "--app", "a.py", "--max-activities", "3", "--record", "d"],
+    ["tap", "127.0.0.1:7001", "--sidecar", "h:1", "--grace", "2"],
+    ["demo"],
+]
+
+
+@pytest.mark.parametrize("argv", PARSED, ids=lambda a: a[0])
+def test_the_parser_built_for_one_command_reads_it_as_the_full_one(argv: list[str]) -> None:
+    assert build_parser(argv[0]).parse_args(argv) == build_parser().parse_args(argv)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_the_parser_built_for_one_command_helps_and_fails_as_the_full_one(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for argv in ([command, "--help"], [command, "--no-such-option"]):
+        outputs = []
+        for parser in (build_parser(command), build_parser()):
+            with pytest.raises(SystemExit) as exit_info:
+                parser.parse_args(argv)
+            out, err = capsys.readouterr()
+            outputs.append((exit_info.value.code, out, err))
+        assert outputs[0] == outputs[1]
+        assert outputs[0][1] or outputs[0][2]
