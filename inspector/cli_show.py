@@ -203,6 +203,10 @@ _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 _ISO_CACHE: dict[datetime, str] = {}
 
 
+_PLAIN_AS_IS = frozenset({type(None), str, int, float, bool})
+"""The types :func:`_plain` returns unchanged (checked by exact type, on the hot path)."""
+
+
 def _plain(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float)):
         return value
@@ -243,8 +247,13 @@ def show_document(request: OrchestrationRequest) -> dict[str, Any]:
     n_past = len(request.past_events)
     events_out: list[dict[str, Any]] = []
     append = events_out.append
+    plain_as_is = _PLAIN_AS_IS
     for index, ev in enumerate(request.events):
-        details = {name: _plain(getattr(ev, name)) for name in _names(type(ev))}
+        # most fields are None, text or numbers, which _plain returns as they are
+        details = {
+            name: v if type(v := getattr(ev, name)) in plain_as_is else _plain(v)
+            for name in _names(type(ev))
+        }
         if isinstance(ev, ExecutionCompleted):
             details["status_name"] = status_name(ev.status)
         append(
