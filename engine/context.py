@@ -44,7 +44,9 @@ if TYPE_CHECKING:
 else:  # the flavour's task module; entities exist only in durabletask (loaded on first use)
     from engine.sdk import task
 
-_UUID_NAMESPACE = uuid.uuid5(uuid.NAMESPACE_OID, "9e952958-5e33-4daf-827f-2fa12937b875")
+# uuid5(NAMESPACE_OID, "9e952958-5e33-4daf-827f-2fa12937b875"), the SDK's namespace, written
+# out: computing it at import would load hashlib for every turn, even one that never asks.
+_UUID_NAMESPACE = uuid.UUID("5bf3dc27-d91d-5ea7-9c3e-9f1f2ae7c309")
 SCHEDULE_TASK = act.SCHEDULE_TASK
 
 

@@ -50,14 +50,12 @@ def replay_request(
             raise ReplayError(f"cannot rewind: {exc}") from None
         return ReplayOutcome(response=response, actions=(), failure=None, nondeterminism=None)
     code = CodeReplayer(request, app, maximum_timer_interval=maximum_timer_interval)
-    apply = code.apply
     # A replay allocates many long-lived objects and few cycles: collections would only
     # walk them again and again.
     was_enabled = gc.isenabled()
     gc.disable()
     try:
-        for index in range(len(request)):
-            apply(index)
+        code.apply_all()
         actions = code.result_actions()
     finally:
         if was_enabled:

@@ -149,7 +149,7 @@ class OrchestrationRequest:
     without paying for a conversion nobody looks at.
     """
 
-    __slots__ = ("proto", "dapr", "_past", "_new", "_one", "_ts_cache", "_properties")
+    __slots__ = ("proto", "dapr", "_past", "_new", "_all", "_one", "_ts_cache", "_properties")
 
     def __init__(self, msg: pb.OrchestratorRequest, dapr: Any = None) -> None:
         self.proto = msg
@@ -159,6 +159,8 @@ class OrchestrationRequest:
         ``WorkflowRequest`` of extras, see :mod:`engine.dapr_wire`); None otherwise."""
         self._past: tuple[HistoryEvent, ...] | None = None
         self._new: tuple[HistoryEvent, ...] | None = None
+        self._all: tuple[HistoryEvent, ...] | None = None
+        """Past then new, once :attr:`events` converted both (read by :meth:`event`)."""
         self._one: dict[int, HistoryEvent] = {}
         self._ts_cache: dict[tuple[int, int], datetime] = {}
         self._properties: dict[str, Any] | None = None
@@ -241,7 +243,9 @@ class OrchestrationRequest:
     @property
     def events(self) -> tuple[HistoryEvent, ...]:
         """All events, past then new."""
-        return self.past_events + self.new_events
+        if self._all is None:
+            self._all = self.past_events + self.new_events
+        return self._all
 
     def event_proto(self, index: int) -> pb.HistoryEvent:
         """The message of the event at ``index`` (past then new)."""
@@ -251,6 +255,9 @@ class OrchestrationRequest:
 
     def event(self, index: int) -> HistoryEvent:
         """The event at ``index`` as a dataclass, converting only that one if need be."""
+        every = self._all
+        if every is not None and index >= 0:
+            return every[index]
         n = len(self.proto.pastEvents)
         done = self._past if index < n else self._new
         if done is not None:

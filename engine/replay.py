@@ -183,6 +183,24 @@ class CodeReplayer(EntityEventHandlers):
         self._index = index
         self.processed = self._process(index, msg, top=True)
 
+    def apply_all(self) -> None:
+        """Apply every event in order: the same as :meth:`apply` on each index, in one loop
+        (the headless replay's path)."""
+        process = self._process
+        lanes = ((0, self._past), (self.past_count, self._new))
+        for offset, lane in lanes:
+            if offset == self.past_count and len(lane):
+                self.ctx.set_replaying(False)  # at the first new event, as apply does
+            for index, msg in enumerate(lane, offset):
+                if self.stopped:
+                    if len(self._new):
+                        self.ctx.set_replaying(False)
+                    self.processed = False
+                    self.note = "not processed: the replay stopped at an earlier event"
+                    return
+                self._index = index
+                self.processed = process(index, msg, True)
+
     @property
     def status(self) -> str:
         """The status after the last :meth:`apply`: ``PENDING``, ``RUNNING``, ``SUSPENDED`` or

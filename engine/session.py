@@ -127,27 +127,33 @@ class ReplaySession:
             if start == 0:
                 self._find_rewind()
             stop = self._total if count is None else min(self._total, start + count)
-            record = self._record_history if self._code is None else self._record_code
-            for index in range(start, stop):
-                record(index)
+            if self._code is None:
+                self._advance_history(start, stop)
+            else:
+                record = self._record_code
+                for index in range(start, stop):
+                    record(index)
             return self.recorder.recorded
 
-    def _record_history(self, index: int) -> None:
+    def _advance_history(self, start: int, stop: int) -> None:
+        """Apply and record events ``start .. stop - 1`` without the user's code."""
         hist = self._history
         assert hist is not None
-        hist.apply(index)
-        self._record_step(
-            hist.clock,
-            hist.status,
-            hist.suspended,
-            None,
-            None,
-            (),
-            hist.note,
-            hist.processed,
-            hist.failure,
-            None,
-        )
+        apply, record = hist.apply, self._record_step
+        for index in range(start, stop):
+            apply(index)
+            record(
+                hist.clock,
+                hist.status,
+                hist.suspended,
+                None,
+                None,
+                (),
+                hist.note,
+                hist.processed,
+                hist.failure,
+                None,
+            )
 
     def _record_code(self, index: int) -> None:
         code = self._code

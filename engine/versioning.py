@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from engine.events import FailureDetails
+from engine.failure_details import FailureDetails
 
 MISMATCH = "VersionMismatch"
 

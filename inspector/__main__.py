@@ -29,6 +29,7 @@ import argparse
 import importlib
 import sys
 from collections.abc import Callable
+from typing import Any
 
 from inspector import options as opt
 
@@ -38,66 +39,104 @@ SIDECAR_DIALECT = "the sidecar's protocol: durabletask (default) or dapr (a Dapr
 REQUEST_DIALECT = "the request's encoding: durabletask or dapr (default: detected)"
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The full ``inspector`` argument parser (every command of the contract)."""
+COMMANDS = ("open", "show", "replay", "attach", "worker", "tap", "demo")
+REQUEST_HELP = "OrchestratorRequest file (base64, binary or JSON), or - for stdin"
+
+
+def build_parser(only: str | None = None) -> argparse.ArgumentParser:
+    """The ``inspector`` argument parser (every command of the contract).
+
+    Args:
+        only: Build this command's arguments only; the others get a bare entry (their
+            arguments are never read when ``only`` runs, and the top-level help, which lists
+            them, is printed only by a full parser). ``None``: build everything.
+    """
     parser = opt.Parser(
         prog="inspector",
         description="Debugger and history inspector for Durable Task orchestrations.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
-    connection = opt.connection_arguments()
-    worker = opt.worker_arguments()
-    formatter = opt.EngineDefaultsHelpFormatter
-    request_help = "OrchestratorRequest file (base64, binary or JSON), or - for stdin"
+    for name in COMMANDS:
+        if only is None or name == only:
+            _ADDERS[name](sub)
+        else:
+            sub.add_parser(name)
+    return parser
 
+
+def _add_open(sub: Any) -> None:
     p = sub.add_parser("open", help="the TUI on one request")
-    p.add_argument("request", metavar="REQUEST", help=request_help)
+    p.add_argument("request", metavar="REQUEST", help=REQUEST_HELP)
     p.add_argument(
         "--app", help="Python file or module with the orchestrator code (APP or APP:WORKER)"
     )
     opt.add_dialect(p, REQUEST_DIALECT)
     opt.add_timer_interval(p)
 
+
+def _add_show(sub: Any) -> None:
     p = sub.add_parser("show", help="print the decoded history (or any file --record wrote)")
-    p.add_argument("request", metavar="REQUEST", help=request_help)
+    p.add_argument("request", metavar="REQUEST", help=REQUEST_HELP)
     p.add_argument("--json", action="store_true", help="print a JSON document (docs/show-json.md)")
     opt.add_dialect(p, REQUEST_DIALECT)
 
+
+def _add_replay(sub: Any) -> None:
     p = sub.add_parser(
-        "replay", formatter_class=formatter, help="replay with APP's code and print the response"
+        "replay",
+        formatter_class=opt.EngineDefaultsHelpFormatter,
+        help="replay with APP's code and print the response",
     )
-    p.add_argument("request", metavar="REQUEST", help=request_help)
+    p.add_argument("request", metavar="REQUEST", help=REQUEST_HELP)
     p.add_argument("--app", required=True, help="Python file or module with the orchestrator")
     p.add_argument("--output", metavar="FILE", help="write the response here (default stdout)")
     p.add_argument("--json", action="store_true", help="protobuf JSON instead of base64")
     opt.add_timer_interval(p)
 
+
+def _add_attach(sub: Any) -> None:
     p = sub.add_parser(
         "attach",
-        parents=[connection, worker],
-        formatter_class=formatter,
+        parents=[opt.connection_arguments(), opt.worker_arguments()],
+        formatter_class=opt.EngineDefaultsHelpFormatter,
         help="the TUI, live, on a Durable Task sidecar",
     )
     p.add_argument("address", metavar="HOST:PORT", type=opt.address, help="the sidecar")
     p.add_argument("--app", help="also serve work items with this file's or module's functions")
     opt.add_dialect(p, SIDECAR_DIALECT)
 
+
+def _add_worker(sub: Any) -> None:
     p = sub.add_parser(
         "worker",
-        parents=[connection, worker],
-        formatter_class=formatter,
+        parents=[opt.connection_arguments(), opt.worker_arguments()],
+        formatter_class=opt.EngineDefaultsHelpFormatter,
         help="the embedded worker, headless",
     )
     p.add_argument("address", metavar="HOST:PORT", type=opt.address, help="the sidecar")
     p.add_argument("--app", required=True, help="Python file or module with the functions")
     opt.add_dialect(p, SIDECAR_DIALECT)
 
+
+def _add_tap(sub: Any) -> None:
     from inspector.cli_tap import add_parser as add_tap_parser
 
-    add_tap_parser(sub, connection, opt.address)
+    add_tap_parser(sub, opt.connection_arguments(), opt.address)
 
+
+def _add_demo(sub: Any) -> None:
     sub.add_parser("demo", help="an in-process sidecar with the samples, in the TUI")
-    return parser
+
+
+_ADDERS: dict[str, Callable[[Any], None]] = {
+    "open": _add_open,
+    "show": _add_show,
+    "replay": _add_replay,
+    "attach": _add_attach,
+    "worker": _add_worker,
+    "tap": _add_tap,
+    "demo": _add_demo,
+}
 
 
 def _lazy_handler(command: str) -> Handler | None:
@@ -114,7 +153,10 @@ def _lazy_handler(command: str) -> Handler | None:
 
 def main(argv: list[str] | None = None) -> int:
     """Run the command line; return the exit status."""
-    args = build_parser().parse_args(argv)
+    words = sys.argv[1:] if argv is None else argv
+    # The command word first (the usual case): only its arguments need building.
+    only = words[0] if words and words[0] in COMMANDS else None
+    args = build_parser(only).parse_args(words)
     from engine.errors import InspectorError
 
     try:

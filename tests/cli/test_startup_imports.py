@@ -1,0 +1,130 @@
+"""What ``inspector replay`` and ``inspector --help`` load: only what they use (a fresh process).
+
+The start-up cost of a command is mostly its imports; these tests pin the heavy or unneeded
+modules out of the two shortest paths. Speed itself is measured in ``bench/bench_process.py``.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import pytest
+
+from engine.proto import orchestrator_service_pb2 as pb
+from inspector.__main__ import COMMANDS, build_parser
+
+ROOT = Path(__file__).resolve().parents[2]
+APP = ROOT / "bench" / "replay_app.py"
+
+# Never needed to replay headless: the UI, the wire to a sidecar, the event dataclasses (a
+# headless replay reads protobuf), the frame recorder, the SDK's worker, hashlib (new_uuid
+# loads it when an orchestrator asks for one).
+NOT_FOR_REPLAY = (
+    "textual",
+    "rich",
+    "pygments",
+    "grpc",
+    "engine.events",
+    "engine.convert",
+    "engine.frames",
+    "engine.session",
+    "engine.worker",
+    "durabletask.worker",
+    "hashlib",
+)
+NOT_FOR_HELP = ("engine.history", "engine.proto", "google.protobuf", "durabletask", "textual")
+
+_RUN = (
+    "import json, runpy, sys\n"
+    "sys.argv = ['inspector', *json.loads(sys.argv[1])]\n"
+    "try:\n"
+    "    runpy.run_module('inspector', run_name='__main__')\n"
+    "except SystemExit as exc:\n"
+    "    code = exc.code\n"
+    "else:\n"
+    "    code = 0\n"
+    "print(json.dumps({'code': code, 'modules': sorted(sys.modules)}), file=sys.stderr)\n"
+)
+
+
+def _loaded(args: list[str]) -> tuple[int, set[str]]:
+    done = subprocess.run(
+        [sys.executable, "-c", _RUN, json.dumps(args)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    return report["code"], set(report["modules"])
+
+
+def _present(modules: set[str], names: tuple[str, ...]) -> list[str]:
+    return sorted(n for n in names if any(m == n or m.startswith(n + ".") for m in modules))
+
+
+def test_a_one_event_replay_loads_nothing_it_does_not_use(tmp_path: Path) -> None:
+    one = pb.OrchestratorRequest(instanceId="startup-one")
+    started = one.newEvents.add(eventId=-1).executionStarted
+    started.name = "chain_orchestrator"
+    started.input.value = "0"
+    request = tmp_path / "one.b64"
+    request.write_bytes(base64.b64encode(one.SerializeToString()))
+    out = tmp_path / "out.b64"
+    code, modules = _loaded(["replay", str(request), "--app", str(APP), "--output", str(out)])
+    assert code == 0
+    response = pb.OrchestratorResponse.FromString(base64.b64decode(out.read_text()))
+    assert response.instanceId == "startup-one"
+    assert response.actions[0].completeOrchestration.result.value == "0"
+    assert "engine.replay" in modules  # the check sees what the command did load
+    assert _present(modules, NOT_FOR_REPLAY) == []
+
+
+def test_help_loads_neither_the_engine_nor_protobuf() -> None:
+    code, modules = _loaded(["--help"])
+    assert code == 0
+    assert "argparse" in modules
+    assert _present(modules, NOT_FOR_HELP) == []
+
+
+def test_the_written_out_uuid_namespace_is_the_sdks() -> None:
+    from engine import context
+
+    derived = uuid.uuid5(uuid.NAMESPACE_OID, "9e952958-5e33-4daf-827f-2fa12937b875")
+    assert derived == context._UUID_NAMESPACE
+
+
+PARSED = [
+    ["open", "r.b64", "--app", "a.py", "--max-timer-interval", "60"],
+    ["show", "r.b64", "--json"],
+    ["replay", "r.b64", "--app", "a.py", "--output", "o", "--json"],
+    ["attach", "h:1", "--tls", "--header", "k=v", "--turn-timeout", "5"],
+    ["worker", "h:1", "--app", "a.py", "--max-activities", "3", "--record", "d"],
+    ["tap", "127.0.0.1:7001", "--sidecar", "h:1", "--grace", "2"],
+    ["demo"],
+]
+
+
+@pytest.mark.parametrize("argv", PARSED, ids=lambda a: a[0])
+def test_the_parser_built_for_one_command_reads_it_as_the_full_one(argv: list[str]) -> None:
+    assert build_parser(argv[0]).parse_args(argv) == build_parser().parse_args(argv)
+
+
+@pytest.mark.parametrize("command", COMMANDS)
+def test_the_parser_built_for_one_command_helps_and_fails_as_the_full_one(
+    command: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    for argv in ([command, "--help"], [command, "--no-such-option"]):
+        outputs = []
+        for parser in (build_parser(command), build_parser()):
+            with pytest.raises(SystemExit) as exit_info:
+                parser.parse_args(argv)
+            out, err = capsys.readouterr()
+            outputs.append((exit_info.value.code, out, err))
+        assert outputs[0] == outputs[1]
+        assert outputs[0][1] or outputs[0][2]
