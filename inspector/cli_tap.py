@@ -38,10 +38,11 @@ def add_parser(
     p = sub.add_parser(
         "tap",
         parents=[connection],
-        help="a transparent proxy between any worker and its sidecar",
+        help="a transparent proxy between any worker and its sidecar (--ui: live TUI)",
         description="Forward every call from workers and clients to the sidecar, and log "
-        "and record the work items and their completions. --tls, --ca and --header apply "
-        "to the connection to the sidecar.",
+        "and record the work items and their completions; with --ui, show them live in "
+        "the TUI of attach instead (--app: open turns with that code). --tls, --ca and "
+        "--header apply to the connection to the sidecar.",
     )
     p.add_argument("listen", metavar="LISTEN_HOST:PORT", type=address, help="where to listen")
     p.add_argument(

@@ -75,3 +75,20 @@ def test_usage_errors_exit_2(args: list[str]) -> None:
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("inspector tap: ") and "see 'inspector tap --help'" in lines[0]
+
+
+def test_help_names_every_option_the_command_takes() -> None:
+    import inspector.__main__ as cli
+
+    tap_help = _tap("--help")
+    assert tap_help.returncode == 0
+    for option in ("--sidecar", "--record", "--grace", "--ui", "--app", "--tls", "--header"):
+        assert option in tap_help.stdout, option
+    top = subprocess.run(
+        [sys.executable, "-m", "inspector", "--help"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert "tap a transparent proxy between any worker and its sidecar (--ui: live TUI)" in (
+        " ".join(top.stdout.split())
+    )
+    assert cli.__doc__ is not None and "``ui`` (bool" in cli.__doc__
+    assert "``app`` (str or None,\n  only with ``ui``)" in cli.__doc__
