@@ -135,6 +135,16 @@ class Filters:
         return not text or text in name.lower() or text in instance_id.lower()
 
 
+def peer_cell(peer: str, width: int) -> str:
+    """A gRPC peer (``ipv4:127.0.0.1:36384``, ``ipv6:[::1]:5000``) as ``HOST:PORT`` in at most
+    ``width`` characters, cut from the left: workers on one host differ by their port."""
+    scheme, colon, rest = peer.partition(":")
+    text = rest if colon and scheme in ("ipv4", "ipv6") else peer
+    if width <= 0 or len(text) <= width:
+        return text if width > 0 else ""
+    return "…" + text[len(text) - width + 1 :]
+
+
 @dataclass(frozen=True)
 class Column:
     """A column of a live table and how it gives way on a narrow terminal."""
@@ -348,8 +358,9 @@ class InstancesTable(FittedTable):
 class WorkItemsTable(FittedTable):
     """Work items newest first; the cursor stays on its work item as new ones arrive.
 
-    On a narrow terminal the instance, name and result columns shrink first, then duration
-    is left out; time, kind and outcome stay.
+    On a narrow terminal the instance, name, result and worker columns shrink first, then
+    duration is left out; time, kind and outcome stay. The worker column (the peer that
+    served each work item, seen through ``inspector tap``) is shown only when a row has one.
     """
 
     COLUMNS = (
@@ -361,6 +372,7 @@ class WorkItemsTable(FittedTable):
         Column("outcome", 11),
         Column("result", 34, minimum=10, grow=True),
         Column("duration", 10, drop=1),
+        Column("worker", 21, minimum=11),
     )
 
     @dataclass
@@ -383,6 +395,7 @@ class WorkItemsTable(FittedTable):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.hidden = frozenset({"worker"})  # until a row tells its worker
         self.newer = 0
         """Work items that arrived while the cursor was away from the top."""
         self._newest = 0
@@ -440,6 +453,7 @@ class WorkItemsTable(FittedTable):
         self._newest = max(self._newest, newest)
         self._rows = rows
         self._title()
+        self._hide_empty({"worker": any(r.event.worker for r in rows)})
         self.clear()
         for row in rows:
             self.add_row(*self._cells(row), key=str(row.event.number))
@@ -472,5 +486,6 @@ class WorkItemsTable(FittedTable):
             "outcome": Text(label, style=outcome_style(label)),
             "result": self._cell("result", result),
             "duration": f"{ev.seconds * 1000:.1f} ms" if outcome.finished else "-",
+            "worker": peer_cell(ev.worker, self.widths.get("worker", 0)),
         }
         return [cells[column] for column in self.widths]
