@@ -19,6 +19,7 @@ from engine.holds import HoldGate
 from engine.proto import orchestrator_service_pb2 as pb
 from engine.tap._capture import Capture, TapStats
 from engine.tap._forward import Forwarder
+from engine.tap._relay import Relay
 from engine.worker import WorkItemEvent
 
 # Streams read on the forwarding thread itself: no hop through the channel's thread per message.
@@ -36,6 +37,9 @@ class TapOptions:
         record_dir: Save every work item's request and response here.
         grace: On stop, how long to wait for the work items in flight to be completed.
         max_calls: Calls served at once (each open stream holds one).
+        relay: Relay HTTP/2 frame for frame (:mod:`engine.tap._relay`) where nothing needs
+            the calls themselves: no hold gate, no TLS and no headers to the sidecar. False:
+            every call goes through the gRPC forwarder.
     """
 
     listen: str
@@ -43,6 +47,7 @@ class TapOptions:
     record_dir: str | None = None
     grace: float = 10.0
     max_calls: int = 256
+    relay: bool = True
 
 
 class Tap:
@@ -83,6 +88,7 @@ class Tap:
         self._channel: grpc.Channel | None = None
         self._capture: Capture | None = None
         self._forwarder: Forwarder | None = None
+        self._relay: Relay | None = None
         self.port = 0
         """The port the tap listens on (known after :meth:`start`)."""
 
@@ -100,15 +106,52 @@ class Tap:
         """
         check_listen(self.options.listen)
         sidecar = self.options.sidecar
-        self._channel = Dialer(sidecar, _UPSTREAM).open()
         self._capture = Capture(
             self._on_event, self._on_received, self.options.record_dir, self._log
         )
+        if self.uses_relay:
+            port = self._start_relay(self._capture)
+        else:
+            port = self._start_forwarder(self._capture)
+        self.port = port
+        names = sidecar.header_names()
+        self._log(
+            f"listening on {self.options.listen.rpartition(':')[0]}:{port}, "
+            f"forwarding to {sidecar.address}"
+            + (" over TLS" if sidecar.tls else "")
+            + (f" (headers: {', '.join(names)})" if names else "")
+        )
+        return port
+
+    @property
+    def uses_relay(self) -> bool:
+        """Whether calls are relayed frame for frame (see :attr:`TapOptions.relay`)."""
+        sidecar = self.options.sidecar
+        return self.options.relay and self.holds is None and not sidecar.tls and not sidecar.headers
+
+    def _start_relay(self, capture: Capture) -> int:
+        self._relay = Relay(
+            self.options.listen,
+            self.options.sidecar.address,
+            capture.item,
+            capture.completion,
+            self._log,
+        )
+        try:
+            return self._relay.start()
+        except OSError as exc:
+            self._relay = None
+            capture.close()
+            raise TapError(f"cannot listen on {self.options.listen}: {exc.strerror}") from None
+
+    def _start_forwarder(self, capture: Capture) -> int:
+        sidecar = self.options.sidecar
+        self._channel = Dialer(sidecar, _UPSTREAM).open()
         self._forwarder = Forwarder(
             self._channel,
             sidecar.headers,
-            self._capture.item,
-            self._capture.completion,
+            capture.item,
+            capture.completion,
             self._hold if self.holds is not None else None,
         )
         server = grpc.server(
@@ -121,18 +164,11 @@ class Tap:
         except RuntimeError:
             port = 0
         if not port:
-            self._capture.close()
+            capture.close()
             self._channel.close()
             raise TapError(f"cannot listen on {self.options.listen} (address in use?)")
         server.start()
-        self._server, self.port = server, port
-        names = sidecar.header_names()
-        self._log(
-            f"listening on {self.options.listen.rpartition(':')[0]}:{port}, "
-            f"forwarding to {sidecar.address}"
-            + (" over TLS" if sidecar.tls else "")
-            + (f" (headers: {', '.join(names)})" if names else "")
-        )
+        self._server = server
         return port
 
     # --- held completions ------------------------------------------------------------
@@ -194,6 +230,9 @@ class Tap:
         out) and the streams were quiet for a moment, the streams are ended, late completions
         are still forwarded, and the server stops.
         """
+        if self._relay is not None:
+            self._stop_relay(self._relay)
+            return
         server, forwarder, capture = self._server, self._forwarder, self._capture
         if server is None or forwarder is None or capture is None:
             return
@@ -212,6 +251,22 @@ class Tap:
         capture.close()
         if self._channel is not None:
             self._channel.close()
+        self._log("stopped: " + capture.stats.summary(capture.open_items()))
+
+    def _stop_relay(self, relay: Relay) -> None:
+        """:meth:`stop` for the relay: the same steps, on the relayed connections."""
+        capture = self._capture
+        assert capture is not None
+        self._relay = None
+        deadline = time.monotonic() + self.options.grace
+        relay.refuse_streams = True
+        self._wait_settled(capture, deadline, quiet=0.3)
+        relay.end_streams()
+        self._wait_settled(capture, deadline, quiet=0.0)
+        relay.wait_idle(max(0.0, deadline - time.monotonic()))
+        relay.stop()
+        capture.flush()
+        capture.close()
         self._log("stopped: " + capture.stats.summary(capture.open_items()))
 
     @staticmethod

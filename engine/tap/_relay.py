@@ -1,0 +1,504 @@
+"""The tap's fast path: HTTP/2 relayed frame for frame, read on the way, never rebuilt.
+
+Each connection a worker (or client) opens to the tap gets its own connection to the sidecar,
+and the bytes go through unchanged both ways: every method, metadata, deadline, cancellation,
+flow control and status is the peers' own. On the way the frames are read: the header blocks
+through a mirror of each direction's HPACK table (:mod:`engine.tap._hpack`), the messages of
+``GetWorkItems`` and of the completions from their DATA frames, and handed to the capture as
+the gRPC forwarder hands them (:data:`engine.tap._forward.OnItem`, ``OnCompletion``). A
+connection whose frames cannot be read is still relayed; only its capture stops (said once).
+
+The relay writes only whole frames, so it can add its own at a frame boundary: on stop it
+refuses new ``GetWorkItems`` calls (an ``UNAVAILABLE`` trailers-only answer, the call reset on
+the sidecar's side) and ends the open ones (status OK to the worker, reset to the sidecar).
+Holds and the sidecar's TLS and headers need the calls themselves: they go through the gRPC
+forwarder (:mod:`engine.tap._forward`).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+import struct
+import threading
+import time
+import zlib
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import grpc
+
+from engine.tap._forward import COMPLETIONS, WORK_ITEMS, OnItem
+from engine.tap._hpack import Decoder, HpackError, encode_literal
+
+_PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
+_DATA, _HEADERS, _RST, _PUSH, _WINDOW, _CONTINUATION = 0, 1, 3, 5, 8, 9
+_END_STREAM, _END_HEADERS, _PADDED, _PRIORITY = 0x1, 0x4, 0x8, 0x20
+_CANCEL = 8
+_CODES = {code.value[0]: code for code in grpc.StatusCode}
+_READ = 256 * 1024
+
+OnCompletion = Callable[[str, bytes, grpc.StatusCode, str, str], None]
+"""Called when the sidecar answered a completion or abandon: path, request, status, details,
+the worker's peer."""
+
+
+def _frame(kind: int, flags: int, stream: int, payload: bytes) -> bytes:
+    return (
+        struct.pack(">I", len(payload))[1:]
+        + bytes([kind, flags])
+        + struct.pack(">I", stream)
+        + payload
+    )
+
+
+def _unescape(text: str) -> str:
+    """``grpc-message`` is percent-encoded."""
+    if "%" not in text:
+        return text
+    raw = text.encode("latin-1")
+    out = bytearray()
+    i = 0
+    while i < len(raw):
+        if raw[i] == 0x25 and i + 2 < len(raw):
+            try:
+                out.append(int(raw[i + 1 : i + 3], 16))
+                i += 3
+                continue
+            except ValueError:
+                pass
+        out.append(raw[i])
+        i += 1
+    return out.decode("utf-8", errors="replace")
+
+
+def _first_message(data: bytes | bytearray, encoding: str) -> bytes | None:
+    """The first whole gRPC message in ``data`` (None: not all there yet)."""
+    if len(data) < 5:
+        return None
+    length = int.from_bytes(data[1:5], "big")
+    if len(data) < 5 + length:
+        return None
+    body = bytes(data[5 : 5 + length])
+    if data[0] & 1:
+        wbits = {"gzip": 31, "deflate": 15}.get(encoding)
+        if wbits is None:
+            raise ValueError(f"a message compressed with {encoding or 'no encoding'!r}")
+        body = zlib.decompress(body, wbits)
+    return body
+
+
+@dataclass
+class _Call:
+    path: str
+    encoding: str = ""
+    """The request's ``grpc-encoding``."""
+    response_encoding: str = ""
+    data: bytearray = field(default_factory=bytearray)
+    """Request bytes (a completion) or response bytes not yet read (``GetWorkItems``)."""
+    ended: bool = False
+    """Ended by the relay itself: what the sidecar still sends for it is dropped."""
+
+
+class _Direction:
+    """One direction of a relayed connection: its frames, its header table, its writer."""
+
+    def __init__(self, writer: asyncio.StreamWriter, preface: int) -> None:
+        self.writer = writer
+        self.decoder = Decoder()
+        self.buffer = bytearray()
+        self.preface = preface
+        self.block = bytearray()
+        self.block_stream = 0
+        self.block_flags = 0
+        self.in_block = False
+        """A header block was written without its end: nothing may be sent in between."""
+        self.waiting: list[bytes] = []
+        """Frames of the relay's own, sent once the header block being written ends."""
+        self.lost = False
+
+    def send(self, frame: bytes) -> None:
+        """Write one frame of the relay's own between two whole frames of the peer's."""
+        if self.in_block:
+            self.waiting.append(frame)
+        else:
+            self.writer.write(frame)
+
+
+class _Connection:
+    """One worker's connection and the tap's own to the sidecar, frame for frame."""
+
+    def __init__(self, relay: Relay, peer: str) -> None:
+        self.relay = relay
+        self.peer = peer
+        self.calls: dict[int, _Call] = {}
+        self.up: _Direction | None = None  # towards the sidecar
+        self.down: _Direction | None = None  # towards the worker
+
+    async def run(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            up_reader, up_writer = await asyncio.open_connection(*self.relay.sidecar)
+        except OSError:
+            writer.close()
+            return
+        self.up, self.down = _Direction(up_writer, len(_PREFACE)), _Direction(writer, 0)
+        self.relay.connections.add(self)
+        try:
+            await asyncio.gather(
+                self._pump(reader, self.up, self._from_worker),
+                self._pump(up_reader, self.down, self._from_sidecar),
+            )
+        finally:
+            self.relay.connections.discard(self)
+            for call in self.calls.values():
+                if call.path in COMPLETIONS and not call.ended:
+                    self._done(call, grpc.StatusCode.UNAVAILABLE, "the connection closed")
+            self.calls.clear()
+
+    async def _pump(self, reader: asyncio.StreamReader, out: _Direction, read: Any) -> None:
+        try:
+            while True:
+                chunk = await reader.read(_READ)
+                if not chunk:
+                    break
+                if out.lost:
+                    out.writer.write(chunk)
+                else:
+                    self._relay(chunk, out, read)
+                await out.writer.drain()
+        except (OSError, asyncio.IncompleteReadError):
+            pass
+        finally:
+            self.close()
+
+    def close(self) -> None:
+        """Close both sides."""
+        for side in (self.up, self.down):
+            if side is not None and not side.writer.is_closing():
+                side.writer.close()
+
+    def _relay(self, chunk: bytes, out: _Direction, read: Any) -> None:
+        buffer = out.buffer
+        buffer += chunk
+        pieces: list[bytes | bytearray] = []
+        start = pos = 0
+        if out.preface:
+            pos = min(out.preface, len(buffer))
+            out.preface -= pos
+        try:
+            while len(buffer) - pos >= 9 and not out.preface:
+                length = int.from_bytes(buffer[pos : pos + 3], "big")
+                end = pos + 9 + length
+                if end > len(buffer):
+                    break
+                kind, flags = buffer[pos + 3], buffer[pos + 4]
+                stream = int.from_bytes(buffer[pos + 5 : pos + 9], "big") & 0x7FFFFFFF
+                keep, after = read(out, kind, flags, stream, buffer, pos + 9, end)
+                if not keep:
+                    pieces.append(buffer[start:pos])
+                    start = end
+                if after:
+                    pieces.append(buffer[start:end])
+                    pieces.extend(after)
+                    start = end
+                if kind in (_HEADERS, _PUSH, _CONTINUATION) and keep:
+                    out.in_block = not flags & _END_HEADERS
+                pos = end
+        except (HpackError, ValueError, zlib.error) as err:
+            out.lost = True
+            self.relay.log(
+                f"cannot read the frames from {self.peer} ({err}): relayed, no longer captured"
+            )
+            pos = len(buffer)
+        pieces.append(buffer[start:pos])
+        del buffer[:pos]
+        out.writer.writelines(p for p in pieces if p)
+        if out.waiting and not out.in_block:
+            out.writer.writelines(out.waiting)
+            out.waiting.clear()
+
+    def _block(
+        self,
+        side: _Direction,
+        kind: int,
+        flags: int,
+        stream: int,
+        data: bytearray,
+        at: int,
+        end: int,
+    ) -> list[tuple[str, str]] | None:
+        """Collect a header block; its fields once it is whole."""
+        if kind == _HEADERS:
+            if flags & _PADDED:
+                end -= data[at]
+                at += 1
+            if flags & _PRIORITY:
+                at += 5
+            side.block = bytearray(data[at:end])
+            side.block_stream, side.block_flags = stream, flags
+        else:
+            side.block += data[at:end]
+        if not flags & _END_HEADERS:
+            return None
+        return side.decoder.decode(bytes(side.block))
+
+    @staticmethod
+    def _payload(flags: int, data: bytearray, at: int, end: int) -> bytearray:
+        if flags & _PADDED:
+            end -= data[at]
+            at += 1
+        return data[at:end]
+
+    # --- frames from the worker ----------------------------------------------------------
+
+    def _from_worker(
+        self,
+        side: _Direction,
+        kind: int,
+        flags: int,
+        stream: int,
+        data: bytearray,
+        at: int,
+        end: int,
+    ) -> tuple[bool, list[bytes]]:
+        if kind in (_HEADERS, _CONTINUATION):
+            fields = self._block(side, kind, flags, stream, data, at, end)
+            if fields is not None and side.block_stream not in self.calls:
+                return True, self._opened(side.block_stream, dict(fields))
+        elif kind == _DATA:
+            call = self.calls.get(stream)
+            if call is not None and call.path in COMPLETIONS:
+                call.data += self._payload(flags, data, at, end)
+        elif kind == _RST:
+            call = self.calls.pop(stream, None)
+            if call is not None and call.path in COMPLETIONS and not call.ended:
+                self._done(call, grpc.StatusCode.CANCELLED, "cancelled by the caller")
+        elif kind == _PUSH:
+            raise ValueError("a push promise from a client")
+        return True, []
+
+    def _opened(self, stream: int, fields: dict[str, str]) -> list[bytes]:
+        path = fields.get(":path", "")
+        if path != WORK_ITEMS and path not in COMPLETIONS:
+            return []
+        call = _Call(path, encoding=fields.get("grpc-encoding", ""))
+        self.calls[stream] = call
+        if path == WORK_ITEMS and self.relay.refuse_streams:
+            self._end(stream, call, 14, "the tap is stopping")
+            return [_frame(_RST, 0, stream, struct.pack(">I", _CANCEL))]
+        return []
+
+    def _end(self, stream: int, call: _Call, status: int, message: str) -> None:
+        """Answer the worker's call ourselves (trailers) and forget the sidecar's answer."""
+        assert self.down is not None
+        call.ended = True
+        fields = [(":status", "200"), ("content-type", "application/grpc")]
+        fields += [("grpc-status", str(status)), ("grpc-message", message)]
+        block = encode_literal(fields)
+        self.down.send(_frame(_HEADERS, _END_STREAM | _END_HEADERS, stream, block))
+
+    def end_streams(self) -> None:
+        """End every ``GetWorkItems`` call: status OK to the worker, reset to the sidecar."""
+        if self.up is None or self.down is None or self.up.lost or self.down.lost:
+            return
+        for stream, call in list(self.calls.items()):
+            if call.path == WORK_ITEMS and not call.ended:
+                self._end(stream, call, 0, "")
+                self.up.send(_frame(_RST, 0, stream, struct.pack(">I", _CANCEL)))
+
+    # --- frames from the sidecar ---------------------------------------------------------
+
+    def _from_sidecar(
+        self,
+        side: _Direction,
+        kind: int,
+        flags: int,
+        stream: int,
+        data: bytearray,
+        at: int,
+        end: int,
+    ) -> tuple[bool, list[bytes]]:
+        if kind in (_HEADERS, _CONTINUATION):
+            fields = self._block(side, kind, flags, stream, data, at, end)
+            call = self.calls.get(side.block_stream)
+            if fields is None or call is None:
+                return True, []
+            if call.ended:  # the worker's stream is closed: a header block it still decodes
+                if side.block_flags & _END_STREAM:
+                    del self.calls[side.block_stream]
+                return True, []
+            found = dict(fields)
+            if not side.block_flags & _END_STREAM:
+                call.response_encoding = found.get("grpc-encoding", "")
+                return True, []
+            del self.calls[side.block_stream]
+            if call.path in COMPLETIONS:
+                code = _CODES.get(int(found.get("grpc-status", "2")), grpc.StatusCode.UNKNOWN)
+                self._done(call, code, _unescape(found.get("grpc-message", "")))
+        elif kind == _DATA:
+            call = self.calls.get(stream)
+            if call is not None and call.ended:
+                assert self.up is not None
+                self.up.send(_frame(_WINDOW, 0, 0, struct.pack(">I", end - at)))
+                return False, []  # the worker's stream is closed: dropped, window given back
+            if call is not None and call.path == WORK_ITEMS:
+                call.data += self._payload(flags, data, at, end)
+                self._items(call)
+        elif kind == _RST:
+            call = self.calls.pop(stream, None)
+            if call is not None and call.ended:
+                return False, []
+            if call is not None and call.path in COMPLETIONS:
+                self._done(call, grpc.StatusCode.CANCELLED, "reset by the sidecar")
+        elif kind == _PUSH:
+            raise ValueError("a push promise from the sidecar")
+        return True, []
+
+    def _items(self, call: _Call) -> None:
+        while True:
+            message = _first_message(call.data, call.response_encoding)
+            if message is None:
+                return
+            del call.data[: 5 + int.from_bytes(call.data[1:5], "big")]
+            self.relay.on_item(message, self.peer)
+
+    def _done(self, call: _Call, code: grpc.StatusCode, details: str) -> None:
+        request = _first_message(call.data, call.encoding) or b""
+        self.relay.on_completion(call.path, request, code, details, self.peer)
+
+
+def _peer(writer: asyncio.StreamWriter) -> str:
+    address = writer.get_extra_info("peername")
+    if not isinstance(address, tuple):
+        return str(address)
+    if ":" in address[0]:
+        return f"ipv6:[{address[0]}]:{address[1]}"
+    return f"ipv4:{address[0]}:{address[1]}"
+
+
+class Relay:
+    """The listening side of the fast path, on an event loop of its own thread.
+
+    Args:
+        listen: ``HOST:PORT`` to serve on (port 0: any free port).
+        sidecar: ``HOST:PORT`` of the sidecar (plain text).
+        on_item: Called with each ``GetWorkItems`` message before it is relayed.
+        on_completion: See :data:`OnCompletion`.
+        log: Called with notices.
+    """
+
+    def __init__(
+        self,
+        listen: str,
+        sidecar: str,
+        on_item: OnItem,
+        on_completion: OnCompletion,
+        log: Callable[[str], None],
+    ) -> None:
+        host, _, port = sidecar.rpartition(":")
+        self.sidecar = (host.strip("[]"), int(port))
+        self._listen = listen
+        self.on_item = on_item
+        self.on_completion = on_completion
+        self.log = log
+        self.connections: set[_Connection] = set()
+        self.refuse_streams = False
+        """Set on stop: new ``GetWorkItems`` calls are answered ``UNAVAILABLE``."""
+        self._loop = asyncio.new_event_loop()
+        self._servers: list[asyncio.Server] = []
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._thread = threading.Thread(
+            target=self._loop.run_forever, name="tap-relay", daemon=True
+        )
+
+    def start(self) -> int:
+        """Listen and relay on the relay's thread; the port."""
+        sockets = _bind(self._listen)
+        self._thread.start()
+        for sock in sockets:
+            self._servers.append(self._call(asyncio.start_server(self._accept, sock=sock)))
+        port: int = sockets[0].getsockname()[1]
+        return port
+
+    def _call(self, coroutine: Any) -> Any:
+        return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(30)
+
+    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        task = asyncio.current_task()
+        if task is not None:
+            self._tasks.add(task)
+        try:
+            await _Connection(self, _peer(writer)).run(reader, writer)
+        finally:
+            if task is not None:
+                self._tasks.discard(task)
+
+    def end_streams(self) -> None:
+        """End every ``GetWorkItems`` call (the workers see a clean end)."""
+
+        async def end() -> None:
+            for connection in list(self.connections):
+                connection.end_streams()
+
+        self._call(end())
+
+    def wait_idle(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for no completion to be in flight; whether none is."""
+
+        async def in_flight() -> int:
+            return sum(
+                call.path in COMPLETIONS and not call.ended
+                for connection in self.connections
+                for call in connection.calls.values()
+            )
+
+        deadline = time.monotonic() + timeout
+        while self._call(in_flight()):
+            if time.monotonic() >= deadline:
+                return False
+            time.sleep(0.02)
+        return True
+
+    def stop(self) -> None:
+        """Stop listening, close every connection, end the thread."""
+
+        async def close() -> None:
+            for server in self._servers:
+                server.close()
+            for connection in list(self.connections):
+                connection.close()
+            if self._tasks:
+                await asyncio.wait(list(self._tasks), timeout=5)
+
+        if self._thread.is_alive():
+            self._call(close())
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join(10)
+        if not self._thread.is_alive():
+            self._loop.close()
+
+
+def _bind(listen: str) -> list[socket.socket]:
+    """Listening sockets for ``HOST:PORT`` (every address of HOST, on one port)."""
+    host, _, port_text = listen.rpartition(":")
+    host = host.strip("[]") or "0.0.0.0"
+    port = int(port_text)
+    sockets: list[socket.socket] = []
+    for family, kind, proto, _, where in socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM):
+        sock = socket.socket(family, kind, proto)
+        try:
+            sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            if family == socket.AF_INET6:
+                sock.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+            sock.bind((where[0], port, *where[2:]))
+        except OSError:
+            sock.close()
+            if sockets:
+                continue
+            raise
+        sock.listen(128)
+        sock.setblocking(False)
+        port = sock.getsockname()[1]
+        sockets.append(sock)
+    return sockets
