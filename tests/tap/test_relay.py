@@ -84,9 +84,7 @@ class Sidecar:
 
     def __init__(self) -> None:
         self.hang = threading.Event()
-        self.server = grpc.server(
-            futures.ThreadPoolExecutor(8), compression=grpc.Compression.Gzip
-        )
+        self.server = grpc.server(futures.ThreadPoolExecutor(8), compression=grpc.Compression.Gzip)
         handlers = {
             "CompleteActivityTask": grpc.unary_unary_rpc_method_handler(self.complete),
             "GetWorkItems": grpc.unary_stream_rpc_method_handler(self.items),
@@ -193,4 +191,3 @@ def test_the_stop_ends_the_streams_and_refuses_new_ones(relayed: Any) -> None:
     wait_until("both completions", lambda: [r[1] for r in done] == [b"late", b"later"])
     assert relay.wait_idle(10)
     assert notes == []
-
