@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from inspector.headless import emit, serve_until_signal
+from inspector.headless import BatchedLines, serve_until_signal
 from inspector.options import connection_options, seconds
 
 if TYPE_CHECKING:
@@ -109,7 +109,15 @@ def run(args: argparse.Namespace) -> int:
         return _run_ui(args, options)
     from engine.tap import Tap
 
-    tap = Tap(options, on_event=lambda event: emit(event.line()), log=lambda t: emit(f"tap: {t}"))
+    lines = BatchedLines()  # written each time the capture has caught up
+
+    def notice(text: str) -> None:
+        lines.add(f"tap: {text}")
+        lines.flush()
+
+    tap = Tap(
+        options, on_event=lambda event: lines.add(event.line()), log=notice, on_idle=lines.flush
+    )
 
     return serve_until_signal(tap)
 

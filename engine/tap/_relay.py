@@ -30,14 +30,13 @@ from typing import Any
 import grpc
 
 from engine.tap._forward import COMPLETIONS, WORK_ITEMS, OnItem
-from engine.tap._hpack import Decoder, HpackError, encode_literal
+from engine.tap._hpack import Decoder, encode_literal
 
 _PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 _DATA, _HEADERS, _RST, _PUSH, _WINDOW, _CONTINUATION = 0, 1, 3, 5, 8, 9
 _END_STREAM, _END_HEADERS, _PADDED, _PRIORITY = 0x1, 0x4, 0x8, 0x20
 _CANCEL = 8
 _CODES = {code.value[0]: code for code in grpc.StatusCode}
-_READ = 256 * 1024
 
 OnCompletion = Callable[[str, bytes, grpc.StatusCode, str, str], None]
 """Called when the sidecar answered a completion or abandon: path, request, status, details,
@@ -104,7 +103,7 @@ class _Call:
 class _Direction:
     """One direction of a relayed connection: its frames, its header table, its writer."""
 
-    def __init__(self, writer: asyncio.StreamWriter, preface: int) -> None:
+    def __init__(self, writer: asyncio.Transport, preface: int) -> None:
         self.writer = writer
         self.decoder = Decoder()
         self.buffer = bytearray()
@@ -135,42 +134,39 @@ class _Connection:
         self.calls: dict[int, _Call] = {}
         self.up: _Direction | None = None  # towards the sidecar
         self.down: _Direction | None = None  # towards the worker
+        self.early: list[bytes] = []
 
-    async def run(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        try:
-            up_reader, up_writer = await asyncio.open_connection(*self.relay.sidecar)
-        except OSError:
-            writer.close()
-            return
-        self.up, self.down = _Direction(up_writer, len(_PREFACE)), _Direction(writer, 0)
+    def connected(self, worker: asyncio.Transport, sidecar: asyncio.Transport) -> None:
+        """Both sockets are open: relay from here on."""
+        self.up, self.down = _Direction(sidecar, len(_PREFACE)), _Direction(worker, 0)
         self.relay.connections.add(self)
-        try:
-            await asyncio.gather(
-                self._pump(reader, self.up, self._from_worker),
-                self._pump(up_reader, self.down, self._from_sidecar),
-            )
-        finally:
-            self.relay.connections.discard(self)
-            for call in self.calls.values():
-                if call.path in COMPLETIONS and not call.ended:
-                    self._done(call, grpc.StatusCode.UNAVAILABLE, "the connection closed")
-            self.calls.clear()
+        early, self.early = self.early, []
+        for data in early:  # the sidecar spoke before its socket was handed over
+            self.received(data, from_worker=False)
 
-    async def _pump(self, reader: asyncio.StreamReader, out: _Direction, read: Any) -> None:
-        try:
-            while True:
-                chunk = await reader.read(_READ)
-                if not chunk:
-                    break
-                if out.lost:
-                    out.writer.write(chunk)
-                else:
-                    self._relay(chunk, out, read)
-                await out.writer.drain()
-        except (OSError, asyncio.IncompleteReadError):
-            pass
-        finally:
-            self.close()
+    def received(self, data: bytes, from_worker: bool) -> None:
+        """Bytes from one side, for the other."""
+        out = self.up if from_worker else self.down
+        if out is None:
+            self.early.append(data)
+            return
+        if out.writer.is_closing():
+            return
+        if out.lost:
+            out.writer.write(data)
+        else:
+            self._relay(data, out, self._from_worker if from_worker else self._from_sidecar)
+
+    def closed(self) -> None:
+        """One side closed: close the other, and tell what was in flight."""
+        self.close()
+        if self not in self.relay.connections:
+            return
+        self.relay.connections.discard(self)
+        for call in self.calls.values():
+            if call.path in COMPLETIONS and not call.ended:
+                self._done(call, grpc.StatusCode.UNAVAILABLE, "the connection closed")
+        self.calls.clear()
 
     def close(self) -> None:
         """Close both sides."""
@@ -205,7 +201,7 @@ class _Connection:
                 if kind in (_HEADERS, _PUSH, _CONTINUATION) and keep:
                     out.in_block = not flags & _END_HEADERS
                 pos = end
-        except (HpackError, ValueError, zlib.error) as err:
+        except Exception as err:  # noqa: BLE001 - reading may fail, relaying must not
             out.lost = True
             self.relay.log(
                 f"cannot read the frames from {self.peer} ({err}): relayed, no longer captured"
@@ -368,7 +364,72 @@ class _Connection:
         self.relay.on_completion(call.path, request, code, details, self.peer)
 
 
-def _peer(writer: asyncio.StreamWriter) -> str:
+class _Side(asyncio.Protocol):
+    """One socket of a relayed connection; its reading pauses while the other side's
+    writing is full."""
+
+    def __init__(self, connection: _Connection, from_worker: bool) -> None:
+        self.connection = connection
+        self.from_worker = from_worker
+        self.transport: asyncio.Transport | None = None
+        self.other: _Side | None = None
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        assert isinstance(transport, asyncio.Transport)
+        self.transport = transport
+
+    def data_received(self, data: bytes) -> None:
+        self.connection.received(data, self.from_worker)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        self.connection.closed()
+
+    def pause_writing(self) -> None:
+        if self.other is not None and self.other.transport is not None:
+            self.other.transport.pause_reading()
+
+    def resume_writing(self) -> None:
+        if self.other is not None and self.other.transport is not None:
+            if not self.other.transport.is_closing():
+                self.other.transport.resume_reading()
+
+
+class _WorkerSide(_Side):
+    """The socket a worker opened: the sidecar's socket is opened for it, and until then
+    nothing is read."""
+
+    def __init__(self, relay: Relay) -> None:
+        super().__init__(_Connection(relay, ""), True)
+        self.relay = relay
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        super().connection_made(transport)
+        assert isinstance(transport, asyncio.Transport)
+        self.connection.peer = _peer(transport)
+        transport.pause_reading()
+        task = asyncio.get_running_loop().create_task(self._open(transport))
+        self.relay.tasks.add(task)
+        task.add_done_callback(self.relay.tasks.discard)
+
+    async def _open(self, worker: asyncio.Transport) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            _, sidecar = await loop.create_connection(
+                lambda: _Side(self.connection, False), *self.relay.sidecar
+            )
+        except OSError:
+            worker.close()
+            return
+        assert sidecar.transport is not None
+        if worker.is_closing():
+            sidecar.transport.close()
+            return
+        sidecar.other, self.other = self, sidecar
+        self.connection.connected(worker, sidecar.transport)
+        worker.resume_reading()
+
+
+def _peer(writer: asyncio.BaseTransport) -> str:
     address = writer.get_extra_info("peername")
     if not isinstance(address, tuple):
         return str(address)
@@ -407,7 +468,8 @@ class Relay:
         """Set on stop: new ``GetWorkItems`` calls are answered ``UNAVAILABLE``."""
         self._loop = asyncio.new_event_loop()
         self._servers: list[asyncio.Server] = []
-        self._tasks: set[asyncio.Task[Any]] = set()
+        self.tasks: set[asyncio.Task[Any]] = set()
+        """Sidecar connections being opened."""
         self._thread = threading.Thread(
             target=self._loop.run_forever, name="tap-relay", daemon=True
         )
@@ -417,22 +479,13 @@ class Relay:
         sockets = _bind(self._listen)
         self._thread.start()
         for sock in sockets:
-            self._servers.append(self._call(asyncio.start_server(self._accept, sock=sock)))
+            server = self._loop.create_server(lambda: _WorkerSide(self), sock=sock)
+            self._servers.append(self._call(server))
         port: int = sockets[0].getsockname()[1]
         return port
 
     def _call(self, coroutine: Any) -> Any:
         return asyncio.run_coroutine_threadsafe(coroutine, self._loop).result(30)
-
-    async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
-        task = asyncio.current_task()
-        if task is not None:
-            self._tasks.add(task)
-        try:
-            await _Connection(self, _peer(writer)).run(reader, writer)
-        finally:
-            if task is not None:
-                self._tasks.discard(task)
 
     def end_streams(self) -> None:
         """End every ``GetWorkItems`` call (the workers see a clean end)."""
@@ -468,8 +521,12 @@ class Relay:
                 server.close()
             for connection in list(self.connections):
                 connection.close()
-            if self._tasks:
-                await asyncio.wait(list(self._tasks), timeout=5)
+            if self.tasks:
+                await asyncio.wait(list(self.tasks), timeout=5)
+            for _ in range(250):  # each closed socket reports connection_lost next
+                if not self.connections:
+                    break
+                await asyncio.sleep(0.02)
 
         if self._thread.is_alive():
             self._call(close())

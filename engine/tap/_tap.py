@@ -68,6 +68,7 @@ class Tap:
         log: Called with notices for people (never header values).
         holds: Hold the orchestrator completions this gate takes (see :mod:`engine.holds`)
             until :meth:`release_held` forwards or :meth:`abandon_held` abandons them.
+        on_idle: Called once every report so far was made (see :class:`Capture`).
     """
 
     def __init__(
@@ -77,8 +78,10 @@ class Tap:
         on_received: Callable[[WorkItemEvent], None] | None = None,
         log: Callable[[str], None] | None = None,
         holds: HoldGate | None = None,
+        on_idle: Callable[[], None] | None = None,
     ) -> None:
         self.options = options
+        self._on_idle = on_idle
         self.holds = holds
         self._log = log or (lambda text: None)
         self._on_event = on_event
@@ -107,7 +110,7 @@ class Tap:
         check_listen(self.options.listen)
         sidecar = self.options.sidecar
         self._capture = Capture(
-            self._on_event, self._on_received, self.options.record_dir, self._log
+            self._on_event, self._on_received, self.options.record_dir, self._log, self._on_idle
         )
         if self.uses_relay:
             port = self._start_relay(self._capture)

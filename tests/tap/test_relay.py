@@ -191,3 +191,42 @@ def test_the_stop_ends_the_streams_and_refuses_new_ones(relayed: Any) -> None:
     wait_until("both completions", lambda: [r[1] for r in done] == [b"late", b"later"])
     assert relay.wait_idle(10)
     assert notes == []
+
+
+class _Socket:
+    """What the relay writes to one side (a stand-in for a socket's transport)."""
+
+    def __init__(self) -> None:
+        self.sent = bytearray()
+
+    def write(self, data: bytes) -> None:
+        self.sent += data
+
+    def writelines(self, pieces: Any) -> None:
+        for piece in pieces:
+            self.sent += piece
+
+    def is_closing(self) -> bool:
+        return False
+
+
+def test_frames_that_cannot_be_read_are_still_relayed_unchanged() -> None:
+    from engine.tap._relay import _PREFACE, _Connection, _frame
+
+    notes: list[str] = []
+    relay = Relay("127.0.0.1:0", "127.0.0.1:1", lambda *a: None, lambda *a: None, notes.append)
+    connection = _Connection(relay, "ipv4:127.0.0.1:5")
+    worker, sidecar = _Socket(), _Socket()
+    connection.connected(worker, sidecar)  # type: ignore[arg-type]
+    bad = _frame(1, 0x4 | 0x1, 1, bytes([0x80 | 70]))  # HEADERS naming no table entry
+    data = _PREFACE + _frame(4, 0, 0, b"") + bad + _frame(0, 1, 1, b"\x00\x00\x00\x00\x01z")
+    for cut in (10, 30, 40, len(data)):  # in pieces, cut anywhere
+        connection.received(data[:cut], from_worker=True)
+        data = data[cut:]
+    more = _frame(0, 0, 3, b"after")
+    connection.received(more, from_worker=True)
+    assert bytes(sidecar.sent) == (
+        _PREFACE + _frame(4, 0, 0, b"") + bad + _frame(0, 1, 1, b"\x00\x00\x00\x00\x01z") + more
+    )
+    assert len(notes) == 1 and "ipv4:127.0.0.1:5" in notes[0] and "no longer captured" in notes[0]
+    assert worker.sent == b""
