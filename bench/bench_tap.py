@@ -8,7 +8,11 @@ activities at once, then one more) are scheduled with the SDK's client, straight
 sidecar, and waited for. Rounds interleave both set-ups, alternating which goes first; the
 medians and the throughput ratio are printed (target: at least 0.9)::
 
-    python bench/bench_tap.py [--count 300] [--rounds 5]
+    python bench/bench_tap.py [--count 300] [--rounds 5] [--tap-arg=ARG ...]
+
+``--tap-arg`` passes one more argument to ``inspector tap``: ``--tap-arg=--header
+--tap-arg=x-bench=1`` (a header to add, which the in-memory sidecar ignores) measures the gRPC
+forwarder, the path the tap takes when it must rewrite calls (docs/tap.md), instead of the relay.
 """
 
 from __future__ import annotations
@@ -52,7 +56,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _start_tap(
-    sidecar_port: int, env: dict[str, str], log: Path
+    sidecar_port: int, env: dict[str, str], log: Path, extra: list[str]
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     out = open(log, "wb")  # noqa: SIM115 - the child owns it from here
@@ -65,6 +69,7 @@ def _start_tap(
             f"127.0.0.1:{port}",
             "--sidecar",
             f"127.0.0.1:{sidecar_port}",
+            *extra,
         ],
         cwd=ROOT,
         env=env,
@@ -80,7 +85,7 @@ def _start_tap(
     return proc, f"127.0.0.1:{port}"
 
 
-def run_once(kind: str, count: int, folder: Path) -> float:
+def run_once(kind: str, count: int, folder: Path, tap_args: list[str] | None = None) -> float:
     """Push ``count`` orchestrations with the SDK's worker, ``direct`` or through the ``tap``."""
     port = _free_port()
     backend = InMemoryOrchestrationBackend(port=port)
@@ -91,7 +96,7 @@ def run_once(kind: str, count: int, folder: Path) -> float:
     try:
         address = f"127.0.0.1:{port}"
         if kind == "tap":
-            tap, address = _start_tap(port, env, folder / "tap.log")
+            tap, address = _start_tap(port, env, folder / "tap.log", tap_args or [])
             procs.append(tap)
         procs.insert(
             0,
@@ -130,18 +135,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--count", type=int, default=300, help="orchestrations per run")
     parser.add_argument("--rounds", type=int, default=5, help="runs per set-up")
+    parser.add_argument(
+        "--tap-arg", action="append", default=[], help="one more argument for inspector tap"
+    )
     args = parser.parse_args(argv)
     rates: dict[str, list[float]] = {"direct": [], "tap": []}
     with tempfile.TemporaryDirectory() as tmp:
         for round_no in range(args.rounds):
             order = ("direct", "tap") if round_no % 2 == 0 else ("tap", "direct")
             for kind in order:
-                rate = run_once(kind, args.count, Path(tmp))
+                rate = run_once(kind, args.count, Path(tmp), args.tap_arg)
                 rates[kind].append(rate)
                 print(f"round {round_no + 1}: {kind:7} {rate:8.1f} orchestrations/s", flush=True)
     print(
         f"{args.count} orchestrations, fan-out of {FAN_OUT} activities each (+1 to sum), "
         f"SDK worker, cpus={os.cpu_count()}, {args.rounds} rounds"
+        + (f", tap {' '.join(args.tap_arg)}" if args.tap_arg else "")
     )
     median = {kind: statistics.median(values) for kind, values in rates.items()}
     print(f"{'':28}{'median':>8}{'best':>8}")
