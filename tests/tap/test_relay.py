@@ -211,7 +211,9 @@ class _Socket:
 
 
 def test_frames_that_cannot_be_read_are_still_relayed_unchanged() -> None:
-    from engine.tap._relay import _PREFACE, _Connection, _frame
+    from engine.tap._h2 import PREFACE as _PREFACE
+    from engine.tap._h2 import Connection as _Connection
+    from engine.tap._h2 import frame as _frame
 
     notes: list[str] = []
     relay = Relay("127.0.0.1:0", "127.0.0.1:1", lambda *a: None, lambda *a: None, notes.append)
