@@ -6,7 +6,8 @@ either to the sidecar itself or to an ``inspector tap`` process in front of it (
 log lines written as usual). After the same warm-up, N ``fan_out_fan_in`` orchestrations (5
 activities at once, then one more) are scheduled with the SDK's client, straight to the
 sidecar, and waited for. Rounds interleave both set-ups, alternating which goes first; the
-medians and the throughput ratio are printed (target: at least 0.9)::
+medians and the throughput ratio are printed (target: at least 0.9), and the CPU time each
+process spent per orchestration (read from /proc: steadier than rates on a shared machine)::
 
     python bench/bench_tap.py [--count 300] [--rounds 5] [--tap-arg=ARG ...]
 
@@ -85,6 +86,20 @@ def _start_tap(
     return proc, f"127.0.0.1:{port}"
 
 
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (0.0 where /proc is not there)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+CPU: dict[str, list[dict[str, float]]] = {"direct": [], "tap": []}
+"""Per run: CPU milliseconds per orchestration of the worker, the tap, and this process (the
+sidecar and the client)."""
+
+
 def run_once(kind: str, count: int, folder: Path, tap_args: list[str] | None = None) -> float:
     """Push ``count`` orchestrations with the SDK's worker, ``direct`` or through the ``tap``."""
     port = _free_port()
@@ -114,6 +129,8 @@ def run_once(kind: str, count: int, folder: Path, tap_args: list[str] | None = N
         ]
         _wait_all(client, warm)
         time.sleep(SETTLE_SECONDS)
+        before = {"worker": _cpu_seconds(procs[0].pid), "here": time.process_time()}
+        before["tap"] = _cpu_seconds(procs[1].pid) if kind == "tap" else 0.0
         started = time.perf_counter()
         ids = [
             client.schedule_new_orchestration(samples.fan_out_fan_in, input=FAN_OUT)
@@ -121,6 +138,9 @@ def run_once(kind: str, count: int, folder: Path, tap_args: list[str] | None = N
         ]
         statuses = _wait_all(client, ids)
         elapsed = time.perf_counter() - started
+        after = {"worker": _cpu_seconds(procs[0].pid), "here": time.process_time()}
+        after["tap"] = _cpu_seconds(procs[1].pid) if kind == "tap" else 0.0
+        CPU[kind].append({name: 1000 * (after[name] - before[name]) / count for name in after})
         if statuses != {"COMPLETED": count}:
             raise SystemExit(f"{kind}: not every orchestration completed: {statuses}")
         return count / elapsed
@@ -160,6 +180,17 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"throughput ratio (tap / direct): {median['tap'] / median['direct']:.2f} of medians"
         f"   (per round: {', '.join(f'{r:.2f}' for r in ratios)}; target >= 0.9)"
+    )
+    cpu = {
+        kind: {name: statistics.median(run[name] for run in runs) for name in runs[0]}
+        for kind, runs in CPU.items()
+    }
+    print(
+        "CPU per orchestration, medians (ms): "
+        f"direct: worker {cpu['direct']['worker']:.2f}, sidecar+client {cpu['direct']['here']:.2f}"
+        f"; tapped: worker {cpu['tap']['worker']:.2f}, sidecar+client {cpu['tap']['here']:.2f}, "
+        f"tap {cpu['tap']['tap']:.2f} ({cpu['tap']['tap'] / cpu['tap']['worker']:.2f} of the "
+        "worker's)"
     )
     return 0
 
