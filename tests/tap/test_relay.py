@@ -232,3 +232,39 @@ def test_frames_that_cannot_be_read_are_still_relayed_unchanged() -> None:
     )
     assert len(notes) == 1 and "ipv4:127.0.0.1:5" in notes[0] and "no longer captured" in notes[0]
     assert worker.sent == b""
+
+
+def test_a_compressed_completion_is_read(relayed: Any) -> None:
+    relay, _, _, done, notes, _ = relayed
+    host, port = relay._servers[0].sockets[0].getsockname()[:2]
+    with grpc.insecure_channel(f"{host}:{port}", compression=grpc.Compression.Gzip) as channel:
+        channel.unary_unary(SERVICE + "CompleteActivityTask")(b"z" * 5000, timeout=30)
+    wait_until("the completion read", lambda: len(done) == 1)
+    assert done[0][1] == b"z" * 5000 and done[0][2] == grpc.StatusCode.OK
+    assert notes == []
+
+
+@pytest.mark.parametrize("host", ["localhost", "[::1]"])
+def test_listens_on_every_address_of_a_name_on_one_port(host: str) -> None:
+    sidecar = Sidecar()
+    done: list[Any] = []
+    relay = Relay(
+        f"{host}:0",
+        f"127.0.0.1:{sidecar.port}",
+        lambda *a: None,
+        lambda *report: done.append(report),
+        lambda t: None,
+    )
+    try:
+        try:
+            port = relay.start()
+        except OSError as err:  # no IPv6 on this machine
+            pytest.skip(f"cannot listen on {host}: {err}")
+        ports = {server.sockets[0].getsockname()[1] for server in relay._servers}
+        assert ports == {port}
+        with grpc.insecure_channel(f"{host}:{port}") as channel:
+            channel.unary_unary(SERVICE + "CompleteActivityTask")(b"ok", timeout=30)
+        wait_until("the completion read", lambda: len(done) == 1)
+    finally:
+        relay.stop()
+        sidecar.server.stop(0)
