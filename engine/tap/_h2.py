@@ -123,21 +123,21 @@ class Connection:
         self.calls: dict[int, _Call] = {}
         self.up: _Direction | None = None  # towards the sidecar
         self.down: _Direction | None = None  # towards the worker
-        self.early: list[bytes] = []
+        self.early: list[tuple[bytes, bool]] = []
 
     def connected(self, worker: asyncio.Transport, sidecar: asyncio.Transport) -> None:
         """Both sockets are open: relay from here on."""
         self.up, self.down = _Direction(sidecar, len(PREFACE)), _Direction(worker, 0)
         self.relay.connections.add(self)
         early, self.early = self.early, []
-        for data in early:  # the sidecar spoke before its socket was handed over
-            self.received(data, from_worker=False)
+        for data, from_worker in early:  # bytes that came before both sockets were open
+            self.received(data, from_worker)
 
     def received(self, data: bytes, from_worker: bool) -> None:
         """Bytes from one side, for the other."""
         out = self.up if from_worker else self.down
         if out is None:
-            self.early.append(data)
+            self.early.append((data, from_worker))
             return
         if out.writer.is_closing():
             return

@@ -130,7 +130,14 @@ class Tap:
     def uses_relay(self) -> bool:
         """Whether calls are relayed frame for frame (see :attr:`TapOptions.relay`)."""
         sidecar = self.options.sidecar
-        return self.options.relay and self.holds is None and not sidecar.tls and not sidecar.headers
+        plain = sidecar.address.rpartition(":")[2].isdigit()  # HOST:PORT, not a gRPC target
+        return (
+            self.options.relay
+            and plain
+            and self.holds is None
+            and not sidecar.tls
+            and not sidecar.headers
+        )
 
     def _start_relay(self, capture: Capture) -> int:
         self._relay = Relay(
