@@ -1,5 +1,5 @@
 """``inspector tap LISTEN_HOST:PORT --sidecar HOST:PORT [--ui [--app APP]]``: the transparent
-proxy.
+proxy (``--listen-cert`` / ``--listen-key``: TLS towards the workers).
 
 Headless: one line per work item on standard error, as ``inspector worker`` writes them,
 followed by the peer of the worker that served it; notices start with ``tap:``. SIGINT and
@@ -52,6 +52,12 @@ def add_parser(
         "--record", metavar="DIR", help="save every work item's request and response in DIR"
     )
     p.add_argument(
+        "--listen-cert",
+        metavar="FILE",
+        help="serve TLS to the workers with this PEM certificate (with --listen-key)",
+    )
+    p.add_argument("--listen-key", metavar="FILE", help="the PEM private key of --listen-cert")
+    p.add_argument(
         "--grace",
         type=seconds,
         default=10.0,
@@ -72,6 +78,8 @@ def _check(args: argparse.Namespace) -> str | None:
         return "--ca needs --tls"
     if args.app and not args.ui:
         return "--app needs --ui (headless, the tap runs no code)"
+    if bool(args.listen_cert) != bool(args.listen_key):
+        return "--listen-cert and --listen-key go together"
     if args.record:
         if os.path.exists(args.record) and not os.path.isdir(args.record):
             return f"--record: {args.record} is not a directory"
@@ -89,13 +97,23 @@ def tap_options(args: argparse.Namespace) -> TapOptions:
 
     Raises:
         ConnectionConfigError: the CA file cannot be read or holds no certificate.
+        TapError: the listener's certificate or key cannot be read.
     """
     from engine.channel import Dialer
-    from engine.tap import TapOptions
+    from engine.tap import TapOptions, read_listen_tls
 
     sidecar = connection_options(args, address=args.sidecar)
     Dialer(sidecar)  # reads and checks the CA file, as every command does
-    return TapOptions(listen=args.listen, sidecar=sidecar, record_dir=args.record, grace=args.grace)
+    options = TapOptions(
+        listen=args.listen,
+        sidecar=sidecar,
+        record_dir=args.record,
+        grace=args.grace,
+        listen_cert=args.listen_cert,
+        listen_key=args.listen_key,
+    )
+    read_listen_tls(options)  # at the door: one line and exit 2 if unreadable
+    return options
 
 
 def run(args: argparse.Namespace) -> int:

@@ -19,6 +19,14 @@ orchestrator completion can be held before it is forwarded. Usage::
 
 from engine.errors import TapError
 from engine.tap._capture import Capture, TapStats
-from engine.tap._tap import Tap, TapOptions, check_listen
+from engine.tap._tap import Tap, TapOptions, check_listen, read_listen_tls
 
-__all__ = ["Capture", "Tap", "TapError", "TapOptions", "TapStats", "check_listen"]
+__all__ = [
+    "Capture",
+    "Tap",
+    "TapError",
+    "TapOptions",
+    "TapStats",
+    "check_listen",
+    "read_listen_tls",
+]

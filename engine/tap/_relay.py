@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -117,6 +118,7 @@ class Relay:
         on_item: Called with each ``GetWorkItems`` message before it is relayed.
         on_completion: See :data:`OnCompletion`.
         log: Called with notices.
+        ssl_context: Serve TLS with this context (its ALPN offering ``h2``); None: plain.
     """
 
     def __init__(
@@ -126,7 +128,9 @@ class Relay:
         on_item: OnItem,
         on_completion: OnCompletion,
         log: Callable[[str], None],
+        ssl_context: ssl.SSLContext | None = None,
     ) -> None:
+        self._ssl = ssl_context
         host, _, port = sidecar.rpartition(":")
         self.sidecar = (host.strip("[]"), int(port))
         self._listen = listen
@@ -149,7 +153,7 @@ class Relay:
         sockets = _bind(self._listen)
         self._thread.start()
         for sock in sockets:
-            server = self._loop.create_server(lambda: _WorkerSide(self), sock=sock)
+            server = self._loop.create_server(lambda: _WorkerSide(self), sock=sock, ssl=self._ssl)
             self._servers.append(self._call(server))
         port: int = sockets[0].getsockname()[1]
         return port

@@ -4,6 +4,7 @@ nothing."""
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -40,6 +41,9 @@ class TapOptions:
         relay: Relay HTTP/2 frame for frame (:mod:`engine.tap._relay`) where nothing needs
             the calls themselves: no hold gate, no TLS and no headers to the sidecar. False:
             every call goes through the gRPC forwarder.
+        listen_cert: PEM certificate (chain) to serve TLS with, beside ``listen_key``; None:
+            the tap listens in plain text.
+        listen_key: PEM private key of ``listen_cert``.
     """
 
     listen: str
@@ -48,6 +52,46 @@ class TapOptions:
     grace: float = 10.0
     max_calls: int = 256
     relay: bool = True
+    listen_cert: str | None = None
+    listen_key: str | None = None
+
+
+def read_listen_tls(options: TapOptions) -> tuple[bytes, bytes] | None:
+    """The certificate and key the tap serves TLS with (None: plain text), checked.
+
+    Raises:
+        TapError: Only one of the two is given, a file cannot be read, or it holds no PEM
+            certificate / private key.
+    """
+    cert, key = options.listen_cert, options.listen_key
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise TapError("a TLS listener needs both a certificate and its key")
+    found = []
+    for path, what, marker in (
+        (cert, "certificate", b"CERTIFICATE-----"),
+        (key, "key", b"KEY-----"),
+    ):
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError as err:
+            raise TapError(f"cannot read the {what} file {path}: {err.strerror}") from None
+        if b"-----BEGIN" not in data or marker not in data:
+            raise TapError(f"the {what} file {path} holds no PEM {what}")
+        found.append(data)
+    return found[0], found[1]
+
+
+def _server_context(options: TapOptions) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(options.listen_cert or "", options.listen_key or "")
+    except (ssl.SSLError, OSError) as err:
+        raise TapError(f"the certificate and key do not load: {err}") from None
+    context.set_alpn_protocols(["h2"])
+    return context
 
 
 class Tap:
@@ -92,6 +136,7 @@ class Tap:
         self._capture: Capture | None = None
         self._forwarder: Forwarder | None = None
         self._relay: Relay | None = None
+        self._tls: tuple[bytes, bytes] | None = None
         self.port = 0
         """The port the tap listens on (known after :meth:`start`)."""
 
@@ -108,18 +153,22 @@ class Tap:
             ConnectionConfigError: The CA file cannot be read or holds no certificate.
         """
         check_listen(self.options.listen)
+        self._tls = read_listen_tls(self.options)
+        context = _server_context(self.options) if self._tls is not None else None
         sidecar = self.options.sidecar
         self._capture = Capture(
             self._on_event, self._on_received, self.options.record_dir, self._log, self._on_idle
         )
         if self.uses_relay:
-            port = self._start_relay(self._capture)
+            port = self._start_relay(self._capture, context)
         else:
             port = self._start_forwarder(self._capture)
         self.port = port
         names = sidecar.header_names()
         self._log(
-            f"listening on {self.options.listen.rpartition(':')[0]}:{port}, "
+            f"listening on {self.options.listen.rpartition(':')[0]}:{port}"
+            + (" with TLS" if self._tls is not None else "")
+            + ", "
             f"forwarding to {sidecar.address}"
             + (" over TLS" if sidecar.tls else "")
             + (f" (headers: {', '.join(names)})" if names else "")
@@ -139,13 +188,14 @@ class Tap:
             and not sidecar.headers
         )
 
-    def _start_relay(self, capture: Capture) -> int:
+    def _start_relay(self, capture: Capture, context: ssl.SSLContext | None) -> int:
         self._relay = Relay(
             self.options.listen,
             self.options.sidecar.address,
             capture.item,
             capture.completion,
             self._log,
+            context,
         )
         try:
             return self._relay.start()
@@ -170,7 +220,12 @@ class Tap:
             options=[*BASE_OPTIONS, ("grpc.so_reuseport", 0)],
         )
         try:
-            port = server.add_insecure_port(self.options.listen)
+            if self._tls is not None:
+                cert, key = self._tls
+                credentials = grpc.ssl_server_credentials([(key, cert)])
+                port = server.add_secure_port(self.options.listen, credentials)
+            else:
+                port = server.add_insecure_port(self.options.listen)
         except RuntimeError:
             port = 0
         if not port:
