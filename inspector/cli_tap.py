@@ -42,7 +42,8 @@ def add_parser(
         description="Forward every call from workers and clients to the sidecar, and log "
         "and record the work items and their completions; with --ui, show them live in "
         "the TUI of attach instead (--app: open turns with that code). --tls, --ca and "
-        "--header apply to the connection to the sidecar.",
+        "--header apply to the connection to the sidecar; --listen-cert and --listen-key "
+        "serve TLS to the workers.",
     )
     p.add_argument("listen", metavar="LISTEN_HOST:PORT", type=address, help="where to listen")
     p.add_argument(
