@@ -17,7 +17,7 @@ from engine.live import InstanceRow
 from engine.worker import Outcome, WorkItemEvent
 from inspector.formatting import clock, stamp
 from inspector.style import CONNECTED, TROUBLE, outcome_style, status_style
-from inspector.text import middle_text, short_text
+from inspector.text import middle_text, peer_cell, short_text
 
 
 def outcome_label(outcome: Outcome) -> str:
@@ -133,16 +133,6 @@ class Filters:
         """Whether a row of this name and instance passes the text filter."""
         text = self.name.lower()
         return not text or text in name.lower() or text in instance_id.lower()
-
-
-def peer_cell(peer: str, width: int) -> str:
-    """A gRPC peer (``ipv4:127.0.0.1:36384``, ``ipv6:[::1]:5000``) as ``HOST:PORT`` in at most
-    ``width`` characters, cut from the left: workers on one host differ by their port."""
-    scheme, colon, rest = peer.partition(":")
-    text = rest if colon and scheme in ("ipv4", "ipv6") else peer
-    if width <= 0 or len(text) <= width:
-        return text if width > 0 else ""
-    return "…" + text[len(text) - width + 1 :]
 
 
 @dataclass(frozen=True)

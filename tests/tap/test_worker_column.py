@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from inspector.widgets.live import peer_cell
+from inspector.text import peer_cell
 
 
 @pytest.mark.parametrize(
