@@ -1,61 +1,55 @@
 """HTTP/2 frames of one relayed connection: relayed whole, read on the way.
 
-:class:`Connection` gets the bytes each side sends, cuts them into frames, reads the header
-blocks (through a mirror of each direction's HPACK table) and the DATA frames of the calls the
-tap captures, and writes the frames on, unchanged, with the few of the relay's own (on stop)
-at frame boundaries. The sockets are :mod:`engine.tap._relay`'s.
+:class:`Connection` gets the bytes each side sends, cuts them into frames (their headers, flags,
+padding and priority read by ``hyperframe``), reads the header blocks (one ``hpack`` decoder per
+direction, fed every block in order, so that its dynamic table stays the peer's) and the DATA
+frames of the calls the tap captures, and writes the frames on, unchanged, with the few of the
+relay's own (on stop) at frame boundaries. The sockets are :mod:`engine.tap._relay`'s.
 """
 
 from __future__ import annotations
 
 import asyncio
-import struct
 import zlib
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
+from urllib.parse import unquote_to_bytes
 
 import grpc
+from hpack import Decoder, Encoder, NeverIndexedHeaderTuple
+from hyperframe.frame import (
+    ContinuationFrame,
+    DataFrame,
+    Frame,
+    HeadersFrame,
+    PushPromiseFrame,
+    RstStreamFrame,
+    WindowUpdateFrame,
+)
 
 from engine.tap._forward import COMPLETIONS, WORK_ITEMS
-from engine.tap._hpack import Decoder, encode_literal
 
 if TYPE_CHECKING:
     from engine.tap._relay import Relay
 
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
-_DATA, _HEADERS, _RST, _PUSH, _WINDOW, _CONTINUATION = 0, 1, 3, 5, 8, 9
-_END_STREAM, _END_HEADERS, _PADDED, _PRIORITY = 0x1, 0x4, 0x8, 0x20
 _CANCEL = 8
 _CODES = {code.value[0]: code for code in grpc.StatusCode}
+_UNLIMITED = 1 << 31
+"""The readers' own limits: each peer enforces the ones it announced, the relay reads what
+they accept."""
+_BLOCKS = (HeadersFrame, PushPromiseFrame, ContinuationFrame)
 
 
-def frame(kind: int, flags: int, stream: int, payload: bytes) -> bytes:
-    return (
-        struct.pack(">I", len(payload))[1:]
-        + bytes([kind, flags])
-        + struct.pack(">I", stream)
-        + payload
-    )
+def _decoder() -> Decoder:
+    decoder = Decoder(max_header_list_size=_UNLIMITED)
+    decoder.max_allowed_table_size = _UNLIMITED
+    return decoder
 
 
-def _unescape(text: str) -> str:
-    """``grpc-message`` is percent-encoded."""
-    if "%" not in text:
-        return text
-    raw = text.encode("latin-1")
-    out = bytearray()
-    i = 0
-    while i < len(raw):
-        if raw[i] == 0x25 and i + 2 < len(raw):
-            try:
-                out.append(int(raw[i + 1 : i + 3], 16))
-                i += 3
-                continue
-            except ValueError:
-                pass
-        out.append(raw[i])
-        i += 1
-    return out.decode("utf-8", errors="replace")
+def _trailers(fields: list[tuple[str, str]]) -> bytes:
+    """A header block of fields never indexed: no table changes on either side."""
+    return Encoder().encode([NeverIndexedHeaderTuple(name, value) for name, value in fields])
 
 
 def _first_message(data: bytes | bytearray, encoding: str) -> bytes | None:
@@ -72,6 +66,11 @@ def _first_message(data: bytes | bytearray, encoding: str) -> bytes | None:
             raise ValueError(f"a message compressed with {encoding or 'no encoding'!r}")
         body = zlib.decompress(body, wbits)
     return body
+
+
+def _text(fields: dict[bytes, bytes], name: bytes, default: str = "") -> str:
+    value = fields.get(name)
+    return default if value is None else value.decode("latin-1")
 
 
 @dataclass
@@ -91,27 +90,45 @@ class _Direction:
 
     def __init__(self, writer: asyncio.Transport, preface: int) -> None:
         self.writer = writer
-        self.decoder = Decoder()
+        self.decoder = _decoder()
         self.buffer = bytearray()
         self.preface = preface
         self.block = bytearray()
         self.block_stream = 0
-        self.block_flags = 0
+        self.block_ends_stream = False
         self.in_block = False
         """A header block was written without its end: nothing may be sent in between."""
         self.waiting: list[bytes] = []
         """Frames of the relay's own, sent once the header block being written ends."""
         self.lost = False
 
-    def send(self, frame: bytes) -> None:
+    def send(self, frame: Frame) -> None:
         """Write one frame of the relay's own between two whole frames of the peer's (never
         into a direction relayed as raw bytes, where a frame may be cut)."""
         if self.lost:
             return
         if self.in_block:
-            self.waiting.append(frame)
+            self.waiting.append(frame.serialize())
         else:
-            self.writer.write(frame)
+            self.writer.write(frame.serialize())
+
+    def block_read(self, frame: HeadersFrame | ContinuationFrame) -> dict[bytes, bytes] | None:
+        """Collect a header block (its padding and priority left out); its fields once whole."""
+        if isinstance(frame, HeadersFrame):
+            self.block = bytearray(frame.data)
+            self.block_stream = frame.stream_id
+            self.block_ends_stream = "END_STREAM" in frame.flags
+        elif frame.stream_id != self.block_stream:
+            raise ValueError(f"a CONTINUATION of stream {frame.stream_id} in another's block")
+        else:
+            self.block += frame.data
+        if "END_HEADERS" not in frame.flags:
+            return None
+        return dict(self.decoder.decode(bytes(self.block), raw=True))
+
+
+_Read = tuple[bool, list[Frame]]
+"""Whether to relay the frame just read, and the relay's own frames to send after it."""
 
 
 class Connection:
@@ -173,22 +190,20 @@ class Connection:
             out.preface -= pos
         try:
             while len(buffer) - pos >= 9 and not out.preface:
-                length = int.from_bytes(buffer[pos : pos + 3], "big")
+                frame, length = Frame.parse_frame_header(memoryview(buffer[pos : pos + 9]))
                 end = pos + 9 + length
                 if end > len(buffer):
                     break
-                kind, flags = buffer[pos + 3], buffer[pos + 4]
-                stream = int.from_bytes(buffer[pos + 5 : pos + 9], "big") & 0x7FFFFFFF
-                keep, after = read(out, kind, flags, stream, buffer, pos + 9, end)
+                keep, after = read(out, frame, buffer, pos + 9, end)
                 if not keep:
                     pieces.append(buffer[start:pos])
                     start = end
                 if after:
                     pieces.append(buffer[start:end])
-                    pieces.extend(after)
+                    pieces.extend(own.serialize() for own in after)
                     start = end
-                if kind in (_HEADERS, _PUSH, _CONTINUATION) and keep:
-                    out.in_block = not flags & _END_HEADERS
+                if keep and isinstance(frame, _BLOCKS):
+                    out.in_block = "END_HEADERS" not in frame.flags
                 pos = end
         except Exception as err:  # noqa: BLE001 - reading may fail, relaying must not
             out.lost = True
@@ -203,75 +218,43 @@ class Connection:
             out.writer.writelines(out.waiting)
             out.waiting.clear()
 
-    def _block(
-        self,
-        side: _Direction,
-        kind: int,
-        flags: int,
-        stream: int,
-        data: bytearray,
-        at: int,
-        end: int,
-    ) -> list[tuple[str, str]] | None:
-        """Collect a header block; its fields once it is whole."""
-        if kind == _HEADERS:
-            if flags & _PADDED:
-                end -= data[at]
-                at += 1
-            if flags & _PRIORITY:
-                at += 5
-            side.block = bytearray(data[at:end])
-            side.block_stream, side.block_flags = stream, flags
-        else:
-            side.block += data[at:end]
-        if not flags & _END_HEADERS:
-            return None
-        return side.decoder.decode(bytes(side.block))
-
     @staticmethod
-    def _payload(flags: int, data: bytearray, at: int, end: int) -> bytearray:
-        if flags & _PADDED:
-            end -= data[at]
-            at += 1
-        return data[at:end]
+    def _body(frame: Frame, data: bytearray, at: int, end: int) -> None:
+        """Read the frame's body (a copy: the buffer stays free to shrink)."""
+        frame.parse_body(memoryview(data[at:end]))
 
     # --- frames from the worker ----------------------------------------------------------
 
     def _from_worker(
-        self,
-        side: _Direction,
-        kind: int,
-        flags: int,
-        stream: int,
-        data: bytearray,
-        at: int,
-        end: int,
-    ) -> tuple[bool, list[bytes]]:
-        if kind in (_HEADERS, _CONTINUATION):
-            fields = self._block(side, kind, flags, stream, data, at, end)
+        self, side: _Direction, frame: Frame, data: bytearray, at: int, end: int
+    ) -> _Read:
+        if isinstance(frame, HeadersFrame | ContinuationFrame):
+            self._body(frame, data, at, end)
+            fields = side.block_read(frame)
             if fields is not None and side.block_stream not in self.calls:
-                return True, self._opened(side.block_stream, dict(fields))
-        elif kind == _DATA:
-            call = self.calls.get(stream)
+                return True, self._opened(side.block_stream, fields)
+        elif isinstance(frame, DataFrame):
+            call = self.calls.get(frame.stream_id)
             if call is not None and call.path in COMPLETIONS:
-                call.data += self._payload(flags, data, at, end)
-        elif kind == _RST:
-            call = self.calls.pop(stream, None)
+                self._body(frame, data, at, end)
+                call.data += frame.data
+        elif isinstance(frame, RstStreamFrame):
+            call = self.calls.pop(frame.stream_id, None)
             if call is not None and call.path in COMPLETIONS and not call.ended:
                 self._done(call, grpc.StatusCode.CANCELLED, "cancelled by the caller")
-        elif kind == _PUSH:
+        elif isinstance(frame, PushPromiseFrame):
             raise ValueError("a push promise from a client")
         return True, []
 
-    def _opened(self, stream: int, fields: dict[str, str]) -> list[bytes]:
-        path = fields.get(":path", "")
+    def _opened(self, stream: int, fields: dict[bytes, bytes]) -> list[Frame]:
+        path = _text(fields, b":path")
         if path != WORK_ITEMS and path not in COMPLETIONS:
             return []
-        call = _Call(path, encoding=fields.get("grpc-encoding", ""))
+        call = _Call(path, encoding=_text(fields, b"grpc-encoding"))
         self.calls[stream] = call
         if path == WORK_ITEMS and self.relay.refuse_streams and not self._raw():
             self._end(stream, call, 14, "the tap is stopping")
-            return [frame(_RST, 0, stream, struct.pack(">I", _CANCEL))]
+            return [RstStreamFrame(stream, error_code=_CANCEL)]
         return []
 
     def _end(self, stream: int, call: _Call, status: int, message: str) -> None:
@@ -280,8 +263,8 @@ class Connection:
         call.ended = True
         fields = [(":status", "200"), ("content-type", "application/grpc")]
         fields += [("grpc-status", str(status)), ("grpc-message", message)]
-        block = encode_literal(fields)
-        self.down.send(frame(_HEADERS, _END_STREAM | _END_HEADERS, stream, block))
+        trailers = HeadersFrame(stream, _trailers(fields), flags=("END_STREAM", "END_HEADERS"))
+        self.down.send(trailers)
 
     def _raw(self) -> bool:
         """Whether a direction is relayed as raw bytes (the relay can add no frame there)."""
@@ -295,55 +278,57 @@ class Connection:
         for stream, call in list(self.calls.items()):
             if call.path == WORK_ITEMS and not call.ended:
                 self._end(stream, call, 0, "")
-                up.send(frame(_RST, 0, stream, struct.pack(">I", _CANCEL)))
+                up.send(RstStreamFrame(stream, error_code=_CANCEL))
 
     # --- frames from the sidecar ---------------------------------------------------------
 
     def _from_sidecar(
-        self,
-        side: _Direction,
-        kind: int,
-        flags: int,
-        stream: int,
-        data: bytearray,
-        at: int,
-        end: int,
-    ) -> tuple[bool, list[bytes]]:
-        if kind in (_HEADERS, _CONTINUATION):
-            fields = self._block(side, kind, flags, stream, data, at, end)
-            call = self.calls.get(side.block_stream)
-            if fields is None or call is None:
-                return True, []
-            if call.ended:  # the worker's stream is closed: a header block it still decodes
-                if side.block_flags & _END_STREAM:
-                    del self.calls[side.block_stream]
-                return True, []
-            found = dict(fields)
-            if not side.block_flags & _END_STREAM:
-                call.response_encoding = found.get("grpc-encoding", "")
-                return True, []
-            del self.calls[side.block_stream]
-            if call.path in COMPLETIONS:
-                code = _CODES.get(int(found.get("grpc-status", "2")), grpc.StatusCode.UNKNOWN)
-                self._done(call, code, _unescape(found.get("grpc-message", "")))
-        elif kind == _DATA:
-            call = self.calls.get(stream)
+        self, side: _Direction, frame: Frame, data: bytearray, at: int, end: int
+    ) -> _Read:
+        if isinstance(frame, HeadersFrame | ContinuationFrame):
+            self._body(frame, data, at, end)
+            fields = side.block_read(frame)
+            if fields is not None:
+                self._answered(side, fields)
+        elif isinstance(frame, DataFrame):
+            call = self.calls.get(frame.stream_id)
             if call is not None and call.ended:
                 assert self.up is not None
-                self.up.send(frame(_WINDOW, 0, 0, struct.pack(">I", end - at)))
+                if end > at:
+                    self.up.send(WindowUpdateFrame(0, window_increment=end - at))
                 return False, []  # the worker's stream is closed: dropped, window given back
             if call is not None and call.path == WORK_ITEMS:
-                call.data += self._payload(flags, data, at, end)
+                self._body(frame, data, at, end)
+                call.data += frame.data
                 self._items(call)
-        elif kind == _RST:
-            call = self.calls.pop(stream, None)
+        elif isinstance(frame, RstStreamFrame):
+            call = self.calls.pop(frame.stream_id, None)
             if call is not None and call.ended:
                 return False, []
             if call is not None and call.path in COMPLETIONS:
                 self._done(call, grpc.StatusCode.CANCELLED, "reset by the sidecar")
-        elif kind == _PUSH:
+        elif isinstance(frame, PushPromiseFrame):
             raise ValueError("a push promise from the sidecar")
         return True, []
+
+    def _answered(self, side: _Direction, fields: dict[bytes, bytes]) -> None:
+        """A whole header block from the sidecar: a response's headers or its trailers."""
+        stream = side.block_stream
+        call = self.calls.get(stream)
+        if call is None:
+            return
+        if call.ended:  # the worker's stream is closed: a header block it still decodes
+            if side.block_ends_stream:
+                del self.calls[stream]
+            return
+        if not side.block_ends_stream:
+            call.response_encoding = _text(fields, b"grpc-encoding")
+            return
+        del self.calls[stream]
+        if call.path in COMPLETIONS:
+            code = _CODES.get(int(_text(fields, b"grpc-status", "2")), grpc.StatusCode.UNKNOWN)
+            message = unquote_to_bytes(fields.get(b"grpc-message", b"")).decode("utf-8", "replace")
+            self._done(call, code, message)
 
     def _items(self, call: _Call) -> None:
         while True:

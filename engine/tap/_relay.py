@@ -3,7 +3,7 @@
 Each connection a worker (or client) opens to the tap gets its own connection to the sidecar,
 and the bytes go through unchanged both ways: every method, metadata, deadline, cancellation,
 flow control and status is the peers' own. On the way the frames are read: the header blocks
-through a mirror of each direction's HPACK table (:mod:`engine.tap._hpack`), the messages of
+through one ``hpack`` decoder per direction (:mod:`engine.tap._h2`), the messages of
 ``GetWorkItems`` and of the completions from their DATA frames, and handed to the capture as
 the gRPC forwarder hands them (:data:`engine.tap._forward.OnItem`, ``OnCompletion``). A
 connection whose frames cannot be read is still relayed; only its capture stops (said once).
