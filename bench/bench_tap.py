@@ -6,9 +6,14 @@ either to the sidecar itself or to an ``inspector tap`` process in front of it (
 log lines written as usual). After the same warm-up, N ``fan_out_fan_in`` orchestrations (5
 activities at once, then one more) are scheduled with the SDK's client, straight to the
 sidecar, and waited for. Rounds interleave both set-ups, alternating which goes first; the
-medians and the throughput ratio are printed (target: at least 0.9)::
+medians and the throughput ratio are printed (target: at least 0.9), and the CPU time each
+process spent per orchestration (read from /proc: steadier than rates on a shared machine)::
 
-    python bench/bench_tap.py [--count 300] [--rounds 5]
+    python bench/bench_tap.py [--count 300] [--rounds 5] [--tap-arg=ARG ...]
+
+``--tap-arg`` passes one more argument to ``inspector tap``: ``--tap-arg=--header
+--tap-arg=x-bench=1`` (a header to add, which the in-memory sidecar ignores) measures the gRPC
+forwarder, the path the tap takes when it must rewrite calls (docs/tap.md), instead of the relay.
 """
 
 from __future__ import annotations
@@ -52,7 +57,7 @@ def _stop(proc: subprocess.Popen[bytes]) -> None:
 
 
 def _start_tap(
-    sidecar_port: int, env: dict[str, str], log: Path
+    sidecar_port: int, env: dict[str, str], log: Path, extra: list[str]
 ) -> tuple[subprocess.Popen[bytes], str]:
     port = _free_port()
     out = open(log, "wb")  # noqa: SIM115 - the child owns it from here
@@ -65,6 +70,7 @@ def _start_tap(
             f"127.0.0.1:{port}",
             "--sidecar",
             f"127.0.0.1:{sidecar_port}",
+            *extra,
         ],
         cwd=ROOT,
         env=env,
@@ -80,7 +86,21 @@ def _start_tap(
     return proc, f"127.0.0.1:{port}"
 
 
-def run_once(kind: str, count: int, folder: Path) -> float:
+def _cpu_seconds(pid: int) -> float:
+    """User and system CPU time of a process so far (0.0 where /proc is not there)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except OSError:
+        return 0.0
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+CPU: dict[str, list[dict[str, float]]] = {"direct": [], "tap": []}
+"""Per run: CPU milliseconds per orchestration of the worker, the tap, and this process (the
+sidecar and the client)."""
+
+
+def run_once(kind: str, count: int, folder: Path, tap_args: list[str] | None = None) -> float:
     """Push ``count`` orchestrations with the SDK's worker, ``direct`` or through the ``tap``."""
     port = _free_port()
     backend = InMemoryOrchestrationBackend(port=port)
@@ -91,7 +111,7 @@ def run_once(kind: str, count: int, folder: Path) -> float:
     try:
         address = f"127.0.0.1:{port}"
         if kind == "tap":
-            tap, address = _start_tap(port, env, folder / "tap.log")
+            tap, address = _start_tap(port, env, folder / "tap.log", tap_args or [])
             procs.append(tap)
         procs.insert(
             0,
@@ -109,6 +129,8 @@ def run_once(kind: str, count: int, folder: Path) -> float:
         ]
         _wait_all(client, warm)
         time.sleep(SETTLE_SECONDS)
+        before = {"worker": _cpu_seconds(procs[0].pid), "here": time.process_time()}
+        before["tap"] = _cpu_seconds(procs[1].pid) if kind == "tap" else 0.0
         started = time.perf_counter()
         ids = [
             client.schedule_new_orchestration(samples.fan_out_fan_in, input=FAN_OUT)
@@ -116,6 +138,9 @@ def run_once(kind: str, count: int, folder: Path) -> float:
         ]
         statuses = _wait_all(client, ids)
         elapsed = time.perf_counter() - started
+        after = {"worker": _cpu_seconds(procs[0].pid), "here": time.process_time()}
+        after["tap"] = _cpu_seconds(procs[1].pid) if kind == "tap" else 0.0
+        CPU[kind].append({name: 1000 * (after[name] - before[name]) / count for name in after})
         if statuses != {"COMPLETED": count}:
             raise SystemExit(f"{kind}: not every orchestration completed: {statuses}")
         return count / elapsed
@@ -130,18 +155,22 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--count", type=int, default=300, help="orchestrations per run")
     parser.add_argument("--rounds", type=int, default=5, help="runs per set-up")
+    parser.add_argument(
+        "--tap-arg", action="append", default=[], help="one more argument for inspector tap"
+    )
     args = parser.parse_args(argv)
     rates: dict[str, list[float]] = {"direct": [], "tap": []}
     with tempfile.TemporaryDirectory() as tmp:
         for round_no in range(args.rounds):
             order = ("direct", "tap") if round_no % 2 == 0 else ("tap", "direct")
             for kind in order:
-                rate = run_once(kind, args.count, Path(tmp))
+                rate = run_once(kind, args.count, Path(tmp), args.tap_arg)
                 rates[kind].append(rate)
                 print(f"round {round_no + 1}: {kind:7} {rate:8.1f} orchestrations/s", flush=True)
     print(
         f"{args.count} orchestrations, fan-out of {FAN_OUT} activities each (+1 to sum), "
         f"SDK worker, cpus={os.cpu_count()}, {args.rounds} rounds"
+        + (f", tap {' '.join(args.tap_arg)}" if args.tap_arg else "")
     )
     median = {kind: statistics.median(values) for kind, values in rates.items()}
     print(f"{'':28}{'median':>8}{'best':>8}")
@@ -151,6 +180,17 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"throughput ratio (tap / direct): {median['tap'] / median['direct']:.2f} of medians"
         f"   (per round: {', '.join(f'{r:.2f}' for r in ratios)}; target >= 0.9)"
+    )
+    cpu = {
+        kind: {name: statistics.median(run[name] for run in runs) for name in runs[0]}
+        for kind, runs in CPU.items()
+    }
+    print(
+        "CPU per orchestration, medians (ms): "
+        f"direct: worker {cpu['direct']['worker']:.2f}, sidecar+client {cpu['direct']['here']:.2f}"
+        f"; tapped: worker {cpu['tap']['worker']:.2f}, sidecar+client {cpu['tap']['here']:.2f}, "
+        f"tap {cpu['tap']['tap']:.2f} ({cpu['tap']['tap'] / cpu['tap']['worker']:.2f} of the "
+        "worker's)"
     )
     return 0
 

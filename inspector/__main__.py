@@ -11,8 +11,11 @@ they receive carry:
 - ``attach``: ``address`` (str, ``HOST:PORT``), ``app`` (str or None), the connection and
   worker arguments of :mod:`inspector.options`.
 - ``worker``: ``address``, ``app`` (str), the connection and worker arguments.
-- ``tap``: ``listen`` and ``sidecar`` (``HOST:PORT``), ``record``, ``grace`` and the
-  connection arguments (for the sidecar side); its arguments are defined in ``cli_tap``.
+- ``tap``: ``listen`` and ``sidecar`` (``HOST:PORT``), ``record`` (str or None), ``grace``
+  (float seconds), ``ui`` (bool: the live TUI instead of log lines), ``app`` (str or None,
+  only with ``ui``), ``listen_cert`` and ``listen_key`` (str or None: TLS towards the
+  workers) and the connection arguments (for the sidecar side); its arguments are defined
+  in ``cli_tap``.
 - ``demo``: nothing.
 
 Connection and worker arguments are ``None`` when not given (the engine's default holds);

@@ -1,5 +1,5 @@
 """``inspector tap LISTEN_HOST:PORT --sidecar HOST:PORT [--ui [--app APP]]``: the transparent
-proxy.
+proxy (``--listen-cert`` / ``--listen-key``: TLS towards the workers).
 
 Headless: one line per work item on standard error, as ``inspector worker`` writes them,
 followed by the peer of the worker that served it; notices start with ``tap:``. SIGINT and
@@ -17,7 +17,7 @@ import sys
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from inspector.headless import emit, serve_until_signal
+from inspector.headless import BatchedLines, serve_until_signal
 from inspector.options import connection_options, seconds
 
 if TYPE_CHECKING:
@@ -38,10 +38,12 @@ def add_parser(
     p = sub.add_parser(
         "tap",
         parents=[connection],
-        help="a transparent proxy between any worker and its sidecar",
+        help="a transparent proxy between any worker and its sidecar (--ui: live TUI)",
         description="Forward every call from workers and clients to the sidecar, and log "
-        "and record the work items and their completions. --tls, --ca and --header apply "
-        "to the connection to the sidecar.",
+        "and record the work items and their completions; with --ui, show them live in "
+        "the TUI of attach instead (--app: open turns with that code). --tls, --ca and "
+        "--header apply to the connection to the sidecar; --listen-cert and --listen-key "
+        "serve TLS to the workers.",
     )
     p.add_argument("listen", metavar="LISTEN_HOST:PORT", type=address, help="where to listen")
     p.add_argument(
@@ -50,6 +52,12 @@ def add_parser(
     p.add_argument(
         "--record", metavar="DIR", help="save every work item's request and response in DIR"
     )
+    p.add_argument(
+        "--listen-cert",
+        metavar="FILE",
+        help="serve TLS to the workers with this PEM certificate (with --listen-key)",
+    )
+    p.add_argument("--listen-key", metavar="FILE", help="the PEM private key of --listen-cert")
     p.add_argument(
         "--grace",
         type=seconds,
@@ -71,6 +79,8 @@ def _check(args: argparse.Namespace) -> str | None:
         return "--ca needs --tls"
     if args.app and not args.ui:
         return "--app needs --ui (headless, the tap runs no code)"
+    if bool(args.listen_cert) != bool(args.listen_key):
+        return "--listen-cert and --listen-key go together"
     if args.record:
         if os.path.exists(args.record) and not os.path.isdir(args.record):
             return f"--record: {args.record} is not a directory"
@@ -88,13 +98,23 @@ def tap_options(args: argparse.Namespace) -> TapOptions:
 
     Raises:
         ConnectionConfigError: the CA file cannot be read or holds no certificate.
+        TapError: the listener's certificate or key cannot be read.
     """
     from engine.channel import Dialer
-    from engine.tap import TapOptions
+    from engine.tap import TapOptions, read_listen_tls
 
     sidecar = connection_options(args, address=args.sidecar)
     Dialer(sidecar)  # reads and checks the CA file, as every command does
-    return TapOptions(listen=args.listen, sidecar=sidecar, record_dir=args.record, grace=args.grace)
+    options = TapOptions(
+        listen=args.listen,
+        sidecar=sidecar,
+        record_dir=args.record,
+        grace=args.grace,
+        listen_cert=args.listen_cert,
+        listen_key=args.listen_key,
+    )
+    read_listen_tls(options)  # at the door: one line and exit 2 if unreadable
+    return options
 
 
 def run(args: argparse.Namespace) -> int:
@@ -108,7 +128,15 @@ def run(args: argparse.Namespace) -> int:
         return _run_ui(args, options)
     from engine.tap import Tap
 
-    tap = Tap(options, on_event=lambda event: emit(event.line()), log=lambda t: emit(f"tap: {t}"))
+    lines = BatchedLines()  # written each time the capture has caught up
+
+    def notice(text: str) -> None:
+        lines.add(f"tap: {text}")
+        lines.flush()
+
+    tap = Tap(
+        options, on_event=lambda event: lines.add(event.line()), log=notice, on_idle=lines.flush
+    )
 
     return serve_until_signal(tap)
 

@@ -20,6 +20,27 @@ def emit(text: str) -> None:
             pass
 
 
+class BatchedLines:
+    """Log lines gathered from any thread and written by :func:`emit` in one go on
+    :meth:`flush` (a burst of work items costs one write, not one per line)."""
+
+    def __init__(self) -> None:
+        self._lines: list[str] = []
+        self._lock = threading.Lock()
+
+    def add(self, text: str) -> None:
+        """Keep one line for the next :meth:`flush`."""
+        with self._lock:
+            self._lines.append(text)
+
+    def flush(self) -> None:
+        """Write the lines kept so far, in order."""
+        with self._lock:
+            lines, self._lines = self._lines, []
+            if lines:
+                emit("\n".join(lines))
+
+
 class Service(Protocol):
     """Something that runs until asked to stop (the worker, the tap)."""
 

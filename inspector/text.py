@@ -30,6 +30,16 @@ def middle_text(text: str | None, width: int) -> str:
     return text[: width - 1 - back] + "…" + text[len(text) - back :]
 
 
+def peer_cell(peer: str, width: int) -> str:
+    """A gRPC peer (``ipv4:127.0.0.1:36384``, ``ipv6:[::1]:5000``) as ``HOST:PORT`` in at most
+    ``width`` characters, cut from the left: workers on one host differ by their port."""
+    scheme, colon, rest = peer.partition(":")
+    text = rest if colon and scheme in ("ipv4", "ipv6") else peer
+    if width <= 0 or len(text) <= width:
+        return text if width > 0 else ""
+    return "…" + text[len(text) - width + 1 :]
+
+
 KIND_ABBREVIATIONS = (
     ("subOrchestrationInstance", "subOrch"),
     ("orchestrator", "orch"),

@@ -91,6 +91,8 @@ class Capture:
         on_received: Called (on the capture thread) when a work item arrives.
         record_dir: Write every request and response here, as ``inspector worker`` does.
         log: Called with notices (undecodable messages).
+        on_idle: Called (on the capture thread) once what was handed over so far is all
+            reported: where reports are batched (log lines), the moment to write them out.
     """
 
     def __init__(
@@ -99,8 +101,10 @@ class Capture:
         on_received: Callable[[WorkItemEvent], None] | None = None,
         record_dir: str | None = None,
         log: Callable[[str], None] | None = None,
+        on_idle: Callable[[], None] | None = None,
     ) -> None:
         self._on_event = on_event
+        self._on_idle = on_idle
         self._on_received = on_received
         self._log = log or (lambda text: None)
         self._recorder = Recorder(record_dir) if record_dir else None
@@ -171,13 +175,21 @@ class Capture:
     # --- the capture thread ----------------------------------------------------------------
 
     def _run(self) -> None:
+        pending = False  # reported since on_idle was last called
         while True:
+            if pending and self._queue.empty():
+                pending = False
+                self._idle()
             message = self._queue.get()
-            if message is None:
-                return
-            if message[0] == "flush":
+            if message is None or message[0] == "flush":
+                if pending:
+                    pending = False
+                    self._idle()
+                if message is None:
+                    return
                 message[1].set()  # type: ignore[attr-defined]
                 continue
+            pending = True
             try:
                 if message[0] == "item":
                     self._item(*message[1:])  # type: ignore[arg-type]
@@ -188,6 +200,13 @@ class Capture:
             except Exception as exc:  # noqa: BLE001 - capture must outlive any bad message
                 self.stats.undecodable += 1
                 self._log(f"could not capture a {message[0]} message: {type(exc).__name__}: {exc}")
+
+    def _idle(self) -> None:
+        if self._on_idle is not None:
+            try:
+                self._on_idle()
+            except Exception as exc:  # noqa: BLE001 - capture must outlive its reader
+                self._log(f"on_idle failed: {type(exc).__name__}: {exc}")
 
     def _item(self, data: bytes, peer: str, received: float) -> None:
         item = pb.WorkItem.FromString(data)

@@ -4,6 +4,7 @@ nothing."""
 from __future__ import annotations
 
 import socket
+import ssl
 import threading
 import time
 from collections.abc import Callable
@@ -19,6 +20,7 @@ from engine.holds import HoldGate
 from engine.proto import orchestrator_service_pb2 as pb
 from engine.tap._capture import Capture, TapStats
 from engine.tap._forward import Forwarder
+from engine.tap._relay import Relay
 from engine.worker import WorkItemEvent
 
 # Streams read on the forwarding thread itself: no hop through the channel's thread per message.
@@ -36,6 +38,12 @@ class TapOptions:
         record_dir: Save every work item's request and response here.
         grace: On stop, how long to wait for the work items in flight to be completed.
         max_calls: Calls served at once (each open stream holds one).
+        relay: Relay HTTP/2 frame for frame (:mod:`engine.tap._relay`) where nothing needs
+            the calls themselves: no hold gate, no TLS and no headers to the sidecar. False:
+            every call goes through the gRPC forwarder.
+        listen_cert: PEM certificate (chain) to serve TLS with, beside ``listen_key``; None:
+            the tap listens in plain text.
+        listen_key: PEM private key of ``listen_cert``.
     """
 
     listen: str
@@ -43,6 +51,47 @@ class TapOptions:
     record_dir: str | None = None
     grace: float = 10.0
     max_calls: int = 256
+    relay: bool = True
+    listen_cert: str | None = None
+    listen_key: str | None = None
+
+
+def read_listen_tls(options: TapOptions) -> tuple[bytes, bytes] | None:
+    """The certificate and key the tap serves TLS with (None: plain text), checked.
+
+    Raises:
+        TapError: Only one of the two is given, a file cannot be read, or it holds no PEM
+            certificate / private key.
+    """
+    cert, key = options.listen_cert, options.listen_key
+    if cert is None and key is None:
+        return None
+    if cert is None or key is None:
+        raise TapError("a TLS listener needs both a certificate and its key")
+    found = []
+    for path, what, marker in (
+        (cert, "certificate", b"CERTIFICATE-----"),
+        (key, "key", b"KEY-----"),
+    ):
+        try:
+            with open(path, "rb") as handle:
+                data = handle.read()
+        except OSError as err:
+            raise TapError(f"cannot read the {what} file {path}: {err.strerror}") from None
+        if b"-----BEGIN" not in data or marker not in data:
+            raise TapError(f"the {what} file {path} holds no PEM {what}")
+        found.append(data)
+    return found[0], found[1]
+
+
+def _server_context(options: TapOptions) -> ssl.SSLContext:
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+    try:
+        context.load_cert_chain(options.listen_cert or "", options.listen_key or "")
+    except (ssl.SSLError, OSError) as err:
+        raise TapError(f"the certificate and key do not load: {err}") from None
+    context.set_alpn_protocols(["h2"])
+    return context
 
 
 class Tap:
@@ -63,6 +112,7 @@ class Tap:
         log: Called with notices for people (never header values).
         holds: Hold the orchestrator completions this gate takes (see :mod:`engine.holds`)
             until :meth:`release_held` forwards or :meth:`abandon_held` abandons them.
+        on_idle: Called once every report so far was made (see :class:`Capture`).
     """
 
     def __init__(
@@ -72,8 +122,10 @@ class Tap:
         on_received: Callable[[WorkItemEvent], None] | None = None,
         log: Callable[[str], None] | None = None,
         holds: HoldGate | None = None,
+        on_idle: Callable[[], None] | None = None,
     ) -> None:
         self.options = options
+        self._on_idle = on_idle
         self.holds = holds
         self._log = log or (lambda text: None)
         self._on_event = on_event
@@ -83,6 +135,8 @@ class Tap:
         self._channel: grpc.Channel | None = None
         self._capture: Capture | None = None
         self._forwarder: Forwarder | None = None
+        self._relay: Relay | None = None
+        self._tls: tuple[bytes, bytes] | None = None
         self.port = 0
         """The port the tap listens on (known after :meth:`start`)."""
 
@@ -99,16 +153,65 @@ class Tap:
             ConnectionConfigError: The CA file cannot be read or holds no certificate.
         """
         check_listen(self.options.listen)
+        self._tls = read_listen_tls(self.options)
+        context = _server_context(self.options) if self._tls is not None else None
+        sidecar = self.options.sidecar
+        self._capture = Capture(
+            self._on_event, self._on_received, self.options.record_dir, self._log, self._on_idle
+        )
+        if self.uses_relay:
+            port = self._start_relay(self._capture, context)
+        else:
+            port = self._start_forwarder(self._capture)
+        self.port = port
+        names = sidecar.header_names()
+        self._log(
+            f"listening on {self.options.listen.rpartition(':')[0]}:{port}"
+            + (" with TLS" if self._tls is not None else "")
+            + ", "
+            f"forwarding to {sidecar.address}"
+            + (" over TLS" if sidecar.tls else "")
+            + (f" (headers: {', '.join(names)})" if names else "")
+        )
+        return port
+
+    @property
+    def uses_relay(self) -> bool:
+        """Whether calls are relayed frame for frame (see :attr:`TapOptions.relay`)."""
+        sidecar = self.options.sidecar
+        plain = sidecar.address.rpartition(":")[2].isdigit()  # HOST:PORT, not a gRPC target
+        return (
+            self.options.relay
+            and plain
+            and self.holds is None
+            and not sidecar.tls
+            and not sidecar.headers
+        )
+
+    def _start_relay(self, capture: Capture, context: ssl.SSLContext | None) -> int:
+        self._relay = Relay(
+            self.options.listen,
+            self.options.sidecar.address,
+            capture.item,
+            capture.completion,
+            self._log,
+            context,
+        )
+        try:
+            return self._relay.start()
+        except OSError as exc:
+            self._relay = None
+            capture.close()
+            raise TapError(f"cannot listen on {self.options.listen}: {exc.strerror}") from None
+
+    def _start_forwarder(self, capture: Capture) -> int:
         sidecar = self.options.sidecar
         self._channel = Dialer(sidecar, _UPSTREAM).open()
-        self._capture = Capture(
-            self._on_event, self._on_received, self.options.record_dir, self._log
-        )
         self._forwarder = Forwarder(
             self._channel,
             sidecar.headers,
-            self._capture.item,
-            self._capture.completion,
+            capture.item,
+            capture.completion,
             self._hold if self.holds is not None else None,
         )
         server = grpc.server(
@@ -117,22 +220,20 @@ class Tap:
             options=[*BASE_OPTIONS, ("grpc.so_reuseport", 0)],
         )
         try:
-            port = server.add_insecure_port(self.options.listen)
+            if self._tls is not None:
+                cert, key = self._tls
+                credentials = grpc.ssl_server_credentials([(key, cert)])
+                port = server.add_secure_port(self.options.listen, credentials)
+            else:
+                port = server.add_insecure_port(self.options.listen)
         except RuntimeError:
             port = 0
         if not port:
-            self._capture.close()
+            capture.close()
             self._channel.close()
             raise TapError(f"cannot listen on {self.options.listen} (address in use?)")
         server.start()
-        self._server, self.port = server, port
-        names = sidecar.header_names()
-        self._log(
-            f"listening on {self.options.listen.rpartition(':')[0]}:{port}, "
-            f"forwarding to {sidecar.address}"
-            + (" over TLS" if sidecar.tls else "")
-            + (f" (headers: {', '.join(names)})" if names else "")
-        )
+        self._server = server
         return port
 
     # --- held completions ------------------------------------------------------------
@@ -194,6 +295,9 @@ class Tap:
         out) and the streams were quiet for a moment, the streams are ended, late completions
         are still forwarded, and the server stops.
         """
+        if self._relay is not None:
+            self._stop_relay(self._relay)
+            return
         server, forwarder, capture = self._server, self._forwarder, self._capture
         if server is None or forwarder is None or capture is None:
             return
@@ -212,6 +316,22 @@ class Tap:
         capture.close()
         if self._channel is not None:
             self._channel.close()
+        self._log("stopped: " + capture.stats.summary(capture.open_items()))
+
+    def _stop_relay(self, relay: Relay) -> None:
+        """:meth:`stop` for the relay: the same steps, on the relayed connections."""
+        capture = self._capture
+        assert capture is not None
+        self._relay = None
+        deadline = time.monotonic() + self.options.grace
+        relay.refuse_streams = True
+        self._wait_settled(capture, deadline, quiet=0.3)
+        relay.end_streams()
+        self._wait_settled(capture, deadline, quiet=0.0)
+        relay.wait_idle(max(0.0, deadline - time.monotonic()))
+        relay.stop()
+        capture.flush()
+        capture.close()
         self._log("stopped: " + capture.stats.summary(capture.open_items()))
 
     @staticmethod

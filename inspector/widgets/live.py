@@ -17,7 +17,7 @@ from engine.live import InstanceRow
 from engine.worker import Outcome, WorkItemEvent
 from inspector.formatting import clock, stamp
 from inspector.style import CONNECTED, TROUBLE, outcome_style, status_style
-from inspector.text import middle_text, short_text
+from inspector.text import middle_text, peer_cell, short_text
 
 
 def outcome_label(outcome: Outcome) -> str:
@@ -348,8 +348,9 @@ class InstancesTable(FittedTable):
 class WorkItemsTable(FittedTable):
     """Work items newest first; the cursor stays on its work item as new ones arrive.
 
-    On a narrow terminal the instance, name and result columns shrink first, then duration
-    is left out; time, kind and outcome stay.
+    On a narrow terminal the instance, name, result and worker columns shrink first, then
+    duration is left out; time, kind and outcome stay. The worker column (the peer that
+    served each work item, seen through ``inspector tap``) is shown only when a row has one.
     """
 
     COLUMNS = (
@@ -361,6 +362,7 @@ class WorkItemsTable(FittedTable):
         Column("outcome", 11),
         Column("result", 34, minimum=10, grow=True),
         Column("duration", 10, drop=1),
+        Column("worker", 21, minimum=11),
     )
 
     @dataclass
@@ -383,6 +385,7 @@ class WorkItemsTable(FittedTable):
 
     def __init__(self, **kwargs: Any) -> None:
         super().__init__(**kwargs)
+        self.hidden = frozenset({"worker"})  # until a row tells its worker
         self.newer = 0
         """Work items that arrived while the cursor was away from the top."""
         self._newest = 0
@@ -440,6 +443,7 @@ class WorkItemsTable(FittedTable):
         self._newest = max(self._newest, newest)
         self._rows = rows
         self._title()
+        self._hide_empty({"worker": any(r.event.worker for r in rows)})
         self.clear()
         for row in rows:
             self.add_row(*self._cells(row), key=str(row.event.number))
@@ -472,5 +476,6 @@ class WorkItemsTable(FittedTable):
             "outcome": Text(label, style=outcome_style(label)),
             "result": self._cell("result", result),
             "duration": f"{ev.seconds * 1000:.1f} ms" if outcome.finished else "-",
+            "worker": peer_cell(ev.worker, self.widths.get("worker", 0)),
         }
         return [cells[column] for column in self.widths]

@@ -118,6 +118,7 @@ async def test_attach_with_app_lists_work_items_and_opens_them(sidecar: Any, cli
             stats = app.worker.stats if app.worker else None
             assert stats is not None and stats.completed == 9
             assert "served 9" in str(app.status_text())
+            assert "worker" in table.hidden  # the embedded worker's own: no serving-worker column
             # newest first: the top row has the highest number
             assert table.selected_key() == str(max(app.items))
 

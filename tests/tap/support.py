@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 from durabletask.testing import InMemoryOrchestrationBackend
 
@@ -111,3 +111,30 @@ class TapProcess:
             self.proc.kill()
             self.proc.wait(10)
         self._log.close()
+
+
+def show_every_recorded_file(folder: Path, capsys: Any) -> dict[str, int]:
+    """Run ``inspector show --json`` on every file in ``folder``; how many of each kind.
+
+    Each must be read (exit 0) as the kind its name says (the names of docs/worker.md).
+    """
+    import json
+
+    from inspector.__main__ import main
+
+    def kind_of(name: str) -> str:
+        if name.endswith(".abandoned"):
+            return "abandonNote"
+        activity = "-activity-" in name
+        if name.endswith(".response.b64"):
+            return "activityResponse" if activity else "orchestratorResponse"
+        return "activityRequest" if activity else "orchestratorRequest"
+
+    kinds: dict[str, int] = {}
+    for path in sorted(folder.iterdir()):
+        capsys.readouterr()
+        assert main(["show", str(path), "--json"]) == 0, path.name
+        kind = json.loads(capsys.readouterr().out)["kind"]
+        assert kind == kind_of(path.name), path.name
+        kinds[kind] = kinds.get(kind, 0) + 1
+    return kinds

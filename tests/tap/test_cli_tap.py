@@ -33,6 +33,15 @@ def _tap(*args: str) -> subprocess.CompletedProcess[str]:
         (["--record", "FILE"], "is not a directory"),
         (["--app", "samples/orchestrations.py"], "inspector: --app needs --ui"),
         (["--tls", "--ca", "FILE"], "inspector: the CA file FILE holds no PEM certificate"),
+        (["--listen-cert", "FILE"], "inspector: --listen-cert and --listen-key go together"),
+        (
+            ["--listen-cert", "FILE", "--listen-key", "FILE"],
+            "inspector: the certificate file FILE holds no PEM certificate",
+        ),
+        (
+            ["--listen-cert", "/nonexistent/c.pem", "--listen-key", "FILE"],
+            "inspector: cannot read the certificate file /nonexistent/c.pem: No such file",
+        ),
     ],
 )
 def test_bad_options_are_one_line_and_exit_2(
@@ -75,3 +84,22 @@ def test_usage_errors_exit_2(args: list[str]) -> None:
     lines = result.stderr.splitlines()
     assert len(lines) == 1, result.stderr
     assert lines[0].startswith("inspector tap: ") and "see 'inspector tap --help'" in lines[0]
+
+
+def test_help_names_every_option_the_command_takes() -> None:
+    import inspector.__main__ as cli
+
+    tap_help = _tap("--help")
+    assert tap_help.returncode == 0
+    for option in ("--sidecar", "--record", "--grace", "--ui", "--app", "--tls", "--header"):
+        assert option in tap_help.stdout, option
+    for option in ("--listen-cert", "--listen-key"):
+        assert option in tap_help.stdout, option
+    top = subprocess.run(
+        [sys.executable, "-m", "inspector", "--help"], cwd=ROOT, capture_output=True, text=True
+    )
+    assert "tap a transparent proxy between any worker and its sidecar (--ui: live TUI)" in (
+        " ".join(top.stdout.split())
+    )
+    assert cli.__doc__ is not None and "``ui`` (bool" in cli.__doc__
+    assert "``app`` (str or None,\n  only with ``ui``)" in cli.__doc__

@@ -80,10 +80,12 @@ class Echo:
         self.cancelled.wait(60)
 
 
-@pytest.fixture
-def echo_tap() -> Iterator[tuple[Echo, grpc.Channel]]:
+@pytest.fixture(params=[True, False], ids=["relay", "forwarder"])
+def echo_tap(request: pytest.FixtureRequest) -> Iterator[tuple[Echo, grpc.Channel]]:
     echo = Echo()
-    tap = Tap(TapOptions(f"127.0.0.1:{free_port()}", ConnectionOptions(f"127.0.0.1:{echo.port}")))
+    sidecar = ConnectionOptions(f"127.0.0.1:{echo.port}")
+    tap = Tap(TapOptions(f"127.0.0.1:{free_port()}", sidecar, relay=request.param))
+    assert tap.uses_relay is request.param
     channel = None
     try:
         port = tap.start()
@@ -96,9 +98,13 @@ def echo_tap() -> Iterator[tuple[Echo, grpc.Channel]]:
         echo.server.stop(0)
 
 
-def test_an_unknown_method_gets_the_sidecars_own_unimplemented() -> None:
+@pytest.mark.parametrize("relay", [True, False], ids=["relay", "forwarder"])
+def test_an_unknown_method_gets_the_sidecars_own_unimplemented(relay: bool) -> None:
     with sidecar() as (_, port):
-        tap = Tap(TapOptions(f"127.0.0.1:{free_port()}", ConnectionOptions(f"127.0.0.1:{port}")))
+        options = TapOptions(
+            f"127.0.0.1:{free_port()}", ConnectionOptions(f"127.0.0.1:{port}"), relay=relay
+        )
+        tap = Tap(options)
         tap_port = tap.start()
         try:
             answers = []
@@ -124,6 +130,7 @@ def test_metadata_and_deadlines_reach_the_sidecar() -> None:
             ConnectionOptions(f"127.0.0.1:{port}", headers=(("x-taskhub", "hub-secret-value"),)),
         )
         tap = Tap(options, log=logs.append)
+        assert not tap.uses_relay  # headers to add: each call goes through the forwarder
         tap_port = tap.start()
         try:
             with grpc.insecure_channel(f"127.0.0.1:{tap_port}") as channel:

@@ -16,7 +16,7 @@ from durabletask import client as dt_client
 from inspector.__main__ import main
 
 from .scenario import EXPECTED_OUTPUTS, Final, drive
-from .support import QUIET, TapProcess, free_port, sidecar, wait_until
+from .support import QUIET, TapProcess, free_port, show_every_recorded_file, sidecar, wait_until
 
 JS = Path(__file__).resolve().parent / "js"
 NODE = shutil.which("node")
@@ -112,3 +112,10 @@ def test_the_javascript_worker_completes_the_scenario_through_the_tap(
     for turn in turns:
         assert main(["show", str(turn)]) == 0, turn.name
         assert "executionStarted" in capsys.readouterr().out
+    kinds = show_every_recorded_file(tmp_path / "rec", capsys)
+    assert kinds == {
+        "orchestratorRequest": len(turns),
+        "orchestratorResponse": len(turns),
+        "activityRequest": 6,
+        "activityResponse": 6,
+    }

@@ -13,7 +13,7 @@ from engine.proto import orchestrator_service_pb2 as pb
 from inspector.__main__ import main
 
 from .scenario import EXPECTED_OUTPUTS, Final, drive, sdk_worker, wait_done
-from .support import QUIET, TapProcess, free_port, sidecar, wait_until
+from .support import QUIET, TapProcess, free_port, show_every_recorded_file, sidecar, wait_until
 
 
 def _run(through_tap: bool, tmp_path: Path) -> tuple[Final, TapProcess | None]:
@@ -95,10 +95,17 @@ def test_every_work_item_is_recorded_and_turns_show(
             base64.b64decode(turn.with_name(turn.name[:-4] + ".response.b64").read_bytes())
         )
         assert answer.completionToken
-    # `inspector show` cannot read activity requests yet (issue 9 fixes it): decode them here.
     for activity in activities:
         decoded = pb.ActivityRequest.FromString(base64.b64decode(activity.read_bytes()))
         assert activity.name.endswith(f"-activity-{decoded.name}.b64")
+    # and `inspector show` reads every file the tap recorded, requests and responses alike
+    kinds = show_every_recorded_file(folder, capsys)
+    assert kinds == {
+        "orchestratorRequest": len(turns),
+        "orchestratorResponse": len(turns),
+        "activityRequest": len(activities),
+        "activityResponse": len(activities),
+    }
 
 
 def test_sigterm_then_a_new_tap_and_the_worker_reconnects(tmp_path: Path) -> None:

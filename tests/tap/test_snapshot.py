@@ -1,4 +1,5 @@
-"""SVG snapshot of the tap's live list at 80x24 (regenerate with ``--snapshot-update``).
+"""SVG snapshots of the tap's live list at 80x24 and 160x48, with the serving worker's column
+(regenerate with ``--snapshot-update``).
 
 The work items are the ``WorkItemReported`` messages the tap's capture posts, given fixed
 times and peers so the picture does not change from run to run; the instance poller is left
@@ -10,6 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+import pytest
 from textual.pilot import Pilot
 
 from engine.channel import ConnectionOptions
@@ -22,7 +24,7 @@ from inspector.widgets.live import WorkItemsTable
 from tests.tui.conftest import _no_blink as _no_blink
 
 AT = datetime(2026, 12, 1, 21, 40, 38, 865000, tzinfo=timezone.utc)
-WORKER = "ipv4:127.0.0.1:36384"
+WORKERS = ("ipv4:127.0.0.1:36384", "ipv6:[::1]:41022")
 
 
 class StillTapApp(TapLiveApp):
@@ -55,13 +57,14 @@ def _events() -> list[WorkItemEvent]:
             seconds=0.0118 * (n + 1),
             number=n + 1,
             outcome=outcome,
-            worker=WORKER,
+            worker=WORKERS[n % 2],
         )
         for n, (kind, iid, name, result, outcome) in enumerate(rows)
     ]
 
 
-def test_the_taps_live_list_at_80x24(snap_compare: Any) -> None:
+@pytest.mark.parametrize("size", [(80, 24), (160, 48)])
+def test_the_taps_live_list(snap_compare: Any, size: tuple[int, int]) -> None:
     connection = ConnectionOptions("127.0.0.1:4001")
     app = StillTapApp(
         LiveConfig(
@@ -84,6 +87,6 @@ def test_the_taps_live_list_at_80x24(snap_compare: Any) -> None:
         await pilot.pause(0.5)  # one redraw of the list and the status line
 
     try:
-        assert snap_compare(app, terminal_size=(80, 24), run_before=run_before)
+        assert snap_compare(app, terminal_size=size, run_before=run_before)
     finally:
         app.close()

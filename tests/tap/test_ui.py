@@ -102,8 +102,17 @@ async def test_the_live_list_is_fed_by_the_tap(peers: Any) -> None:
             )
             assert (row.instance_id, row.name, row.status) == ("ui-chain", "chain", "COMPLETED")
 
-            # enter on the newest turn opens it in the stepper, with the code (--app)
+            # the serving worker's column: each row names the peer that served it
             items = app.screen.query_one(WorkItemsTable)
+            assert "worker" in items.widths and "worker" not in items.hidden
+            column = list(items.widths).index("worker")
+            by_row = {str(r.event.number): r.event.worker for r in app.items.values()}
+            for index in range(items.row_count):
+                key = items.coordinate_to_cell_key((index, 0)).row_key.value
+                port = by_row[str(key)].rsplit(":", 1)[1]
+                assert str(items.get_row_at(index)[column]).endswith(":" + port)
+
+            # enter on the newest turn opens it in the stepper, with the code (--app)
             items.focus()
             items.move_cursor(row=0)
             await pilot.press("enter")
