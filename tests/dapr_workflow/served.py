@@ -37,7 +37,10 @@ SCENARIOS: list[tuple[str, Any, list[tuple[str, Any]], str]] = [
     ("counter", 0, [], "COMPLETED"),
     ("cross_app", "ann", [], "COMPLETED"),
     ("timeouts", 1, [("poke", 7)], "COMPLETED"),
-    ("carry", 0, [("extra", 0), ("extra", "b")], "COMPLETED"),
+    # Truthy event data only: whether "extra" lands before continue-as-new (carried over) or
+    # after it is a race, and Dapr's runtime carries a falsy value over as null (the recorded
+    # requests of make_requests.py pin that quirk down, race-free).
+    ("carry", 0, [("extra", 1), ("extra", "b")], "COMPLETED"),
     ("child_retries", "c1", [], "COMPLETED"),
     ("patched", "eve", [], "COMPLETED"),
     ("no_retry", "no way", [], "FAILED"),
