@@ -191,7 +191,13 @@ _EVENT_ID_MINUS_ONE = b"\x08" + b"\xff" * 9 + b"\x01"
 _HIGH_BITS = bytes.maketrans(bytes(range(256)), bytes(b >> 7 for b in range(256)))
 _FIVE_HIGH = b"\x01" * 5
 _NANOS_CANDIDATE = re.compile(rb"\x10([\x80-\xff]{4})([\x03-\x7f])")
-_NON_FINITE_DOUBLE = re.compile(rb"\x11[\x00-\xff]{6}[\xf0-\xff][\x7f\xff]")
+# A non-finite double whose last two bytes are not both 0xff cannot overlap an eventId -1; one
+# whose last two are is looked for only where no eventId -1 starts within its eight bytes (no
+# real double can overlap one: the byte after it would start a tag of wire type 7, invalid).
+_NON_FINITE_DOUBLE = re.compile(
+    rb"\x11[\x00-\xff]{6}(?:[\xf0-\xfe][\x7f\xff]|\xff\x7f)"
+    rb"|\x11(?![\x00-\xff]{0,5}\x08\xff{9}\x01)[\x00-\xff]{6}\xff\xff"
+)
 
 
 def may_be_out_of_range(wire: bytes) -> bool:
@@ -199,12 +205,14 @@ def may_be_out_of_range(wire: bytes) -> bool:
 
     A conservative scan in C: ``False`` means no Timestamp or Duration out of range and no
     non-finite ``Value`` number anywhere in it (nested or not, known field or not), so the
-    event-by-event check can be skipped; ``True`` only means that check must run.
+    event-by-event check can be skipped; ``True`` only means that check must run. Any
+    encoding of a message will do (the bytes it was parsed from, or its serialization).
     """
-    # Dropping the -1s hides nothing: no Timestamp, Duration or double can overlap one, as
-    # the byte after its nine 0xff would have to start a tag of wire type 7, which is invalid.
-    stripped = wire.replace(_EVENT_ID_MINUS_ONE, b"")
-    if _FIVE_HIGH in stripped.translate(_HIGH_BITS) or _NON_FINITE_DOUBLE.search(stripped):
+    # Each eventId -1 holds one run of nine continuation bytes, so one run of five: any other
+    # run of five or more is a varint of six bytes or more.
+    if wire.translate(_HIGH_BITS).count(_FIVE_HIGH) != wire.count(_EVENT_ID_MINUS_ONE):
+        return True
+    if _NON_FINITE_DOUBLE.search(wire):
         return True
     for match in _NANOS_CANDIDATE.finditer(wire):
         low, last = match.group(1), match.group(2)[0]

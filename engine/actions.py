@@ -92,6 +92,8 @@ class Action:
         self.input = input
         self.origin = origin
         """Where the user's code asked for this action (``None`` for engine-made actions)."""
+        if not extra:
+            return
         for key, value in extra.items():
             if not hasattr(Action, key):
                 raise TypeError(f"Action has no field {key!r}")

@@ -130,8 +130,17 @@ def load_request(
             recorded file, what it is instead).
     """
     data, where = read_source(source)
-    found = _in_dialect(data, where, dialect, lambda: _only_request(data, where))
-    return found if isinstance(found, OrchestrationRequest) else to_request(found, where)
+    wires: list[bytes | None] = []
+
+    def read() -> pb.OrchestratorRequest:
+        msg, wire = _only_request(data, where)
+        wires.append(wire)
+        return msg
+
+    found = _in_dialect(data, where, dialect, read)
+    if isinstance(found, OrchestrationRequest):
+        return found
+    return to_request(found, where, wire=wires[0] if wires else None)
 
 
 def _in_dialect(data: bytes, where: str, dialect: str | None, read: Callable[[], Any]) -> Any:
@@ -165,7 +174,7 @@ def _dapr_request(data: bytes, where: str, quiet: bool = False) -> Orchestration
 def load_request_proto(source: str | os.PathLike[str] | bytes) -> pb.OrchestratorRequest:
     """Like :func:`load_request`, but return the ``OrchestratorRequest`` message itself."""
     data, where = read_source(source)
-    return _only_request(data, where)
+    return _only_request(data, where)[0]
 
 
 def load_recording(source: str | os.PathLike[str] | bytes, dialect: str | None = None) -> Recording:
@@ -186,20 +195,28 @@ def load_recording(source: str | os.PathLike[str] | bytes, dialect: str | None =
     note = _abandon_note(data, where) if dialect != "dapr" else None
     if note is not None:
         return note
-    found = _in_dialect(data, where, dialect, lambda: _decode(data, where))
+    wires: list[bytes | None] = []
+
+    def read() -> Decoded:
+        msg, wire = _decode_wired(data, where)
+        wires.append(wire)
+        return msg
+
+    found = _in_dialect(data, where, dialect, read)
     if isinstance(found, OrchestrationRequest):
         return found
     if isinstance(found, pb.OrchestratorRequest):
-        return to_request(found, where)
+        return to_request(found, where, wire=wires[0] if wires else None)
     return _converted(found, where)
 
 
-def _only_request(data: bytes, where: str) -> pb.OrchestratorRequest:
+def _only_request(data: bytes, where: str) -> tuple[pb.OrchestratorRequest, bytes | None]:
+    """The request, and the bytes it was parsed from when it was parsed from bytes alone."""
     found: NotARequest | None = _abandon_note(data, where)
     if found is None:
-        msg = _decode(data, where)
+        msg, wire = _decode_wired(data, where)
         if isinstance(msg, pb.OrchestratorRequest):
-            return msg
+            return msg, wire
         found = _converted(msg, where)
     raise LoadError(f"{where}: this is {found.describe()}, not an OrchestratorRequest")
 
@@ -219,19 +236,23 @@ def _converted(msg: RecordedMessage, where: str) -> TurnResponse | ActivityCall 
         raise LoadError(f"{where}: {kind}: a value is out of range ({_reason(exc)})") from None
 
 
-def to_request(msg: pb.OrchestratorRequest, where: str, dapr: Any = None) -> OrchestrationRequest:
+def to_request(
+    msg: pb.OrchestratorRequest, where: str, dapr: Any = None, wire: bytes | None = None
+) -> OrchestrationRequest:
     """Wrap a decoded message, turning any value the dataclasses cannot hold into a LoadError.
 
     Binary protobuf admits values the JSON mapping forbids (a timestamp ten thousand years
     out, a NaN in a ``Value``). The dataclasses may be built lazily, after loading, so such
     values are looked for here, on the message, and reported with the event that holds them.
+    ``wire``, the bytes ``msg`` was parsed from (if it was), spares serializing it to look.
     """
-    problem = _out_of_range(msg)
+    problem = _out_of_range(msg, wire)
     if problem:
         raise LoadError(f"{where}: {problem}")
     try:
         request = OrchestrationRequest.from_proto(msg, dapr=dapr)
-        request.properties  # noqa: B018 - converted here so a bad value is reported now
+        if msg.properties:
+            request.properties  # noqa: B018 - converted here so a bad value is reported now
     except (ValueError, OverflowError, TypeError, json_format.Error) as exc:
         raise LoadError(f"{where}: properties: a value is out of range ({_reason(exc)})") from None
     return request
@@ -257,9 +278,10 @@ _NESTED_VALUE_KINDS = frozenset(
 )
 
 
-def _out_of_range(msg: pb.OrchestratorRequest) -> str:
-    """Find a value binary protobuf admits but a datetime or JSON cannot hold ("" if none)."""
-    if not may_be_out_of_range(msg.SerializeToString()):
+def _out_of_range(msg: pb.OrchestratorRequest, wire: bytes | None = None) -> str:
+    """Find a value binary protobuf admits but a datetime or JSON cannot hold ("" if none);
+    ``wire`` is the bytes ``msg`` was parsed from, if it was."""
+    if not may_be_out_of_range(msg.SerializeToString() if wire is None else wire):
         return ""
     return _out_of_range_walk(msg)
 
@@ -311,21 +333,27 @@ def decode_request_bytes(data: bytes, where: str) -> pb.OrchestratorRequest:
 
 
 def _decode(data: bytes, where: str) -> Decoded:
+    return _decode_wired(data, where)[0]
+
+
+def _decode_wired(data: bytes, where: str) -> tuple[Decoded, bytes | None]:
+    """The decoded message, and the bytes it was parsed from when a request was read straight
+    from them (``None`` otherwise: JSON, a WorkItem, the general base64 decode)."""
     head = data.lstrip(_WHITESPACE)
     if head.startswith(b"\xef\xbb\xbf"):
         head = head[3:].lstrip(_WHITESPACE)
     if head[:1] in (b"{", b"[", b'"'):
-        return _decode_json(head, where)
+        return _decode_json(head, where), None
     raw = _strict_base64(data)
     if raw is not None:
-        found, _ = _parse_binary(raw)
+        found, _, wire = _parse_wired(raw)
         if found is not None:
-            return found
+            return found, wire
     if _BASE64_CHARS.fullmatch(data):
-        return _decode_base64(data, where)
-    msg, problem = _parse_binary(data)
+        return _decode_base64(data, where), None
+    msg, problem, wire = _parse_wired(data)
     if msg is not None:
-        return msg
+        return msg, wire
     if _looks_like_text(data):
         bad = _BAD_BASE64.search(data)
         assert bad is not None
@@ -427,10 +455,16 @@ def _parse_binary(data: bytes) -> tuple[Decoded | None, str]:
 
     A request first, then a WorkItem holding one, then the other messages ``--record`` writes.
     """
+    msg, problem, _ = _parse_wired(data)
+    return msg, problem
+
+
+def _parse_wired(data: bytes) -> tuple[Decoded | None, str, bytes | None]:
+    """:func:`_parse_binary`, and ``data`` itself when it held the request directly."""
     if len(data) > FAST_FAIL_BYTES:
         start = first_field_problem(data)
         if start:
-            return None, start
+            return None, start, None
     direct_problem = ""
     try:
         msg = pb.OrchestratorRequest.FromString(data)
@@ -439,7 +473,13 @@ def _parse_binary(data: bytes) -> tuple[Decoded | None, str]:
     else:
         direct_problem = _implausible(msg)
         if not direct_problem:
-            return msg, ""
+            return msg, "", data
+    found, problem = _parse_other(data, direct_problem)
+    return found, problem, None
+
+
+def _parse_other(data: bytes, direct_problem: str) -> tuple[Decoded | None, str]:
+    """``data`` as a WorkItem holding a request, or another message ``--record`` writes."""
     try:
         item: pb.WorkItem | None = pb.WorkItem.FromString(data)
     except (DecodeError, RecursionError, ValueError):

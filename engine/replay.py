@@ -31,6 +31,7 @@ from engine.context import (
     STATUS_TERMINATED,
     ReplayContext,
     Tracker,
+    TurnState,
     failure_from_exception,
     sdk_failure_details,
 )
@@ -45,6 +46,8 @@ from engine.outcome import (
 from engine.payloads import Codec
 
 _NAIVE_EPOCH = datetime(1970, 1, 1)
+_SKIP = object()  # apply_all: a kind whose handler does nothing
+_CLOCK = object()  # apply_all: orchestratorStarted, which sets the clock
 _SENTINEL_SECONDS = 253_402_300_799  # Dapr's timer behind a wait without end: 9999-12-31
 _SENTINEL_NANOS = 999_999_999
 
@@ -155,6 +158,15 @@ class CodeReplayer(EntityEventHandlers):
                 del self._dispatch[kind]
         else:
             self._dispatch.update(self.entity_handlers())
+        self._fast: dict[str, Any] = {k: _SKIP for k, v in self._dispatch.items() if v == self._ignore}
+        """What :meth:`apply_all` does with the commonest kinds without :meth:`_process`: skip
+        them (their handler does nothing), keep the clock's message, or call their handler."""
+        if "orchestratorStarted" in self._dispatch:
+            self._fast["orchestratorStarted"] = _CLOCK
+        for kind in ("taskScheduled", "taskCompleted"):
+            if kind in self._dispatch:
+                self._fast[kind] = self._dispatch[kind]
+        self._make_room = None if type(self.ctx).make_room is TurnState.make_room else self.ctx.make_room
 
     def _take_options(self, options: AppOptions) -> None:
         """Honour the options of the worker the app builds (a plain app: the SDK's defaults)."""
@@ -184,22 +196,59 @@ class CodeReplayer(EntityEventHandlers):
         self.processed = self._process(index, msg, top=True)
 
     def apply_all(self) -> None:
-        """Apply every event in order: the same as :meth:`apply` on each index, in one loop
-        (the headless replay's path)."""
-        process = self._process
+        """Apply every event in order, as :meth:`apply` on each index would (the headless
+        replay's path: :attr:`note` and :attr:`processed` are not kept per event).
+
+        The kinds that make up most of a history are dispatched here directly: markers the
+        replay ignores are skipped, ``orchestratorStarted`` only keeps its message (the clock
+        is read from it when code asks), and an activity's ``taskScheduled`` and
+        ``taskCompleted`` go straight to their handlers. Everything else, and every event
+        while the orchestration is suspended, takes :meth:`_process`.
+        """
         lanes = ((0, self._past), (self.past_count, self._new))
         for offset, lane in lanes:
             if offset == self.past_count and len(lane):
                 self.ctx.set_replaying(False)  # at the first new event, as apply does
-            for index, msg in enumerate(lane, offset):
-                if self.stopped:
-                    if len(self._new):
-                        self.ctx.set_replaying(False)
-                    self.processed = False
-                    self.note = "not processed: the replay stopped at an earlier event"
-                    return
-                self._index = index
-                self.processed = process(index, msg, True)
+            if self.stopped:
+                break
+            self._apply_lane(enumerate(lane, offset))
+        if self.stopped:
+            if len(self._new):
+                self.ctx.set_replaying(False)
+            self.processed = False
+            self.note = "not processed: the replay stopped at an earlier event"
+
+    def _apply_lane(self, events: Any) -> None:
+        """Apply ``(index, message)`` pairs until they run out or the replay stops."""
+        fast = self._fast
+        set_clock = self.ctx.set_clock_event
+        process = self._process
+        index = -1
+        while True:
+            try:
+                for index, msg in events:
+                    which = msg.WhichOneof("eventType")
+                    step = fast.get(which)
+                    if step is None or self.suspended:
+                        self._index = index
+                        process(index, msg, True)
+                        if self.stopped:
+                            return
+                    elif step is _SKIP:
+                        continue
+                    elif step is _CLOCK:
+                        set_clock(msg)
+                    else:
+                        self._index = index
+                        step(msg, getattr(msg, which))
+                return
+            except StopIteration as done:
+                self.ctx.set_complete(done.value, STATUS_COMPLETED)
+            except ReplayStopped:
+                return
+            except Exception as exc:  # noqa: BLE001 - user code may raise anything: it fails the turn
+                self._stop(index, exc)
+                return
 
     @property
     def status(self) -> str:
@@ -243,6 +292,10 @@ class CodeReplayer(EntityEventHandlers):
     def _stop(self, index: int, exc: Exception) -> None:
         """An exception escaped while applying event ``index``: fail the turn with it."""
         self.stopped = True
+        tb = exc.__traceback__
+        if tb is not None and tb.tb_frame.f_code in _DISPATCH_CODES:
+            # The trace starts at the handler, whichever loop dispatched the event.
+            exc.__traceback__ = tb.tb_next
         self.failure_exception = exc
         if isinstance(exc, task.NonDeterminismError):
             found = self.nondeterminism
@@ -286,8 +339,7 @@ class CodeReplayer(EntityEventHandlers):
         self.note = f"ignored: the engine does not act on {kind} here"
 
     def _apply_orchestrator_started(self, msg: Any, ev: Any) -> None:
-        ts = msg.timestamp
-        self.ctx.set_clock_timestamp(ts.seconds, ts.nanos)
+        self.ctx.set_clock_event(msg)
         self.note = "clock set"
 
     def _apply_execution_started(self, msg: Any, ev: Any) -> None:
@@ -324,7 +376,8 @@ class CodeReplayer(EntityEventHandlers):
         also: frozenset[str] = frozenset(),
     ) -> Action:
         event_id = msg.eventId
-        self.ctx.make_room(event_id, kind, sentinel)
+        if self._make_room is not None:
+            self._make_room(event_id, kind, sentinel)
         action = self.ctx.take_action(event_id)
         if action is None:
             self._diverged("nothing with this sequence number", None)
@@ -425,7 +478,7 @@ class CodeReplayer(EntityEventHandlers):
         if pending is None:
             self.note = "ignored: no task waits for this id"
             return
-        result = ev.result.value if ev.HasField("result") else None
+        result = ev.result.value  # "" when absent: no result either way
         pending.task.complete(self.ctx.codec.decode(result, pending.expected) if result else None)
         self.note = "activity completed"
         self.ctx.resume()
@@ -504,6 +557,8 @@ class CodeReplayer(EntityEventHandlers):
         self.ctx.set_complete(output, STATUS_TERMINATED, encoded=True)
         self.note = "terminated"
 
+
+_DISPATCH_CODES = frozenset({CodeReplayer._process.__code__, CodeReplayer._apply_lane.__code__})
 
 __all__ = [
     "CodeReplayer",

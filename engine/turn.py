@@ -53,6 +53,19 @@ def clock_from_token(token: datetime | tuple[int, int] | None) -> datetime | Non
     return token if token.tzinfo is not None else token.replace(tzinfo=timezone.utc)
 
 
+_KINDS: dict[type, tuple[bool, bool]] = {}
+
+
+def _kind_of(value: Any) -> tuple[bool, bool]:
+    """Whether ``value`` is an SDK task, and a ``when_all`` one (the answers kept per type:
+    both are ABC checks, slow to ask of every task the code awaits)."""
+    kind = type(value)
+    found = _KINDS.get(kind)
+    if found is None:
+        found = _KINDS[kind] = (isinstance(value, task.Task), isinstance(value, task.WhenAllTask))
+    return found
+
+
 class PendingTask:
     """A task waiting under a sequence number, with what its completion needs."""
 
@@ -92,7 +105,7 @@ class TurnState:
         self._tracker = tracker
         self._is_replaying = True
         self._clock_value: datetime | None = _UNSET_CLOCK
-        self._clock_raw: tuple[int, int] = (0, 0)
+        self._clock_event: Any = None
         self._version: str | None = None
         self._parent_instance_id: str | None = None
         self._sequence = 0
@@ -128,16 +141,21 @@ class TurnState:
         """Switch between the past lane (replaying) and the new lane."""
         self._is_replaying = value
 
-    def set_clock_timestamp(self, seconds: int, nanos: int) -> None:
-        """Set the replay clock from a protobuf timestamp (converted only when read)."""
-        self._clock_raw = (seconds, nanos)
+    def set_clock_event(self, msg: Any) -> None:
+        """Set the replay clock from an ``orchestratorStarted`` message's timestamp (read from
+        the message only when the clock is)."""
+        self._clock_event = msg
         self._clock_value = None
+
+    def _clock_raw(self) -> tuple[int, int]:
+        ts = self._clock_event.timestamp
+        return ts.seconds, ts.nanos
 
     @property
     def _clock(self) -> datetime:
         value = self._clock_value
         if value is None:
-            seconds, nanos = self._clock_raw
+            seconds, nanos = self._clock_raw()
             value = _NAIVE_EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
             self._clock_value = value
         return value
@@ -158,7 +176,7 @@ class TurnState:
         nanos (see :func:`clock_from_token`)."""
         value = self._clock_value
         if value is None:
-            return self._clock_raw
+            return self._clock_raw()
         return None if value is _UNSET_CLOCK else value
 
     @property
@@ -270,7 +288,7 @@ class TurnState:
             if prev is None:
                 return
             if not prev.is_complete:
-                if not isinstance(prev, task.WhenAllTask) or prev.get_tasks():
+                if not (_KINDS.get(type(prev)) or _kind_of(prev))[1] or prev.get_tasks():
                     return
                 self.resumes += 1
                 nxt = gen.send([])
@@ -280,7 +298,7 @@ class TurnState:
             else:
                 self.resumes += 1
                 nxt = gen.send(prev.get_result())
-            if not isinstance(nxt, task.Task):
+            if not (_KINDS.get(type(nxt)) or _kind_of(nxt))[0]:
                 raise TypeError("The orchestrator generator yielded a non-Task object")
             self._previous = nxt
             if self._tracker is not None:
@@ -369,7 +387,9 @@ class TurnState:
         frame = gen.gi_frame
         if frame is None:
             return None
-        key = (frame.f_code, frame.f_lineno)
+        # Keyed by the instruction, not the line: an instruction always has the same line,
+        # and the line is slow to compute.
+        key = (frame.f_code, frame.f_lasti)
         found = _LOCATIONS.get(key)
         if found is None:
             code = frame.f_code
