@@ -15,7 +15,6 @@ import sys
 import traceback
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -190,14 +189,14 @@ def import_app(spec: str) -> None:
         pass
 
 
-def _file_module_name(path: Path) -> str:
+def _file_module_name(path: str) -> str:
     """The name a file is imported under: its own (as ``python -m`` or an import would give
     it), unless a different module of that name is already loaded."""
-    name = path.stem
+    name = os.path.splitext(os.path.basename(path))[0]
     fallback = f"_inspector_app_{name}"
     if not name.isidentifier():
         return fallback
-    mine = str(path.resolve())
+    mine = os.path.realpath(path)
     loaded = sys.modules.get(name)
     if loaded is not None:
         return name if getattr(loaded, "__file__", None) == mine else fallback
@@ -219,19 +218,22 @@ def _import(spec: str) -> ModuleType:
 
 
 def _import_once(spec: str) -> ModuleType:
-    path = Path(spec)
-    looks_like_file = spec.endswith(".py") or os.sep in spec or path.is_file()
+    # os.path rather than pathlib: pathlib's import costs more than a one-event replay.
+    path = spec
+    looks_like_file = spec.endswith(".py") or os.sep in spec or os.path.isfile(path)
     try:
         if looks_like_file:
-            if not path.is_file():
+            if not os.path.isfile(path):
                 raise AppLoadError(f"no such app file: {spec}")
             module_name = _file_module_name(path)
-            import_spec = importlib.util.spec_from_file_location(module_name, path.resolve())
+            import_spec = importlib.util.spec_from_file_location(
+                module_name, os.path.realpath(path)
+            )
             if import_spec is None or import_spec.loader is None:
                 raise AppLoadError(f"cannot import {spec}: not a Python file")
             module = importlib.util.module_from_spec(import_spec)
             sys.modules[module_name] = module
-            folder = str(path.resolve().parent)
+            folder = os.path.dirname(os.path.realpath(path))
             if folder not in sys.path:
                 sys.path.insert(0, folder)
             import_spec.loader.exec_module(module)

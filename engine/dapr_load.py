@@ -28,16 +28,18 @@ from __future__ import annotations
 import base64
 import binascii
 import json
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from google.protobuf import json_format
 from google.protobuf.message import DecodeError, Message
 from google.protobuf.unknown_fields import UnknownFieldSet
 
-from engine import dapr_wire
 from engine.errors import LoadError
-from engine.proto import dapr_workflow_pb2 as dpb
 from engine.proto import orchestrator_service_pb2 as pb
+
+if TYPE_CHECKING:
+    from engine.proto import dapr_workflow_pb2 as dpb
+# Dapr's schema and its mapping load when a request is read in Dapr's dialect: telling one
+# apart (looks_foreign) needs neither, and a Microsoft request's replay never pays for them.
 
 __all__ = ["CHECKED_EVENTS", "has_unknown_fields", "looks_foreign", "read_dapr"]
 
@@ -92,6 +94,9 @@ def read_dapr(data: bytes, where: str) -> tuple[pb.OrchestratorRequest, dpb.Work
         raise LoadError(f"{where}: not a Dapr WorkflowRequest: {problem}")
     if not request.pastEvents and not request.newEvents and not request.instanceId:
         raise LoadError(f"{where}: a Dapr WorkflowRequest with no events and no instance id")
+    from engine import dapr_wire
+    from engine.proto import dapr_workflow_pb2 as dpb
+
     shaped, extras = dapr_wire.from_dapr(request)
     return shaped, extras if extras is not None else dpb.WorkflowRequest()
 
@@ -122,6 +127,8 @@ def _base64(data: bytes) -> bytes | None:
 
 
 def _from_binary(raw: bytes) -> tuple[dpb.WorkflowRequest | None, str]:
+    from engine.proto import dapr_workflow_pb2 as dpb
+
     for kind in (dpb.WorkflowRequest, dpb.WorkItem):
         try:
             msg: Any = kind.FromString(raw)
@@ -147,6 +154,10 @@ def _from_json(text: bytes) -> tuple[dpb.WorkflowRequest | None, str]:
         return None, f"not valid JSON ({exc})"
     if not isinstance(value, dict):
         return None, "JSON that is not an object"
+    from google.protobuf import json_format
+
+    from engine.proto import dapr_workflow_pb2 as dpb
+
     wrapped = "workflowRequest" in value or "workflow_request" in value
     target: Any = dpb.WorkItem() if wrapped else dpb.WorkflowRequest()
     try:

@@ -12,7 +12,6 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from engine import actions as act
-from engine import entity_legacy as legacy
 from engine import history as h
 from engine.failures import sdk_failure_details
 
@@ -125,6 +124,8 @@ class EntityEventHandlers:
 
     def _legacy_entity_sent(self, msg: Any, ev: Any, action: Action) -> None:
         """An ``eventSent`` confirmed an entity message: check its target, keep its reply id."""
+        from engine import entity_legacy as legacy  # the legacy shape's rules, when met
+
         message = action.entity_message
         if legacy.message_target(message) != ev.instanceId:
             self._wrong_type(msg, "send_event", action)
@@ -183,6 +184,8 @@ class EntityEventHandlers:
     def _legacy_call_reply(
         self, msg: Any, ev: Any, entity: str, operation: str, task_id: int
     ) -> None:
+        from engine import entity_legacy as legacy
+
         pending = self._legacy_task(msg, task_id)
         response = self._legacy_response(ev)
         converter = self.ctx.codec.converter

@@ -10,8 +10,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from google.protobuf import json_format
-
 from engine.proto import orchestrator_service_pb2 as pb
 
 
@@ -35,7 +33,7 @@ class FailureDetails:
             stack_trace=msg.stackTrace.value if msg.HasField("stackTrace") else None,
             inner=cls.from_proto(msg.innerFailure) if msg.HasField("innerFailure") else None,
             non_retriable=msg.isNonRetriable,
-            properties={k: json_format.MessageToDict(v) for k, v in msg.properties.items()},
+            properties=_properties(msg.properties),
         )
 
     def to_proto(self) -> pb.TaskFailureDetails:
@@ -49,6 +47,18 @@ class FailureDetails:
             msg.stackTrace.value = self.stack_trace
         if self.inner is not None:
             msg.innerFailure.CopyFrom(self.inner.to_proto())
-        for key, value in self.properties.items():
-            json_format.ParseDict(value, msg.properties[key])
+        if self.properties:
+            from google.protobuf import json_format  # loaded only for failures that carry some
+
+            for key, value in self.properties.items():
+                json_format.ParseDict(value, msg.properties[key])
         return msg
+
+
+def _properties(found: Any) -> dict[str, Any]:
+    """A ``properties`` map as plain values (``google.protobuf.Value`` mapped as JSON is)."""
+    if not found:
+        return {}
+    from google.protobuf import json_format
+
+    return {k: json_format.MessageToDict(v) for k, v in found.items()}

@@ -9,15 +9,18 @@ from __future__ import annotations
 
 import gc
 from datetime import timedelta
+from operator import methodcaller
+from typing import TYPE_CHECKING, Any
 
-from engine import history as h
-from engine import rewind
 from engine.actions import response_to_proto
-from engine.app_loader import UserApp
 from engine.defaults import DEFAULT_MAXIMUM_TIMER_INTERVAL
 from engine.errors import ReplayError, WorkItemRejected
 from engine.outcome import ReplayOutcome
 from engine.replay import CodeReplayer
+
+if TYPE_CHECKING:
+    from engine import history as h
+    from engine.app_loader import UserApp
 
 
 def replay_request(
@@ -43,12 +46,15 @@ def replay_request(
         ReplayError: a rewind turn that cannot be rewound.
         WorkItemRejected: the app's versioning options reject the work item (no response).
     """
-    if rewind.is_rewind(request.proto):
-        try:
-            response = rewind.rewind_response(request.proto, completion_token)
-        except ValueError as exc:
-            raise ReplayError(f"cannot rewind: {exc}") from None
-        return ReplayOutcome(response=response, actions=(), failure=None, nondeterminism=None)
+    if _holds(request.proto.newEvents, "executionRewound"):
+        from engine import rewind  # only a turn that may be a rewind loads its rules
+
+        if rewind.is_rewind(request.proto):
+            try:
+                response = rewind.rewind_response(request.proto, completion_token)
+            except ValueError as exc:
+                raise ReplayError(f"cannot rewind: {exc}") from None
+            return ReplayOutcome(response=response, actions=(), failure=None, nondeterminism=None)
     code = CodeReplayer(request, app, maximum_timer_interval=maximum_timer_interval)
     # A replay allocates many long-lived objects and few cycles: collections would only
     # walk them again and again.
@@ -75,6 +81,14 @@ def replay_request(
         nondeterminism=code.nondeterminism,
         dapr=code.ctx.turn_facts() if code.dapr else None,  # type: ignore[attr-defined]
     )
+
+
+_KIND = methodcaller("WhichOneof", "eventType")
+
+
+def _holds(events: Any, kind: str) -> bool:
+    """Whether any of the protobuf ``events`` is of ``kind`` (a scan in C)."""
+    return kind in map(_KIND, events)
 
 
 __all__ = ["replay_request"]

@@ -21,9 +21,8 @@ import os
 import re
 import sys
 from collections.abc import Callable
-from typing import Any, Union
+from typing import TYPE_CHECKING, Any, Union
 
-from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 from google.protobuf.unknown_fields import UnknownFieldSet
 
@@ -32,19 +31,21 @@ from engine.dapr_load import looks_foreign, read_dapr
 from engine.errors import LoadError
 from engine.history import OrchestrationRequest
 from engine.proto import orchestrator_service_pb2 as pb
-from engine.recording import (
-    ABANDONED_SUFFIX,
-    AbandonNote,
-    ActivityCall,
-    ActivityResult,
-    NotARequest,
-    RecordedMessage,
-    Recording,
-    TurnResponse,
-    from_message,
-    has_control,
-    parse_recorded,
-)
+
+if TYPE_CHECKING:
+    from engine.recording import (
+        AbandonNote,
+        ActivityCall,
+        ActivityResult,
+        NotARequest,
+        RecordedMessage,
+        Recording,
+        TurnResponse,
+    )
+
+    Decoded = Union[pb.OrchestratorRequest, RecordedMessage]
+# engine.recording (the other files --record writes) and the JSON mapping load only when a
+# file needs them: a request's replay reads neither.
 
 __all__ = [
     "decode_request_bytes",
@@ -54,8 +55,9 @@ __all__ = [
     "read_source",
 ]
 
-Decoded = Union[pb.OrchestratorRequest, RecordedMessage]
-
+_ABANDONED_SUFFIX = ".abandoned"
+"""``engine.recording.ABANDONED_SUFFIX``, known here without loading that module (a test pins
+the two together)."""
 _WHITESPACE = b" \t\r\n\v\f"
 _BASE64_CHARS = re.compile(rb"[A-Za-z0-9+/\-_=\s]*")
 _BAD_BASE64 = re.compile(rb"[^A-Za-z0-9+/\-_=\s]")
@@ -223,12 +225,18 @@ def _only_request(data: bytes, where: str) -> tuple[pb.OrchestratorRequest, byte
 
 def _abandon_note(data: bytes, where: str) -> AbandonNote | None:
     """The note, when the recorder named the file as one and it holds text."""
-    if not where.endswith(ABANDONED_SUFFIX) or not _looks_like_text(data):
+    if not where.endswith(_ABANDONED_SUFFIX) or not _looks_like_text(data):
         return None
+    from engine.recording import AbandonNote
+
     return AbandonNote.from_text(data.decode("utf-8"), where)
 
 
 def _converted(msg: RecordedMessage, where: str) -> TurnResponse | ActivityCall | ActivityResult:
+    from google.protobuf import json_format
+
+    from engine.recording import from_message
+
     try:
         return from_message(msg)
     except (ValueError, OverflowError, TypeError, RecursionError, json_format.Error) as exc:
@@ -249,12 +257,16 @@ def to_request(
     problem = _out_of_range(msg, wire)
     if problem:
         raise LoadError(f"{where}: {problem}")
-    try:
-        request = OrchestrationRequest.from_proto(msg, dapr=dapr)
-        if msg.properties:
+    request = OrchestrationRequest.from_proto(msg, dapr=dapr)
+    if msg.properties:
+        from google.protobuf import json_format
+
+        try:
             request.properties  # noqa: B018 - converted here so a bad value is reported now
-    except (ValueError, OverflowError, TypeError, json_format.Error) as exc:
-        raise LoadError(f"{where}: properties: a value is out of range ({_reason(exc)})") from None
+        except (ValueError, OverflowError, TypeError, json_format.Error) as exc:
+            raise LoadError(
+                f"{where}: properties: a value is out of range ({_reason(exc)})"
+            ) from None
     return request
 
 
@@ -288,6 +300,8 @@ def _out_of_range(msg: pb.OrchestratorRequest, wire: bytes | None = None) -> str
 
 def _out_of_range_walk(msg: pb.OrchestratorRequest) -> str:
     """:func:`_out_of_range`, event by event (the exact answer, and the message naming it)."""
+    from google.protobuf import json_format
+
     from engine.history import event_from_proto
 
     low, high = _MIN_SECONDS, _MAX_SECONDS
@@ -490,6 +504,8 @@ def _parse_other(data: bytes, direct_problem: str) -> tuple[Decoded | None, str]
         if inner_problem:
             return None, f"WorkItem.orchestratorRequest: {inner_problem}"
         return item.orchestratorRequest, ""
+    from engine.recording import parse_recorded
+
     other = parse_recorded(data)
     if other is not None:
         return other, ""
@@ -510,6 +526,8 @@ def _implausible(msg: pb.OrchestratorRequest) -> str:
         # control characters other than a tab say random bytes were read as one.
         if not msg.instanceId:
             return "no history events and no instance id (not an OrchestratorRequest)"
+        from engine.recording import has_control
+
         if has_control(msg.instanceId):
             return "instanceId holds control characters (not an OrchestratorRequest)"
     if msg.HasField("executionId") and len(UnknownFieldSet(msg.executionId)):
@@ -552,6 +570,8 @@ def _decode_json(text: bytes, where: str) -> Decoded:
             f"{where}: JSON holds a {type(value).__name__}, expected an object"
             " (an OrchestratorRequest or a WorkItem)"
         )
+    from google.protobuf import json_format
+
     wrapped = "orchestratorRequest" in value or "orchestrator_request" in value
     target: Any = pb.WorkItem() if wrapped else pb.OrchestratorRequest()
     try:

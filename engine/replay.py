@@ -158,7 +158,9 @@ class CodeReplayer(EntityEventHandlers):
                 del self._dispatch[kind]
         else:
             self._dispatch.update(self.entity_handlers())
-        self._fast: dict[str, Any] = {k: _SKIP for k, v in self._dispatch.items() if v == self._ignore}
+        self._fast: dict[str, Any] = {
+            k: _SKIP for k, v in self._dispatch.items() if v == self._ignore
+        }
         """What :meth:`apply_all` does with the commonest kinds without :meth:`_process`: skip
         them (their handler does nothing), keep the clock's message, or call their handler."""
         if "orchestratorStarted" in self._dispatch:
@@ -166,7 +168,9 @@ class CodeReplayer(EntityEventHandlers):
         for kind in ("taskScheduled", "taskCompleted"):
             if kind in self._dispatch:
                 self._fast[kind] = self._dispatch[kind]
-        self._make_room = None if type(self.ctx).make_room is TurnState.make_room else self.ctx.make_room
+        self._make_room = (
+            None if type(self.ctx).make_room is TurnState.make_room else self.ctx.make_room
+        )
 
     def _take_options(self, options: AppOptions) -> None:
         """Honour the options of the worker the app builds (a plain app: the SDK's defaults)."""

@@ -288,7 +288,7 @@ class TurnState:
             if prev is None:
                 return
             if not prev.is_complete:
-                if not (_KINDS.get(type(prev)) or _kind_of(prev))[1] or prev.get_tasks():
+                if not (_KINDS.get(type(prev)) or _kind_of(prev))[1] or prev.get_tasks():  # type: ignore[attr-defined]
                     return
                 self.resumes += 1
                 nxt = gen.send([])

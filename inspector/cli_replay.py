@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import base64
 import sys
-from pathlib import Path
 from typing import Any
 
 from engine import sdk
@@ -49,7 +48,8 @@ def run(args: argparse.Namespace) -> int:
         text = base64.b64encode(response.SerializeToString()).decode("ascii") + "\n"
     if args.output:
         try:
-            Path(args.output).write_text(text, encoding="utf-8")
+            with open(args.output, "w", encoding="utf-8") as fh:
+                fh.write(text)
         except OSError as exc:
             raise InspectorError(f"cannot write {args.output}: {exc.strerror or exc}") from None
     else:

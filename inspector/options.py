@@ -98,6 +98,32 @@ class Parser(argparse.ArgumentParser):
         line = " ".join(message.split())
         self.exit(2, f"{self.prog}: {line} (see '{self.prog} --help')\n")
 
+    _checking = False
+
+    def add_argument(self, *args: Any, **kwargs: Any) -> Any:
+        """As argparse's, whose check of the metavar needs no terminal width (asking for one
+        imports shutil, and with it the compression modules, on every run: only help that is
+        printed asks)."""
+        self._checking = True
+        try:
+            return super().add_argument(*args, **kwargs)
+        finally:
+            self._checking = False
+
+    def add_subparsers(self, **kwargs: Any) -> Any:
+        """As argparse's, which formats its prog (the usage of no argument) at any width."""
+        self._checking = True
+        try:
+            return super().add_subparsers(**kwargs)
+        finally:
+            self._checking = False
+
+    def _get_formatter(self) -> argparse.HelpFormatter:
+        if self._checking:
+            make: Any = self.formatter_class
+            return make(prog=self.prog, width=80)  # type: ignore[no-any-return]
+        return super()._get_formatter()
+
 
 # --- argument groups -------------------------------------------------------------------------
 

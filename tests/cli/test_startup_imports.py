@@ -36,6 +36,17 @@ NOT_FOR_REPLAY = (
     "engine.worker",
     "durabletask.worker",
     "hashlib",
+    # The other recorded files, rewinds, Dapr's schema, the legacy entity shape, the JSON
+    # mapping: loaded only when a request needs them. pathlib and shutil (argparse's terminal
+    # width) cost more to import than a short replay takes.
+    "engine.recording",
+    "engine.rewind",
+    "engine.dapr_wire",
+    "engine.proto.dapr_workflow_pb2",
+    "engine.entity_legacy",
+    "google.protobuf.json_format",
+    "pathlib",
+    "shutil",
 )
 NOT_FOR_HELP = ("engine.history", "engine.proto", "google.protobuf", "durabletask", "textual")
 
@@ -128,3 +139,9 @@ def test_the_parser_built_for_one_command_helps_and_fails_as_the_full_one(
             outputs.append((exit_info.value.code, out, err))
         assert outputs[0] == outputs[1]
         assert outputs[0][1] or outputs[0][2]
+
+
+def test_the_loader_knows_the_abandon_note_suffix_the_recorder_writes() -> None:
+    from engine import load, recording
+
+    assert load._ABANDONED_SUFFIX == recording.ABANDONED_SUFFIX

@@ -123,3 +123,16 @@ def test_base64_with_line_breaks_still_takes_the_general_decode() -> None:
     text = base64.encodebytes(pb.OrchestratorRequest(instanceId="wrapped").SerializeToString())
     assert load._strict_base64(b" " + text) is None
     assert load.load_request_proto(b" " + text).instanceId == "wrapped"
+
+
+def test_the_wire_scan_sees_a_nan_whose_last_bytes_look_like_an_event_id() -> None:
+    import struct
+
+    nan = struct.unpack("<d", b"\x00" * 6 + b"\xff\xff")[0]
+    msg = pb.OrchestratorRequest(instanceId="nan")
+    ev = msg.pastEvents.add(eventId=-1)
+    ev.taskFailed.failureDetails.properties["x"].number_value = nan
+    wire = msg.SerializeToString()
+    assert wire.endswith(b"\xff\xff") or b"\xff\xff" in wire
+    assert may_be_out_of_range(wire)
+    assert "out of range" in load._out_of_range(msg, wire)
