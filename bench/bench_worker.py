@@ -68,6 +68,9 @@ def _free_port() -> int:
 OURS_EXTRA: list[str] = []
 """``--ours-args``: extra options for ``inspector worker`` (to try other pool sizes)."""
 
+BASELINE: Path | None = None
+"""``--baseline DIR``: another checkout whose ``inspector worker`` runs in the same rounds."""
+
 PROFILE_DIR: Path | None = None
 """``--profile DIR``: run ours under :mod:`bench.profile_worker`, writing profiles to DIR."""
 
@@ -164,12 +167,13 @@ def run_once(kind: str, count: int) -> Run:
     backend.start()
     address = f"127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
-    env["PYTHONPATH"] = str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    tree = BASELINE if kind == "baseline" and BASELINE is not None else ROOT
+    env["PYTHONPATH"] = str(tree) + os.pathsep + os.environ.get("PYTHONPATH", "")
     if PROFILE_DIR is not None:
         env["INSPECTOR_BENCH_PROFILE_DIR"] = str(PROFILE_DIR)
     proc = subprocess.Popen(
         _worker_command(kind, address),
-        cwd=ROOT,
+        cwd=tree,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -224,33 +228,47 @@ def _load() -> str:
         return " ".join(f.read().split()[:3])
 
 
+NAMES = {
+    "sdk": "SDK worker (TaskHubGrpcWorker)",
+    "inspector": "inspector worker",
+    "baseline": "baseline (--baseline)",
+}
+
+
 def _report(count: int, rounds: int, runs: dict[str, list[Run]]) -> None:
     print(
         f"{count} orchestrations, fan-out of {FAN_OUT} activities each (+1 to sum), "
         f"cpus={os.cpu_count()}, {rounds} rounds, load {_load()}"
     )
-    names = {"sdk": "SDK worker (TaskHubGrpcWorker)", "inspector": "inspector worker"}
     print(
         f"{'':32}{'median':>8}{'best':>8}   CPU ms per orchestration (medians):"
-        " worker, user processes, sidecar+client"
+        " worker, user processes, sidecar+client; turns per orchestration"
     )
-    for kind in ("sdk", "inspector"):
-        mine = runs[kind]
+    for kind, mine in runs.items():
         rates = [r.rate for r in mine]
-        cpu = [statistics.median(getattr(r, f) for r in mine) for f in Run._fields[1:4]]
+        cpu = [statistics.median(getattr(r, f) for r in mine) for f in Run._fields[1:]]
         print(
-            f"{names[kind] + ':':32}{statistics.median(rates):8.1f}{max(rates):8.1f}"
-            f"   {cpu[0]:6.2f} {cpu[1]:6.2f} {cpu[2]:6.2f}  (worker tree {cpu[0] + cpu[1]:.2f})"
+            f"{NAMES[kind] + ':':32}{statistics.median(rates):8.1f}{max(rates):8.1f}"
+            f"   {cpu[0]:6.2f} {cpu[1]:6.2f} {cpu[2]:6.2f}  (worker tree {cpu[0] + cpu[1]:.2f},"
+            f" all {sum(cpu[:3]):.2f}); {cpu[3]:.2f} turns"
         )
     ours = [r.rate for r in runs["inspector"]]
-    sdk = [r.rate for r in runs["sdk"]]
-    ratio = statistics.median(ours) / statistics.median(sdk)
-    per_round = ", ".join(f"{a / b:.2f}" for a, b in zip(ours, sdk, strict=True))
-    verdict = "met" if ratio >= TARGET else "NOT met"
-    print(
-        f"ratio (ours / SDK), medians:    {ratio:7.2f}x   (per round: {per_round});"
-        f" target {TARGET}x {verdict}"
-    )
+    for other in [kind for kind in runs if kind != "inspector"]:
+        theirs = [r.rate for r in runs[other]]
+        ratio = statistics.median(ours) / statistics.median(theirs)
+        per_round = ", ".join(f"{a / b:.2f}" for a, b in zip(ours, theirs, strict=True))
+        cpu_ratio = statistics.median(_all_cpu(runs[other])) / statistics.median(
+            _all_cpu(runs["inspector"])
+        )
+        line = f"ratio ours / {other}, medians: {ratio:5.2f}x (per round: {per_round});"
+        line += f" CPU of all parts per orchestration, {other} / ours: {cpu_ratio:.2f}x"
+        if other == "sdk":
+            line += f"; target {TARGET}x {'met' if ratio >= TARGET else 'NOT met'}"
+        print(line)
+
+
+def _all_cpu(runs: list[Run]) -> list[float]:
+    return [r.worker_cpu + r.user_cpu + r.sidecar_cpu for r in runs]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -265,6 +283,12 @@ def main(argv: list[str] | None = None) -> int:
         " read with python bench/profile_worker.py DIR",
     )
     parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="another checkout whose inspector worker runs in the same rounds (before/after)",
+    )
+    parser.add_argument(
         "--ours-args",
         default="",
         metavar="ARGS",
@@ -272,6 +296,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     OURS_EXTRA[:] = args.ours_args.split()
+    kinds = ["sdk", "inspector"]
+    if args.baseline is not None:
+        global BASELINE
+        BASELINE = args.baseline.resolve()
+        kinds.append("baseline")
     if args.profile is not None:
         global PROFILE_DIR
         PROFILE_DIR = args.profile.resolve()
@@ -279,10 +308,10 @@ def main(argv: list[str] | None = None) -> int:
         run = run_once("inspector", args.count)
         print(f"profiled: {run}; python bench/profile_worker.py {args.profile}")
         return 0
-    runs: dict[str, list[Run]] = {"sdk": [], "inspector": []}
+    runs: dict[str, list[Run]] = {kind: [] for kind in kinds}
     for round_no in range(args.rounds):
-        order = ("sdk", "inspector") if round_no % 2 == 0 else ("inspector", "sdk")
-        for kind in order:
+        shift = round_no % len(kinds)  # rotate which goes first
+        for kind in kinds[shift:] + kinds[:shift]:
             run = run_once(kind, args.count)
             runs[kind].append(run)
             print(
