@@ -23,6 +23,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+from typing import Any, NamedTuple
 
 from durabletask import client as dt_client
 from durabletask.testing import InMemoryOrchestrationBackend
@@ -64,9 +65,22 @@ def _free_port() -> int:
         return port
 
 
+OURS_EXTRA: list[str] = []
+"""``--ours-args``: extra options for ``inspector worker`` (to try other pool sizes)."""
+
+BASELINE: Path | None = None
+"""``--baseline DIR``: another checkout whose ``inspector worker`` runs in the same rounds."""
+
+PROFILE_DIR: Path | None = None
+"""``--profile DIR``: run ours under :mod:`bench.profile_worker`, writing profiles to DIR."""
+
+
 def _worker_command(kind: str, address: str) -> list[str]:
     if kind == "sdk":
         return [sys.executable, "-c", _SDK_WORKER, address]
+    if PROFILE_DIR is not None:
+        code = "import sys; from bench.profile_worker import run_worker; run_worker(sys.argv[1:])"
+        return [sys.executable, "-c", code, address, "--app", "samples.orchestrations", *OURS_EXTRA]
     return [
         sys.executable,
         "-m",
@@ -75,6 +89,7 @@ def _worker_command(kind: str, address: str) -> list[str]:
         address,
         "--app",
         "samples.orchestrations",
+        *OURS_EXTRA,
     ]
 
 
@@ -90,16 +105,75 @@ def _wait_all(client: dt_client.TaskHubGrpcClient, ids: list[str]) -> dict[str, 
     return statuses
 
 
-def run_once(kind: str, count: int) -> float:
-    """Push ``count`` orchestrations through a fresh sidecar with one worker; orchestrations/s."""
+_TICK = os.sysconf("SC_CLK_TCK")
+
+
+def _tree_cpu(root: int) -> tuple[float, float]:
+    """CPU seconds (user + system) of ``root`` itself and of its live descendants."""
+    parents: dict[int, int] = {}
+    cpu: dict[int, float] = {}
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as f:
+                fields = f.read().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        parents[int(entry)] = int(fields[1])
+        cpu[int(entry)] = (int(fields[11]) + int(fields[12])) / _TICK
+    below = 0.0
+    frontier = [root]
+    while frontier:
+        pid = frontier.pop()
+        kids = [child for child, parent in parents.items() if parent == pid]
+        below += sum(cpu.get(child, 0.0) for child in kids)
+        frontier += kids
+    return cpu.get(root, 0.0), below
+
+
+class Run(NamedTuple):
+    """One measured run: throughput and CPU seconds per orchestration in each part."""
+
+    rate: float
+    worker_cpu: float
+    """The worker process's own CPU per orchestration (ms)."""
+    user_cpu: float
+    """Its child processes' CPU per orchestration (ms): ours runs user code there."""
+    sidecar_cpu: float
+    """This process's CPU per orchestration (ms): the in-memory sidecar and the client."""
+    turns: float
+    """Orchestrator turns completed per orchestration (each carries the whole history)."""
+
+
+def _count_turns(backend: InMemoryOrchestrationBackend) -> list[int]:
+    """Count the sidecar's ``CompleteOrchestratorTask`` calls (set before it starts serving)."""
+    counter = [0]
+    complete = backend.CompleteOrchestratorTask
+
+    def counted(request: Any, context: Any) -> Any:
+        counter[0] += 1
+        return complete(request, context)
+
+    backend.CompleteOrchestratorTask = counted  # type: ignore[method-assign]
+    return counter
+
+
+def run_once(kind: str, count: int) -> Run:
+    """Push ``count`` orchestrations through a fresh sidecar with one worker."""
     port = _free_port()
     backend = InMemoryOrchestrationBackend(port=port)
+    turns = _count_turns(backend)
     backend.start()
     address = f"127.0.0.1:{port}"
-    env = dict(os.environ, PYTHONPATH=str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+    tree = BASELINE if kind == "baseline" and BASELINE is not None else ROOT
+    env["PYTHONPATH"] = str(tree) + os.pathsep + os.environ.get("PYTHONPATH", "")
+    if PROFILE_DIR is not None:
+        env["INSPECTOR_BENCH_PROFILE_DIR"] = str(PROFILE_DIR)
     proc = subprocess.Popen(
         _worker_command(kind, address),
-        cwd=ROOT,
+        cwd=tree,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -112,6 +186,9 @@ def run_once(kind: str, count: int) -> float:
         ]
         _wait_all(client, warm)
         time.sleep(SETTLE_SECONDS)  # both workers measured in steady state (all processes up)
+        turns_before = turns[0]
+        worker_before, user_before = _tree_cpu(proc.pid)
+        sidecar_before = time.process_time()
         started = time.perf_counter()
         ids = [
             client.schedule_new_orchestration(samples.fan_out_fan_in, input=FAN_OUT)
@@ -119,9 +196,18 @@ def run_once(kind: str, count: int) -> float:
         ]
         statuses = _wait_all(client, ids)
         elapsed = time.perf_counter() - started
+        sidecar = time.process_time() - sidecar_before
+        worker_after, user_after = _tree_cpu(proc.pid)
         if statuses != {"COMPLETED": count}:
             raise SystemExit(f"{kind}: not every orchestration completed: {statuses}")
-        return count / elapsed
+        per = 1000.0 / count
+        return Run(
+            count / elapsed,
+            (worker_after - worker_before) * per,
+            (user_after - user_before) * per,
+            sidecar * per,
+            (turns[0] - turns_before) / count,
+        )
     finally:
         client.close()
         proc.send_signal(signal.SIGTERM)
@@ -133,33 +219,110 @@ def run_once(kind: str, count: int) -> float:
         backend.stop(grace=0)
 
 
+TARGET = 1.5
+"""The ratio issue 16 asks for: ours at least 1.5x the SDK's worker."""
+
+
+def _load() -> str:
+    with open("/proc/loadavg") as f:
+        return " ".join(f.read().split()[:3])
+
+
+NAMES = {
+    "sdk": "SDK worker (TaskHubGrpcWorker)",
+    "inspector": "inspector worker",
+    "baseline": "baseline (--baseline)",
+}
+
+
+def _report(count: int, rounds: int, runs: dict[str, list[Run]]) -> None:
+    print(
+        f"{count} orchestrations, fan-out of {FAN_OUT} activities each (+1 to sum), "
+        f"cpus={os.cpu_count()}, {rounds} rounds, load {_load()}"
+    )
+    print(
+        f"{'':32}{'median':>8}{'best':>8}   CPU ms per orchestration (medians):"
+        " worker, user processes, sidecar+client; turns per orchestration"
+    )
+    for kind, mine in runs.items():
+        rates = [r.rate for r in mine]
+        cpu = [statistics.median(getattr(r, f) for r in mine) for f in Run._fields[1:]]
+        print(
+            f"{NAMES[kind] + ':':32}{statistics.median(rates):8.1f}{max(rates):8.1f}"
+            f"   {cpu[0]:6.2f} {cpu[1]:6.2f} {cpu[2]:6.2f}  (worker tree {cpu[0] + cpu[1]:.2f},"
+            f" all {sum(cpu[:3]):.2f}); {cpu[3]:.2f} turns"
+        )
+    ours = [r.rate for r in runs["inspector"]]
+    for other in [kind for kind in runs if kind != "inspector"]:
+        theirs = [r.rate for r in runs[other]]
+        ratio = statistics.median(ours) / statistics.median(theirs)
+        per_round = ", ".join(f"{a / b:.2f}" for a, b in zip(ours, theirs, strict=True))
+        cpu_ratio = statistics.median(_all_cpu(runs[other])) / statistics.median(
+            _all_cpu(runs["inspector"])
+        )
+        line = f"ratio ours / {other}, medians: {ratio:5.2f}x (per round: {per_round});"
+        line += f" CPU of all parts per orchestration, {other} / ours: {cpu_ratio:.2f}x"
+        if other == "sdk":
+            line += f"; target {TARGET}x {'met' if ratio >= TARGET else 'NOT met'}"
+        print(line)
+
+
+def _all_cpu(runs: list[Run]) -> list[float]:
+    return [r.worker_cpu + r.user_cpu + r.sidecar_cpu for r in runs]
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--count", type=int, default=500, help="orchestrations per run")
     parser.add_argument("--rounds", type=int, default=3, help="runs per worker")
+    parser.add_argument(
+        "--profile",
+        type=Path,
+        metavar="DIR",
+        help="run ours once under cProfile (every thread and user process) into DIR;"
+        " read with python bench/profile_worker.py DIR",
+    )
+    parser.add_argument(
+        "--baseline",
+        type=Path,
+        metavar="DIR",
+        help="another checkout whose inspector worker runs in the same rounds (before/after)",
+    )
+    parser.add_argument(
+        "--ours-args",
+        default="",
+        metavar="ARGS",
+        help="extra options for inspector worker, e.g. '--max-activities 2'",
+    )
     args = parser.parse_args(argv)
-    rates: dict[str, list[float]] = {"sdk": [], "inspector": []}
+    OURS_EXTRA[:] = args.ours_args.split()
+    kinds = ["sdk", "inspector"]
+    if args.baseline is not None:
+        global BASELINE
+        BASELINE = args.baseline.resolve()
+        kinds.append("baseline")
+    if args.profile is not None:
+        global PROFILE_DIR
+        PROFILE_DIR = args.profile.resolve()
+        PROFILE_DIR.mkdir(parents=True, exist_ok=True)
+        run = run_once("inspector", args.count)
+        print(f"profiled: {run}; python bench/profile_worker.py {args.profile}")
+        return 0
+    runs: dict[str, list[Run]] = {kind: [] for kind in kinds}
     for round_no in range(args.rounds):
-        order = ("sdk", "inspector") if round_no % 2 == 0 else ("inspector", "sdk")
-        for kind in order:
-            rate = run_once(kind, args.count)
-            rates[kind].append(rate)
-            print(f"round {round_no + 1}: {kind:9} {rate:8.1f} orchestrations/s", flush=True)
-    print(
-        f"{args.count} orchestrations, fan-out of {FAN_OUT} activities each (+1 to sum), "
-        f"cpus={os.cpu_count()}, {args.rounds} rounds"
-    )
-    median = {kind: statistics.median(values) for kind, values in rates.items()}
-    best = {kind: max(values) for kind, values in rates.items()}
-    print(f"{'':32}{'median':>8}{'best':>8}")
-    print(f"SDK worker (TaskHubGrpcWorker): {median['sdk']:8.1f}{best['sdk']:8.1f}")
-    print(f"inspector worker:               {median['inspector']:8.1f}{best['inspector']:8.1f}")
-    ratios = [ours / sdk for ours, sdk in zip(rates["inspector"], rates["sdk"], strict=True)]
-    print(
-        f"ratio (ours / SDK):             {median['inspector'] / median['sdk']:7.2f}x"
-        f"{best['inspector'] / best['sdk']:7.2f}x"
-        f"   (per round: {', '.join(f'{r:.2f}' for r in ratios)})"
-    )
+        shift = round_no % len(kinds)  # rotate which goes first
+        for kind in kinds[shift:] + kinds[:shift]:
+            run = run_once(kind, args.count)
+            runs[kind].append(run)
+            print(
+                f"round {round_no + 1}: {kind:9} {run.rate:8.1f} orchestrations/s"
+                f"   CPU ms/orchestration: worker {run.worker_cpu:.2f},"
+                f" user processes {run.user_cpu:.2f}, sidecar+client {run.sidecar_cpu:.2f};"
+                f" {run.turns:.2f} turns/orchestration"
+                f"   (load {_load()})",
+                flush=True,
+            )
+    _report(args.count, args.rounds, runs)
     return 0
 
 

@@ -10,6 +10,8 @@ behaves as it would in one process under light load.
 
 from __future__ import annotations
 
+import os
+import select
 import threading
 import time
 from collections import deque
@@ -18,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 
+from engine.channel import LONGEST_WAIT
 from engine.history import FailureDetails
 from engine.worker._entities import failed_batch_result
 from engine.worker._errors import WorkerError
@@ -80,26 +83,38 @@ class Job:
 _SERVES = {"turn": ("turn",), "activity": ("activity", "entity")}
 """The job kinds each pool serves (entity batches run in the activity pool)."""
 
+_HANGUP = select.POLLHUP | select.POLLERR | select.POLLNVAL
+
 
 class _Slot:
     def __init__(self, index: int) -> None:
         self.index = index
-        self.inbox: deque[Job | None] = deque()
-        self.wake = threading.Event()
         self.process: UserProcess | None = None
         self.job: Job | None = None
-        self.thread: threading.Thread | None = None
+        """The job this slot runs (assigned under the pool's lock)."""
+        self.sent: UserProcess | None = None
+        """The process the job was written to (None until it is: its process may be starting)."""
+        self.started = 0.0
+        self.handling = False
+        """A helper thread is ending the job (a timeout or a crash): the collector leaves it."""
 
 
 class Pool:
     """A bounded set of user processes serving one kind of work item.
+
+    No thread per process: the thread that gives a job to an idle process writes it to the
+    process's pipe itself (the stream's reader, or the collector), and one collector thread
+    waits on every process's pipe at once, reads each answer, hands the next queued job to
+    that process before reporting the answer, and notices the jobs past their timeout.
+    Starting a process, and ending a job that timed out or whose process died, happen in
+    short-lived helper threads, so the others' answers are never held up.
 
     Args:
         kind: ``turn`` or ``activity``.
         size: How many jobs run at once (and at most how many processes exist).
         spawn: Makes a new (not yet ready) user process for a slot index.
         timeout: Seconds one job may run.
-        on_result: Called in the slot's thread with each job and its result.
+        on_result: Called with each job and its result (in the collector or a helper thread).
     """
 
     def __init__(
@@ -121,30 +136,35 @@ class Pool:
         self._pending: deque[Job] = deque()
         self._affinity: dict[str, int] = {}
         self._closing = False
+        self._ended = False
         self.capabilities: tuple[int, ...] = ()
         """What the APP's worker advertises (known once :meth:`start` returns)."""
         self._caps: dict[str, int] = {}
         self._running: dict[str, int] = {}
         self._busy = 0
-        self._warm_thread: threading.Thread | None = None
+        self._rewatch = True
+        self._wake_read, self._wake_write = os.pipe()
+        os.set_blocking(self._wake_read, False)
+        os.set_blocking(self._wake_write, False)
+        self._threads: list[threading.Thread] = []
 
     def start(self) -> None:
-        """Start the slot threads and the first user process (proves that the APP loads)."""
+        """Start the first user process (proves that the APP loads) and the collector."""
         first = self._spawn(0)
         first.wait_ready()
         self.capabilities = first.capabilities
         self._apply_limits(first.limits)
         self._slots[0].process = first
-        for slot in self._slots:
-            slot.thread = threading.Thread(
-                target=self._serve, args=(slot,), name=f"{self.kind}-slot-{slot.index}", daemon=True
-            )
-            slot.thread.start()
+        self._thread(self._collect, f"{self.kind}-collector")
         if self.size > 1:
-            self._warm_thread = threading.Thread(
-                target=self._warm, name=f"{self.kind}-warm", daemon=True
-            )
-            self._warm_thread.start()
+            self._thread(self._warm, f"{self.kind}-warm")
+
+    def _thread(self, target: Callable[..., None], name: str, *args: Any) -> None:
+        thread = threading.Thread(target=target, args=args, name=name, daemon=True)
+        with self._cond:
+            self._threads = [t for t in self._threads if t.is_alive()]
+            self._threads.append(thread)
+        thread.start()
 
     def _apply_limits(self, limits: dict[str, int]) -> None:
         """Run no more jobs of a kind at once than the APP's worker would (its
@@ -167,8 +187,12 @@ class Pool:
         return cap is None or self._running.get(job.kind, 0) < cap
 
     def _assign(self, slot: _Slot, job: Job) -> None:
-        slot.job = job
+        """Give ``job`` to ``slot`` (under the lock); :meth:`_launch` then sends it."""
+        slot.job, slot.sent, slot.started = job, None, time.monotonic()
         self._running[job.kind] = self._running.get(job.kind, 0) + 1
+        if len(self._affinity) > 10_000:
+            self._affinity.clear()
+        self._affinity[job.instance_id] = slot.index
 
     def _next_pending(self) -> Job | None:
         """The first queued job whose kind is under its cap (removed from the queue)."""
@@ -180,6 +204,19 @@ class Pool:
                 return job
         return None
 
+    def _adopt(self, slot: _Slot, process: UserProcess) -> None:
+        """Make ``process`` the slot's, and have the collector watch its pipe."""
+        with self._cond:
+            slot.process = process
+            self._rewatch = True
+        self._wake()
+
+    def _wake(self) -> None:
+        try:
+            os.write(self._wake_write, b"w")
+        except (BlockingIOError, OSError):
+            pass  # a full wake pipe wakes the collector all the same
+
     def _warm(self) -> None:
         """Start the other slots' processes in the background, while their slots are idle."""
         for slot in self._slots[1:]:
@@ -190,7 +227,7 @@ class Pool:
             try:
                 process = self._spawn(slot.index)
                 process.wait_ready()
-                slot.process = process
+                self._adopt(slot, process)
             except WorkerError:
                 pass
             finally:
@@ -202,13 +239,13 @@ class Pool:
                         self._idle.insert(0, slot)
                     self._cond.notify_all()
                 if job is not None:
-                    slot.inbox.append(job)
-                    slot.wake.set()
+                    self._launch(slot, job)
 
     # --- submitting ---------------------------------------------------------------------
 
     def submit(self, job: Job, *, should_wait: Callable[[], bool] = lambda: True) -> bool:
-        """Queue a job; block while the queue is full (back-pressure on the stream).
+        """Queue a job (or hand it to an idle process at once); block while the queue is full
+        (back-pressure on the stream).
 
         Returns:
             False when the pool is closing (the job was not taken).
@@ -224,8 +261,7 @@ class Pool:
                 self._pending.append(job)
                 return True
             self._assign(slot, job)
-        slot.inbox.append(job)
-        slot.wake.set()
+        self._launch(slot, job)
         return True
 
     def _choose(self, key: str) -> _Slot | None:
@@ -240,60 +276,167 @@ class Pool:
 
     # --- serving ------------------------------------------------------------------------
 
-    def _serve(self, slot: _Slot) -> None:
-        while True:
-            slot.wake.wait()
-            slot.wake.clear()
-            while slot.inbox:
-                job = slot.inbox.popleft()
-                if job is None:
-                    return
-                while job is not None:
-                    self._run(slot, job)
-                    job = self._next(slot)
-
-    def _next(self, slot: _Slot) -> Job | None:
-        with self._cond:
-            self._busy -= 1
-            done = slot.job
-            if done is not None:
-                self._running[done.kind] -= 1
-            job = None if self._closing else self._next_pending()
-            if job is not None:
-                self._assign(slot, job)
-                self._cond.notify_all()
-                return job
-            slot.job = None
-            self._idle.append(slot)
-            self._cond.notify_all()
-            return None
-
-    def _run(self, slot: _Slot, job: Job) -> None:
+    def _launch(self, slot: _Slot, job: Job) -> None:
+        """Write the job assigned to ``slot`` to its process (starting one first if need be)."""
         process = slot.process
         if process is None or not process.alive():
+            self._thread(self._start_then_send, f"{self.kind}-start-{slot.index}", slot, job)
+            return
+        self._send(slot, process, job)
+
+    def _start_then_send(self, slot: _Slot, job: Job) -> None:
+        old = slot.process
+        if old is not None:
+            old.kill()
+        try:
+            process = self._spawn(slot.index)
+            process.wait_ready()
+        except WorkerError as exc:
+            with self._cond:
+                slot.process = None
+            self._finished(slot, job, JobResult("crashed", output=str(exc)))
+            return
+        self._adopt(slot, process)
+        self._send(slot, process, job)
+
+    def _send(self, slot: _Slot, process: UserProcess, job: Job) -> None:
+        slot.started = time.monotonic()
+        slot.sent = process
+        try:
+            process.send(job.kind, job.data, job.token)
+        except (OSError, ValueError):
+            self._end_job(slot, job, process.ended)
+
+    def _end_job(self, slot: _Slot, job: Job, outcome: Callable[[float], JobResult]) -> None:
+        """End a job whose process timed out or died (in a helper thread: it may take a
+        second to read a stuck process's stack)."""
+        with self._cond:
+            slot.handling = True
+        started = slot.started
+
+        def end() -> None:
+            result = outcome(started)
+            process = slot.sent
             if process is not None:
                 process.kill()
-            try:
-                process = self._spawn(slot.index)
-                process.wait_ready()
-            except WorkerError as exc:
-                slot.process = None
-                self._on_result(job, JobResult("crashed", output=str(exc)))
-                return
-            slot.process = process
+            with self._cond:
+                slot.handling = False
+                self._rewatch = True
+            self._finished(slot, job, result)
+
+        self._thread(end, f"{self.kind}-end-{slot.index}")
+
+    def _finished(self, slot: _Slot, job: Job, result: JobResult) -> None:
+        """Hand the slot its next job, then report this one's result."""
         with self._cond:
-            if len(self._affinity) > 10_000:
-                self._affinity.clear()
-            self._affinity[job.instance_id] = slot.index
-        result = process.run(job.kind, job.data, job.token, self.timeout)
-        if result.outcome != "done":
-            slot.process = None
+            if result.outcome not in ("done", "rejected"):
+                slot.process = None
+            self._running[job.kind] -= 1
+            following = None if self._closing else self._next_pending()
+            if following is not None:
+                self._assign(slot, following)
+            else:
+                slot.job = slot.sent = None
+                self._idle.append(slot)
+            self._cond.notify_all()
+        if following is not None:
+            self._launch(slot, following)
         try:
             self._on_result(job, result)
-        except Exception:  # noqa: BLE001 - a reporting failure must not kill the slot
+        except Exception:  # noqa: BLE001 - a reporting failure must not stop the pool
             import traceback
 
             traceback.print_exc()
+        finally:
+            with self._cond:
+                self._busy -= 1
+                self._cond.notify_all()
+
+    def _collect(self) -> None:
+        """Read every process's answers; notice the jobs past their timeout."""
+        poller = select.poll()
+        poller.register(self._wake_read, select.POLLIN)
+        watched: dict[int, tuple[_Slot, UserProcess]] = {}
+        while True:
+            with self._cond:
+                if self._ended:
+                    return
+                if self._rewatch:
+                    self._rewatch = False
+                    self._watch(poller, watched)
+                wait = self._until_overdue()
+            for fd, _ in poller.poll(wait):
+                if fd == self._wake_read:
+                    self._drain_wake()
+                elif fd in watched:
+                    self._readable(fd, poller, watched)
+            self._expire_overdue()
+
+    def _watch(self, poller: select.poll, watched: dict[int, tuple[_Slot, UserProcess]]) -> None:
+        """Watch the pipe of every slot's current process (under the lock)."""
+        current: dict[int, tuple[_Slot, UserProcess]] = {}
+        for slot in self._slots:
+            process = slot.process
+            if process is not None and not slot.handling and (fd := process.fileno()) >= 0:
+                current[fd] = (slot, process)
+        for fd in [fd for fd, entry in watched.items() if current.get(fd) != entry]:
+            poller.unregister(fd)
+            del watched[fd]
+        for fd, entry in current.items():
+            if fd not in watched:
+                poller.register(fd, select.POLLIN | _HANGUP)
+                watched[fd] = entry
+
+    def _until_overdue(self) -> int:
+        """Milliseconds until the first running job is past its timeout (-1: none runs)."""
+        starts = [s.started for s in self._slots if s.sent is not None and not s.handling]
+        if not starts:
+            return -1
+        left = min(starts) + min(self.timeout, LONGEST_WAIT) - time.monotonic()
+        return max(0, int(left * 1000.0) + 1)
+
+    def _drain_wake(self) -> None:
+        try:
+            while os.read(self._wake_read, 4096):
+                pass
+        except (BlockingIOError, OSError):
+            pass
+
+    def _readable(
+        self, fd: int, poller: select.poll, watched: dict[int, tuple[_Slot, UserProcess]]
+    ) -> None:
+        slot, process = watched[fd]
+        with self._cond:
+            job = slot.job if slot.sent is process and not slot.handling else None
+        if job is None:
+            # An idle process that ended (the next job starts another), or one a helper is
+            # ending (its next process is watched once adopted).
+            poller.unregister(fd)
+            del watched[fd]
+            return
+        try:
+            result = process.answer(slot.started)
+        except (EOFError, OSError, ValueError):
+            poller.unregister(fd)
+            del watched[fd]
+            with self._cond:
+                self._rewatch = True
+            self._end_job(slot, job, process.ended)
+            return
+        self._finished(slot, job, result)
+
+    def _expire_overdue(self) -> None:
+        now = time.monotonic()
+        limit = min(self.timeout, LONGEST_WAIT)
+        with self._cond:
+            overdue = [
+                (slot, slot.job, slot.sent)
+                for slot in self._slots
+                if slot.sent is not None and not slot.handling and now - slot.started >= limit
+            ]
+        for slot, job, process in overdue:
+            if job is not None and process is not None:
+                self._end_job(slot, job, process.expire)
 
     # --- stopping -----------------------------------------------------------------------
 
@@ -325,22 +468,28 @@ class Pool:
                 process.stop_for_shutdown()
 
     def shutdown(self, timeout: float = 5.0) -> None:
-        """End the slot threads and their processes."""
+        """Let the running jobs report (within ``timeout``), then end the threads and the
+        processes."""
         self.close()
-        for slot in self._slots:
-            slot.inbox.append(None)
-            slot.wake.set()
         deadline = time.monotonic() + timeout
-        warm = self._warm_thread
-        if warm is not None:
-            # A process it is starting would otherwise outlive the pool.
-            warm.join(max(0.0, deadline - time.monotonic()))
+        with self._cond:
+            while any(s.job is not None for s in self._slots) and time.monotonic() < deadline:
+                self._cond.wait(0.05)
+            self._ended = True
+            threads = list(self._threads)
+        self._wake()
+        for thread in threads:
+            # A process a helper is starting would otherwise outlive the pool.
+            thread.join(max(0.0, deadline - time.monotonic()))
         for slot in self._slots:
-            if slot.thread is not None:
-                slot.thread.join(max(0.0, deadline - time.monotonic()))
             if slot.process is not None:
                 slot.process.close()
                 slot.process = None
+        for fd in (self._wake_read, self._wake_write):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
 
     def entities(self) -> tuple[str, ...]:
         """The APP's entity names, as the first user process reported them."""

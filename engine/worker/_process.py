@@ -147,6 +147,7 @@ class UserProcess:
         )
         os.close(fd)
         self._conn, child_conn = self._ctx.Pipe(duplex=True)
+        self._fd = self._conn.fileno()
         # One poll object for the life of the process (``Connection.poll`` builds a selector
         # on every call).
         self._poller = select.poll()
@@ -233,18 +234,40 @@ class UserProcess:
         """Hand one job to the child and wait for its answer, at most ``timeout`` seconds."""
         started = time.monotonic()
         try:
-            self._conn.send_bytes(encode_job(kind, data, token))
+            self.send(kind, data, token)
             if self._poller.poll(min(max(0.0, timeout), LONGEST_WAIT) * 1000.0):
-                response, summary, failed, rejected = decode_answer(self._conn.recv_bytes())
-                if rejected:
-                    return JobResult(
-                        "rejected", summary=summary, seconds=time.monotonic() - started
-                    )
-                return JobResult(
-                    "done", response, summary, failed, seconds=time.monotonic() - started
-                )
-        except (EOFError, OSError, BrokenPipeError, ValueError):
-            return self._ended(started)
+                return self.answer(started)
+        except (EOFError, OSError, ValueError):
+            return self.ended(started)
+        return self.expire(started)
+
+    def send(self, kind: str, data: bytes, token: str) -> None:
+        """Hand one job to the child without waiting (its answer: :meth:`answer`).
+
+        Raises:
+            OSError: the child is gone (a broken pipe); its result is :meth:`ended`.
+        """
+        self._conn.send_bytes(encode_job(kind, data, token))
+
+    def fileno(self) -> int:
+        """The pipe the child answers on (readable once an answer, or its end, is there);
+        -1 once the process was killed or closed."""
+        return -1 if self._conn.closed else self._fd
+
+    def answer(self, started: float) -> JobResult:
+        """Read the answer to the job sent at ``started`` (the pipe is readable).
+
+        Raises:
+            EOFError, OSError: the child ended instead of answering (see :meth:`ended`).
+        """
+        response, summary, failed, rejected = decode_answer(self._conn.recv_bytes())
+        seconds = time.monotonic() - started
+        if rejected:
+            return JobResult("rejected", summary=summary, seconds=seconds)
+        return JobResult("done", response, summary, failed, seconds=seconds)
+
+    def expire(self, started: float) -> JobResult:
+        """The job sent at ``started`` ran past its timeout: name where, and kill the child."""
         if self._stopping:
             self.kill()
             return JobResult("stopped", seconds=time.monotonic() - started)
@@ -257,7 +280,8 @@ class UserProcess:
             seconds=time.monotonic() - started,
         )
 
-    def _ended(self, started: float) -> JobResult:
+    def ended(self, started: float) -> JobResult:
+        """The child ended while running the job sent at ``started``: crashed, or stopped."""
         self._process.join(2.0)
         if self._stopping:
             return JobResult("stopped", seconds=time.monotonic() - started)
