@@ -16,69 +16,12 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timezone
 from typing import Any
 
 from engine.channel import LONGEST_WAIT
-from engine.history import FailureDetails
-from engine.worker._entities import failed_batch_result
 from engine.worker._errors import WorkerError
-from engine.worker._events import Outcome, WorkItemEvent
-from engine.worker._messages import failed_activity_response, failed_turn_response
-from engine.worker._options import WorkerOptions
+from engine.worker._job import Job
 from engine.worker._process import JobResult, UserProcess
-
-
-@dataclass
-class Job:
-    """One work item on its way to a user process."""
-
-    kind: str
-    """``turn`` or ``activity``."""
-    data: bytes
-    """The serialized ``OrchestratorRequest`` or ``ActivityRequest``."""
-    token: str
-    """The work item's completion token."""
-    instance_id: str
-    """The orchestration instance."""
-    name: str
-    """The orchestrator or activity name."""
-    request: Any = None
-    """The request message (activities: to build failure answers)."""
-    number: int = 0
-    """Sequence number of the work item in this worker (for logs and capture files)."""
-    received: float = field(default_factory=time.monotonic)
-    """When it arrived (monotonic seconds)."""
-
-    def event(
-        self, outcome: Outcome, result: str, detail: str = "", response: bytes = b""
-    ) -> WorkItemEvent:
-        """What became of this work item, as the worker reports it."""
-        return WorkItemEvent(
-            time=datetime.now(timezone.utc),
-            kind="orchestrator" if self.kind == "turn" else self.kind,
-            instance_id=self.instance_id,
-            name=self.name,
-            result=result,
-            seconds=time.monotonic() - self.received,
-            number=self.number,
-            outcome=outcome,
-            detail=detail,
-            request=self.data,
-            response=response,
-            token=self.token,
-        )
-
-    def failure_response(self, failure: FailureDetails) -> bytes:
-        """The serialized answer that fails this turn (its orchestration) or this activity."""
-        if self.kind == "entity":
-            return failed_batch_result(self.request, failure).SerializeToString()
-        if self.kind == "turn":
-            turn = failed_turn_response(self.instance_id, self.token, failure)
-            return turn.SerializeToString()
-        return failed_activity_response(self.request, self.token, failure).SerializeToString()
-
 
 _SERVES = {"turn": ("turn",), "activity": ("activity", "entity")}
 """The job kinds each pool serves (entity batches run in the activity pool)."""
@@ -503,64 +446,3 @@ class Pool:
             for slot in self._slots
             if slot.process is not None and (pid := slot.process.pid) is not None
         ]
-
-
-def start_pools(
-    options: WorkerOptions,
-    report_dir: str,
-    on_result: Callable[[Job, JobResult], None],
-    echo: Callable[[str, str], None],
-) -> tuple[Pool, Pool]:
-    """Start the turn pool and the activity pool at once; each proves the APP loads.
-
-    Args:
-        options: The APP, the limits and the timeouts.
-        report_dir: Folder for the user processes' stack-report files.
-        on_result: Called in a slot's thread with each job and its result.
-        echo: Called with ``(label, line)`` for each line a user process prints.
-
-    Raises:
-        WorkerError: the APP does not load in a user process (both pools are shut down).
-    """
-    interval = options.maximum_timer_interval
-    seconds = (
-        interval if isinstance(interval, str) or interval is None else interval.total_seconds()
-    )
-
-    def spawner(kind: str) -> Callable[[int], UserProcess]:
-        def spawn(index: int) -> UserProcess:
-            label = f"{kind}-{index + 1}"
-            return UserProcess(
-                options.app, label, report_dir, seconds, options.start_method, echo=echo
-            )
-
-        return spawn
-
-    pools = (
-        Pool("turn", options.max_orchestrations, spawner("turn"), options.turn_timeout, on_result),
-        Pool(
-            "activity",
-            options.max_activities,
-            spawner("activity"),
-            options.activity_timeout,
-            on_result,
-        ),
-    )
-    errors: list[BaseException] = []
-
-    def boot(pool: Pool) -> None:
-        try:
-            pool.start()
-        except BaseException as exc:  # noqa: BLE001 - re-raised below
-            errors.append(exc)
-
-    booting = [threading.Thread(target=boot, args=(pool,)) for pool in pools]
-    for thread in booting:
-        thread.start()
-    for thread in booting:
-        thread.join()
-    if errors:
-        for pool in pools:
-            pool.shutdown(1.0)
-        raise errors[0]
-    return pools

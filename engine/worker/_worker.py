@@ -23,17 +23,19 @@ from dataclasses import replace
 
 from engine.channel import Dialer
 from engine.proto import orchestrator_service_pb2 as pb
+from engine.worker._boot import start_pools
 from engine.worker._dapr import abandons
 from engine.worker._entities import HoldBack, entity_job_name
 from engine.worker._events import Outcome, WorkerStats, WorkItemEvent
 from engine.worker._expected import Expected
+from engine.worker._job import Job
 from engine.worker._lifecycle import LifeCycle, State
 from engine.worker._messages import (
     orchestrator_name,
 )
 from engine.worker._options import ConnectionOptions, WorkerOptions
 from engine.worker._policy import Abandon, Complete, Fail, decide, refused_failure
-from engine.worker._pool import Job, Pool, start_pools
+from engine.worker._pool import Pool
 from engine.worker._process import JobResult
 from engine.worker._record import Recorder
 from engine.worker._sender import CLOSING_BUDGET, Sender
