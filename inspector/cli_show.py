@@ -10,49 +10,49 @@ Both documents are described in docs/show-json.md.
 from __future__ import annotations
 
 import argparse
+import gc
 import json
 import os
 import sys
 from collections import Counter
-from datetime import datetime
 from typing import Any
 
+from engine.event_rows import Row, event_rows, started_fields
 from engine.frames import Frame
-from engine.history import (
-    ExecutionCompleted,
-    FailureDetails,
-    OrchestrationRequest,
-    status_name,
-)
+from engine.history import OrchestrationRequest
 from engine.load import load_recording
-from engine.payload_refs import payload_ref, shown_payload
-from engine.recording import (
-    AbandonNote,
-    ActivityCall,
-    ActivityResult,
-    NotARequest,
-    TurnResponse,
-)
+from engine.payload_refs import payload_ref
 from engine.rewind import RewindView, rewind_view
-from engine.session import ReplaySession, display_names
-from inspector.formatting import UNKNOWN, iso_ms, known
+from engine.session import ReplaySession
+from inspector.show_events import PAYLOAD_WIDTH, event_texts, listing_lines
+from inspector.show_events import plain as _plain
 from inspector.text import short_text
 
 SHOW_JSON_FORMAT = "durable-inspector/show/1"
 RECORD_JSON_FORMAT = "durable-inspector/record/1"
-PAYLOAD_WIDTH = 60
-NAME_WIDTH = 40
 
 
 def run(args: argparse.Namespace) -> int:
     """``inspector show REQUEST [--json]``."""
     found = load_recording(args.request, getattr(args, "dialect", None))
     if isinstance(found, OrchestrationRequest):
-        text = show_json(found) if args.json else show_text(found)
-    elif args.json:
-        text = json.dumps(record_document(found), ensure_ascii=False) + "\n"
-    else:
-        text = record_text(found)
+        # A long history's rows are many small objects and no cycles: the cyclic collector
+        # would walk them again and again for nothing.
+        was_enabled = gc.isenabled()
+        gc.disable()
+        try:
+            text = show_json(found) if args.json else show_text(found)
+        finally:
+            if was_enabled:
+                gc.enable()
+    else:  # the other files --record writes (engine.recording loads only for them)
+        from inspector.show_records import record_document, record_text
+
+        text = (
+            json.dumps(record_document(found), ensure_ascii=False) + "\n"
+            if args.json
+            else record_text(found)
+        )
     return _write_stdout(text)
 
 
@@ -66,28 +66,6 @@ def _write_stdout(text: str) -> int:
         os.dup2(devnull, sys.stdout.fileno())
         os.close(devnull)
     return 0
-
-
-class _Stamp:
-    """ISO-8601 UTC text with millisecond precision, cached per datetime (events share them)."""
-
-    def __init__(self) -> None:
-        self._cache: dict[datetime, str | None] = {}
-        self._last: datetime | None = None
-        self._last_text: str | None = None
-
-    def __call__(self, value: datetime | None) -> str | None:
-        """``None`` for an unknown time (absent, or the zero time), as the TUI shows ``-``."""
-        if value is None:
-            return None
-        if value is self._last:  # the events of a turn share one datetime object
-            return self._last_text
-        text = self._cache.get(value)
-        if text is None:
-            text = iso_ms(value) if known(value) else None
-            self._cache[value] = text
-        self._last, self._last_text = value, text
-        return text
 
 
 def final_state(request: OrchestrationRequest) -> Frame:
@@ -134,73 +112,34 @@ def _state_lines(frame: Frame) -> list[str]:
 
 def show_text(request: OrchestrationRequest) -> str:
     """The listing: one aligned line per event, then a summary."""
-    events = request.events
-    n_past = len(request.past_events)
-    stamp = _Stamp()
-    names = display_names(events)
-    shown_names: dict[str | None, str] = {}  # a history repeats its few task names
-    rows = []
-    for i, ev in enumerate(events):
-        name = names[i]
-        shown = shown_names.get(name)
-        if shown is None:
-            shown = shown_names[name] = short_text(name, NAME_WIDTH) or "-"
-        rows.append(
-            (
-                str(ev.event_id),
-                stamp(ev.timestamp) or UNKNOWN,
-                ev.kind,
-                shown,
-                _dapr_note(request, i, short_text(shown_payload(ev.payload), PAYLOAD_WIDTH)),
-            )
-        )
-    w_index = max(len("#"), len(str(len(events) - 1)))
-    w_id = max([len("eventId")] + [len(r[0]) for r in rows])
-    w_time = max([len("timestamp")] + [len(r[1]) for r in rows])
-    w_kind = max([len("kind")] + [len(r[2]) for r in rows])
-    w_name = max([len("name")] + [len(r[3]) for r in rows])
-    header = (
-        f"{'#':>{w_index}}  lane  {'eventId':>{w_id}}  {'timestamp':<{w_time}}  "
-        f"{'kind':<{w_kind}}  {'name':<{w_name}}  payload"
-    )
-    lines = [header]
-    append = lines.append
-    rewind = rewind_view(request.proto, kinds=(ev.kind for ev in events))
+    rows = event_rows(request)
+    kinds = [row[0] for row in rows]
+    rewind = rewind_view(request.proto, kinds=kinds)
     dropped = set(rewind.dropped) if rewind is not None else set()
-    # str.rjust/ljust: the same text as nested format specs, several times faster per line
-    for index, (eid, ts, kind, name, payload) in enumerate(rows):
-        lane = "past" if index < n_past else "new "
-        mark = "  (the rewind drops it)" if index in dropped else ""
-        append(
-            f"{str(index).rjust(w_index)}  {lane}  {eid.rjust(w_id)}  {ts.ljust(w_time)}  "
-            f"{kind.ljust(w_kind)}  {name.ljust(w_name)}  {payload}{mark}".rstrip()
-        )
+    lines = listing_lines(request, rows, dropped)
     lines.append("")
-    lines.extend(_summary_lines(request, rewind))
+    lines.extend(_summary_lines(request, rewind, rows))
     return "\n".join(lines) + "\n"
 
 
-def _dapr_note(request: OrchestrationRequest, index: int, payload: str) -> str:
-    """The payload, and what a Dapr event says beyond Microsoft's fields, in brackets."""
-    if request.dapr is None:
-        return payload
-    note = request.dapr_facts(index).describe()
-    return f"{payload}  [{note}]".lstrip() if note else payload
-
-
-def _summary_lines(request: OrchestrationRequest, rewind: RewindView | None) -> list[str]:
-    started = request.started()
-    counts = Counter(ev.kind for ev in request.events)
+def _summary_lines(
+    request: OrchestrationRequest, rewind: RewindView | None, rows: list[Row]
+) -> list[str]:
+    started = started_fields(rows)
+    kinds = [row[0] for row in rows]
+    counts = Counter(kinds)
+    n_past = request.past_count
     out = [f"instance:      {request.instance_id or '-'}"]
     if request.dapr is not None:
         out.append("dialect:       dapr (read as Dapr Workflow's protocol)")
     if request.execution_id:
         out.append(f"execution:     {request.execution_id}")
     if started is not None:
-        version = f" (version {started.version})" if started.version else ""
-        out.append(f"orchestration: {started.orchestration_name}{version}")
-        ref = payload_ref(started.input)
-        shown = started.input if ref is None else ref.label
+        name, version, text = started
+        version = f" (version {version})" if version else ""
+        out.append(f"orchestration: {name}{version}")
+        ref = payload_ref(text)
+        shown = text if ref is None else ref.label
         out.append(f"input:         {short_text(shown, PAYLOAD_WIDTH * 2) or '-'}")
         if ref is not None:
             out.append(f"  token:       {ref.token}")
@@ -209,90 +148,18 @@ def _summary_lines(request: OrchestrationRequest, rewind: RewindView | None) -> 
     out.extend(_state_lines(final_state(request)))
     if rewind is not None:
         out.extend(f"{label + ':':<15}{text}" for label, text in rewind.rows())
-    out.append(
-        f"events:        {len(request.events)}"
-        f" ({len(request.past_events)} past, {len(request.new_events)} new)"
-    )
+    out.append(f"events:        {len(kinds)} ({n_past} past, {len(kinds) - n_past} new)")
     width = max((len(kind) for kind in counts), default=0)
     for kind, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         out.append(f"  {kind:<{width}}  {count}")
     return out
 
 
-_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
-
-
-_ISO_CACHE: dict[datetime, str] = {}
-
-
-_PLAIN_AS_IS = frozenset({type(None), str, int, float, bool})
-"""The types :func:`_plain` returns unchanged (checked by exact type, on the hot path)."""
-
-
-def _plain(value: Any) -> Any:
-    if value is None or isinstance(value, (str, int, float)):
-        return value
-    if isinstance(value, datetime):
-        text = _ISO_CACHE.get(value)
-        if text is None:
-            if len(_ISO_CACHE) > 200_000:
-                _ISO_CACHE.clear()
-            text = _ISO_CACHE[value] = value.isoformat().replace("+00:00", "Z")
-        return text
-    if not value:
-        return [] if isinstance(value, (tuple, list)) else ({} if isinstance(value, dict) else "")
-    if isinstance(value, FailureDetails):
-        return {name: _plain(getattr(value, name)) for name in _names(type(value))}
-    if isinstance(value, (tuple, list)):
-        return [_plain(v) for v in value]
-    if isinstance(value, dict):
-        return {k: _plain(v) for k, v in value.items()}
-    if isinstance(value, bytes):
-        return value.hex()
-    return str(value)
-
-
-def _names(cls: type) -> tuple[str, ...]:
-    names = _FIELD_NAMES.get(cls)
-    if names is None:
-        from dataclasses import fields
-
-        names = tuple(f.name for f in fields(cls))
-        _FIELD_NAMES[cls] = names
-    return names
-
-
-def show_document(request: OrchestrationRequest) -> dict[str, Any]:
-    """The ``durable-inspector/show/1`` document (see docs/show-json.md)."""
-    started = request.started()
-    stamp = _Stamp()
-    n_past = len(request.past_events)
-    events_out: list[dict[str, Any]] = []
-    append = events_out.append
-    plain_as_is = _PLAIN_AS_IS
-    for index, ev in enumerate(request.events):
-        # most fields are None, text or numbers, which _plain returns as they are
-        details = {
-            name: v if type(v := getattr(ev, name)) in plain_as_is else _plain(v)
-            for name in _names(type(ev))
-        }
-        if isinstance(ev, ExecutionCompleted):
-            details["status_name"] = status_name(ev.status)
-        row = {
-            "index": index,
-            "lane": "past" if index < n_past else "new",
-            "eventId": ev.event_id,
-            "timestamp": stamp(ev.timestamp),
-            "kind": ev.kind,
-            "name": ev.name,
-            "payload": ev.payload,
-            "details": details,
-        }
-        ref = payload_ref(ev.payload)
-        if ref is not None:
-            row["payloadRef"] = ref.document()["storedPayload"]
-        append(row)
-    by_kind = Counter(ev.kind for ev in request.events)
+def _head_document(request: OrchestrationRequest, rows: list[Row]) -> dict[str, Any]:
+    """The ``durable-inspector/show/1`` document without its ``events`` (the last key)."""
+    started = started_fields(rows)
+    kinds = [row[0] for row in rows]
+    n_past = request.past_count
     state = _state_document(final_state(request))
     return {
         "format": SHOW_JSON_FORMAT,
@@ -300,25 +167,24 @@ def show_document(request: OrchestrationRequest) -> dict[str, Any]:
         "instanceId": request.instance_id,
         "executionId": request.execution_id,
         "orchestration": {
-            "name": started.orchestration_name if started else None,
-            "version": started.version if started else None,
-            "input": started.input if started else None,
+            "name": started[0] if started else None,
+            "version": started[1] if started else None,
+            "input": started[2] if started else None,
         },
         "status": state["status"],
         "state": state,
-        "rewind": _rewind_document(request),
+        "rewind": _rewind_document(request, kinds),
         "counts": {
-            "total": len(request.events),
+            "total": len(kinds),
             "past": n_past,
-            "new": len(request.new_events),
-            "byKind": dict(sorted(by_kind.items())),
+            "new": len(kinds) - n_past,
+            "byKind": dict(sorted(Counter(kinds).items())),
         },
-        "events": events_out,
     }
 
 
-def _rewind_document(request: OrchestrationRequest) -> dict[str, Any] | None:
-    view = rewind_view(request.proto, kinds=(ev.kind for ev in request.events))
+def _rewind_document(request: OrchestrationRequest, kinds: list[str]) -> dict[str, Any] | None:
+    view = rewind_view(request.proto, kinds=kinds)
     if view is None:
         return None
     return {
@@ -332,106 +198,14 @@ def _rewind_document(request: OrchestrationRequest) -> dict[str, Any] | None:
 
 
 def show_json(request: OrchestrationRequest) -> str:
-    """The ``--json`` output: the document on one line (the C encoder is fast on 100k events)."""
-    return json.dumps(show_document(request), ensure_ascii=False) + "\n"
+    """The ``--json`` output: the document on one line, its events written row by row."""
+    rows = event_rows(request)
+    head = json.dumps(_head_document(request, rows), ensure_ascii=False)
+    events = ", ".join(event_texts(request, rows))
+    return f'{head[:-1]}, "events": [{events}]}}\n'
 
 
-# --- the other recorded files ------------------------------------------------------------------
-
-_TITLES: dict[type, str] = {
-    TurnResponse: "orchestrator response (OrchestratorResponse): the worker's answer to a turn",
-    ActivityCall: "activity request (ActivityRequest): the sidecar asks a worker to run it",
-    ActivityResult: "activity response (ActivityResponse): the worker's answer to an activity",
-    AbandonNote: "abandon note: the worker gave a work item back, the sidecar delivers it again",
-}
-
-
-def _or_dash(value: Any) -> str:
-    return "-" if value is None or value == "" else short_text(str(value), PAYLOAD_WIDTH * 2)
-
-
-def _failure_line(failure: FailureDetails | None) -> str:
-    return "-" if failure is None else f"{failure.error_type}: {failure.message}"
-
-
-def _fields_of(found: NotARequest) -> list[tuple[str, Any]]:
-    if isinstance(found, ActivityCall):
-        return [
-            ("activity", found.name),
-            ("version", found.version),
-            ("input", found.input),
-            ("instance", found.instance_id),
-            ("execution", found.execution_id),
-            ("task id", found.task_id),
-            ("tags", ", ".join(f"{k}={v}" for k, v in sorted(found.tags.items()))),
-        ]
-    if isinstance(found, ActivityResult):
-        return [
-            ("instance", found.instance_id),
-            ("task id", found.task_id),
-            ("result", found.result),
-            ("failure", _failure_line(found.failure)),
-            ("token", found.completion_token),
-        ]
-    if isinstance(found, TurnResponse):
-        return [
-            ("instance", found.instance_id),
-            ("custom status", found.custom_status),
-            ("token", found.completion_token),
-            ("actions", len(found.actions)),
-        ]
-    return [("request", found.request_file), ("reason", found.reason)]
-
-
-def record_text(found: NotARequest) -> str:
-    """A recorded file other than a request: what it is, then its fields, one per line."""
-    lines = [f"{'file:':<15}{_TITLES[type(found)]}"]
-    lines.extend(f"{label + ':':<15}{_or_dash(value)}" for label, value in _fields_of(found))
-    if isinstance(found, TurnResponse):
-        for action in found.actions:
-            name = f" {action.name}" if action.name else ""
-            payload = f" {short_text(action.payload, PAYLOAD_WIDTH)}" if action.payload else ""
-            lines.append(f"  #{action.id} {action.kind}{name}{payload}")
-    return "\n".join(lines) + "\n"
-
-
-def record_document(found: NotARequest) -> dict[str, Any]:
-    """The ``durable-inspector/record/1`` document (see docs/show-json.md)."""
-    head: dict[str, Any] = {"format": RECORD_JSON_FORMAT, "kind": found.KIND}
-    if isinstance(found, ActivityCall):
-        body: dict[str, Any] = {
-            "name": found.name,
-            "version": found.version,
-            "input": found.input,
-            "instanceId": found.instance_id,
-            "executionId": found.execution_id,
-            "taskId": found.task_id,
-            "tags": found.tags,
-        }
-    elif isinstance(found, ActivityResult):
-        body = {
-            "instanceId": found.instance_id,
-            "taskId": found.task_id,
-            "result": found.result,
-            "failure": _plain(found.failure),
-            "completionToken": found.completion_token,
-        }
-    elif isinstance(found, TurnResponse):
-        body = {
-            "instanceId": found.instance_id,
-            "customStatus": found.custom_status,
-            "completionToken": found.completion_token,
-            "actions": [
-                {
-                    "id": a.id,
-                    "kind": a.kind,
-                    "name": a.name,
-                    "payload": a.payload,
-                    "details": a.details,
-                }
-                for a in found.actions
-            ],
-        }
-    else:
-        body = {"reason": found.reason, "requestFile": found.request_file}
-    return head | body
+def show_document(request: OrchestrationRequest) -> dict[str, Any]:
+    """The ``durable-inspector/show/1`` document (see docs/show-json.md)."""
+    document: dict[str, Any] = json.loads(show_json(request))
+    return document

@@ -1,4 +1,4 @@
-"""What ``inspector replay`` and ``inspector --help`` load: only what they use (a fresh process).
+"""What ``inspector replay``, ``show`` and ``--help`` load: only what they use (a fresh process).
 
 The start-up cost of a command is mostly its imports; these tests pin the heavy or unneeded
 modules out of the two shortest paths. Speed itself is measured in ``bench/bench_process.py``.
@@ -48,6 +48,21 @@ NOT_FOR_REPLAY = (
     "pathlib",
     "shutil",
 )
+# ``show`` on a request: no UI, no network, no worker; the other recorded files' classes and
+# Dapr's wire reader load only for the files that need them.
+NOT_FOR_SHOW = (
+    "textual",
+    "rich",
+    "pygments",
+    "grpc",
+    "engine.worker",
+    "durabletask.worker",
+    "engine.recording",
+    "engine.dapr_wire",
+    "hashlib",
+    "pathlib",
+    "shutil",
+)
 NOT_FOR_HELP = ("engine.history", "engine.proto", "google.protobuf", "durabletask", "textual")
 
 _RUN = (
@@ -94,6 +109,20 @@ def test_a_one_event_replay_loads_nothing_it_does_not_use(tmp_path: Path) -> Non
     assert response.actions[0].completeOrchestration.result.value == "0"
     assert "engine.replay" in modules  # the check sees what the command did load
     assert _present(modules, NOT_FOR_REPLAY) == []
+
+
+@pytest.mark.parametrize("flags", [[], ["--json"]], ids=["listing", "json"])
+def test_show_loads_nothing_it_does_not_use(tmp_path: Path, flags: list[str]) -> None:
+    one = pb.OrchestratorRequest(instanceId="startup-show")
+    started = one.pastEvents.add(eventId=-1).executionStarted
+    started.name = "chain_orchestrator"
+    one.newEvents.add(eventId=0).taskScheduled.name = "step"
+    request = tmp_path / "one.b64"
+    request.write_bytes(base64.b64encode(one.SerializeToString()))
+    code, modules = _loaded(["show", str(request), *flags])
+    assert code == 0
+    assert "engine.event_rows" in modules  # the check sees what the command did load
+    assert _present(modules, NOT_FOR_SHOW) == []
 
 
 def test_help_loads_neither_the_engine_nor_protobuf() -> None:

@@ -1,0 +1,226 @@
+"""A history's rows read straight from the protobuf messages, for listings of every event.
+
+``inspector show`` prints one line (or one JSON object) per event; converting 100,000 events
+to the dataclasses of :mod:`engine.events` first costs more than the rest of the listing.
+:func:`event_rows` reads what a listing needs from the messages themselves for the kinds
+that fill long histories, and converts only the others (with :mod:`engine.convert`, the one
+owner of that conversion, so their values cannot differ).
+
+A row is a tuple ``(kind, event_id, timestamp, name, shown_name, payload, extra)``:
+
+- ``timestamp`` is the aware UTC datetime the dataclass would hold (one object per distinct
+  timestamp) or ``None``; ``name`` and ``payload`` are the dataclass's ``name`` and
+  ``payload``; ``shown_name`` is the name a listing prints (a completion is named after the
+  task it completes, as :func:`engine.session.display_names` does);
+- ``extra`` is, for a kind in :data:`FIELDS`, the tuple of the dataclass's own fields after
+  ``event_id`` and ``timestamp`` (in :data:`FIELDS` order); for any other kind, the
+  dataclass itself.
+
+A test pins every row to the dataclass path on every sample.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from engine.failure_details import FailureDetails
+from engine.history import OrchestrationRequest
+
+EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
+"""``engine.events.EPOCH``, known here without loading the event classes (a test pins them)."""
+MIN_SECONDS = -62_135_596_800  # as engine.convert: a Timestamp's range
+MAX_SECONDS = 253_402_300_799
+
+FIELDS: dict[str, tuple[str, ...]] = {
+    "orchestratorStarted": (),
+    "orchestratorCompleted": (),
+    "taskScheduled": ("task_name", "version", "input", "tags"),
+    "taskCompleted": ("task_scheduled_id", "result"),
+    "timerCreated": ("fire_at",),
+    "timerFired": ("fire_at", "timer_id"),
+    "eventRaised": ("event_name", "input"),
+    "executionStarted": (
+        "orchestration_name",
+        "version",
+        "input",
+        "instance_id",
+        "execution_id",
+        "parent_instance_id",
+        "parent_task_scheduled_id",
+        "scheduled_start",
+        "tags",
+        "trace_parent",
+    ),
+    "executionCompleted": ("status", "result", "failure"),
+}
+"""The kinds read from the message, and the dataclass fields their ``extra`` holds."""
+
+Row = tuple[str, int, "datetime | None", "str | None", "str | None", "str | None", Any]
+
+_COMPLETIONS = frozenset(
+    {
+        "taskCompleted",
+        "taskFailed",
+        "subOrchestrationInstanceCompleted",
+        "subOrchestrationInstanceFailed",
+    }
+)
+
+
+class _Times:
+    """One datetime per distinct ``(seconds, nanos)``, as ``engine.convert`` builds them."""
+
+    def __init__(self) -> None:
+        self.seen: dict[tuple[int, int], datetime] = {}
+
+    def of(self, ts: Any) -> datetime:
+        key = (ts.seconds, ts.nanos)
+        value = self.seen.get(key)
+        if value is None:
+            value = self.seen[key] = EPOCH + timedelta(seconds=key[0], microseconds=key[1] // 1000)
+        return value
+
+    def field(self, msg: Any, name: str) -> datetime | None:
+        """A Timestamp field as ``engine.convert`` reads one (None: absent or out of range)."""
+        if not msg.HasField(name):
+            return None
+        ts = getattr(msg, name)
+        if not MIN_SECONDS <= ts.seconds <= MAX_SECONDS:
+            return None
+        return EPOCH + timedelta(seconds=ts.seconds, microseconds=ts.nanos // 1000)
+
+
+def _sv(msg: Any, name: str) -> str | None:
+    return getattr(msg, name).value if msg.HasField(name) else None
+
+
+def _tags(msg: Any) -> dict[str, str]:
+    tags = msg.tags
+    return dict(tags) if tags else {}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return None if value is None else value.isoformat().replace("+00:00", "Z")
+
+
+def _started(e: Any) -> tuple[str | None, str | None, tuple[Any, ...]]:
+    parent_id = parent_task = None
+    if e.HasField("parentInstance"):
+        p = e.parentInstance
+        if p.HasField("orchestrationInstance"):
+            parent_id = p.orchestrationInstance.instanceId
+        parent_task = p.taskScheduledId
+    inst = e.orchestrationInstance
+    trace = e.parentTraceContext.traceParent or None if e.HasField("parentTraceContext") else None
+    text = _sv(e, "input")
+    values = (
+        e.name,
+        _sv(e, "version"),
+        text,
+        inst.instanceId,
+        _sv(inst, "executionId"),
+        parent_id,
+        parent_task,
+        _Times().field(e, "scheduledStartTimestamp"),
+        _tags(e),
+        trace,
+    )
+    return e.name, text, values
+
+
+def _completed(e: Any) -> tuple[str | None, tuple[Any, ...]]:
+    result = _sv(e, "result")
+    failure = FailureDetails.from_proto(e.failureDetails) if e.HasField("failureDetails") else None
+    payload = result if failure is None else f"{failure.error_type}: {failure.message}"
+    return payload, (e.orchestrationStatus, result, failure)
+
+
+def event_rows(request: OrchestrationRequest) -> list[Row]:
+    """One row per event of ``request``, past then new (see the module's description)."""
+    times = _Times()
+    seen = times.seen
+    scheduled: dict[int, str] = {}
+    rows: list[Row] = []
+    append = rows.append
+    last_key: tuple[int, int] | None = None
+    ts: datetime | None = None
+    for lane in (request.proto.pastEvents, request.proto.newEvents):
+        for msg in lane:
+            kind = msg.WhichOneof("eventType")
+            eid = msg.eventId
+            if msg.HasField("timestamp"):
+                stamp = msg.timestamp
+                key = (stamp.seconds, stamp.nanos)
+                if key != last_key:  # the events of a turn share their timestamp
+                    ts = seen.get(key)
+                    if ts is None:
+                        ts = seen[key] = EPOCH + timedelta(
+                            seconds=key[0], microseconds=key[1] // 1000
+                        )
+                    last_key = key
+                row_ts = ts
+            else:
+                row_ts = None
+            if kind == "orchestratorStarted" or kind == "orchestratorCompleted":
+                append((kind, eid, row_ts, None, None, None, ()))
+            elif kind == "taskCompleted":
+                e = msg.taskCompleted
+                result = e.result.value if e.HasField("result") else None
+                tid = e.taskScheduledId
+                append((kind, eid, row_ts, None, scheduled.get(tid), result, (tid, result)))
+            elif kind == "taskScheduled":
+                e = msg.taskScheduled
+                name = e.name
+                text = e.input.value if e.HasField("input") else None
+                scheduled[eid] = name
+                extra = (name, _sv(e, "version"), text, _tags(e))
+                append((kind, eid, row_ts, name, name, text, extra))
+            else:
+                append(_other(kind, eid, row_ts, msg, times, scheduled))
+    return rows
+
+
+def _other(
+    kind: str | None,
+    eid: int,
+    ts: datetime | None,
+    msg: Any,
+    times: _Times,
+    scheduled: dict[int, str],
+) -> Row:
+    if kind == "timerCreated":
+        fire_at = times.field(msg.timerCreated, "fireAt")
+        return (kind, eid, ts, None, None, _iso(fire_at), (fire_at,))
+    if kind == "timerFired":
+        e = msg.timerFired
+        fire_at = times.field(e, "fireAt")
+        return (kind, eid, ts, None, None, _iso(fire_at), (fire_at, e.timerId))
+    if kind == "eventRaised":
+        e = msg.eventRaised
+        text = _sv(e, "input")
+        return (kind, eid, ts, e.name, e.name, text, (e.name, text))
+    if kind == "executionStarted":
+        name, text, values = _started(msg.executionStarted)
+        return (kind, eid, ts, name, name, text, values)
+    if kind == "executionCompleted":
+        payload, values = _completed(msg.executionCompleted)
+        return (kind, eid, ts, None, None, payload, values)
+    from engine.convert import event_from_proto
+
+    ev = event_from_proto(msg)
+    shown = ev.name
+    if kind == "subOrchestrationInstanceCreated":
+        scheduled[ev.event_id] = ev.name or ""
+    elif kind in _COMPLETIONS:
+        shown = scheduled.get(ev.task_scheduled_id)  # type: ignore[attr-defined]
+    return (ev.kind, ev.event_id, ev.timestamp, ev.name, shown, ev.payload, ev)
+
+
+def started_fields(rows: list[Row]) -> tuple[str, str | None, str | None] | None:
+    """The first ``executionStarted`` event's orchestration name, version and input."""
+    for row in rows:
+        if row[0] == "executionStarted":
+            extra = row[6]
+            return extra[0], extra[1], extra[2]
+    return None

@@ -1,0 +1,293 @@
+"""``inspector show``'s per-event output, written from :func:`engine.event_rows.event_rows`.
+
+The listing's aligned lines and the ``--json`` document's ``events`` array are the two parts
+that grow with the history. The kinds that fill long histories are written from templates
+(the JSON text built directly, with the encoder's own string escaping), every other event
+through the same dict and :func:`json.dumps` as the rest of the document, so the text is
+identical to encoding one whole dict tree (a test compares both on every sample).
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from typing import Any
+
+from engine.event_rows import EPOCH, FIELDS, Row
+from engine.history import OrchestrationRequest, status_name
+from engine.payload_refs import payload_ref, shown_payload
+from inspector.formatting import UNKNOWN, iso_ms, known
+from inspector.text import short_text
+
+PAYLOAD_WIDTH = 60
+NAME_WIDTH = 40
+
+_PLAIN_AS_IS = frozenset({type(None), str, int, float, bool})
+"""The types :func:`plain` returns unchanged (checked by exact type, on the hot path)."""
+
+_FIELD_NAMES: dict[type, tuple[str, ...]] = {}
+_ISO_CACHE: dict[datetime, str] = {}
+
+
+class Stamp:
+    """ISO-8601 UTC text with millisecond precision (:func:`inspector.formatting.iso_ms`),
+    cached per datetime (events share them); a long history has few distinct days, and the
+    time of day is a few divisions."""
+
+    def __init__(self) -> None:
+        self._cache: dict[datetime, str | None] = {}
+        self._days: dict[int, str] = {}
+        self._last: datetime | None = None
+        self._last_text: str | None = None
+
+    def __call__(self, value: datetime | None) -> str | None:
+        """``None`` for an unknown time (absent, or the zero time), as the TUI shows ``-``."""
+        if value is None:
+            return None
+        if value is self._last:  # the events of a turn share one datetime object
+            return self._last_text
+        text = self._cache.get(value)
+        if text is None:
+            text = self._cache[value] = self._text(value) if known(value) else None
+        self._last, self._last_text = value, text
+        return text
+
+    def _text(self, value: datetime) -> str:
+        if value.tzinfo is not timezone.utc:
+            return iso_ms(value)
+        since = value - EPOCH
+        day = self._days.get(since.days)
+        if day is None:
+            day = self._days[since.days] = iso_ms(value)[:-13]  # "2024-01-01T"
+        s = since.seconds
+        return "%s%02d:%02d:%02d.%03dZ" % (
+            day,
+            s // 3600,
+            s // 60 % 60,
+            s % 60,
+            since.microseconds // 1000,
+        )
+
+
+def plain(value: Any) -> Any:
+    """A field's value as the JSON document holds it (times as ISO text, failures as dicts)."""
+    if value is None or isinstance(value, (str, int, float)):
+        return value
+    if isinstance(value, datetime):
+        text = _ISO_CACHE.get(value)
+        if text is None:
+            if len(_ISO_CACHE) > 200_000:
+                _ISO_CACHE.clear()
+            text = _ISO_CACHE[value] = value.isoformat().replace("+00:00", "Z")
+        return text
+    if not value:
+        return [] if isinstance(value, (tuple, list)) else ({} if isinstance(value, dict) else "")
+    if type(value).__name__ == "FailureDetails":
+        return {name: plain(getattr(value, name)) for name in field_names(type(value))}
+    if isinstance(value, (tuple, list)):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, bytes):
+        return value.hex()
+    return str(value)
+
+
+def field_names(cls: type) -> tuple[str, ...]:
+    """A dataclass's field names, in order (cached)."""
+    names = _FIELD_NAMES.get(cls)
+    if names is None:
+        from dataclasses import fields
+
+        names = tuple(f.name for f in fields(cls))
+        _FIELD_NAMES[cls] = names
+    return names
+
+
+# --- the listing -------------------------------------------------------------------------------
+
+
+def _cell(text: str | None) -> str:
+    if not text:
+        return ""
+    if text[0].isalpha():  # a stored payload's token starts with a letter; JSON text rarely does
+        text = shown_payload(text)
+    return short_text(text, PAYLOAD_WIDTH)
+
+
+def listing_lines(
+    request: OrchestrationRequest, rows: list[Row], dropped: set[int] | frozenset[int]
+) -> list[str]:
+    """The header and one aligned line per event.
+
+    Column by column: each distinct time and name is formatted once, and every line is one
+    ``%`` with the column widths in its format (the same text as ``rjust`` / ``ljust``).
+    """
+    n = len(rows)
+    w_index = max(len("#"), len(str(n - 1)))
+    if not rows:
+        return [_header(w_index, len("eventId"), len("timestamp"), len("kind"), len("name"))]
+    kinds, ids, stamps, _names, shown, payloads, _extras = zip(*rows, strict=True)
+    stamp = Stamp()
+    time_of = {ts: stamp(ts) or UNKNOWN for ts in set(stamps)}
+    name_of = {name: short_text(name, NAME_WIDTH) or "-" for name in set(shown)}
+    width = PAYLOAD_WIDTH
+    cells = [  # most payloads are short one-line JSON, shown as they are
+        p if p and len(p) <= width and p.isprintable() and not p[0].isalpha() else _cell(p)
+        for p in payloads
+    ]
+    if request.dapr is not None:
+        cells = [_dapr_note(request, i, cell) for i, cell in enumerate(cells)]
+    w_id = max(len("eventId"), len(str(max(ids))), len(str(min(ids))))
+    w_time = max(len("timestamp"), *map(len, time_of.values()))
+    w_kind = max(len("kind"), *map(len, set(kinds)))
+    w_name = max(len("name"), *map(len, name_of.values()))
+    line = f"%{w_index}d  %s  %{w_id}d  %-{w_time}s  %-{w_kind}s  %-{w_name}s  %s"
+    n_past = request.past_count
+    columns = (
+        range(n),
+        ["past"] * n_past + ["new "] * (n - n_past),
+        ids,
+        map(time_of.__getitem__, stamps),
+        kinds,
+        map(name_of.__getitem__, shown),
+        cells,
+    )
+    lines = [_header(w_index, w_id, w_time, w_kind, w_name)]
+    lines.extend(map(str.rstrip, map(line.__mod__, zip(*columns, strict=True))))
+    for index in dropped:
+        lane = "past" if index < n_past else "new "
+        values = (index, lane, ids[index], time_of[stamps[index]], kinds[index])
+        text = line % (*values, name_of[shown[index]], cells[index])
+        lines[index + 1] = (text + "  (the rewind drops it)").rstrip()
+    return lines
+
+
+def _header(w_index: int, w_id: int, w_time: int, w_kind: int, w_name: int) -> str:
+    return (
+        f"{'#':>{w_index}}  lane  {'eventId':>{w_id}}  {'timestamp':<{w_time}}  "
+        f"{'kind':<{w_kind}}  {'name':<{w_name}}  payload"
+    )
+
+
+def _dapr_note(request: OrchestrationRequest, index: int, payload: str) -> str:
+    """The payload, and what a Dapr event says beyond Microsoft's fields, in brackets."""
+    note = request.dapr_facts(index).describe()
+    return f"{payload}  [{note}]".lstrip() if note else payload
+
+
+# --- the JSON events ---------------------------------------------------------------------------
+
+
+def _text(value: str | None) -> str:
+    return "null" if value is None else encode_basestring(value)  # type: ignore[no-any-return]
+
+
+def _dumps(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False)
+
+
+class _Times:
+    """A datetime's two JSON texts: the row's (milliseconds, ``null`` when unknown) and the
+    details' (full precision), cached per datetime."""
+
+    def __init__(self) -> None:
+        self.stamp = Stamp()
+        self._cache: dict[datetime | None, tuple[str, str]] = {None: ("null", "null")}
+        self._last: datetime | None = None
+        self._last_texts = ("null", "null")
+
+    def __call__(self, value: datetime | None) -> tuple[str, str]:
+        if value is self._last:
+            return self._last_texts
+        texts = self._cache.get(value)
+        if texts is None:
+            texts = self._cache[value] = (_text(self.stamp(value)), _text(plain(value)))
+        self._last, self._last_texts = value, texts
+        return texts
+
+
+def _ref(payload: str) -> str:
+    """``, "payloadRef": {...}`` when the payload is a stored payload's token, else ``""``."""
+    ref = payload_ref(payload)
+    if ref is None:
+        return ""
+    return ', "payloadRef": ' + _dumps(ref.document()["storedPayload"])
+
+
+def event_texts(request: OrchestrationRequest, rows: list[Row]) -> list[str]:
+    """The JSON text of each event of the document's ``events`` array."""
+    times = _Times()
+    text = encode_basestring
+    n_past = request.past_count
+    out: list[str] = []
+    append = out.append
+    for index, row in enumerate(rows):
+        kind, eid, ts, _name, _shown, payload, extra = row
+        lane = "past" if index < n_past else "new"
+        t_row, t_details = times(ts)
+        head = (
+            f'{{"index": {index}, "lane": "{lane}", "eventId": {eid}, "timestamp": {t_row}, '
+            f'"kind": "{kind}", "name": '
+        )
+        if kind == "orchestratorStarted" or kind == "orchestratorCompleted":
+            append(
+                f'{head}null, "payload": null, "details": '
+                f'{{"event_id": {eid}, "timestamp": {t_details}}}}}'
+            )
+            continue
+        if kind != "taskCompleted" and kind != "taskScheduled":
+            append(_dumps(_row_document(index, lane, row, times.stamp)))
+            continue
+        if payload is None:
+            p_text, ref = "null", ""
+        else:
+            p_text = text(payload)
+            ref = _ref(payload) if payload and payload[0].isalpha() else ""
+        if kind == "taskCompleted":
+            append(
+                f'{head}null, "payload": {p_text}, "details": {{"event_id": {eid}, '
+                f'"timestamp": {t_details}, "task_scheduled_id": {extra[0]}, '
+                f'"result": {p_text}}}{ref}}}'
+            )
+        else:
+            name = text(extra[0])
+            version = "null" if extra[1] is None else text(extra[1])
+            tags = _dumps(extra[3]) if extra[3] else "{}"
+            append(
+                f'{head}{name}, "payload": {p_text}, "details": {{"event_id": {eid}, '
+                f'"timestamp": {t_details}, "task_name": {name}, "version": {version}, '
+                f'"input": {p_text}, "tags": {tags}}}{ref}}}'
+            )
+    return out
+
+
+def _row_document(index: int, lane: str, row: Row, stamp: Stamp) -> dict[str, Any]:
+    kind, eid, ts, name, _shown, payload, extra = row
+    if kind in FIELDS:
+        details = {"event_id": eid, "timestamp": plain(ts)}
+        details.update(zip(FIELDS[kind], map(plain, extra), strict=True))
+        status = extra[0] if kind == "executionCompleted" else None
+    else:
+        details = {
+            field: v if type(v := getattr(extra, field)) in _PLAIN_AS_IS else plain(v)
+            for field in field_names(type(extra))
+        }
+        status = getattr(extra, "status", None) if kind == "executionCompleted" else None
+    if status is not None:
+        details["status_name"] = status_name(status)
+    document = {
+        "index": index,
+        "lane": lane,
+        "eventId": eid,
+        "timestamp": stamp(ts),
+        "kind": kind,
+        "name": name,
+        "payload": payload,
+        "details": details,
+    }
+    ref = payload_ref(payload)
+    if ref is not None:
+        document["payloadRef"] = ref.document()["storedPayload"]
+    return document

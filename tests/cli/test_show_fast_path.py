@@ -1,0 +1,169 @@
+"""``inspector show`` reads its rows straight from the messages: the same text as the dataclasses.
+
+The listing and the ``--json`` document must equal, byte for byte, what the former path
+(every event converted to its dataclass, one dict tree encoded at once; kept in
+``show_reference.py``) writes, on every sample and on requests that hold every event kind
+with every field set, none set, and odd values.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+import pytest
+
+from engine.errors import LoadError
+from engine.history import OrchestrationRequest
+from engine.load import load_recording
+from engine.proto import orchestrator_service_pb2 as pb
+from inspector.cli_show import show_document, show_json, show_text
+from inspector.formatting import iso_ms
+from inspector.show_events import Stamp
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+from show_reference import reference_json, reference_text  # noqa: E402
+from wire_filler import Filler  # noqa: E402
+
+ROOT = Path(__file__).resolve().parents[2]
+KINDS = [f.name for f in pb.HistoryEvent.DESCRIPTOR.oneofs_by_name["eventType"].fields]
+
+
+def _sample_requests() -> list[Path]:
+    found = []
+    for path in sorted((ROOT / "samples").rglob("*")):
+        if path.suffix not in (".b64", ".json") or not path.is_file():
+            continue
+        try:
+            loaded = load_recording(str(path))
+        except LoadError:
+            continue
+        if isinstance(loaded, OrchestrationRequest):
+            found.append(path)
+    return found
+
+
+SAMPLES = _sample_requests()
+
+
+def _same(load: Callable[[], OrchestrationRequest]) -> None:
+    """Both paths, each on a freshly loaded request (neither sees the other's conversions)."""
+    assert show_text(load()) == reference_text(load())
+    assert show_json(load()) == reference_json(load())
+
+
+def test_there_are_samples_of_both_dialects() -> None:
+    assert len(SAMPLES) > 100
+    assert any(load_recording(str(p)).dapr is not None for p in SAMPLES)
+
+
+@pytest.mark.parametrize("path", SAMPLES, ids=lambda p: str(p.relative_to(ROOT / "samples")))
+def test_every_sample_shows_as_the_dataclass_path_shows_it(path: Path) -> None:
+    _same(lambda: load_recording(str(path)))
+
+
+def _wrapped(msg: pb.OrchestratorRequest) -> Callable[[], OrchestrationRequest]:
+    data = msg.SerializeToString()
+    return lambda: OrchestrationRequest(pb.OrchestratorRequest.FromString(data))
+
+
+def test_every_kind_with_every_field_set() -> None:
+    msg = pb.OrchestratorRequest(instanceId="every-kind")
+    for number, kind in enumerate(KINDS):
+        for lane in (msg.pastEvents, msg.newEvents):
+            event = Filler({"eventType": kind}).fill(pb.HistoryEvent())
+            event.eventId = number
+            lane.append(event)
+    _same(_wrapped(msg))
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_each_kind_with_no_field_set(kind: str) -> None:
+    msg = pb.OrchestratorRequest()
+    for lane in (msg.pastEvents, msg.newEvents):
+        getattr(lane.add(eventId=-1), kind).SetInParent()
+    _same(_wrapped(msg))
+
+
+def test_odd_values() -> None:
+    msg = pb.OrchestratorRequest(instanceId='odd ☃ "quoted" \\ \n\t')
+    first = msg.pastEvents.add(eventId=1)
+    first.timestamp.seconds = -62_135_596_800  # year 1: strftime writes no leading zeros
+    first.taskScheduled.name = "x\u0000y\u2028z" * 20
+    first.taskScheduled.input.value = "blob:v1:payloads:abc-123"  # a stored payload's token
+    timer = msg.pastEvents.add(eventId=2)
+    timer.timestamp.nanos = 999_999_999
+    timer.timerCreated.fireAt.seconds = 253_402_300_799
+    timer.timerCreated.fireAt.nanos = 999_999_999
+    msg.pastEvents.add(eventId=3)  # no event member at all
+    done = msg.pastEvents.add(eventId=4).taskCompleted
+    done.taskScheduledId = 1
+    done.result.value = "line one\nline two\t" + "é" * 80
+    empty = msg.newEvents.add(eventId=-5).taskCompleted
+    empty.taskScheduledId = 99
+    empty.result.value = ""
+    raised = msg.newEvents.add(eventId=-7).eventRaised
+    raised.name = "Ümlaut"
+    raised.input.value = " padded payload   "
+    msg.newEvents.add(eventId=8).executionCompleted.orchestrationStatus = 42
+    failed = msg.newEvents.add(eventId=9).executionCompleted
+    failed.orchestrationStatus = 3
+    failed.failureDetails.errorType = "E"
+    failed.failureDetails.isNonRetriable = True
+    _same(_wrapped(msg))
+
+
+def test_a_long_chain_of_turns() -> None:
+    msg = pb.OrchestratorRequest(instanceId="chain")
+    started = msg.pastEvents.add(eventId=-1).executionStarted
+    started.name = "chain"
+    started.input.value = "1"
+    for turn in range(300):
+        lane = msg.newEvents if turn == 299 else msg.pastEvents
+        head = lane.add(eventId=-1)
+        head.timestamp.seconds = 1_700_000_000 + turn * 3_599
+        head.timestamp.nanos = turn * 3_333_333
+        head.orchestratorStarted.SetInParent()
+        lane.add(eventId=turn).taskScheduled.name = f"step{turn % 3}"
+        done = lane.add(eventId=-1).taskCompleted
+        done.taskScheduledId = turn
+        done.result.value = f'{{"turn": {turn}}}'
+        lane.add(eventId=-1).orchestratorCompleted.SetInParent()
+    _same(_wrapped(msg))
+
+
+def test_the_empty_request() -> None:
+    _same(_wrapped(pb.OrchestratorRequest(instanceId="empty")))
+
+
+def test_the_document_is_the_json_text() -> None:
+    msg = pb.OrchestratorRequest(instanceId="doc")
+    msg.pastEvents.add(eventId=0).taskScheduled.name = "a"
+    document = show_document(_wrapped(msg)())
+    assert document["events"][0]["details"]["task_name"] == "a"
+    assert document["format"] == "durable-inspector/show/1"
+
+
+def test_the_times_are_written_as_iso_ms_writes_them() -> None:
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    draw = random.Random(16)
+    stamp = Stamp()
+    seconds = [1, -1, 86_399, 86_400, -62_135_596_800, 253_402_300_799]
+    seconds += [draw.randint(-62_135_596_800, 253_402_300_799) for _ in range(5_000)]
+    for second in seconds:
+        for micro in (0, 999, 1_000, 999_999, draw.randint(0, 999_999)):
+            value = epoch + timedelta(seconds=second, microseconds=micro)
+            assert stamp(value) == iso_ms(value)
+    assert stamp(epoch) is None  # the zero time is unknown
+    assert stamp(None) is None
+
+
+def test_the_epoch_is_the_events_epoch() -> None:
+    from engine.event_rows import EPOCH
+    from engine.events import EPOCH as EVENTS_EPOCH
+
+    assert EPOCH == EVENTS_EPOCH
