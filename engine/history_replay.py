@@ -25,7 +25,10 @@ class HistoryReplayer:
 
     def __init__(self, request: h.OrchestrationRequest, tracker: Tracker) -> None:
         self.event_at = request.event
-        self._proto_at = request.event_proto
+        self._proto = request.proto
+        self._messages: list[Any] | None = None
+        """The events' messages, past then new, listed at the first :meth:`apply` (in the
+        replay's thread, not before a UI's first screen)."""
         self.tracker = tracker
         self._dapr = request.dapr_facts if request.dapr is not None else None
         """Dapr's facts of an event by index (a request read in Dapr's dialect), else None."""
@@ -127,7 +130,11 @@ class HistoryReplayer:
         """Apply the event at ``index`` (in order)."""
         self._index = index
         if not self.suspended:
-            msg = self._proto_at(index)
+            messages = self._messages
+            if messages is None:
+                proto = self._proto
+                messages = self._messages = [*proto.pastEvents, *proto.newEvents]
+            msg = messages[index]
             fast = self._fast.get(msg.WhichOneof("eventType"))  # type: ignore[arg-type]
             if fast is not None:
                 self.note = ""

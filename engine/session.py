@@ -433,15 +433,15 @@ _NAMED = frozenset(
 def request_names(request: h.OrchestrationRequest) -> dict[int, str | None]:
     """:func:`display_names` of the request's events, read from the messages (the commonest
     kinds) without converting every event to its dataclass."""
-    names: dict[int, str | None] = {}
-    scheduled: dict[int, str] = {}
     proto = request.proto
-    messages = chain(proto.pastEvents, proto.newEvents)
-    for i, msg in enumerate(messages):
+    names: dict[int, str | None] = dict.fromkeys(range(len(request)))
+    scheduled: dict[int, str] = {}
+    unnamed = _UNNAMED
+    for i, msg in enumerate(chain(proto.pastEvents, proto.newEvents)):
         which = msg.WhichOneof("eventType")
-        if which in _UNNAMED:
-            names[i] = None
-        elif which in _COMPLETIONS:
+        if which in unnamed:
+            continue
+        if which in _COMPLETIONS:
             names[i] = scheduled.get(getattr(msg, which).taskScheduledId)
         elif which in _NAMED:
             name = names[i] = getattr(msg, which).name

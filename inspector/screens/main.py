@@ -11,7 +11,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
-from textual.widgets import Footer
 from textual.worker import get_current_worker
 
 from engine.frames import Frame
@@ -33,6 +32,7 @@ from inspector.screens.modals import (
 )
 from inspector.screens.stepper_breakpoints import BreakpointKeys
 from inspector.widgets.events import EventList
+from inspector.widgets.footer import CoalescingFooter
 from inspector.widgets.history import HistoryView
 from inspector.widgets.panes import (
     ActionsPane,
@@ -182,7 +182,7 @@ class StepperScreen(BreakpointKeys):
                         yield SourceView(id="source")
                         yield LocalsPane(id="locals")
                 yield ActionsPane(id="actions")
-        yield Footer()
+        yield CoalescingFooter()
 
     def on_mount(self) -> None:
         """Show the first screen at once; replay the rest in a thread."""
