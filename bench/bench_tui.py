@@ -9,15 +9,24 @@ Builds an activity chain (the same shape as ``bench_show.py``), then measures:
   work (the move and redrawing the screen) and the whole pilot round trip (press, then wait
   until idle), next to the round trip of a key bound to nothing.
 
-Run: ``python bench/bench_tui.py [--events N] [--repeat R]``.
+``--process`` instead times the whole ``inspector open`` process in a pseudo-terminal, as a
+user starts it (see ``bench/tui_process.py``): first screen and replay recorded, wall and CPU
+time from the process's start, median of ``--rounds``; ``--baseline DIR`` runs another
+checkout in the same interleaved rounds.
+
+Run: ``python bench/bench_tui.py [--events N] [--repeat R] [--process [--rounds N]
+[--baseline DIR]]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import base64
+import os
 import statistics
 import sys
+import tempfile
 import time
 from pathlib import Path
 from typing import Any
@@ -127,8 +136,31 @@ def main() -> None:
     parser = argparse.ArgumentParser(description="Time inspector open on a long history.")
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--process", action="store_true", help="time the whole process in a pty")
+    parser.add_argument("--rounds", type=int, default=5, help="--process rounds (default 5)")
+    parser.add_argument("--baseline", type=Path, metavar="DIR", help="another checkout beside")
     args = parser.parse_args()
-    asyncio.run(_drive(args.events, args.repeat))
+    if args.process:
+        _process(args)
+    else:
+        asyncio.run(_drive(args.events, args.repeat))
+
+
+def _process(args: argparse.Namespace) -> None:
+    """Write the request to a file, then time ``inspector open`` on it as whole processes."""
+    from tui_process import bench_process
+
+    print(f"events: {args.events:,}   load average: {os.getloadavg()[0]:.2f}")
+    with tempfile.TemporaryDirectory(prefix="bench-tui-") as name:
+        tmp = Path(name)
+        request = tmp / "chain.b64"
+        request.write_bytes(base64.b64encode(build_chain(args.events).SerializeToString()))
+        # compiled bytecode, as installed, cached under a private prefix (never in the tree)
+        env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
+        env["PYTHONPYCACHEPREFIX"] = str(tmp / "pycache")
+        baseline = args.baseline.resolve() if args.baseline else None
+        bench_process(request, args.events, args.rounds, baseline, env)
+    print(f"load average after: {os.getloadavg()[0]:.2f}")
 
 
 if __name__ == "__main__":

@@ -17,6 +17,7 @@ from engine import entity_legacy as legacy
 from engine import history as h
 from engine.context import Tracker
 from engine.dapr_facts import is_sentinel
+from engine.turn import ClockToken, clock_from_token
 
 
 class HistoryReplayer:
@@ -24,13 +25,18 @@ class HistoryReplayer:
 
     def __init__(self, request: h.OrchestrationRequest, tracker: Tracker) -> None:
         self.event_at = request.event
+        self._proto = request.proto
+        self._messages: list[Any] | None = None
+        """The events' messages, past then new, listed at the first :meth:`apply` (in the
+        replay's thread, not before a UI's first screen)."""
         self.tracker = tracker
         self._dapr = request.dapr_facts if request.dapr is not None else None
         """Dapr's facts of an event by index (a request read in Dapr's dialect), else None."""
         self._waits: dict[str, list[int]] = {}
         """Dapr's event-wait timers still open, by event name (lower case), oldest first."""
-        self.clock: datetime | None = None
-        """The replay clock: the last ``orchestratorStarted`` timestamp (aware UTC)."""
+        self.clock_token: ClockToken = None
+        """The replay clock, as cheaply as held (see :func:`engine.turn.clock_from_token`):
+        the last ``orchestratorStarted`` timestamp."""
         self._status = "PENDING"
         self.suspended = False
         self.suspended_events: list[tuple[int, h.HistoryEvent]] = []
@@ -66,8 +72,8 @@ class HistoryReplayer:
             h.SubOrchestrationCompleted: lambda ev: self._close(ev.task_scheduled_id, "completed"),
             h.SubOrchestrationFailed: lambda ev: self._close(ev.task_scheduled_id, "failed"),
             h.TimerCreated: self._timer_created,
-            h.TimerFired: self._timer_fired,
-            h.EventRaised: self._event_raised,
+            h.TimerFired: lambda ev: self._timer_fired(ev.timer_id),
+            h.EventRaised: lambda ev: self._event_raised(ev.event_name, ev.input),
             h.EventSent: self._event_sent,
             h.ExecutionSuspended: self._execution_suspended,
             h.ExecutionResumed: self._execution_resumed,
@@ -92,9 +98,49 @@ class HistoryReplayer:
             h.ContinueAsNew: self._continue_as_new,
         }
 
+        self._fast: dict[str, Callable[[Any], None]] = self._fast_handlers()
+        """The commonest event kinds, applied from the message itself (not suspended)."""
+
+    def _fast_handlers(self) -> dict[str, Callable[[Any], None]]:
+        """Handlers reading the event's message: the same calls as the dataclass handlers."""
+        return {
+            "orchestratorStarted": self._started_message,
+            "orchestratorCompleted": self._nothing,
+            "taskScheduled": lambda m: self._open(
+                m.eventId, "activity", self._routed(m.taskScheduled.name)
+            ),
+            "taskCompleted": lambda m: self._close(m.taskCompleted.taskScheduledId, "completed"),
+            "taskFailed": lambda m: self._close(m.taskFailed.taskScheduledId, "failed"),
+            "subOrchestrationInstanceCompleted": lambda m: self._close(
+                m.subOrchestrationInstanceCompleted.taskScheduledId, "completed"
+            ),
+            "subOrchestrationInstanceFailed": lambda m: self._close(
+                m.subOrchestrationInstanceFailed.taskScheduledId, "failed"
+            ),
+            "timerFired": lambda m: self._timer_fired(m.timerFired.timerId),
+            "eventRaised": self._raised_message,
+        }
+
+    @property
+    def clock(self) -> datetime | None:
+        """The replay clock: the last ``orchestratorStarted`` timestamp (aware UTC)."""
+        return clock_from_token(self.clock_token)
+
     def apply(self, index: int) -> None:
         """Apply the event at ``index`` (in order)."""
         self._index = index
+        if not self.suspended:
+            messages = self._messages
+            if messages is None:
+                proto = self._proto
+                messages = self._messages = [*proto.pastEvents, *proto.newEvents]
+            msg = messages[index]
+            fast = self._fast.get(msg.WhichOneof("eventType"))  # type: ignore[arg-type]
+            if fast is not None:
+                self.note = ""
+                fast(msg)
+                self.processed = True
+                return
         self.processed = self._process(self.event_at(index))
 
     @property
@@ -155,8 +201,17 @@ class HistoryReplayer:
 
     def _orchestrator_started(self, ev: h.OrchestratorStarted) -> None:
         if ev.timestamp is not None:
-            self.clock = ev.timestamp
+            self.clock_token = ev.timestamp
         self.note = "turn started; clock set"
+
+    def _started_message(self, msg: Any) -> None:
+        if msg.HasField("timestamp"):
+            ts = msg.timestamp
+            self.clock_token = (ts.seconds, ts.nanos)
+        self.note = "turn started; clock set"
+
+    def _nothing(self, ev: Any) -> None:
+        self.note = "orchestratorCompleted: nothing to derive"
 
     def _execution_started(self, ev: h.ExecutionStarted) -> None:
         if self._status in ("PENDING", "CONTINUED_AS_NEW"):
@@ -215,15 +270,15 @@ class HistoryReplayer:
         self._open_ids.add(ev.event_id)
         self.note = f"waiting for event '{origin.key}' ({timeout}; timer {ev.event_id})"
 
-    def _timer_fired(self, ev: h.TimerFired) -> None:
+    def _timer_fired(self, timer_id: int) -> None:
         for name, ids in self._waits.items():
-            if ev.timer_id in ids:
-                ids.remove(ev.timer_id)
-                self.tracker.wait_removed(ev.timer_id)
-                self._open_ids.discard(ev.timer_id)
-                self.note = f"the wait for event '{name}' timed out (timer {ev.timer_id})"
+            if timer_id in ids:
+                ids.remove(timer_id)
+                self.tracker.wait_removed(timer_id)
+                self._open_ids.discard(timer_id)
+                self.note = f"the wait for event '{name}' timed out (timer {timer_id})"
                 return
-        self._close(ev.timer_id, "fired")
+        self._close(timer_id, "fired")
 
     def _event_sent(self, ev: h.EventSent) -> None:
         request = legacy.read_request(ev.instance_id, ev.event_name, ev.input)
@@ -238,17 +293,21 @@ class HistoryReplayer:
             self._legacy[request.request_id] = request.kind
             self._open(self._entity_key(request.request_id), kind, request.label)
 
-    def _event_raised(self, ev: h.EventRaised) -> None:
-        kind = self._legacy.pop(ev.event_name, None)
+    def _raised_message(self, msg: Any) -> None:
+        body = msg.eventRaised
+        self._event_raised(body.name, body.input.value if body.HasField("input") else None)
+
+    def _event_raised(self, event_name: str, data: str | None) -> None:
+        kind = self._legacy.pop(event_name, None)
         if kind == "lock":
-            self._grant(self._entity_key(ev.event_name))
+            self._grant(self._entity_key(event_name))
             return
         if kind == "call":
-            how = "failed" if legacy.reply_failed(ev.input) else "completed"
-            self._close(self._entity_key(ev.event_name), how)
+            how = "failed" if legacy.reply_failed(data) else "completed"
+            self._close(self._entity_key(event_name), how)
             return
-        self.note = f"event '{ev.event_name}' received"
-        waiting = self._waits.get((ev.event_name or "").lower())
+        self.note = f"event '{event_name}' received"
+        waiting = self._waits.get((event_name or "").lower())
         if waiting:
             timer_id = waiting.pop(0)
             self.tracker.wait_removed(timer_id)

@@ -13,6 +13,7 @@ import threading
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from itertools import chain
 from typing import Any
 
 from engine import actions as act
@@ -143,7 +144,7 @@ class ReplaySession:
         for index in range(start, stop):
             apply(index)
             record(
-                hist.clock,
+                hist.clock_token,
                 hist.status,
                 hist.suspended,
                 None,
@@ -324,7 +325,7 @@ class ReplaySession:
     def event_names(self) -> dict[int, str | None]:
         """Each event's name, with completions named after the task they complete."""
         if self._names is None:
-            self._names = display_names(self.request.events)
+            self._names = request_names(self.request)
         return self._names
 
     def find(
@@ -396,6 +397,58 @@ def display_names(events: Iterable[h.HistoryEvent]) -> dict[int, str | None]:
         elif isinstance(ev, completions):
             name = scheduled.get(ev.task_scheduled_id)
         names[i] = name
+    return names
+
+
+_COMPLETIONS = frozenset(
+    {
+        "taskCompleted",
+        "taskFailed",
+        "subOrchestrationInstanceCompleted",
+        "subOrchestrationInstanceFailed",
+    }
+)
+_UNNAMED = frozenset(
+    {
+        "orchestratorStarted",
+        "orchestratorCompleted",
+        "executionCompleted",
+        "executionTerminated",
+        "timerCreated",
+        "timerFired",
+        "genericEvent",
+        "historyState",
+        "continueAsNew",
+        "executionSuspended",
+        "executionResumed",
+    }
+)
+"""Event kinds whose dataclass has no name."""
+_NAMED = frozenset(
+    {"taskScheduled", "subOrchestrationInstanceCreated", "executionStarted", "eventRaised"}
+)
+"""Event kinds named by their message's ``name`` field, as their dataclass is."""
+
+
+def request_names(request: h.OrchestrationRequest) -> dict[int, str | None]:
+    """:func:`display_names` of the request's events, read from the messages (the commonest
+    kinds) without converting every event to its dataclass."""
+    proto = request.proto
+    names: dict[int, str | None] = dict.fromkeys(range(len(request)))
+    scheduled: dict[int, str] = {}
+    unnamed = _UNNAMED
+    for i, msg in enumerate(chain(proto.pastEvents, proto.newEvents)):
+        which = msg.WhichOneof("eventType")
+        if which in unnamed:
+            continue
+        if which in _COMPLETIONS:
+            names[i] = scheduled.get(getattr(msg, which).taskScheduledId)
+        elif which in _NAMED:
+            name = names[i] = getattr(msg, which).name
+            if which == "taskScheduled" or which == "subOrchestrationInstanceCreated":
+                scheduled[msg.eventId] = name
+        else:
+            names[i] = request.event(i).name
     return names
 
 

@@ -11,7 +11,6 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
-from textual.widgets import Footer
 from textual.worker import get_current_worker
 
 from engine.frames import Frame
@@ -33,6 +32,7 @@ from inspector.screens.modals import (
 )
 from inspector.screens.stepper_breakpoints import BreakpointKeys
 from inspector.widgets.events import EventList
+from inspector.widgets.footer import CoalescingFooter
 from inspector.widgets.history import HistoryView
 from inspector.widgets.panes import (
     ActionsPane,
@@ -46,6 +46,9 @@ from inspector.widgets.panes import (
 from inspector.widgets.source import SourceView
 
 REPLAY_SLICE = 2000
+PROGRESS_EVERY = 0.25
+"""Seconds between two progress reports while recording: each redraws the replay pane, and
+redrawing after every slice would take the UI thread as long as the replay itself."""
 
 
 class StepperScreen(BreakpointKeys):
@@ -179,7 +182,7 @@ class StepperScreen(BreakpointKeys):
                         yield SourceView(id="source")
                         yield LocalsPane(id="locals")
                 yield ActionsPane(id="actions")
-        yield Footer()
+        yield CoalescingFooter()
 
     def on_mount(self) -> None:
         """Show the first screen at once; replay the rest in a thread."""
@@ -272,10 +275,15 @@ class StepperScreen(BreakpointKeys):
         """Record the whole replay in slices, reporting progress (never touches widgets)."""
         worker = get_current_worker()
         session = self.session
+        reported = time.perf_counter()
         try:
             while not session.done and not worker.is_cancelled:
                 recorded = session.advance(REPLAY_SLICE)
-                self.post_message(ReplayProgressed(recorded, session.total))
+                now = time.perf_counter()
+                waiting = self._waiting_for  # a jump waiting for this slice is told at once
+                if now - reported >= PROGRESS_EVERY or (waiting is not None and waiting < recorded):
+                    reported = now
+                    self.post_message(ReplayProgressed(recorded, session.total))
                 time.sleep(0)  # let the UI thread take the GIL between slices
             if not worker.is_cancelled:
                 self.post_message(NamesResolved(session.event_names()))

@@ -1,0 +1,33 @@
+"""A footer that rebuilds its keys once per refresh, however often the bindings changed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from textual.widgets import Footer
+
+
+class CoalescingFooter(Footer):
+    """Textual's footer, with at most one rebuild of its keys waiting at a time.
+
+    Textual's footer schedules a rebuild (a widget mounted per key) each time the screen says
+    its bindings changed, and a starting screen says so several times in a row (mount, focus,
+    resize): each rebuild would mount every key again while the replay is being recorded.
+    A rebuild reads the bindings when it runs, so one rebuild after the changes shows the
+    same keys.
+    """
+
+    _rebuild_pending = False
+
+    def bindings_changed(self, screen: Any) -> None:
+        """Schedule a rebuild after the next refresh, unless one is scheduled already."""
+        self._bindings_ready = True
+        if self._rebuild_pending or not screen.app.app_focus:
+            return  # without the app's focus, Textual's footer waits too
+        if self.is_attached and screen is self.screen:
+            self._rebuild_pending = True
+            self.call_after_refresh(self._rebuild)
+
+    async def _rebuild(self) -> None:
+        self._rebuild_pending = False
+        await self.recompose()
