@@ -90,8 +90,8 @@ class LiveScreen(Screen[None]):
     DEFAULT_CSS = """
     LiveScreen LiveStatus { height: 1; padding: 0 1; background: $boost; }
     LiveScreen HoldLine { height: 1; padding: 0 1; color: $text-muted; }
-    LiveScreen DataTable { height: 1fr; border: round $primary 50%; }
-    LiveScreen DataTable:focus { border: round $primary; }
+    LiveScreen DataTable, LiveScreen InstancesTable { height: 1fr; border: round $primary 50%; }
+    LiveScreen DataTable:focus, LiveScreen InstancesTable:focus { border: round $primary; }
     LiveScreen #instances.-small { height: 40%; }
     """
 
