@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timezone
 
 import grpc
 from google.protobuf import json_format, timestamp_pb2, wrappers_pb2
@@ -45,11 +45,13 @@ from engine.sidecar import SidecarStub
 CALL_TIMEOUT = 10.0
 """Deadline of one query or history call, in seconds."""
 
-PAGE_SIZE = 200
-"""Instances asked for per ``QueryInstances`` page."""
+PAGE_SIZE = 1000
+"""Instances asked for per ``QueryInstances`` page (a sidecar may answer fewer)."""
 
-MAX_INSTANCES = 5000
-"""At most this many instances are listed (the newest are kept)."""
+MAX_INSTANCES = 100_000
+"""At most this many instances are listed."""
+
+_NO_TIME = datetime(1970, 1, 1, tzinfo=timezone.utc)
 
 _TERMINAL = {
     pb.ORCHESTRATION_STATUS_COMPLETED,
@@ -98,6 +100,11 @@ class InstanceRow:
             custom_status=state.customStatus.value if state.HasField("customStatus") else "",
             execution_id=state.executionId.value if state.HasField("executionId") else "",
         )
+
+
+def newest_first(row: InstanceRow) -> tuple[bool, datetime, str]:
+    """The sort key of the instance lists, ``reverse=True``: the newest first, then by id."""
+    return (row.created is not None, row.created or _NO_TIME, row.instance_id)
 
 
 def _when(msg: pb.OrchestrationState, field: str) -> datetime | None:
@@ -174,6 +181,8 @@ class LiveClient:
         prefix: str = "",
         page_size: int = PAGE_SIZE,
         limit: int = MAX_INSTANCES,
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
     ) -> list[InstanceRow]:
         """Every instance matching the filters, newest first.
 
@@ -183,6 +192,8 @@ class LiveClient:
             prefix: Only instance ids starting with this (asked of the sidecar).
             page_size: Instances per ``QueryInstances`` call.
             limit: Stop after this many instances.
+            created_from: Only instances created at or after this (asked of the sidecar).
+            created_to: Only instances created before this (asked of the sidecar).
         """
         rows: list[InstanceRow] = []
         token = ""
@@ -190,6 +201,10 @@ class LiveClient:
         while True:
             query = pb.InstanceQuery(maxInstanceCount=page_size)
             query.runtimeStatus.extend(statuses)
+            if created_from is not None:
+                query.createdTimeFrom.FromDatetime(created_from)
+            if created_to is not None:
+                query.createdTimeTo.FromDatetime(created_to)
             if prefix:
                 query.instanceIdPrefix.CopyFrom(wrappers_pb2.StringValue(value=prefix))
             if token:
@@ -209,7 +224,7 @@ class LiveClient:
             if not next_token or next_token == token or len(rows) >= limit:
                 break
             token = next_token
-        rows.sort(key=lambda r: (r.created is not None, r.created, r.instance_id), reverse=True)
+        rows.sort(key=newest_first, reverse=True)
         return rows[:limit]
 
     def entities(self, prefix: str = "") -> EntityListing:
@@ -236,7 +251,7 @@ class LiveClient:
             if name and name.lower() not in state.name.lower():
                 continue
             rows.append(InstanceRow.from_proto(state))
-        rows.sort(key=lambda r: (r.created is not None, r.created, r.instance_id), reverse=True)
+        rows.sort(key=newest_first, reverse=True)
         return rows
 
     def get_instance(self, instance_id: str) -> pb.OrchestrationState | None:

@@ -126,6 +126,7 @@ class LiveApp(InstanceControl):
             self.post_message,
             self._halt,
             (lambda: self.known_instances) if config.worker_options is not None else None,
+            self._instances_in_sight,
         )
         """Lists the instances in a thread."""
         self._live_closed = False
@@ -278,6 +279,11 @@ class LiveApp(InstanceControl):
             self._screen.notices = tuple(self.notices)
 
     # --- instances -------------------------------------------------------------------
+
+    def _instances_in_sight(self) -> tuple[datetime, datetime] | None:
+        """The created times of the oldest and newest instance drawn (the poller's thread)."""
+        screen = self._screen
+        return screen.instance_list.in_sight if screen is not None else None
 
     @work(thread=True, exclusive=True, group="poll", exit_on_error=False)
     def _poll(self) -> None:

@@ -1,5 +1,10 @@
 """The instance poller: lists the sidecar's instances about once a second, in a thread.
 
+Each second it asks for what can change in sight (:class:`~engine.live_listing.InstanceListing`:
+the new instances and the rows the user sees), and every instance now and then or when told
+(:attr:`InstancePoller.poll_now`: a filter changed, an action ran). It posts a listing only
+when it changed.
+
 It reports only by posting :class:`~inspector.messages.InstancesLoaded` and
 :class:`~inspector.messages.ConnectionChanged`, and backs off while the sidecar is away, saying
 why (name resolution, refused, TLS, unauthenticated). A sidecar that does not implement
@@ -18,6 +23,7 @@ from textual.message import Message
 
 from engine.channel import describe_failure, is_unimplemented
 from engine.live import Backoff, InstanceRow, LiveClient, status_value
+from engine.live_listing import InstanceListing, Window
 from inspector.messages import ConnectionChanged, InstancesLoaded
 from inspector.widgets.live import Filters
 
@@ -39,6 +45,8 @@ class InstancePoller:
         halt: Set to stop.
         known: The instance ids the work items named (asked where ``QueryInstances`` is
             missing; None: no embedded worker, so none are known).
+        in_sight: The created times of the oldest and newest instance the user sees (None:
+            none), asked before each listing.
     """
 
     def __init__(
@@ -48,8 +56,12 @@ class InstancePoller:
         post: Callable[[Message], object],
         halt: threading.Event,
         known: Callable[[], Iterable[str]] | None = None,
+        in_sight: Callable[[], Window | None] = lambda: None,
     ) -> None:
         self.client = client
+        self.in_sight = in_sight
+        self.listing_state = InstanceListing(client)
+        """The instances as last listed (kept fresh a window at a time)."""
         self.known = known
         self.filters = filters
         self.post = post
@@ -62,38 +74,50 @@ class InstancePoller:
     def run(self) -> None:
         """List, report, wait; back off while the sidecar does not answer."""
         backoff = Backoff()
+        full = True
+        posted = False
         while not self.halt.is_set():
-            filters = self.filters()
-            statuses = [status_value(filters.status)] if filters.status else []
+            full = full or self.poll_now.is_set()
+            self.poll_now.clear()
             try:
-                rows = self._list(statuses)
+                rows, changed = self._list(self.filters(), full)
             except grpc.RpcError as err:
                 if is_unimplemented(err) and not self.no_query:
                     self.no_query = True
                     continue
                 why = describe_failure(err, "GetInstance" if self.no_query else "QueryInstances")
                 self._count_down(backoff.next_delay(), why)
+                full = True
                 continue
             except Exception as err:  # noqa: BLE001 - shown, then retried
                 self.post(ConnectionChanged(f"error: {type(err).__name__}: {err}"))
                 self.halt.wait(2.0)
+                full = True
                 continue
             backoff.reset()
-            state = self._state(len(rows))
-            self.post(ConnectionChanged(state))
-            self.post(InstancesLoaded(rows))
-            self.poll_now.clear()
+            full = False
+            self.post(ConnectionChanged(self._state(len(rows))))
+            if changed or not posted:
+                self.post(InstancesLoaded(rows))
+                posted = True
             end = time.monotonic() + POLL_SECONDS
             while not self.halt.is_set() and time.monotonic() < end:
                 if self.poll_now.wait(0.05):
                     break
 
-    def _list(self, statuses: list[int]) -> list[InstanceRow]:
+    def listing(self, filters: Filters, full: bool = True) -> list[InstanceRow]:
+        """List the instances once (every one unless ``full`` is False), as :meth:`run` does."""
+        return self._list(filters, full)[0]
+
+    def _list(self, filters: Filters, full: bool) -> tuple[list[InstanceRow], bool]:
         # the text filter (name or id) is applied by the lists themselves
+        statuses = [status_value(filters.status)] if filters.status else []
         if not self.no_query:
-            return self.client.query_instances(statuses=statuses)
+            listing = self.listing_state
+            changed = listing.refresh(statuses, self.in_sight(), full=full)
+            return listing.rows, changed
         known = self.known() if self.known is not None else ()
-        return self.client.instances_by_id(known, statuses=statuses)
+        return self.client.instances_by_id(known, statuses=statuses), True
 
     def _state(self, count: int) -> str:
         if not self.no_query:

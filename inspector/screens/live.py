@@ -90,8 +90,8 @@ class LiveScreen(Screen[None]):
     DEFAULT_CSS = """
     LiveScreen LiveStatus { height: 1; padding: 0 1; background: $boost; }
     LiveScreen HoldLine { height: 1; padding: 0 1; color: $text-muted; }
-    LiveScreen DataTable { height: 1fr; border: round $primary 50%; }
-    LiveScreen DataTable:focus { border: round $primary; }
+    LiveScreen DataTable, LiveScreen InstancesTable { height: 1fr; border: round $primary 50%; }
+    LiveScreen DataTable:focus, LiveScreen InstancesTable:focus { border: round $primary; }
     LiveScreen #instances.-small { height: 40%; }
     """
 
@@ -112,6 +112,8 @@ class LiveScreen(Screen[None]):
         super().__init__()
         self.with_worker = with_worker
         """Whether the embedded worker serves work items (the work-item list and keys)."""
+        self.instance_list = InstancesTable(id="instances", classes="-small" if with_worker else "")
+        """The instance list (the poller reads which instances are in sight)."""
 
     def compose(self) -> ComposeResult:
         yield LiveStatus(id="live-status").data_bind(line=LiveScreen.status)
@@ -123,9 +125,9 @@ class LiveScreen(Screen[None]):
                     notices=LiveScreen.notices,
                     filters=LiveScreen.filters,
                 )
-            yield InstancesTable(
-                id="instances", classes="-small" if self.with_worker else ""
-            ).data_bind(instances=LiveScreen.instances, filters=LiveScreen.filters)
+            yield self.instance_list.data_bind(
+                instances=LiveScreen.instances, filters=LiveScreen.filters
+            )
         yield Footer()
 
     def on_mount(self) -> None:

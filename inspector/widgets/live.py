@@ -13,11 +13,14 @@ from textual.message import Message
 from textual.reactive import reactive
 from textual.widgets import DataTable, Static
 
-from engine.live import InstanceRow
 from engine.worker import Outcome, WorkItemEvent
-from inspector.formatting import clock, stamp
-from inspector.style import CONNECTED, TROUBLE, outcome_style, status_style
+from inspector.formatting import clock
+from inspector.style import CONNECTED, TROUBLE, outcome_style
 from inspector.text import middle_text, peer_cell, short_text
+from inspector.widgets.columns import Column as Column
+from inspector.widgets.columns import Filters as Filters
+from inspector.widgets.columns import fit_columns as fit_columns
+from inspector.widgets.instances import InstancesTable as InstancesTable
 
 
 def outcome_label(outcome: Outcome) -> str:
@@ -120,79 +123,6 @@ class HoldLine(Static):
         self.update(state.text() if state is not None else "")
 
 
-@dataclass(frozen=True)
-class Filters:
-    """The instance list's filters."""
-
-    status: str = ""
-    """Only this status (empty: every status)."""
-    name: str = ""
-    """Only rows whose name or instance id contains this (empty: every row)."""
-
-    def matches(self, name: str, instance_id: str) -> bool:
-        """Whether a row of this name and instance passes the text filter."""
-        text = self.name.lower()
-        return not text or text in name.lower() or text in instance_id.lower()
-
-
-@dataclass(frozen=True)
-class Column:
-    """A column of a live table and how it gives way on a narrow terminal."""
-
-    label: str
-    width: int
-    """The width it gets when there is room."""
-    minimum: int = 0
-    """Shrinkable columns go down to this (0: keeps its width)."""
-    drop: int = 0
-    """Left out, highest first, when the minimums do not fit (0: always shown)."""
-    grow: bool = False
-    """Takes the room left over on a wide terminal."""
-
-
-def fit_columns(columns: Sequence[Column], width: int, padding: int = 1) -> dict[str, int]:
-    """The shown columns' widths (in order) so that they fit ``width`` cells of content.
-
-    Columns are dropped (highest ``drop`` first) while even the minimums do not fit; then the
-    shrinkable ones give way in proportion to their width, never below their minimum; the room
-    left over goes to the ``grow`` column. Each column also takes ``padding`` cells a side.
-    """
-    shown = list(columns)
-
-    def floor(col: Column) -> int:
-        return col.minimum or col.width
-
-    while True:
-        room = width - 2 * padding * len(shown)
-        droppable = [c for c in shown if c.drop]
-        if sum(floor(c) for c in shown) <= room or not droppable:
-            break
-        shown.remove(max(droppable, key=lambda c: c.drop))
-    widths = {c.label: c.width for c in shown}
-    over = sum(widths.values()) - room
-    flexible = [c for c in shown if c.minimum]
-    if over > 0 and flexible:
-        slack = {c.label: c.width - c.minimum for c in flexible}
-        total = sum(slack.values()) or 1
-        cut = min(over, total)
-        for c in flexible:
-            widths[c.label] -= cut * slack[c.label] // total
-        # what the rounding left over, from the last shrinkable column backwards
-        over = sum(widths.values()) - room
-        for c in reversed(flexible):
-            if over <= 0:
-                break
-            take = min(over, widths[c.label] - c.minimum)
-            widths[c.label] -= take
-            over -= take
-    elif over < 0:
-        for c in shown:
-            if c.grow:
-                widths[c.label] -= over
-                break
-    return widths
-
-
 class FittedTable(DataTable[Text | str]):
     """A table whose columns fit its width: see :func:`fit_columns`."""
 
@@ -257,92 +187,6 @@ class FittedTable(DataTable[Text | str]):
             return None
         key = self.coordinate_to_cell_key(self.cursor_coordinate).row_key.value
         return str(key) if key is not None else None
-
-
-class InstancesTable(FittedTable):
-    """The sidecar's instances, newest first; the cursor stays on its instance across refreshes.
-
-    On a narrow terminal the instance and name columns shrink first, then custom status,
-    version and created are left out; status and last updated stay.
-    """
-
-    COLUMNS = (
-        Column("instance", 30, minimum=12),
-        Column("name", 26, minimum=10),
-        Column("version", 8, drop=2),
-        Column("status", 16),
-        Column("created", 19, drop=3),
-        Column("last updated", 19),
-        Column("custom status", 30, minimum=10, drop=1, grow=True),
-    )
-
-    @dataclass
-    class Chosen(Message):
-        """An instance was chosen (enter or a click): open its history."""
-
-        table: InstancesTable
-        instance_id: str
-
-        @property
-        def control(self) -> InstancesTable:
-            return self.table
-
-    instances: reactive[tuple[InstanceRow, ...]] = reactive((), init=False)
-    """The instances shown, newest first."""
-    filters: reactive[Filters] = reactive(Filters, init=False)
-    """The filters the list was asked with (shown in the title)."""
-
-    def on_mount(self) -> None:
-        self._title()
-
-    def watch_instances(self, instances: tuple[InstanceRow, ...]) -> None:
-        self._fill(instances)
-        self._title()
-
-    def watch_filters(self) -> None:
-        self._fill(self.instances)
-        self._title()
-
-    def _title(self) -> None:
-        shown = len(self._rows)
-        count = str(shown) if shown == len(self.instances) else f"{shown} of {len(self.instances)}"
-        parts = [f"instances · {count}"]
-        if self.filters.status:
-            parts.append(f"status {self.filters.status}")
-        if self.filters.name:
-            parts.append(f"~ {self.filters.name}")
-        self.border_title = " · ".join(parts) + " · f status, / filter, t timeline"
-
-    @on(DataTable.RowSelected)
-    def _chosen(self, event: DataTable.RowSelected) -> None:
-        event.stop()
-        if event.row_key.value is not None:
-            self.post_message(self.Chosen(self, str(event.row_key.value)))
-
-    def _fill(self, rows: Sequence[InstanceRow]) -> None:
-        selected = self.selected_key()
-        rows = [r for r in rows if self.filters.matches(r.name, r.instance_id)]
-        self._rows = rows
-        self._hide_empty(
-            {
-                "version": any(r.version for r in rows),
-                "custom status": any(r.custom_status for r in rows),
-            }
-        )
-        self.clear()
-        for row in rows:
-            cells: dict[str, Text | str] = {
-                "instance": self._id_cell("instance", row.instance_id),
-                "name": self._cell("name", row.name),
-                "version": row.version or "-",
-                "status": Text(row.status, style=status_style(row.status)),
-                "created": stamp(row.created),
-                "last updated": stamp(row.last_updated),
-                "custom status": self._cell("custom status", row.custom_status),
-            }
-            self.add_row(*(cells[label] for label in self.widths), key=row.instance_id)
-        if selected is not None and selected in {r.instance_id for r in rows}:
-            self.move_cursor(row=self.get_row_index(selected), animate=False)
 
 
 class WorkItemsTable(FittedTable):

@@ -18,9 +18,15 @@ from samples import orchestrations as samples
 from tests.live.test_attach import wait_async, wait_for, worker_config
 
 
-def _right_edge(table: FittedTable, label: str) -> int:
+def _right_edge(table: FittedTable | InstancesTable, label: str) -> int:
     """Where the column ends, in cells from the table's content left edge."""
     end = 0
+    if isinstance(table, InstancesTable):  # drawn a line at a time: its columns as laid out
+        for name, width in table.widths.items():
+            end += width + 2 * table.cell_padding
+            if name == label:
+                return end
+        raise AssertionError(f"no column {label!r} in {list(table.widths)}")
     for column in table.ordered_columns:
         end += column.get_render_width(table)
         if str(column.key.value) == label:
@@ -28,7 +34,7 @@ def _right_edge(table: FittedTable, label: str) -> int:
     raise AssertionError(f"no column {label!r} in {list(table.widths)}")
 
 
-def _shown(table: FittedTable) -> str:
+def _shown(table: FittedTable | InstancesTable) -> str:
     """What the table draws in its visible region: its header and rows, as text."""
     return "\n".join(table.render_line(y).text for y in range(table.size.height))
 
