@@ -1,32 +1,31 @@
-"""HTTP/2 frames of one relayed connection: relayed whole, read on the way.
+"""HTTP/2 frames of one relayed connection: relayed as they come, read on the side.
 
-:class:`Connection` gets the bytes each side sends, cuts them into frames (their headers, flags,
-padding and priority read by ``hyperframe``), reads the header blocks (one ``hpack`` decoder per
-direction, fed every block in order, so that its dynamic table stays the peer's) and the DATA
-frames of the calls the tap captures, and writes the frames on, unchanged, with the few of the
-relay's own (on stop) at frame boundaries. The sockets are :mod:`engine.tap._relay`'s.
+:class:`Connection` gets the bytes each side sends and writes them on to the other side at once,
+unchanged; then it reads them: it cuts them into frames (the 9-byte frame header, RFC 9113
+section 4.1; the bodies that must be read, padding and priority, by ``hyperframe``), reads the
+header blocks (one decoder per direction, fed every block in order, so that its dynamic table
+stays the peer's: :mod:`engine.tap._blocks`) and the DATA frames of the calls the tap captures.
+It keeps track of where the frames end, so that the few frames of the relay's own (on stop) go
+in at a frame boundary, never into a header block; while it has frames of its own to send, or
+frames to drop, a direction is written frame by frame instead. The sockets are
+:mod:`engine.tap._relay`'s.
 """
 
 from __future__ import annotations
 
 import asyncio
+import struct
 import zlib
+from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 from urllib.parse import unquote_to_bytes
 
 import grpc
-from hpack import Decoder, Encoder, NeverIndexedHeaderTuple
-from hyperframe.frame import (
-    ContinuationFrame,
-    DataFrame,
-    Frame,
-    HeadersFrame,
-    PushPromiseFrame,
-    RstStreamFrame,
-    WindowUpdateFrame,
-)
+from hpack import Encoder, NeverIndexedHeaderTuple
+from hyperframe.frame import DataFrame, Frame, HeadersFrame, RstStreamFrame, WindowUpdateFrame
 
+from engine.tap._blocks import Blocks, Fields
 from engine.tap._forward import COMPLETIONS, WORK_ITEMS
 
 if TYPE_CHECKING:
@@ -35,16 +34,11 @@ if TYPE_CHECKING:
 PREFACE = b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n"
 _CANCEL = 8
 _CODES = {code.value[0]: code for code in grpc.StatusCode}
-_UNLIMITED = 1 << 31
-"""The readers' own limits: each peer enforces the ones it announced, the relay reads what
-they accept."""
-_BLOCKS = (HeadersFrame, PushPromiseFrame, ContinuationFrame)
-
-
-def _decoder() -> Decoder:
-    decoder = Decoder(max_header_list_size=_UNLIMITED)
-    decoder.max_allowed_table_size = _UNLIMITED
-    return decoder
+_HEADER = struct.Struct(">HBBBL")
+"""A frame header: its length in 24 bits, type, flags, stream (RFC 9113, section 4.1)."""
+_DATA, _HEADERS, _RST, _PUSH, _CONTINUATION = 0x0, 0x1, 0x3, 0x5, 0x9
+_END_STREAM, _END_HEADERS, _PADDED, _PRIORITY = 0x1, 0x4, 0x8, 0x20
+_BLOCKS = (_HEADERS, _PUSH, _CONTINUATION)
 
 
 def _trailers(fields: list[tuple[str, str]]) -> bytes:
@@ -68,9 +62,21 @@ def _first_message(data: bytes | bytearray, encoding: str) -> bytes | None:
     return body
 
 
-def _text(fields: dict[bytes, bytes], name: bytes, default: str = "") -> str:
+def _text(fields: Fields, name: bytes, default: str = "") -> str:
     value = fields.get(name)
     return default if value is None else value.decode("latin-1")
+
+
+def _payload(kind: int, flags: int, stream: int, body: bytes | bytearray) -> bytes | bytearray:
+    """What a DATA or HEADERS frame carries (its padding and priority left out, by
+    ``hyperframe``, when it has them)."""
+    if not flags & (_PADDED | _PRIORITY):
+        return body
+    frame = DataFrame(stream) if kind == _DATA else HeadersFrame(stream)
+    frame.parse_flags(flags)
+    frame.parse_body(memoryview(body))
+    data: bytes = frame.data
+    return data
 
 
 @dataclass
@@ -85,54 +91,69 @@ class _Call:
     """Ended by the relay itself: what the sidecar still sends for it is dropped."""
 
 
+_PASSING = _Call("")
+"""A call the tap does not capture (every one alike: nothing of it is kept)."""
+
+
 class _Direction:
-    """One direction of a relayed connection: its frames, its header table, its writer."""
+    """One direction of a relayed connection: its frames, its header blocks, its writer."""
 
     def __init__(self, writer: asyncio.Transport, preface: int) -> None:
         self.writer = writer
-        self.decoder = _decoder()
+        self.blocks = Blocks()
         self.buffer = bytearray()
+        """Bytes from the last frame boundary read on."""
+        self.sent = 0
+        """How many of :attr:`buffer` were written on already."""
         self.preface = preface
         self.block = bytearray()
         self.block_stream = 0
         self.block_ends_stream = False
         self.in_block = False
         """A header block was written without its end: nothing may be sent in between."""
+        self.reading = False
         self.waiting: list[bytes] = []
-        """Frames of the relay's own, sent once the header block being written ends."""
+        """Frames of the relay's own, sent at the next frame boundary outside a header block."""
+        self.dropping = False
+        """Some frames may be dropped: written frame by frame, once read."""
         self.lost = False
 
     def send(self, frame: Frame) -> None:
         """Write one frame of the relay's own between two whole frames of the peer's (never
-        into a direction relayed as raw bytes, where a frame may be cut)."""
+        into a direction relayed as raw bytes, where frames are no longer followed)."""
         if self.lost:
             return
-        if self.in_block:
+        if self.reading or self.in_block or self.sent:
             self.waiting.append(frame.serialize())
         else:
             self.writer.write(frame.serialize())
 
-    def block_read(self, frame: HeadersFrame | ContinuationFrame) -> dict[bytes, bytes] | None:
-        """Collect a header block (its padding and priority left out); its fields once whole."""
-        if isinstance(frame, HeadersFrame):
-            self.block = bytearray(frame.data)
-            self.block_stream = frame.stream_id
-            self.block_ends_stream = "END_STREAM" in frame.flags
-        elif frame.stream_id != self.block_stream:
-            raise ValueError(f"a CONTINUATION of stream {frame.stream_id} in another's block")
-        else:
-            self.block += frame.data
-        if "END_HEADERS" not in frame.flags:
+    def block_read(
+        self, kind: int, flags: int, stream: int, body: bytes | bytearray
+    ) -> Fields | None:
+        """Collect a header block; its fields once whole."""
+        if kind == _HEADERS:
+            self.block_stream = stream
+            self.block_ends_stream = bool(flags & _END_STREAM)
+            if flags & _END_HEADERS:  # the whole block in one frame
+                return self.blocks.fields(bytes(_payload(kind, flags, stream, body)))
+            self.block = bytearray(_payload(kind, flags, stream, body))
             return None
-        return dict(self.decoder.decode(bytes(self.block), raw=True))
+        if stream != self.block_stream:
+            raise ValueError(f"a CONTINUATION of stream {stream} in another's block")
+        self.block += body
+        if not flags & _END_HEADERS:
+            return None
+        return self.blocks.fields(bytes(self.block))
 
 
-_Read = tuple[bool, list[Frame]]
-"""Whether to relay the frame just read, and the relay's own frames to send after it."""
+_Reader = Callable[[_Direction, int, int, int, "bytes | bytearray", int, int, bool], bool]
+"""Reads one frame: its type, flags and stream, the bytes its body is in (from, to), whether
+it was written already; whether to relay it (a frame written already is relayed whole)."""
 
 
 class Connection:
-    """One worker's connection and the tap's own to the sidecar, frame for frame."""
+    """One worker's connection and the tap's own to the sidecar, relayed and read."""
 
     def __init__(self, relay: Relay, peer: str) -> None:
         self.relay = relay
@@ -160,8 +181,11 @@ class Connection:
             return
         if out.lost:
             out.writer.write(data)
-        else:
-            self._relay(data, out, self._from_worker if from_worker else self._from_sidecar)
+            return
+        if not (out.waiting or out.dropping):
+            out.writer.write(data)  # on at once; read below
+            out.sent += len(data)
+        self._read(out, data, self._from_worker if from_worker else self._from_sidecar)
 
     def closed(self) -> None:
         """One side closed: close the other, and tell what was in flight."""
@@ -180,87 +204,105 @@ class Connection:
             if side is not None and not side.writer.is_closing():
                 side.writer.close()
 
-    def _relay(self, chunk: bytes, out: _Direction, read: Any) -> None:
-        buffer = out.buffer
-        buffer += chunk
-        pieces: list[bytes | bytearray] = []
-        start = pos = 0
-        if out.preface:
-            pos = min(out.preface, len(buffer))
-            out.preface -= pos
+    def _read(self, out: _Direction, data: bytes, read: _Reader) -> None:
+        """Read the whole frames that came; write the ones not written yet."""
+        if out.buffer:
+            out.buffer += data
+            buffer: bytes | bytearray = out.buffer
+        else:
+            buffer = data  # no copy when the bytes start at a frame boundary
+        size = len(buffer)
+        pieces: list[bytes] = []
+        pos, sent = 0, out.sent
+        out.reading = True
         try:
-            while len(buffer) - pos >= 9 and not out.preface:
-                frame, length = Frame.parse_frame_header(memoryview(buffer[pos : pos + 9]))
-                end = pos + 9 + length
-                if end > len(buffer):
+            if out.preface:
+                pos = min(out.preface, size)
+                out.preface -= pos
+                sent = max(sent, pos)
+                if out.sent < pos:
+                    pieces.append(bytes(buffer[out.sent : pos]))
+            while size - pos >= 9:
+                high, low, kind, flags, stream = _HEADER.unpack_from(buffer, pos)
+                end = pos + 9 + (high << 8 | low)
+                if end > size:
                     break
-                keep, after = read(out, frame, buffer, pos + 9, end)
-                if not keep:
-                    pieces.append(buffer[start:pos])
-                    start = end
-                if after:
-                    pieces.append(buffer[start:end])
-                    pieces.extend(own.serialize() for own in after)
-                    start = end
-                if keep and isinstance(frame, _BLOCKS):
-                    out.in_block = "END_HEADERS" not in frame.flags
+                stream &= 0x7FFFFFFF
+                keep = read(out, kind, flags, stream, buffer, pos + 9, end, sent > pos)
+                if sent < end:  # not written yet, all of it or its end
+                    if keep or sent > pos:
+                        pieces.append(bytes(buffer[max(sent, pos) : end]))
+                    sent = end
+                if kind in _BLOCKS:
+                    out.in_block = not flags & _END_HEADERS
                 pos = end
+                if out.waiting and sent == pos and not out.in_block:
+                    pieces += out.waiting
+                    out.waiting.clear()
         except Exception as err:  # noqa: BLE001 - reading may fail, relaying must not
             out.lost = True
+            out.waiting.clear()
             self.relay.log(
                 f"cannot read the frames from {self.peer} ({err}): relayed, no longer captured"
             )
-            pos = len(buffer)
-        pieces.append(buffer[start:pos])
-        del buffer[:pos]
-        out.writer.writelines(p for p in pieces if p)
-        if out.waiting and not out.in_block:
-            out.writer.writelines(out.waiting)
-            out.waiting.clear()
-
-    @staticmethod
-    def _body(frame: Frame, data: bytearray, at: int, end: int) -> None:
-        """Read the frame's body (a copy: the buffer stays free to shrink)."""
-        frame.parse_body(memoryview(data[at:end]))
+            pieces.append(bytes(buffer[sent:]))
+            sent = pos = size
+        finally:
+            out.reading = False
+        if buffer is data:
+            out.buffer = bytearray(data[pos:])
+        else:
+            del out.buffer[:pos]
+        out.sent = sent - pos
+        if pieces:
+            out.writer.writelines(pieces)
 
     # --- frames from the worker ----------------------------------------------------------
 
     def _from_worker(
-        self, side: _Direction, frame: Frame, data: bytearray, at: int, end: int
-    ) -> _Read:
-        if isinstance(frame, HeadersFrame | ContinuationFrame):
-            self._body(frame, data, at, end)
-            fields = side.block_read(frame)
-            if fields is not None and side.block_stream not in self.calls:
-                return True, self._opened(side.block_stream, fields)
-        elif isinstance(frame, DataFrame):
-            call = self.calls.get(frame.stream_id)
+        self,
+        side: _Direction,
+        kind: int,
+        flags: int,
+        stream: int,
+        data: bytes | bytearray,
+        at: int,
+        end: int,
+        written: bool,
+    ) -> bool:
+        if kind == _DATA:
+            call = self.calls.get(stream)
             if call is not None and call.path in COMPLETIONS:
-                self._body(frame, data, at, end)
-                call.data += frame.data
-        elif isinstance(frame, RstStreamFrame):
-            call = self.calls.pop(frame.stream_id, None)
+                call.data += _payload(kind, flags, stream, data[at:end])
+        elif kind == _HEADERS or kind == _CONTINUATION:
+            fields = side.block_read(kind, flags, stream, data[at:end])
+            if fields is not None and side.block_stream not in self.calls:
+                self._opened(side.block_stream, fields)
+        elif kind == _RST:
+            call = self.calls.pop(stream, None)
             if call is not None and call.path in COMPLETIONS and not call.ended:
                 self._done(call, grpc.StatusCode.CANCELLED, "cancelled by the caller")
-        elif isinstance(frame, PushPromiseFrame):
+        elif kind == _PUSH:
             raise ValueError("a push promise from a client")
-        return True, []
+        return True
 
-    def _opened(self, stream: int, fields: dict[bytes, bytes]) -> list[Frame]:
+    def _opened(self, stream: int, fields: Fields) -> None:
         path = _text(fields, b":path")
         if path != WORK_ITEMS and path not in COMPLETIONS:
-            return []
+            self.calls[stream] = _PASSING  # followed only until it is answered
+            return
         call = _Call(path, encoding=_text(fields, b"grpc-encoding"))
         self.calls[stream] = call
         if path == WORK_ITEMS and self.relay.refuse_streams and not self._raw():
+            assert self.up is not None
             self._end(stream, call, 14, "the tap is stopping")
-            return [RstStreamFrame(stream, error_code=_CANCEL)]
-        return []
+            self.up.send(RstStreamFrame(stream, error_code=_CANCEL))
 
     def _end(self, stream: int, call: _Call, status: int, message: str) -> None:
         """Answer the worker's call ourselves (trailers) and forget the sidecar's answer."""
         assert self.down is not None
         call.ended = True
+        self.down.dropping = True
         fields = [(":status", "200"), ("content-type", "application/grpc")]
         fields += [("grpc-status", str(status)), ("grpc-message", message)]
         trailers = HeadersFrame(stream, _trailers(fields), flags=("END_STREAM", "END_HEADERS"))
@@ -280,49 +322,69 @@ class Connection:
                 self._end(stream, call, 0, "")
                 up.send(RstStreamFrame(stream, error_code=_CANCEL))
 
+    def in_flight(self) -> int:
+        """Calls whose answer is still to be relayed to the worker (the ``GetWorkItems``
+        calls the relay ended are not counted, nor the calls of a connection whose frames
+        could not be read: that is not known there)."""
+        if self._raw():
+            return 0
+        return sum(not call.ended for call in self.calls.values())
+
     # --- frames from the sidecar ---------------------------------------------------------
 
     def _from_sidecar(
-        self, side: _Direction, frame: Frame, data: bytearray, at: int, end: int
-    ) -> _Read:
-        if isinstance(frame, HeadersFrame | ContinuationFrame):
-            self._body(frame, data, at, end)
-            fields = side.block_read(frame)
-            if fields is not None:
-                self._answered(side, fields)
-        elif isinstance(frame, DataFrame):
-            call = self.calls.get(frame.stream_id)
-            if call is not None and call.ended:
+        self,
+        side: _Direction,
+        kind: int,
+        flags: int,
+        stream: int,
+        data: bytes | bytearray,
+        at: int,
+        end: int,
+        written: bool,
+    ) -> bool:
+        if kind == _DATA:
+            call = self.calls.get(stream)
+            if call is None:
+                return True
+            if call.ended and not written:
                 assert self.up is not None
                 if end > at:
                     self.up.send(WindowUpdateFrame(0, window_increment=end - at))
-                return False, []  # the worker's stream is closed: dropped, window given back
-            if call is not None and call.path == WORK_ITEMS:
-                self._body(frame, data, at, end)
-                call.data += frame.data
+                if flags & _END_STREAM:
+                    del self.calls[stream]
+                return False  # the worker's stream is closed: dropped, window given back
+            if call.path == WORK_ITEMS:
+                call.data += _payload(kind, flags, stream, data[at:end])
                 self._items(call)
-        elif isinstance(frame, RstStreamFrame):
-            call = self.calls.pop(frame.stream_id, None)
+            if flags & _END_STREAM:  # an answer with no trailers (not gRPC's way)
+                self._answered(stream, {})
+        elif kind == _HEADERS or kind == _CONTINUATION:
+            fields = side.block_read(kind, flags, stream, data[at:end])
+            if fields is not None:
+                self._answered(side.block_stream, fields, side.block_ends_stream)
+        elif kind == _RST:
+            call = self.calls.pop(stream, None)
             if call is not None and call.ended:
-                return False, []
+                return written
             if call is not None and call.path in COMPLETIONS:
                 self._done(call, grpc.StatusCode.CANCELLED, "reset by the sidecar")
-        elif isinstance(frame, PushPromiseFrame):
+        elif kind == _PUSH:
             raise ValueError("a push promise from the sidecar")
-        return True, []
+        return True
 
-    def _answered(self, side: _Direction, fields: dict[bytes, bytes]) -> None:
-        """A whole header block from the sidecar: a response's headers or its trailers."""
-        stream = side.block_stream
+    def _answered(self, stream: int, fields: Fields, ends: bool = True) -> None:
+        """A response's headers, or its end (its trailers)."""
         call = self.calls.get(stream)
         if call is None:
             return
         if call.ended:  # the worker's stream is closed: a header block it still decodes
-            if side.block_ends_stream:
+            if ends:
                 del self.calls[stream]
             return
-        if not side.block_ends_stream:
-            call.response_encoding = _text(fields, b"grpc-encoding")
+        if not ends:
+            if call.path == WORK_ITEMS:
+                call.response_encoding = _text(fields, b"grpc-encoding")
             return
         del self.calls[stream]
         if call.path in COMPLETIONS:

@@ -27,7 +27,7 @@ from typing import Any
 
 import grpc
 
-from engine.tap._forward import COMPLETIONS, OnItem
+from engine.tap._forward import OnItem
 from engine.tap._h2 import Connection
 
 OnCompletion = Callable[[str, bytes, grpc.StatusCode, str, str], None]
@@ -170,18 +170,21 @@ class Relay:
 
         self._call(end())
 
+    def in_flight(self) -> int:
+        """Calls whose answer is still to be relayed (every method; the ``GetWorkItems``
+        calls the relay ended are not counted)."""
+
+        async def count() -> int:
+            return sum(connection.in_flight() for connection in self.connections)
+
+        calls: int = self._call(count())
+        return calls
+
     def wait_idle(self, timeout: float) -> bool:
-        """Wait up to ``timeout`` seconds for no completion to be in flight; whether none is."""
-
-        async def in_flight() -> int:
-            return sum(
-                call.path in COMPLETIONS and not call.ended
-                for connection in self.connections
-                for call in connection.calls.values()
-            )
-
+        """Wait up to ``timeout`` seconds for every call in flight to be answered (see
+        :meth:`in_flight`); whether they all were."""
         deadline = time.monotonic() + timeout
-        while self._call(in_flight()):
+        while self.in_flight():
             if time.monotonic() >= deadline:
                 return False
             time.sleep(0.02)

@@ -292,8 +292,9 @@ class Tap:
         New ``GetWorkItems`` streams are refused at once while every other call is still
         forwarded, and held completions are forwarded as the worker sent them; once the work
         items received have all been completed or abandoned (or :attr:`TapOptions.grace` ran
-        out) and the streams were quiet for a moment, the streams are ended, late completions
-        are still forwarded, and the server stops.
+        out) and the streams were quiet for a moment, the streams are ended, and the calls
+        still in flight (completions, client calls, any method) are forwarded and answered
+        before the connections close, within the same grace.
         """
         if self._relay is not None:
             self._stop_relay(self._relay)
@@ -328,7 +329,12 @@ class Tap:
         self._wait_settled(capture, deadline, quiet=0.3)
         relay.end_streams()
         self._wait_settled(capture, deadline, quiet=0.0)
-        relay.wait_idle(max(0.0, deadline - time.monotonic()))
+        pending = relay.in_flight()
+        if pending:
+            self._log(f"waiting for {pending} call(s) in flight to be answered")
+            if not relay.wait_idle(max(0.0, deadline - time.monotonic())):
+                cut = relay.in_flight()
+                self._log(f"{cut} call(s) still in flight after the grace: their connections close")
         relay.stop()
         capture.flush()
         capture.close()

@@ -38,12 +38,15 @@ class Sidecar:
 
     def __init__(self) -> None:
         self.hang = threading.Event()
+        self.slow_reached = threading.Event()
+        self.slow_release = threading.Event()
         self.server = grpc.server(
             futures.ThreadPoolExecutor(8), compression=grpc.Compression.Gzip, options=BIG
         )
         handlers = {
             "CompleteActivityTask": grpc.unary_unary_rpc_method_handler(self.complete),
             "GetWorkItems": grpc.unary_stream_rpc_method_handler(self.items),
+            "Slow": grpc.unary_unary_rpc_method_handler(self.slow),
         }
         self.server.add_generic_rpc_handlers(
             [grpc.method_handlers_generic_handler("TaskHubSidecarService", handlers)]
@@ -57,6 +60,12 @@ class Sidecar:
         if request.startswith(b"large"):
             context.set_trailing_metadata([("x-large", LARGE)])
         return b""
+
+    def slow(self, request: bytes, context: grpc.ServicerContext) -> bytes:
+        """A method no sidecar has, answered when the test says so."""
+        self.slow_reached.set()
+        self.slow_release.wait(60)
+        return b"answer to " + request
 
     def items(self, request: bytes, context: grpc.ServicerContext) -> Iterator[bytes]:
         for size in (0, 1, 17_000, 100_000):
@@ -86,6 +95,7 @@ def relayed() -> Iterator[tuple[Relay, grpc.Channel, list[Any], list[Any], list[
     finally:
         channel.close()
         sidecar.hang.set()
+        sidecar.slow_release.set()
         relay.stop()
         sidecar.server.stop(0)
 
@@ -163,6 +173,27 @@ def test_the_stop_ends_the_streams_and_refuses_new_ones(relayed: Any) -> None:
     channel.unary_unary(SERVICE + "CompleteActivityTask")(b"later", timeout=30)
     wait_until("both completions", lambda: [r[1] for r in done] == [b"late", b"later"])
     assert relay.wait_idle(10)
+    assert notes == []
+
+
+def test_the_stop_waits_for_every_call_in_flight(relayed: Any) -> None:
+    """Any call, of any method (here one no sidecar has: the SDK's sidecar has no call the
+    test could hold open at will), is followed until its answer went through; the streams the
+    stop ended are not waited for."""
+    relay, channel, _, _, notes, sidecar = relayed
+    stream = channel.unary_stream(SERVICE + "GetWorkItems")(b"hang", timeout=60)
+    assert len([next(stream) for _ in range(4)]) == 4
+    answer = channel.unary_unary(SERVICE + "Slow").future(b"question", timeout=60)
+    wait_until("the call at the server", sidecar.slow_reached.is_set)
+    relay.refuse_streams = True
+    relay.end_streams()
+    assert list(stream) == []
+    assert relay.in_flight() == 1  # the slow call, not the ended stream
+    assert not relay.wait_idle(0)
+    sidecar.slow_release.set()
+    assert relay.wait_idle(60)
+    assert answer.result(timeout=60) == b"answer to question"
+    assert relay.in_flight() == 0
     assert notes == []
 
 
@@ -273,6 +304,43 @@ def test_headers_are_read_across_continuation_padding_and_priority() -> None:
     for n, (path, body, code, details, _) in zip(range(1, 40, 2), done, strict=True):
         assert (path, body) == (SERVICE + "CompleteActivityTask", b"r" * 3000)
         assert (code, details) == (grpc.StatusCode.FAILED_PRECONDITION, f"né {n}")
+
+
+def test_bytes_go_on_at_once_and_the_relays_own_frames_at_the_next_frame_end() -> None:
+    from hpack import Decoder
+    from hyperframe.frame import Frame, RstStreamFrame, WindowUpdateFrame
+
+    from engine.tap._h2 import PREFACE
+
+    connection, worker, sidecar, _, notes = _connection()
+    call = [(":method", "POST"), (":path", SERVICE + "GetWorkItems")]
+    request = PREFACE + SettingsFrame(0).serialize()
+    request += HeadersFrame(1, Encoder().encode(call), flags=["END_HEADERS"]).serialize()
+    request += DataFrame(1, b"\0\0\0\0\0", flags=["END_STREAM"]).serialize()
+    connection.received(request, from_worker=True)
+    answer = [(":status", "200"), ("content-type", "application/grpc")]
+    start = SettingsFrame(0).serialize()
+    start += HeadersFrame(1, Encoder().encode(answer), flags=["END_HEADERS"]).serialize()
+    item = DataFrame(1, b"\0\0\0\0\x03abc").serialize()
+    connection.received(start + item[:11], from_worker=False)  # the stream cut in a frame
+    assert bytes(worker.sent) == start + item[:11]  # written as it came, before a whole frame
+    connection.end_streams()  # the stop, while the worker has half a frame
+    assert bytes(worker.sent) == start + item[:11]
+    assert bytes(sidecar.sent) == request + RstStreamFrame(1, error_code=8).serialize()
+    later = DataFrame(1, b"\0\0\0\0\x01z").serialize()
+    connection.received(item[11:] + later, from_worker=False)
+    sent = bytes(worker.sent)
+    assert sent.startswith(start + item)  # the frame whole, then the relay's trailers
+    trailers, length = Frame.parse_frame_header(memoryview(sent[len(start + item) :][:9]))
+    trailers.parse_body(memoryview(sent[len(start + item) + 9 :]))
+    assert len(sent) == len(start + item) + 9 + length  # what followed on the stream: dropped
+    assert (trailers.stream_id, trailers.flags) == (1, {"END_HEADERS", "END_STREAM"})
+    assert isinstance(trailers, HeadersFrame)
+    assert dict(Decoder().decode(trailers.data, raw=True))[b"grpc-status"] == b"0"
+    window = WindowUpdateFrame(0, window_increment=len(later) - 9).serialize()
+    assert bytes(sidecar.sent) == request + RstStreamFrame(1, error_code=8).serialize() + window
+    assert connection.in_flight() == 0
+    assert notes == []
 
 
 def test_a_continuation_of_another_stream_stops_the_capture_not_the_relay() -> None:
