@@ -50,6 +50,7 @@ _SKIP = object()  # apply_all: a kind whose handler does nothing
 _CLOCK = object()  # apply_all: orchestratorStarted, which sets the clock
 _SENTINEL_SECONDS = 253_402_300_799  # Dapr's timer behind a wait without end: 9999-12-31
 _SENTINEL_NANOS = 999_999_999
+_SCHEDULE_TASK = act.SCHEDULE_TASK
 
 
 def _context_class(dapr: bool) -> type[ReplayContext]:
@@ -407,7 +408,16 @@ class CodeReplayer(EntityEventHandlers):
             )
 
     def _apply_task_scheduled(self, msg: Any, ev: Any) -> None:
-        action = self._match(msg, act.SCHEDULE_TASK, "call_activity")
+        # _match, inlined: this runs once per activity
+        event_id = msg.eventId
+        if self._make_room is not None:
+            self._make_room(event_id, _SCHEDULE_TASK, False)
+        action = self.ctx.take_action(event_id)
+        if action is None:
+            self._diverged("nothing with this sequence number", None)
+            raise task.NonDeterminismError(no_action_message(event_id, "call_activity"))
+        if action.kind != _SCHEDULE_TASK:
+            self._wrong_type(msg, "call_activity", action)
         if action.name != ev.name:
             self._check_name(msg, action, "call_activity", ev.name)
         self.note = "matched call_activity"
@@ -478,14 +488,11 @@ class CodeReplayer(EntityEventHandlers):
         self.ctx.resume()
 
     def _apply_task_completed(self, msg: Any, ev: Any) -> None:
-        pending = self.ctx.take_task(ev.taskScheduledId)
-        if pending is None:
+        # ev.result.value is "" when absent: no result either way
+        if self.ctx.complete_task(ev.taskScheduledId, ev.result.value):
+            self.note = "activity completed"
+        else:
             self.note = "ignored: no task waits for this id"
-            return
-        result = ev.result.value  # "" when absent: no result either way
-        pending.task.complete(self.ctx.codec.decode(result, pending.expected) if result else None)
-        self.note = "activity completed"
-        self.ctx.resume()
 
     def _apply_task_failed(self, msg: Any, ev: Any) -> None:
         self._fail_task(ev.taskScheduledId, ev.failureDetails, sub=False)

@@ -24,6 +24,7 @@ from engine.defaults import DEFAULT_MAXIMUM_TIMER_INTERVAL as DEFAULT_MAXIMUM_TI
 from engine.failures import orchestration_failure
 from engine.history import FailureDetails
 from engine.payloads import DEFAULT_CODEC, Codec
+from engine.plain_task import PLAIN, new_task
 from engine.reprs import generator_locals
 from engine.tracker import Tracker
 
@@ -216,6 +217,26 @@ class TurnState:
                 self._tracker.task_removed(task_id)
         return t
 
+    def complete_task(self, task_id: int, result: str | None) -> bool:
+        """Complete the task waiting under ``task_id`` with the encoded ``result`` and resume
+        the code; ``False`` when no task waits there (:meth:`take_task`, the decode, the
+        completion and :meth:`resume` in one call: the commonest step of a replay)."""
+        pending = self._pending_tasks.pop(task_id, None)
+        if pending is None:
+            return False
+        self.changes += 1
+        if self._tracker is not None:
+            self._tracker.task_removed(task_id)
+        t = pending.task
+        value = self.codec.decode(result, pending.expected) if result else None
+        if type(t) is PLAIN and not t._parents and not t._is_complete:  # see engine.plain_task
+            t._result = value
+            t._is_complete = True
+        else:
+            t.complete(value)
+        self.resume()
+        return True
+
     def has_task(self, task_id: int) -> bool:
         """Whether a task waits under ``task_id``."""
         return task_id in self._pending_tasks
@@ -283,11 +304,17 @@ class TurnState:
                 "The orchestrator generator is not initialized! "
                 "Was the orchestration history corrupted?"
             )
-        while True:
-            prev = self._previous
-            if prev is None:
-                return
-            if not prev.is_complete:
+        prev = self._previous
+        while prev is not None:
+            if type(prev) is PLAIN:  # its fields, read as its properties do (engine.plain_task)
+                if not prev._is_complete:
+                    return
+                self.resumes += 1
+                if prev._exception is None:
+                    nxt = gen.send(prev._result)
+                else:
+                    nxt = gen.throw(prev._exception)
+            elif not prev.is_complete:
                 if not (_KINDS.get(type(prev)) or _kind_of(prev))[1] or prev.get_tasks():  # type: ignore[attr-defined]
                     return
                 self.resumes += 1
@@ -300,7 +327,7 @@ class TurnState:
                 nxt = gen.send(prev.get_result())
             if not (_KINDS.get(type(nxt)) or _kind_of(nxt))[0]:
                 raise TypeError("The orchestrator generator yielded a non-Task object")
-            self._previous = nxt
+            self._previous = prev = nxt
             if self._tracker is not None:
                 self._tracker.awaiting(nxt)
 
@@ -475,7 +502,7 @@ class TurnState:
             # The common headless path, kept short: it runs once per scheduled task.
             seq = action.id
             self._pending_actions[seq] = action
-            t = task.CompletableTask(expected_type=return_type)
+            t = new_task(return_type)
             self._pending_tasks[seq] = PendingTask(t, return_type)
             return t
         self.add_action(action)
