@@ -140,7 +140,7 @@ def test_metadata_and_deadlines_reach_the_sidecar() -> None:
                     response_deserializer=empty_pb2.Empty.FromString,
                 )
                 metadata = [("authorization", "Bearer s3cret"), ("trace-bin", b"\x00\x01\xff")]
-                hello(empty_pb2.Empty(), metadata=metadata, timeout=7.5)
+                hello(empty_pb2.Empty(), metadata=metadata, timeout=600.0)
                 hello(empty_pb2.Empty())
         finally:
             tap.stop()
@@ -148,7 +148,8 @@ def test_metadata_and_deadlines_reach_the_sidecar() -> None:
     assert with_deadline["authorization"] == "Bearer s3cret"
     assert with_deadline["trace-bin"] == b"\x00\x01\xff"
     assert with_deadline["x-taskhub"] == without["x-taskhub"] == "hub-secret-value"
-    assert seen_deadline is not None and 3.0 < seen_deadline <= 7.5
+    # A deadline far off: the time the call took on a busy machine never matters.
+    assert seen_deadline is not None and 300.0 < seen_deadline <= 600.0
     assert no_deadline is None or no_deadline > 1e6
     assert "authorization" not in without
     text = "\n".join(logs)
