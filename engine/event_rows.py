@@ -137,7 +137,13 @@ def _completed(e: Any) -> tuple[str | None, tuple[Any, ...]]:
 
 
 def event_rows(request: OrchestrationRequest) -> list[Row]:
-    """One row per event of ``request``, past then new (see the module's description)."""
+    """One row per event of ``request``, past then new (see the module's description).
+
+    When the events are dataclasses already (a replay converted them), the rows are read from
+    those, several times cheaper than from the messages; else from the messages.
+    """
+    if request.converted:
+        return _rows_of(request.events)
     times = _Times()
     seen = times.seen
     scheduled: dict[int, str] = {}
@@ -178,6 +184,27 @@ def event_rows(request: OrchestrationRequest) -> list[Row]:
                 append((kind, eid, row_ts, name, name, text, extra))
             else:
                 append(_other(kind, eid, row_ts, msg, times, scheduled))
+    return rows
+
+
+def _rows_of(events: tuple[Any, ...]) -> list[Row]:
+    """The rows of converted events (the same rows as from their messages)."""
+    scheduled: dict[int, str] = {}
+    rows: list[Row] = []
+    append = rows.append
+    fields = FIELDS
+    for ev in events:
+        kind = ev.kind
+        eid = ev.event_id
+        name = ev.name
+        shown = name
+        if kind == "taskScheduled" or kind == "subOrchestrationInstanceCreated":
+            scheduled[eid] = name or ""
+        elif kind in _COMPLETIONS:
+            shown = scheduled.get(ev.task_scheduled_id)
+        names = fields.get(kind)
+        extra = ev if names is None else tuple([getattr(ev, n) for n in names])
+        append((kind, eid, ev.timestamp, name, shown, ev.payload, extra))
     return rows
 
 

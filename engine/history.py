@@ -252,6 +252,11 @@ class OrchestrationRequest:
             self._all = self.past_events + self.new_events
         return self._all
 
+    @property
+    def converted(self) -> bool:
+        """Whether every event is a dataclass already (reading them costs no conversion)."""
+        return self._past is not None and self._new is not None
+
     def event_proto(self, index: int) -> pb.HistoryEvent:
         """The message of the event at ``index`` (past then new)."""
         past = self.proto.pastEvents

@@ -112,18 +112,19 @@ def _state_lines(frame: Frame) -> list[str]:
 
 def show_text(request: OrchestrationRequest) -> str:
     """The listing: one aligned line per event, then a summary."""
+    frame = final_state(request)  # first: rows read the events the replay converted, if any
     rows = event_rows(request)
     kinds = [row[0] for row in rows]
     rewind = rewind_view(request.proto, kinds=kinds)
     dropped = set(rewind.dropped) if rewind is not None else set()
     lines = listing_lines(request, rows, dropped)
     lines.append("")
-    lines.extend(_summary_lines(request, rewind, rows))
+    lines.extend(_summary_lines(request, rewind, rows, frame))
     return "\n".join(lines) + "\n"
 
 
 def _summary_lines(
-    request: OrchestrationRequest, rewind: RewindView | None, rows: list[Row]
+    request: OrchestrationRequest, rewind: RewindView | None, rows: list[Row], frame: Frame
 ) -> list[str]:
     started = started_fields(rows)
     kinds = [row[0] for row in rows]
@@ -145,7 +146,7 @@ def _summary_lines(
             out.append(f"  token:       {ref.token}")
     else:
         out.append("orchestration: - (no executionStarted event)")
-    out.extend(_state_lines(final_state(request)))
+    out.extend(_state_lines(frame))
     if rewind is not None:
         out.extend(f"{label + ':':<15}{text}" for label, text in rewind.rows())
     out.append(f"events:        {len(kinds)} ({n_past} past, {len(kinds) - n_past} new)")
@@ -155,12 +156,12 @@ def _summary_lines(
     return out
 
 
-def _head_document(request: OrchestrationRequest, rows: list[Row]) -> dict[str, Any]:
+def _head_document(request: OrchestrationRequest, rows: list[Row], frame: Frame) -> dict[str, Any]:
     """The ``durable-inspector/show/1`` document without its ``events`` (the last key)."""
     started = started_fields(rows)
     kinds = [row[0] for row in rows]
     n_past = request.past_count
-    state = _state_document(final_state(request))
+    state = _state_document(frame)
     return {
         "format": SHOW_JSON_FORMAT,
         "kind": "orchestratorRequest",
@@ -199,8 +200,9 @@ def _rewind_document(request: OrchestrationRequest, kinds: list[str]) -> dict[st
 
 def show_json(request: OrchestrationRequest) -> str:
     """The ``--json`` output: the document on one line, its events written row by row."""
+    frame = final_state(request)  # first: rows read the events the replay converted, if any
     rows = event_rows(request)
-    head = json.dumps(_head_document(request, rows), ensure_ascii=False)
+    head = json.dumps(_head_document(request, rows, frame), ensure_ascii=False)
     events = ", ".join(event_texts(request, rows))
     return f'{head[:-1]}, "events": [{events}]}}\n'
 

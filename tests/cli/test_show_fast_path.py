@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from engine.errors import LoadError
+from engine.event_rows import event_rows
 from engine.history import OrchestrationRequest
 from engine.load import load_recording
 from engine.proto import orchestrator_service_pb2 as pb
@@ -51,9 +52,17 @@ SAMPLES = _sample_requests()
 
 
 def _same(load: Callable[[], OrchestrationRequest]) -> None:
-    """Both paths, each on a freshly loaded request (neither sees the other's conversions)."""
+    """Both paths, each on a freshly loaded request (neither sees the other's conversions);
+    and the rows read from the messages equal the rows read from the dataclasses (``show``
+    reads the latter when the replay has converted the events, else the former)."""
     assert show_text(load()) == reference_text(load())
     assert show_json(load()) == reference_json(load())
+    from_messages = load()
+    rows = event_rows(from_messages)
+    assert not from_messages.converted
+    converted = load()
+    assert converted.events is not None and converted.converted
+    assert rows == event_rows(converted)
 
 
 def test_there_are_samples_of_both_dialects() -> None:
