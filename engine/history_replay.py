@@ -27,6 +27,7 @@ class HistoryReplayer:
         self.event_at = request.event
         self._proto = request.proto
         self._messages: list[Any] | None = None
+        self._kinds: list[str | None] | None = None
         """The events' messages, past then new, listed at the first :meth:`apply` (in the
         replay's thread, not before a UI's first screen)."""
         self.tracker = tracker
@@ -122,6 +123,21 @@ class HistoryReplayer:
         }
 
     @property
+    def messages(self) -> list[Any]:
+        """The events' messages, past then new (listed once, when first needed)."""
+        if self._messages is None:
+            proto = self._proto
+            self._messages = [*proto.pastEvents, *proto.newEvents]
+        return self._messages
+
+    @property
+    def kinds(self) -> list[str | None]:
+        """Each event's kind (its oneof member; None if unset), read once, when first needed."""
+        if self._kinds is None:
+            self._kinds = [m.WhichOneof("eventType") for m in self.messages]
+        return self._kinds
+
+    @property
     def clock(self) -> datetime | None:
         """The replay clock: the last ``orchestratorStarted`` timestamp (aware UTC)."""
         return clock_from_token(self.clock_token)
@@ -130,15 +146,13 @@ class HistoryReplayer:
         """Apply the event at ``index`` (in order)."""
         self._index = index
         if not self.suspended:
-            messages = self._messages
-            if messages is None:
-                proto = self._proto
-                messages = self._messages = [*proto.pastEvents, *proto.newEvents]
-            msg = messages[index]
-            fast = self._fast.get(msg.WhichOneof("eventType"))  # type: ignore[arg-type]
+            kinds = self._kinds
+            if kinds is None:
+                kinds = self.kinds
+            fast = self._fast.get(kinds[index])  # type: ignore[arg-type]
             if fast is not None:
                 self.note = ""
-                fast(msg)
+                fast(self._messages[index])  # type: ignore[index]
                 self.processed = True
                 return
         self.processed = self._process(self.event_at(index))

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 import gc
 import threading
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
-from itertools import chain
-from typing import Any
+from typing import Any, cast
 
 from engine import actions as act
 from engine import history as h
@@ -194,7 +193,9 @@ class ReplaySession:
 
     def _find_rewind(self) -> None:
         """Before the first step (in the replay's thread: it reads every event once)."""
-        self._rewind = rewind_view(self.request.proto)
+        hist = self._history  # its kinds, read once, spare reading every message again
+        kinds = cast("list[str]", hist.kinds) if hist else None  # None for an unset member
+        self._rewind = rewind_view(self.request.proto, kinds)
         if self._rewind is not None:
             self.recorder.rewind = self._rewind
             self._record_step = self._record_rewind_aware
@@ -325,7 +326,12 @@ class ReplaySession:
     def event_names(self) -> dict[int, str | None]:
         """Each event's name, with completions named after the task they complete."""
         if self._names is None:
-            self._names = request_names(self.request)
+            hist = self._history  # the messages it listed, if it replays
+            self._names = (
+                request_names(self.request, hist.messages, hist.kinds)
+                if hist
+                else request_names(self.request)
+            )
         return self._names
 
     def find(
@@ -430,17 +436,30 @@ _NAMED = frozenset(
 """Event kinds named by their message's ``name`` field, as their dataclass is."""
 
 
-def request_names(request: h.OrchestrationRequest) -> dict[int, str | None]:
+def request_names(
+    request: h.OrchestrationRequest,
+    messages: Sequence[Any] | None = None,
+    kinds: Sequence[str | None] | None = None,
+) -> dict[int, str | None]:
     """:func:`display_names` of the request's events, read from the messages (the commonest
-    kinds) without converting every event to its dataclass."""
-    proto = request.proto
-    names: dict[int, str | None] = dict.fromkeys(range(len(request)))
+    kinds) without converting every event to its dataclass.
+
+    Args:
+        request: The request.
+        messages: Its events' messages, past then new, if already listed.
+        kinds: With ``messages``, each one's kind (its oneof member), if already read.
+    """
+    if messages is None or kinds is None:
+        proto = request.proto
+        messages = [*proto.pastEvents, *proto.newEvents]
+        kinds = [m.WhichOneof("eventType") for m in messages]
+    names: dict[int, str | None] = dict.fromkeys(range(len(messages)))
     scheduled: dict[int, str] = {}
     unnamed = _UNNAMED
-    for i, msg in enumerate(chain(proto.pastEvents, proto.newEvents)):
-        which = msg.WhichOneof("eventType")
+    for i, which in enumerate(kinds):
         if which in unnamed:
             continue
+        msg = messages[i]
         if which in _COMPLETIONS:
             names[i] = scheduled.get(getattr(msg, which).taskScheduledId)
         elif which in _NAMED:
