@@ -20,7 +20,7 @@ import time
 from collections.abc import Sequence
 from datetime import datetime, timedelta
 
-from engine.live import InstanceRow, LiveClient, newest_first
+from engine.live import PAGE_SIZE, InstanceRow, LiveClient, newest_first
 
 FULL_SECONDS = 10.0
 """How often every instance is listed again (the rows out of sight are at most this old)."""
@@ -38,11 +38,15 @@ class InstanceListing:
     Args:
         client: The sidecar's client.
         full_every: Seconds between two full listings (0: list everything every time).
+        page_size: Instances asked for per ``QueryInstances`` page.
     """
 
-    def __init__(self, client: LiveClient, full_every: float = FULL_SECONDS) -> None:
+    def __init__(
+        self, client: LiveClient, full_every: float = FULL_SECONDS, page_size: int = PAGE_SIZE
+    ) -> None:
         self.client = client
         self.full_every = full_every
+        self.page_size = page_size
         self.rows: list[InstanceRow] = []
         """The instances, newest first."""
         self.full_listings = 0
@@ -62,7 +66,7 @@ class InstanceListing:
         now = time.monotonic()
         due = now - self._full_at >= self.full_every
         if full or due or wanted != self._statuses or not self.rows or not self.rows[0].created:
-            rows = self.client.query_instances(statuses=wanted)
+            rows = self._query(wanted)
             self._statuses, self._full_at = wanted, now
             self.full_listings += 1
         else:
@@ -73,13 +77,11 @@ class InstanceListing:
 
     def _partial(self, statuses: tuple[int, ...], in_sight: Window | None) -> list[InstanceRow]:
         newest = self.rows[0].created
-        answered = self.client.query_instances(statuses=statuses, created_from=newest)
+        answered = self._query(statuses, created_from=newest)
         gone: set[str] = set()
         if in_sight is not None:
             low, high = in_sight
-            seen = self.client.query_instances(
-                statuses=statuses, created_from=low, created_to=high + TICK
-            )
+            seen = self._query(statuses, created_from=low, created_to=high + TICK)
             ids = {r.instance_id for r in seen}
             gone = {
                 r.instance_id
@@ -88,6 +90,19 @@ class InstanceListing:
             }
             answered += seen
         return merge(self.rows, answered, gone)
+
+    def _query(
+        self,
+        statuses: tuple[int, ...],
+        created_from: datetime | None = None,
+        created_to: datetime | None = None,
+    ) -> list[InstanceRow]:
+        return self.client.query_instances(
+            statuses=statuses,
+            page_size=self.page_size,
+            created_from=created_from,
+            created_to=created_to,
+        )
 
 
 def merge(

@@ -184,7 +184,9 @@ class InstancesTable(ScrollView, can_focus=True, inherit_bindings=False):
         self._resize_virtual()
         if row != before and before > 0:
             # the rows above moved it: the view moves with it
-            self.scroll_to(y=self.scroll_y + row - before, animate=False, immediate=True)
+            self.scroll_to(
+                y=self.scroll_y + row - before, animate=False, immediate=True, force=True
+            )
         self._move(row)
         self.refresh()
 
@@ -309,9 +311,11 @@ class InstancesTable(ScrollView, can_focus=True, inherit_bindings=False):
         rows_in_sight = max(1, self.scrollable_content_region.height - 1)
         top = round(self.scroll_y)
         if self.cursor_row < top:
-            self.scroll_to(y=self.cursor_row, animate=False, immediate=True)
+            self.scroll_to(y=self.cursor_row, animate=False, immediate=True, force=True)
         elif self.cursor_row >= top + rows_in_sight:
-            self.scroll_to(y=self.cursor_row - rows_in_sight + 1, animate=False, immediate=True)
+            self.scroll_to(
+                y=self.cursor_row - rows_in_sight + 1, animate=False, immediate=True, force=True
+            )
         self.refresh()
 
     def _page(self) -> int:
