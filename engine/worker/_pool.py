@@ -86,6 +86,9 @@ class Pool:
         self._running: dict[str, int] = {}
         self._busy = 0
         self._rewatch = True
+        self._unbounded = False
+        """The collector waits with no timeout (nothing ran when it looked): a job sent now
+        must wake it, or a job that hangs would never be noticed past its timeout."""
         self._wake_read, self._wake_write = os.pipe()
         os.set_blocking(self._wake_read, False)
         os.set_blocking(self._wake_write, False)
@@ -243,8 +246,12 @@ class Pool:
         self._send(slot, process, job)
 
     def _send(self, slot: _Slot, process: UserProcess, job: Job) -> None:
-        slot.started = time.monotonic()
-        slot.sent = process
+        with self._cond:
+            slot.started = time.monotonic()
+            slot.sent = process
+            wake, self._unbounded = self._unbounded, False
+        if wake:
+            self._wake()
         try:
             process.send(job.kind, job.data, job.token)
         except (OSError, ValueError):
@@ -308,6 +315,7 @@ class Pool:
                     self._rewatch = False
                     self._watch(poller, watched)
                 wait = self._until_overdue()
+                self._unbounded = wait < 0
             for fd, _ in poller.poll(wait):
                 if fd == self._wake_read:
                     self._drain_wake()
