@@ -92,7 +92,9 @@ def test_a_held_turn_waits_then_release_forwards_and_abandon_redelivers(tmp_path
         assert not tap.release_held(held.token)  # settled once
         done = wait_done(client, "held-r")
         assert (done.runtime_status.name, done.serialized_output) == ("COMPLETED", '["hello r"]')
-        wait_until("the released turn's event", lambda: events.of("held-r", Outcome.COMPLETED))
+        wait_until(
+            "the released turn's event", lambda: bool(events.of("held-r", Outcome.COMPLETED))
+        )
         released = [e for e in events.all if e.number == held.number and e is not held]
         assert [e.outcome for e in released] == [Outcome.COMPLETED]
 

@@ -12,11 +12,12 @@ with the same libraries, as ``h2`` or nghttp2 would write them.
 
 from __future__ import annotations
 
+import asyncio
 import gzip
 import threading
 from collections.abc import Iterator
 from concurrent import futures
-from typing import Any
+from typing import Any, cast
 
 import grpc
 import pytest
@@ -225,7 +226,7 @@ def _connection() -> tuple[Any, _Socket, _Socket, list[Any], list[str]]:
     )
     connection = Connection(relay, "ipv4:127.0.0.1:5")
     worker, sidecar = _Socket(), _Socket()
-    connection.connected(worker, sidecar)
+    connection.connected(cast(asyncio.Transport, worker), cast(asyncio.Transport, sidecar))
     return connection, worker, sidecar, done, notes
 
 

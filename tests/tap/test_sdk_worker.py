@@ -135,7 +135,8 @@ def test_sigterm_then_a_new_tap_and_the_worker_reconnects(tmp_path: Path) -> Non
                 state = wait_done(direct, iid, timeout=120)
                 assert state.runtime_status.name == "COMPLETED", iid
             for iid in timers:
-                assert direct.get_orchestration_state(iid).serialized_output == '"hello timer"'
+                timer_state = direct.get_orchestration_state(iid)
+                assert timer_state is not None and timer_state.serialized_output == '"hello timer"'
             wait_until(
                 "the second tap's lines",
                 lambda: sum(f" {iid} chain COMPLETED " in second.output() for iid in later) == 3,
