@@ -5,7 +5,9 @@ The rooms it is built from:
 - :mod:`engine.worker._stream` reads the ``GetWorkItems`` stream and reconnects;
 - :mod:`engine.worker._pool` runs each work item in a user process;
 - :mod:`engine.worker._policy` decides what a job's result means (complete, abandon, fail);
-- :mod:`engine.worker._sender` delivers the answers;
+- :mod:`engine.worker._sender` delivers the answers (:mod:`engine.worker._batch` sends an
+  orchestration's activity results together);
+- :mod:`engine.worker._stopping` is the stop sequence (nothing received is lost);
 - :mod:`engine.worker._lifecycle` is the one state of the worker's life.
 
 :class:`Worker` ties them together and owns the life cycle. Every work item received ends
