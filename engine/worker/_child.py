@@ -33,6 +33,8 @@ import time
 from datetime import timedelta
 from typing import Any
 
+from google.protobuf import wrappers_pb2
+
 from engine import sdk
 from engine.app_loader import UserApp, load_app
 from engine.context import failure_from_exception
@@ -75,6 +77,8 @@ class JobRunner:
         self.maximum_timer_interval = maximum_timer_interval
         self._converter = app.options.data_converter or DEFAULT_CODEC.converter
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._task = sdk.task_module()
+        """The flavour's task module, looked up once (not per activity)."""
 
     def turn(
         self, data: bytes, token: str
@@ -103,10 +107,7 @@ class JobRunner:
 
     def activity(self, data: bytes, token: str) -> tuple[bytes, str, bool]:
         """Run one ``ActivityRequest``: the response bytes, a summary, whether it failed."""
-        from google.protobuf import wrappers_pb2
-
-        task = sdk.task_module()
-
+        task = self._task
         request = pb.ActivityRequest.FromString(data)
         instance_id = request.orchestrationInstance.instanceId
         store = self.app.options.payload_store

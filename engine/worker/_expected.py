@@ -27,6 +27,8 @@ class Expected:
         self._lock = threading.Lock()
         self._turns: set[tuple[str, int]] = set()
         self._activities: set[tuple[str, int]] = set()
+        self._by_instance: dict[str, int] = {}
+        """How many of :attr:`_activities` each instance has."""
 
     def activity_sent(self, instance_id: str, task_id: int) -> None:
         """An activity's answer is being sent: a turn carrying it will follow."""
@@ -38,9 +40,12 @@ class Expected:
         scheduled = [a.id for a in response.actions if a.HasField("scheduleTask")]
         if not scheduled:
             return
+        instance = response.instanceId
         with self._lock:
             owed = self._bounded(self._activities)
-            owed.update((response.instanceId, task_id) for task_id in scheduled)
+            before = len(owed)
+            owed.update((instance, task_id) for task_id in scheduled)
+            self._by_instance[instance] = self._by_instance.get(instance, 0) + len(owed) - before
 
     def not_sent(self, kind: str, instance_id: str, data: bytes) -> None:
         """An answer did not reach the sidecar: nothing it would have caused is owed."""
@@ -50,7 +55,7 @@ class Expected:
                 self._turns.discard((instance_id, task_id))
                 return
             for action in pb.OrchestratorResponse.FromString(data).actions:
-                self._activities.discard((instance_id, action.id))
+                self._activity_gone(instance_id, action.id)
 
     def turn_arrived(self, request: pb.OrchestratorRequest) -> None:
         """A turn arrived: the results it carries are no longer owed."""
@@ -68,7 +73,23 @@ class Expected:
     def activity_arrived(self, request: pb.ActivityRequest) -> None:
         """An activity work item arrived: it is no longer owed."""
         with self._lock:
-            self._activities.discard((request.orchestrationInstance.instanceId, request.taskId))
+            self._activity_gone(request.orchestrationInstance.instanceId, request.taskId)
+
+    def _activity_gone(self, instance_id: str, task_id: int) -> None:
+        key = (instance_id, task_id)
+        if key not in self._activities:
+            return
+        self._activities.discard(key)
+        left = self._by_instance.get(instance_id, 1) - 1
+        if left > 0:
+            self._by_instance[instance_id] = left
+        else:
+            self._by_instance.pop(instance_id, None)
+
+    def activities_owed_to(self, instance_id: str) -> int:
+        """How many activity work items of one orchestration are still on their way."""
+        with self._lock:
+            return self._by_instance.get(instance_id, 0)
 
     def owed(self, parked: Collection[str] = ()) -> int:
         """How many work items are owed, leaving out turns of the ``parked`` instances."""
@@ -81,8 +102,9 @@ class Expected:
         with self._lock:
             return len(self._activities)
 
-    @staticmethod
-    def _bounded(owed: set[tuple[str, int]]) -> set[tuple[str, int]]:
+    def _bounded(self, owed: set[tuple[str, int]]) -> set[tuple[str, int]]:
         if len(owed) >= MAX_EXPECTED:
             owed.clear()
+            if owed is self._activities:
+                self._by_instance.clear()
         return owed

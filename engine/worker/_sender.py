@@ -21,6 +21,7 @@ import grpc
 from engine.channel import Backoff
 from engine.proto import orchestrator_service_pb2 as pb
 from engine.sidecar import SidecarStub
+from engine.worker._batch import ResultBatch
 from engine.worker._lifecycle import LifeCycle, State
 from engine.worker._stream import error_name
 
@@ -89,6 +90,7 @@ class Sender:
         self._answered = answered
         self._lock = threading.Lock()
         self._in_flight = 0
+        self._batch = ResultBatch()
 
     def idle(self) -> bool:
         """Whether no completion is on the wire or being retried."""
@@ -100,10 +102,33 @@ class Sender:
         while not self.idle() and time.monotonic() < until:
             time.sleep(0.01)
 
-    def complete(self, kind: str, response: bytes, what: str, done: Done) -> None:
-        """Send a ``turn`` or ``activity`` completion; ``done(delivered, refused)`` follows."""
+    def complete(
+        self,
+        kind: str,
+        response: bytes,
+        what: str,
+        done: Done,
+        group: str = "",
+        last: bool = True,
+    ) -> None:
+        """Send a ``turn`` or ``activity`` completion; ``done(delivered, refused)`` follows.
+
+        A completion with a ``group`` (an activity's orchestration) that is not the ``last``
+        of it is held until the last one, for a short while at most (:mod:`._batch`); it
+        counts as in flight meanwhile.
+        """
         with self._lock:
             self._in_flight += 1
+        if group:
+            self._batch.add(group, lambda: self._send(kind, response, what, done), last)
+        else:
+            self._send(kind, response, what, done)
+
+    def flush(self) -> None:
+        """Send every held completion now, and hold none from now on (stopping)."""
+        self._batch.flush()
+
+    def _send(self, kind: str, response: bytes, what: str, done: Done) -> None:
         stub = self._stub()
         if stub is not None:
             try:

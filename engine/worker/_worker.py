@@ -5,7 +5,9 @@ The rooms it is built from:
 - :mod:`engine.worker._stream` reads the ``GetWorkItems`` stream and reconnects;
 - :mod:`engine.worker._pool` runs each work item in a user process;
 - :mod:`engine.worker._policy` decides what a job's result means (complete, abandon, fail);
-- :mod:`engine.worker._sender` delivers the answers;
+- :mod:`engine.worker._sender` delivers the answers (:mod:`engine.worker._batch` sends an
+  orchestration's activity results together);
+- :mod:`engine.worker._stopping` is the stop sequence (nothing received is lost);
 - :mod:`engine.worker._lifecycle` is the one state of the worker's life.
 
 :class:`Worker` ties them together and owns the life cycle. Every work item received ends
@@ -14,10 +16,8 @@ either completed or abandoned, including when the worker stops: see :meth:`Worke
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import replace
 
@@ -38,20 +38,18 @@ from engine.worker._policy import Abandon, Complete, Fail, decide, refused_failu
 from engine.worker._pool import Pool
 from engine.worker._process import JobResult
 from engine.worker._record import Recorder
-from engine.worker._sender import CLOSING_BUDGET, Sender
+from engine.worker._sender import Sender
+from engine.worker._stopping import StopSequence
 from engine.worker._stream import WORKER_CHANNEL_OPTIONS, WorkStream, work_request
 
 CONNECTION_STATES = ("connected", "failed", "ended", "stopped")
 """The states :class:`Worker`'s ``on_connection`` callback reports."""
 
-QUIET_SECONDS = 0.5
-"""On stop: how long the stream must also stay silent before it is closed."""
-
 NOT_DELIVERED = "not delivered to the sidecar"
 """The detail of a work item whose answer (or abandon) did not reach the sidecar."""
 
 
-class Worker:
+class Worker(StopSequence):
     """Serves a sidecar's work items with the user's APP.
 
     Args:
@@ -108,6 +106,8 @@ class Worker:
         """Turns held for the debugger, by completion token, with the answer computed."""
         self._timeouts: dict[str, int] = {}
         self._expected = Expected()
+        self._activities_here: dict[str, int] = {}
+        """Activities received and not yet settled, by orchestration instance."""
         self._number = 0
         self._tmp: str | None = None
         self._recorder = Recorder(options.record_dir, self._log) if options.record_dir else None
@@ -255,8 +255,21 @@ class Worker:
         )
         self._received(job)
         assert self._activities is not None
+        with self._lock:
+            self._activities_here[instance] = self._activities_here.get(instance, 0) + 1
         if not self._activities.submit(job):
+            self._last_activity(instance)
             self._abandon(job, "the worker is stopping")
+
+    def _last_activity(self, instance: str) -> bool:
+        """One activity of ``instance`` is settled: whether no other one is here or owed."""
+        with self._lock:
+            left = self._activities_here.get(instance, 1) - 1
+            if left > 0:
+                self._activities_here[instance] = left
+                return False
+            self._activities_here.pop(instance, None)
+        return self._expected.activities_owed_to(instance) == 0
 
     def _entity_arrived(self, item: pb.WorkItem) -> None:
         (name, ops), token, number = (
@@ -282,9 +295,10 @@ class Worker:
 
     def _settle(self, job: Job, result: JobResult) -> None:
         """A pool's ``on_result``: what the policy decides is done here."""
-        key = job.instance_id
+        key, group, last = job.instance_id, "", True
         if job.kind == "activity":
             key += f"\x00{job.request.taskId}"
+            group, last = job.instance_id, self._last_activity(job.instance_id)
         with self._lock:
             decision = decide(job.kind, result, self._timeouts.get(key, 0), self.options)
             if decision.timeouts:
@@ -298,10 +312,18 @@ class Worker:
             failure = action.failure
             response = job.failure_response(failure)
             self._complete(
-                job, response, f"FAILED {failure.error_type}", Outcome.FAILED, failure.message
+                job,
+                response,
+                f"FAILED {failure.error_type}",
+                Outcome.FAILED,
+                failure.message,
+                group=group,
+                last=last,
             )
         elif not (job.kind == "turn" and self._maybe_hold(job, action)):
-            self._complete(job, action.response, action.result, action.outcome)
+            self._complete(
+                job, action.response, action.result, action.outcome, group=group, last=last
+            )
 
     def _complete(
         self,
@@ -311,6 +333,8 @@ class Worker:
         outcome: Outcome,
         detail: str = "",
         fallback: bool = False,
+        group: str = "",
+        last: bool = True,
     ) -> None:
         """Send a job's answer; its event follows once the sidecar answered.
 
@@ -343,7 +367,7 @@ class Worker:
             self._event(job, Outcome.UNDELIVERED, result, text, response)
 
         what = f"complete {job.kind} #{job.number} of {job.instance_id}"
-        self._sender.complete(job.kind, response, what, done)
+        self._sender.complete(job.kind, response, what, done, group, last)
 
     def _refused(self, job: Job, refused_response: bytes, refused: str) -> None:
         """The sidecar refused a response for good: answer with a failure that says why."""
@@ -419,114 +443,3 @@ class Worker:
             self._held[job.token] = (job, answer)
         self._event(job, Outcome.HELD, "HELD", answer.result, answer.response)
         return True
-
-    # --- stopping -----------------------------------------------------------------------
-
-    def stop(self) -> WorkerStats:
-        """Stop gracefully: every work item received ends completed or abandoned.
-
-        Turns not yet started are parked (the sidecar sees them in flight, so it hands out
-        nothing new for those instances) while running turns and every received activity
-        finish, up to the grace period. Once nothing runs, nothing the worker's own answers
-        cause is still on its way, and the stream has been silent for a moment, the sidecar
-        has nothing more to hand out; only then is the stream closed, and the parked turns
-        are abandoned, so no work item is in transit when the stream goes away. Activities
-        received (or on their way) when the grace period ends still run to their end, each
-        within its timeout (a sidecar may drop an abandoned activity); a turn still running
-        then is killed and abandoned (the sidecar hands it out again).
-        """
-        if self._life.reached(State.STOPPED):
-            return self.stats
-        self._life.advance(State.STOP_REQUESTED)
-        stream, sender = self._stream, self._sender
-        if stream is None or sender is None:
-            self._cleanup_pools()
-            self._life.advance(State.STOPPED)
-            return self.stats
-        deadline = time.monotonic() + self.options.grace
-        self._drain(deadline)
-        self._finish_activities(deadline + self.options.activity_timeout)
-        self._life.advance(State.CLOSING)
-        stream.cancel()
-        stream.join(2.0)
-        self._end_running(deadline)
-        # Completions still on the wire (sent by the last jobs, or being retried) are
-        # answered before the channel goes away; a call ends by its own deadline anyway.
-        sender.wait_idle(max(deadline, time.monotonic() + CLOSING_BUDGET))
-        stream.close()
-        self._cleanup_tmp()
-        s = self.stats
-        summary = (
-            f"{s.received} work items received, {s.completed} completed, "
-            f"{s.abandoned} abandoned, {s.undelivered} undelivered"
-        )
-        self._log(f"stopped: {summary}")
-        stream.report("stopped", summary)
-        self._life.advance(State.STOPPED)
-        return s
-
-    def _drain(self, deadline: float) -> None:
-        """Park the turns not started; wait until the sidecar has nothing more for us."""
-        self._life.advance(State.DRAINING)
-        assert self._turns is not None and self._stream is not None
-        with self._lock:
-            self._parked.extend(self._turns.take_pending())
-        stream = self._stream
-        while time.monotonic() < deadline:
-            quiet = time.monotonic() - stream.last_message >= QUIET_SECONDS
-            # Without an open stream nothing is on its way (the sidecar may be gone).
-            owed = stream.reading() and self._expected.owed(self._waiting_instances())
-            if quiet and self._idle() and not owed:
-                return
-            time.sleep(0.02)
-
-    def _finish_activities(self, until: float) -> None:
-        """Past the grace, run every activity received (or on its way) to its end.
-
-        Some sidecars drop an abandoned activity, so an activity the worker took is finished,
-        each within its own timeout, while the stream stays open for those still arriving.
-        """
-        assert self._activities is not None and self._stream is not None
-        stream = self._stream
-        while time.monotonic() < until:
-            owed = stream.reading() and self._expected.activities_owed()
-            if self._activities.idle() and not owed:
-                return
-            time.sleep(0.02)
-
-    def _waiting_instances(self) -> set[str]:
-        with self._lock:
-            jobs = [*self._parked, *(job for job, _ in self._held.values())]
-        return {job.instance_id for job in jobs}
-
-    def _end_running(self, deadline: float) -> None:
-        """Let running work finish until ``deadline``; kill the rest; abandon what is left."""
-        pools = self._pools()
-        while time.monotonic() < deadline and not self._idle():
-            time.sleep(0.02)
-        leftovers: list[Job] = []
-        for pool in pools:
-            pool.close()
-            leftovers += pool.take_pending()
-        for pool in pools:
-            pool.kill_running()
-        for pool in pools:
-            pool.shutdown()
-        self._holdback.flush()
-        with self._lock:
-            leftovers += self._parked
-            leftovers += [job for job, _ in self._held.values()]
-            self._parked.clear()
-            self._held.clear()
-        for job in leftovers:
-            self._abandon(job, "the worker stopped")
-
-    def _cleanup_pools(self) -> None:
-        for pool in self._pools():
-            pool.shutdown(1.0)
-        self._cleanup_tmp()
-
-    def _cleanup_tmp(self) -> None:
-        if self._tmp is not None:
-            shutil.rmtree(self._tmp, ignore_errors=True)
-            self._tmp = None
