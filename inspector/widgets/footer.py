@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from textual.app import ComposeResult
 from textual.widgets import Footer
+from textual.widgets._footer import FooterKey  # not exported; its compact is set here
 
 
 class CoalescingFooter(Footer):
@@ -18,6 +20,20 @@ class CoalescingFooter(Footer):
     """
 
     _rebuild_pending = False
+
+    def compose(self) -> ComposeResult:
+        """Textual's keys, each made with its ``compact`` and its class already set.
+
+        Mounted, a key's ``compact`` starts true and is then bound to the footer's (false):
+        two class changes, so two restyles, per key and per rebuild; set first, it has
+        neither. The palette's key is not bound and keeps Textual's default.
+        """
+        for widget in super().compose():
+            if isinstance(widget, FooterKey):
+                compact = widget.has_class("-command-palette") or self.compact
+                widget.set_reactive(FooterKey.compact, compact)
+                widget.set_class(compact, "-compact", update=False)
+            yield widget
 
     def bindings_changed(self, screen: Any) -> None:
         """Schedule a rebuild after the next refresh, unless one is scheduled already."""
