@@ -171,6 +171,9 @@ class StepperScreen(BreakpointKeys):
             with_code=session.app is not None,
         )
         self._replay_started = False
+        self._collector_held = False
+        """Whether this screen holds the cyclic collector off (from compose to its first
+        frame: a start allocates many widgets and strips, and no collection walks them)."""
         self._start_classes()
 
     def _start_classes(self) -> None:
@@ -189,6 +192,8 @@ class StepperScreen(BreakpointKeys):
     # --- layout ----------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        self._collector_held = gc.isenabled()
+        gc.disable()
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield HistoryView(id="history")
@@ -219,13 +224,12 @@ class StepperScreen(BreakpointKeys):
         self._pane_hints()
         history.focus()
         self.current_frame = session.goto(-1)
-        if not session.done:
-            # Start once the history is drawn (the screen's first frame is then on its way
-            # to the terminal), so the first screen never shares the GIL with the replay;
-            # the timer only covers a screen too small to draw the history at all.
-            history.when_drawn(self._first_painted)
-            self.set_timer(START_ANYWAY, self._first_painted)
-        else:
+        # Replay once the history is drawn (the screen's first frame is then on its way to
+        # the terminal), so the first screen never shares the GIL with the replay; the timer
+        # only covers a screen too small to draw the history at all.
+        history.when_drawn(self._first_painted)
+        self.set_timer(START_ANYWAY, self._first_painted)
+        if session.done:
             self._on_recorded(session.recorded)
             self.post_message(NamesResolved(session.event_names()))
 
@@ -286,14 +290,22 @@ class StepperScreen(BreakpointKeys):
 
     def on_unmount(self) -> None:
         """Hand what was frozen back to the collector (a live session opens many steppers)."""
+        self._release_collector()
         gc.unfreeze()
 
+    def _release_collector(self) -> None:
+        if self._collector_held:
+            self._collector_held = False
+            gc.enable()
+
     def _first_painted(self) -> None:
+        self._release_collector()
         if self._replay_started or not self.is_attached:
             return
         self._replay_started = True
         self.first_painted_at = time.perf_counter()
-        self._replay()
+        if not self.session.done:
+            self._replay()
 
     @work(thread=True, exclusive=True, group="replay", exit_on_error=False)
     def _replay(self) -> None:

@@ -16,10 +16,13 @@ class CoalescingFooter(Footer):
     its bindings changed, and a starting screen says so several times in a row (mount, focus,
     resize): each rebuild would mount every key again while the replay is being recorded.
     A rebuild reads the bindings when it runs, so one rebuild after the changes shows the
-    same keys.
+    same keys; and a rebuild that would build the keys already shown is skipped (a focus
+    change or a refresh of the bindings most often changes nothing the footer draws).
     """
 
     _rebuild_pending = False
+    _built: tuple[object, ...] | None = None
+    """The bindings the keys were last built from."""
 
     def compose(self) -> ComposeResult:
         """Textual's keys, each made with its ``compact`` and its class already set.
@@ -46,4 +49,15 @@ class CoalescingFooter(Footer):
 
     async def _rebuild(self) -> None:
         self._rebuild_pending = False
+        shown = self._keys_shown()
+        if shown == self._built:
+            return  # the same keys: a rebuild would mount them again and lay out the screen
+        self._built = shown
         await self.recompose()
+
+    def _keys_shown(self) -> tuple[object, ...]:
+        """What the keys drawn depend on: every active binding, as compose reads it."""
+        return tuple(
+            (b.key, b.action, b.description, b.show, b.group, enabled, tooltip)
+            for _, b, enabled, tooltip in self.screen.active_bindings.values()
+        ) + (self.show_command_palette, self.compact)
