@@ -24,6 +24,13 @@ class CoalescingFooter(Footer):
     _built: tuple[object, ...] | None = None
     """The bindings the keys were last built from."""
 
+    def __init__(self) -> None:
+        super().__init__()
+        # The keys are built with the footer, when the screen mounts it (its classes, which
+        # some bindings depend on, are set by then): Textual's footer starts empty and builds
+        # them after the first frame, laying the whole screen out once more.
+        self.set_reactive(Footer._bindings_ready, True)
+
     def compose(self) -> ComposeResult:
         """Textual's keys, each made with its ``compact`` and its class already set.
 
@@ -31,6 +38,8 @@ class CoalescingFooter(Footer):
         two class changes, so two restyles, per key and per rebuild; set first, it has
         neither. The palette's key is not bound and keeps Textual's default.
         """
+        if self._bindings_ready:
+            self._built = self._keys_shown()
         for widget in super().compose():
             if isinstance(widget, FooterKey):
                 compact = widget.has_class("-command-palette") or self.compact
@@ -56,8 +65,17 @@ class CoalescingFooter(Footer):
         await self.recompose()
 
     def _keys_shown(self) -> tuple[object, ...]:
-        """What the keys drawn depend on: every active binding, as compose reads it."""
-        return tuple(
-            (b.key, b.action, b.description, b.show, b.group, enabled, tooltip)
-            for _, b, enabled, tooltip in self.screen.active_bindings.values()
-        ) + (self.show_command_palette, self.compact)
+        """What the keys drawn depend on: the shown bindings and the palette's, as compose
+        reads them."""
+        active = self.screen.active_bindings
+        palette = active.get(self.app.COMMAND_PALETTE_BINDING)
+        return (
+            *(
+                (b.key, b.action, b.description, b.group, enabled, tooltip)
+                for _, b, enabled, tooltip in active.values()
+                if b.show
+            ),
+            palette[1:] if palette is not None else None,
+            self.show_command_palette,
+            self.compact,
+        )
