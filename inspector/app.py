@@ -34,9 +34,9 @@ class InspectorApp(App[None]):
         name = started.orchestration_name if started else "?"
         self.sub_title = f"{name} · {session.request.instance_id}"
 
-    def on_mount(self) -> None:
-        """Open the stepper."""
-        self.push_screen(self.make_stepper())
+    def get_default_screen(self) -> Screen:
+        """The stepper is the app's first screen (no empty screen drawn and left under it)."""
+        return self.make_stepper()
 
     def make_stepper(self) -> StepperScreen:
         """A stepper screen on this app's session."""

@@ -46,6 +46,10 @@ from inspector.widgets.panes import (
 from inspector.widgets.source import SourceView
 
 REPLAY_SLICE = 2000
+WIDE_FROM = 120
+"""Columns from which the stepper shows every pane (``HORIZONTAL_BREAKPOINTS``)."""
+START_ANYWAY = 0.5
+"""Seconds after mounting at which the replay starts even if the history was never drawn."""
 PROGRESS_EVERY = 0.25
 """Seconds between two progress reports while recording: each redraws the replay pane, and
 redrawing after every slice would take the UI thread as long as the replay itself."""
@@ -54,7 +58,7 @@ redrawing after every slice would take the UI thread as long as the replay itsel
 class StepperScreen(BreakpointKeys):
     """History, replay state, pending work, payload and (with code) the source, together."""
 
-    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (120, "-wide")]
+    HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE_FROM, "-wide")]
 
     BINDINGS = [
         Binding("n,right", "step", "Step", tooltip="Apply the next history event", id="step"),
@@ -166,10 +170,30 @@ class StepperScreen(BreakpointKeys):
             version=started.version if started else None,
             with_code=session.app is not None,
         )
+        self._replay_started = False
+        self._collector_held = False
+        """Whether this screen holds the cyclic collector off (from compose to its first
+        frame: a start allocates many widgets and strips, and no collection walks them)."""
+        self._start_classes()
+
+    def _start_classes(self) -> None:
+        """The screen's classes, set before it mounts: once mounted, each class change
+        restyles every widget on it (the start paid three such passes)."""
+        classes = ["-with-code" if self.info.with_code else "-history-only"]
+        classes.append(f"-pane-{self.narrow_panes()[0]}")
+        try:
+            width = self.app.size.width
+        except RuntimeError:  # no running app yet: the first resize sets it
+            width = 0
+        if width:  # the class the first resize would set (a class it then finds set)
+            classes.append("-wide" if width >= WIDE_FROM else "-narrow")
+        self.add_class(*classes, update=False)
 
     # --- layout ----------------------------------------------------------------------
 
     def compose(self) -> ComposeResult:
+        self._collector_held = gc.isenabled()
+        gc.disable()
         with Horizontal(id="main"):
             with Vertical(id="left"):
                 yield HistoryView(id="history")
@@ -185,7 +209,7 @@ class StepperScreen(BreakpointKeys):
         yield CoalescingFooter()
 
     def on_mount(self) -> None:
-        """Show the first screen at once; replay the rest in a thread."""
+        """Show the first screen at once; replay the rest in a thread once it is drawn."""
         session = self.session
         history = self.query_one(HistoryView)
         history.set_history(self.events, session.past_count)
@@ -196,14 +220,16 @@ class StepperScreen(BreakpointKeys):
         if self.info.with_code:
             self.query_one("#code").border_title = "source"
             self.query_one(LocalsPane).border_title = "locals"
-        self.add_class("-with-code" if self.info.with_code else "-history-only")
-        self.show_pane(self.narrow_panes()[0])
+        self.pane = self.narrow_panes()[0]  # its class is set already (_start_classes)
+        self._pane_hints()
         history.focus()
         self.current_frame = session.goto(-1)
-        if not session.done:
-            # Start after the first paint, so the first screen never waits for the GIL.
-            self.call_after_refresh(self._first_painted)
-        else:
+        # Replay once the history is drawn (the screen's first frame is then on its way to
+        # the terminal), so the first screen never shares the GIL with the replay; the timer
+        # only covers a screen too small to draw the history at all.
+        history.when_drawn(self._first_painted)
+        self.set_timer(START_ANYWAY, self._first_painted)
+        if session.done:
             self._on_recorded(session.recorded)
             self.post_message(NamesResolved(session.event_names()))
 
@@ -264,11 +290,22 @@ class StepperScreen(BreakpointKeys):
 
     def on_unmount(self) -> None:
         """Hand what was frozen back to the collector (a live session opens many steppers)."""
+        self._release_collector()
         gc.unfreeze()
 
+    def _release_collector(self) -> None:
+        if self._collector_held:
+            self._collector_held = False
+            gc.enable()
+
     def _first_painted(self) -> None:
+        self._release_collector()
+        if self._replay_started or not self.is_attached:
+            return
+        self._replay_started = True
         self.first_painted_at = time.perf_counter()
-        self._replay()
+        if not self.session.done:
+            self._replay()
 
     @work(thread=True, exclusive=True, group="replay", exit_on_error=False)
     def _replay(self) -> None:

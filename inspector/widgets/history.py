@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from rich.segment import Segment
@@ -94,8 +94,15 @@ class HistoryView(ScrollView, can_focus=True, inherit_bindings=False):
         self._current = -1
         self._cursor = 0
         self._marks = row_marker(())
+        self._drawn: list[Callable[[], object]] = []
         self.filter_text = ""
         """The active filter (empty: every event is shown)."""
+
+    def when_drawn(self, callback: Callable[[], object]) -> None:
+        """Call ``callback`` (once) just after the view is next drawn: the frame it is drawn
+        in has then been handed to the terminal's writer."""
+        self._drawn.append(callback)
+        self.refresh()
 
     # --- attributes down -------------------------------------------------------------
 
@@ -279,6 +286,10 @@ class HistoryView(ScrollView, can_focus=True, inherit_bindings=False):
         """Draw one line: the header, or the row at ``y`` below the scroll position."""
         width = self.scrollable_content_region.width
         base = self.rich_style
+        if self._drawn:  # the compositor draws, then writes the frame, then runs this
+            for callback in self._drawn:
+                self.call_later(callback)
+            self._drawn.clear()
         if y == 0:
             return self._header(width, base)
         row = int(self.scroll_offset.y) + y - 1
