@@ -308,10 +308,15 @@ class LiveApp(InstanceControl):
         self._set_filters(replace(self.filters, name=message.name))
 
     def _set_filters(self, filters: Filters) -> None:
+        # the sidecar is asked by status only (the lists apply the name filter themselves), so
+        # a new name filter needs no listing: one of every instance would take the poller's
+        # thread (and the interpreter) from the list for 100 ms at 10,000 instances
+        ask = filters.status != self.filters.status
         self.filters = filters
         if self._screen is not None:
             self._screen.filters = filters
-        self.poller.poll_now.set()
+        if ask:
+            self.poller.poll_now.set()
 
     def on_instances_table_chosen(self, message: InstancesTable.Chosen) -> None:
         self.open_instance(message.instance_id)
