@@ -11,6 +11,7 @@ opens in the same stepper as ``inspector open``; escape comes back to the list.
 from __future__ import annotations
 
 import collections
+import gc
 import threading
 import time
 from dataclasses import replace
@@ -130,6 +131,7 @@ class LiveApp(InstanceControl):
         )
         """Lists the instances in a thread."""
         self._live_closed = False
+        self._frozen = False
         self._close_lock = threading.Lock()
         self._screen: LiveScreen | None = None
         self.worker: WorkItemSource | None = None
@@ -294,6 +296,12 @@ class LiveApp(InstanceControl):
         if self._screen is not None:
             self._screen.instances = tuple(message.rows)
         self._show_status()
+        if not self._frozen:
+            # What start-up made (modules, Textual's widgets) lives as long as the app: keep the
+            # collector from walking it on each full pass, or a key now and then would wait for
+            # one (50 ms at 10,000 instances). The rows listed die as usual (no cycles).
+            self._frozen = True
+            gc.freeze()
 
     def on_connection_changed(self, message: ConnectionChanged) -> None:
         self.connection_state = message.state

@@ -17,7 +17,7 @@ from textual.containers import Horizontal
 from textual.message import Message
 from textual.widgets import Input, Label
 
-HINT = "enter applies · empty: every row · esc cancels"
+HINT = "enter applies, empty: all · esc cancels"
 """What the line says right of the field."""
 
 
@@ -31,7 +31,7 @@ class NameFilterLine(Horizontal):
     NameFilterLine > Label { width: auto; }
     NameFilterLine > .filter-hint { color: $text-muted; }
     NameFilterLine > Input {
-        width: 1fr; height: 1; border: none; padding: 0 1; margin: 0 1;
+        width: 1fr; min-width: 12; height: 1; border: none; padding: 0 1; margin: 0 1;
         background: $surface;
     }
     NameFilterLine > Input:focus { border: none; }
@@ -49,7 +49,7 @@ class NameFilterLine(Horizontal):
             return self.line
 
     def compose(self) -> ComposeResult:
-        yield Label("filter by name or instance id:")
+        yield Label("filter, name or id:")
         yield Input(placeholder="name or id", id="name-filter-field")
         yield Label(HINT, classes="filter-hint")
 
