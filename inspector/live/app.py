@@ -11,7 +11,6 @@ opens in the same stepper as ``inspector open``; escape comes back to the list.
 from __future__ import annotations
 
 import collections
-import gc
 import threading
 import time
 from dataclasses import replace
@@ -20,7 +19,7 @@ from pathlib import Path
 
 import grpc
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 
 from engine.channel import describe_failure
 from engine.entity_view import BatchStepper
@@ -30,6 +29,7 @@ from engine.live import InstanceRow, LiveClient, read_instance, turn_request
 from engine.session import ReplaySession
 from engine.worker import Outcome, Worker, WorkItemEvent
 from inspector.formatting import clock
+from inspector.live.collector import TICK_SECONDS, CollectorPacer
 from inspector.live.config import LiveConfig
 from inspector.live.control import InstanceControl
 from inspector.live.poller import InstancePoller
@@ -131,7 +131,8 @@ class LiveApp(InstanceControl):
         )
         """Lists the instances in a thread."""
         self._live_closed = False
-        self._frozen = False
+        self.collector = CollectorPacer()
+        """Keeps the collector's full passes off the keys."""
         self._close_lock = threading.Lock()
         self._screen: LiveScreen | None = None
         self.worker: WorkItemSource | None = None
@@ -182,6 +183,7 @@ class LiveApp(InstanceControl):
         self._show_hold()
         self._poll()
         self.set_interval(REFRESH_SECONDS, self._refresh)
+        self.set_interval(TICK_SECONDS, self.collector.tick)
         if self.worker is not None:
             self._worker_thread = threading.Thread(
                 target=self._start_worker, name="live-worker-start", daemon=True
@@ -225,6 +227,11 @@ class LiveApp(InstanceControl):
         finally:
             self.post_message(LiveClosed())
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self.collector.key_pressed()
+        await super().on_event(event)
+
     def on_live_closed(self, message: LiveClosed) -> None:
         self.exit()
 
@@ -237,6 +244,7 @@ class LiveApp(InstanceControl):
             if self._live_closed:
                 return
             self._live_closed = True
+            self.collector.stop()
             self._halt.set()
             if self._worker_thread is not None:
                 self._worker_thread.join(60)
@@ -296,12 +304,7 @@ class LiveApp(InstanceControl):
         if self._screen is not None:
             self._screen.instances = tuple(message.rows)
         self._show_status()
-        if not self._frozen:
-            # What start-up made (modules, Textual's widgets) lives as long as the app: keep the
-            # collector from walking it on each full pass, or a key now and then would wait for
-            # one (50 ms at 10,000 instances). The rows listed die as usual (no cycles).
-            self._frozen = True
-            gc.freeze()
+        self.collector.start()
 
     def on_connection_changed(self, message: ConnectionChanged) -> None:
         self.connection_state = message.state

@@ -8,6 +8,7 @@ listed, before the sidecar's answer.
 
 from __future__ import annotations
 
+import gc
 from dataclasses import replace
 from typing import Any
 
@@ -130,11 +131,14 @@ async def test_the_status_filter_applies_to_the_rows_listed_at_once() -> None:
 
 
 async def test_a_name_filter_does_not_list_the_sidecar_again(sidecar: Any) -> None:
+    """(And the collector is paced from the first listing until the app closes.)"""
     _, address = sidecar
+    every = gc.get_threshold()[2]
     app = LiveApp(LiveConfig(connection=ConnectionOptions(address)))
     try:
         async with app.run_test(size=SIZE) as pilot:
             await wait_for(pilot, lambda: app.connection_state == "connected")
+            await wait_for(pilot, lambda: app.collector.pacing)  # from the first listing on
             app._halt.set()  # the poller stops: what is asked of it stays asked
             await wait_for(pilot, lambda: all(w.is_finished for w in app.workers))
             app.poller.poll_now.clear()
@@ -146,3 +150,4 @@ async def test_a_name_filter_does_not_list_the_sidecar_again(sidecar: Any) -> No
             assert app.poller.poll_now.is_set()
     finally:
         app.close()
+    assert not app.collector.pacing and gc.get_threshold()[2] == every
