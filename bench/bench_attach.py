@@ -6,9 +6,9 @@ left PENDING: no worker runs, so nothing changes under the list but what the ben
 runs the attach app on each under Textual's ``run_test`` pilot with
 the poller listing as it does for a user, and prints, side by side with the ratio:
 
-- per key (down, pagedown, End, Home, a name filter applied, enter opening an instance and
-  escape back): the UI thread's CPU time and the pilot round trip (press, then wait until
-  idle), median and max;
+- per key (down, pagedown, End, Home, a name filter applied, f (the status filter), enter
+  opening an instance and escape back): the UI thread's CPU time and the pilot round trip
+  (press, then wait until idle), median and max;
 - one refresh: the UI's time to take a new listing (its handler, the list's refill and the
   redraw), and the poller's listings in its thread (the sidecar's answers included): every
   instance (every few seconds) and the second's one (the new instances and those in sight).
@@ -44,6 +44,7 @@ from durabletask.testing import InMemoryOrchestrationBackend  # noqa: E402
 
 from engine.worker import ConnectionOptions  # noqa: E402
 from inspector.live import LiveApp, LiveConfig  # noqa: E402
+from inspector.live.app import STATUS_FILTERS  # noqa: E402
 from inspector.messages import InstancesLoaded  # noqa: E402
 from inspector.screens.live import LiveScreen, LiveStepperScreen  # noqa: E402
 from inspector.widgets.live import InstancesTable  # noqa: E402
@@ -130,6 +131,7 @@ async def _wait(pilot: Any, test: Callable[[], object], timeout: float = 120.0) 
 
 async def _keys(app: LiveApp, pilot: Any, repeat: int) -> dict[str, list[Sample]]:
     table = app.screen.query_one(InstancesTable)
+    total = table.row_count
     out: dict[str, list[Sample]] = {}
 
     def add(label: str, sample: Sample) -> None:
@@ -145,6 +147,9 @@ async def _keys(app: LiveApp, pilot: Any, repeat: int) -> dict[str, list[Sample]
         await pilot.press("slash", *["backspace"] * len(FILTER), "enter")
         await _wait(pilot, lambda: table.row_count == len(table.instances))
         table.focus()
+        add("status (f)", await _timed(pilot, lambda: pilot.press("f")))
+        await pilot.press(*["f"] * (len(STATUS_FILTERS) - 1))  # round to every status again
+        await _wait(pilot, lambda: not app.filters.status and table.row_count == total)
 
         async def open_it() -> None:
             await pilot.press("enter")

@@ -17,7 +17,7 @@ This module never imports Textual or Rich.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
@@ -183,6 +183,7 @@ class LiveClient:
         limit: int = MAX_INSTANCES,
         created_from: datetime | None = None,
         created_to: datetime | None = None,
+        known: Mapping[str, InstanceRow] | None = None,
     ) -> list[InstanceRow]:
         """Every instance matching the filters, newest first.
 
@@ -194,7 +195,11 @@ class LiveClient:
             limit: Stop after this many instances.
             created_from: Only instances created at or after this (asked of the sidecar).
             created_to: Only instances created before this (asked of the sidecar).
+            known: Rows listed before, by instance id: a row answered equal to its known one
+                is that one (the same object). A full listing then makes few new objects for
+                the cyclic collector to carry, however many instances there are.
         """
+        known = known or {}
         rows: list[InstanceRow] = []
         token = ""
         wanted = name.lower()
@@ -217,7 +222,9 @@ class LiveClient:
             for state in response.orchestrationState:
                 if wanted and wanted not in state.name.lower():
                     continue
-                rows.append(InstanceRow.from_proto(state))
+                row = InstanceRow.from_proto(state)
+                before = known.get(row.instance_id)
+                rows.append(before if before is not None and before == row else row)
             next_token = (
                 response.continuationToken.value if response.HasField("continuationToken") else ""
             )

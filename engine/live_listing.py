@@ -53,6 +53,7 @@ class InstanceListing:
         """How many times every instance was listed."""
         self._statuses: tuple[int, ...] | None = None
         self._full_at = 0.0
+        self._by_id: dict[str, InstanceRow] = {}
 
     def refresh(
         self, statuses: Sequence[int], in_sight: Window | None = None, *, full: bool = False
@@ -71,7 +72,9 @@ class InstanceListing:
             self.full_listings += 1
         else:
             rows = self._partial(wanted, in_sight)
-        changed = rows != self.rows
+        changed = rows != self.rows  # quick: the rows unchanged are the same objects
+        if changed:
+            self._by_id = {r.instance_id: r for r in rows}
         self.rows = rows
         return changed
 
@@ -102,6 +105,7 @@ class InstanceListing:
             page_size=self.page_size,
             created_from=created_from,
             created_to=created_to,
+            known=self._by_id,
         )
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import grpc
 from rich.text import Text
-from textual import on, work
+from textual import events, on, work
 
 from engine.channel import describe_failure
 from engine.entity_view import BatchStepper
@@ -29,6 +29,7 @@ from engine.live import InstanceRow, LiveClient, read_instance, turn_request
 from engine.session import ReplaySession
 from engine.worker import Outcome, Worker, WorkItemEvent
 from inspector.formatting import clock
+from inspector.live.collector import TICK_SECONDS, CollectorPacer
 from inspector.live.config import LiveConfig
 from inspector.live.control import InstanceControl
 from inspector.live.poller import InstancePoller
@@ -130,6 +131,8 @@ class LiveApp(InstanceControl):
         )
         """Lists the instances in a thread."""
         self._live_closed = False
+        self.collector = CollectorPacer()
+        """Keeps the collector's full passes off the keys."""
         self._close_lock = threading.Lock()
         self._screen: LiveScreen | None = None
         self.worker: WorkItemSource | None = None
@@ -180,6 +183,7 @@ class LiveApp(InstanceControl):
         self._show_hold()
         self._poll()
         self.set_interval(REFRESH_SECONDS, self._refresh)
+        self.set_interval(TICK_SECONDS, self.collector.tick)
         if self.worker is not None:
             self._worker_thread = threading.Thread(
                 target=self._start_worker, name="live-worker-start", daemon=True
@@ -223,6 +227,11 @@ class LiveApp(InstanceControl):
         finally:
             self.post_message(LiveClosed())
 
+    async def on_event(self, event: events.Event) -> None:
+        if isinstance(event, events.Key):
+            self.collector.key_pressed()
+        await super().on_event(event)
+
     def on_live_closed(self, message: LiveClosed) -> None:
         self.exit()
 
@@ -235,6 +244,7 @@ class LiveApp(InstanceControl):
             if self._live_closed:
                 return
             self._live_closed = True
+            self.collector.stop()
             self._halt.set()
             if self._worker_thread is not None:
                 self._worker_thread.join(60)
@@ -294,6 +304,7 @@ class LiveApp(InstanceControl):
         if self._screen is not None:
             self._screen.instances = tuple(message.rows)
         self._show_status()
+        self.collector.start()
 
     def on_connection_changed(self, message: ConnectionChanged) -> None:
         self.connection_state = message.state
@@ -308,10 +319,15 @@ class LiveApp(InstanceControl):
         self._set_filters(replace(self.filters, name=message.name))
 
     def _set_filters(self, filters: Filters) -> None:
+        # the sidecar is asked by status only (the lists apply the name filter themselves), so
+        # a new name filter needs no listing: one of every instance would take the poller's
+        # thread (and the interpreter) from the list for 100 ms at 10,000 instances
+        ask = filters.status != self.filters.status
         self.filters = filters
         if self._screen is not None:
             self._screen.filters = filters
-        self.poller.poll_now.set()
+        if ask:
+            self.poller.poll_now.set()
 
     def on_instances_table_chosen(self, message: InstancesTable.Chosen) -> None:
         self.open_instance(message.instance_id)

@@ -1,7 +1,8 @@
 """The live screens: the work-item and instance lists, and the stepper opened from them.
 
 The live app pushes its state down into :class:`LiveScreen`'s reactives, which its widgets are
-bound to; what the user chooses goes up to the app as messages (``inspector.messages``).
+bound to (``var``: each widget bound redraws itself; a change does not redraw the whole screen);
+what the user chooses goes up to the app as messages (``inspector.messages``).
 """
 
 from __future__ import annotations
@@ -11,9 +12,10 @@ from pathlib import Path
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
-from textual.reactive import reactive
+from textual.reactive import var
 from textual.screen import Screen
-from textual.widgets import Footer, Static
+from textual.widget import Widget
+from textual.widgets import Static
 
 from engine.live import InstanceRow
 from engine.session import ReplaySession
@@ -39,11 +41,13 @@ from inspector.screens.live_modals import (
 )
 from inspector.screens.main import StepperScreen
 from inspector.screens.modals import HelpScreen, PromptModal
+from inspector.widgets.filter_line import NameFilterLine
 from inspector.widgets.live import (
     Filters,
     HoldLine,
     HoldState,
     InstancesTable,
+    LiveFooter,
     LiveStatus,
     StatusLine,
     WorkItemRow,
@@ -87,6 +91,9 @@ class LiveScreen(Screen[None]):
         *_action_bindings(),
     ]
 
+    AUTO_FOCUS = "#workitems, #instances"
+    """The first list has the focus (never the name filter's field, hidden)."""
+
     DEFAULT_CSS = """
     LiveScreen LiveStatus { height: 1; padding: 0 1; background: $boost; }
     LiveScreen HoldLine { height: 1; padding: 0 1; color: $text-muted; }
@@ -95,17 +102,17 @@ class LiveScreen(Screen[None]):
     LiveScreen #instances.-small { height: 40%; }
     """
 
-    instances: reactive[tuple[InstanceRow, ...]] = reactive((), init=False)
+    instances: var[tuple[InstanceRow, ...]] = var((), init=False)
     """The sidecar's instances, newest first."""
-    work_items: reactive[tuple[WorkItemRow, ...]] = reactive((), init=False)
+    work_items: var[tuple[WorkItemRow, ...]] = var((), init=False)
     """The work items kept, newest first."""
-    filters: reactive[Filters] = reactive(Filters, init=False)
+    filters: var[Filters] = var(Filters, init=False)
     """The instance list's filters."""
-    status: reactive[StatusLine | None] = reactive(None, init=False)
+    status: var[StatusLine | None] = var(None, init=False)
     """What the status line says."""
-    hold: reactive[HoldState | None] = reactive(None, init=False)
+    hold: var[HoldState | None] = var(None, init=False)
     """Hold mode and its rules."""
-    notices: reactive[tuple[str, ...]] = reactive((), init=False)
+    notices: var[tuple[str, ...]] = var((), init=False)
     """The embedded worker's notices, oldest first, each with its time."""
 
     def __init__(self, with_worker: bool) -> None:
@@ -114,10 +121,14 @@ class LiveScreen(Screen[None]):
         """Whether the embedded worker serves work items (the work-item list and keys)."""
         self.instance_list = InstancesTable(id="instances", classes="-small" if with_worker else "")
         """The instance list (the poller reads which instances are in sight)."""
+        self.filter_line = NameFilterLine(id="name-filter")
+        """Where the name filter is typed (in the hold line's place while open)."""
+        self._focus_before_filter: Widget | None = None
 
     def compose(self) -> ComposeResult:
         yield LiveStatus(id="live-status").data_bind(line=LiveScreen.status)
         yield HoldLine(id="live-hold").data_bind(state=LiveScreen.hold)
+        yield self.filter_line
         with Vertical(id="live-main"):
             if self.with_worker:
                 yield WorkItemsTable(id="workitems").data_bind(
@@ -128,7 +139,7 @@ class LiveScreen(Screen[None]):
             yield self.instance_list.data_bind(
                 instances=LiveScreen.instances, filters=LiveScreen.filters
             )
-        yield Footer()
+        yield LiveFooter()
 
     def on_mount(self) -> None:
         instances = self.query_one(InstancesTable)
@@ -157,21 +168,23 @@ class LiveScreen(Screen[None]):
         self.post_message(StatusFilterCycled())
 
     def action_name_filter(self) -> None:
-        """Ask for the name filter."""
+        """Ask for the name filter, on the hold line's row (enter applies, escape cancels)."""
+        if self.filter_line.is_open:
+            return
+        self._focus_before_filter = self.focused
+        self.query_one(HoldLine).display = False
+        self.filter_line.open(self.filters.name)
 
-        def answer(text: str | None) -> None:
-            if text is not None:
-                self.post_message(NameFilterSet(text.strip()))
-
-        self.app.push_screen(
-            PromptModal(
-                "Filter both lists by name or instance id",
-                "rows whose orchestrator / activity name or instance id contains this; empty: all",
-                value=self.filters.name,
-                placeholder="name or id",
-            ),
-            answer,
-        )
+    def on_name_filter_line_closed(self, message: NameFilterLine.Closed) -> None:
+        """The filter typed goes up to the app; the hold line and the focus come back."""
+        message.stop()
+        before, self._focus_before_filter = self._focus_before_filter, None
+        if self.focused is None or self.focused in self.filter_line.walk_children():
+            (before if before is not None and before.is_attached else self.instance_list).focus()
+        self.filter_line.display = False
+        self.query_one(HoldLine).display = True
+        if message.text is not None:
+            self.post_message(NameFilterSet(message.text))
 
     def action_hold_rules(self) -> None:
         """Add or remove a hold rule."""

@@ -20,6 +20,10 @@ class Filters:
         text = self.name.lower()
         return not text or text in name.lower() or text in instance_id.lower()
 
+    def matches_status(self, status: str) -> bool:
+        """Whether a row of this status (``RUNNING``...) passes the status filter."""
+        return not self.status or status == self.status
+
 
 @dataclass(frozen=True)
 class Column:

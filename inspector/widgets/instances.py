@@ -170,8 +170,15 @@ class InstancesTable(ScrollView, can_focus=True, inherit_bindings=False):
         """Show ``rows``; the cursor keeps its instance, and its place on the screen."""
         selected = self.selected_key()
         before = self.cursor_row
-        if self.filters.name:
-            rows = [r for r in rows if self.filters.matches(r.name, r.instance_id)]
+        filters = self.filters  # a reactive: read once, not once a row
+        if filters.name or filters.status:
+            # the sidecar is asked by status too, but its answer comes later: until it does,
+            # the rows listed before are shown as the new filter leaves them
+            rows = [
+                r
+                for r in rows
+                if filters.matches_status(r.status) and filters.matches(r.name, r.instance_id)
+            ]
         self._rows = list(rows)
         self._index = {r.instance_id: i for i, r in enumerate(self._rows)}
         self._hide_empty(

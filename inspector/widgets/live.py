@@ -11,7 +11,7 @@ from rich.text import Text
 from textual import events, on
 from textual.message import Message
 from textual.reactive import reactive
-from textual.widgets import DataTable, Static
+from textual.widgets import DataTable, Input, Static
 
 from engine.worker import Outcome, WorkItemEvent
 from inspector.formatting import clock
@@ -20,6 +20,7 @@ from inspector.text import middle_text, peer_cell, short_text
 from inspector.widgets.columns import Column as Column
 from inspector.widgets.columns import Filters as Filters
 from inspector.widgets.columns import fit_columns as fit_columns
+from inspector.widgets.footer import CoalescingFooter
 from inspector.widgets.instances import InstancesTable as InstancesTable
 
 
@@ -121,6 +122,37 @@ class HoldLine(Static):
 
     def watch_state(self, state: HoldState | None) -> None:
         self.update(state.text() if state is not None else "")
+
+
+class LiveFooter(CoalescingFooter):
+    """The live screen's footer: rebuilt only when the keys it shows changed.
+
+    The screen says its bindings changed at each move of the focus (into the name filter's
+    field and back, a dialog closing), and a rebuild mounts and styles a widget per key: the
+    most of such a key's time. The keys shown (with whether each is enabled) are compared
+    with those of the last rebuild instead. While a text field has the focus, Textual leaves out
+    the keys that would type into it (most of them): the footer keeps the keys it showed, which
+    work again once the field is left.
+    """
+
+    _shown: tuple[object, ...] | None = None
+
+    def _keys_shown(self) -> tuple[object, ...]:
+        palette = self.app.COMMAND_PALETTE_BINDING
+        return tuple(
+            (key, b.binding, b.enabled, b.tooltip)
+            for key, b in self.screen.active_bindings.items()
+            if b.binding.show or key == palette
+        )
+
+    async def _rebuild(self) -> None:
+        typing = isinstance(self.screen.focused, Input) and bool(self.children)
+        shown = self._shown if typing else self._keys_shown()
+        if shown == self._shown and self.children:
+            self._rebuild_pending = False
+            return
+        self._shown = shown
+        await super()._rebuild()
 
 
 class FittedTable(DataTable[Text | str]):
@@ -280,7 +312,8 @@ class WorkItemsTable(FittedTable):
     def _fill(self, rows: Sequence[WorkItemRow]) -> None:
         selected = self.selected_key()
         at_top = self.cursor_row == 0
-        rows = [r for r in rows if self.filters.matches(r.event.name, r.event.instance_id)]
+        filters = self.filters  # a reactive: read once, not once a row
+        rows = [r for r in rows if filters.matches(r.event.name, r.event.instance_id)]
         newest = max((r.event.number for r in rows), default=0)
         if not at_top and selected is not None:
             self.newer += sum(1 for r in rows if r.event.number > self._newest)

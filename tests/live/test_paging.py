@@ -3,6 +3,7 @@ range, the list pages through them, a refresh keeps the cursor, and the filters 
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
@@ -71,6 +72,27 @@ def test_listing_reads_every_page_then_what_changes(sidecar: Any, client: Any) -
         full = InstanceListing(live, page_size=PAGE)
         full.refresh([])
         assert full.rows == listing.rows
+    finally:
+        live.close()
+
+
+def test_a_full_listing_keeps_the_rows_that_did_not_change(sidecar: Any, client: Any) -> None:
+    _, address = sidecar
+    _schedule(client, 0, PAGE + 5)
+    live = LiveClient(address)
+    try:
+        listing = InstanceListing(live, page_size=PAGE)
+        listing.refresh([])
+        before = list(listing.rows)
+        assert listing.refresh([], full=True) is False
+        assert listing.full_listings == 2
+        assert all(r is b for r, b in zip(listing.rows, before, strict=True))
+        # a row known differently is answered as the sidecar has it, a new object
+        known = {r.instance_id: r for r in before}
+        known["page-00003"] = replace(known["page-00003"], status="RUNNING")
+        rows = live.query_instances(page_size=PAGE, known=known)
+        assert rows == before
+        assert [r.instance_id for r in rows if r is not known[r.instance_id]] == ["page-00003"]
     finally:
         live.close()
 
