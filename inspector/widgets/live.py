@@ -125,33 +125,17 @@ class HoldLine(Static):
 
 
 class LiveFooter(CoalescingFooter):
-    """The live screen's footer: rebuilt only when the keys it shows changed.
+    """The live screen's footer: it keeps its keys while a text field has the focus.
 
-    The screen says its bindings changed at each move of the focus (into the name filter's
-    field and back, a dialog closing), and a rebuild mounts and styles a widget per key: the
-    most of such a key's time. The keys shown (with whether each is enabled) are compared
-    with those of the last rebuild instead. While a text field has the focus, Textual leaves out
-    the keys that would type into it (most of them): the footer keeps the keys it showed, which
-    work again once the field is left.
+    Textual leaves out the keys that would type into a focused field (most of them), and
+    the name filter's field takes the focus: the footer keeps the keys it showed, which work
+    again once the field is left (and a rebuild to those same keys is skipped).
     """
 
-    _shown: tuple[object, ...] | None = None
-
-    def _keys_shown(self) -> tuple[object, ...]:
-        palette = self.app.COMMAND_PALETTE_BINDING
-        return tuple(
-            (key, b.binding, b.enabled, b.tooltip)
-            for key, b in self.screen.active_bindings.items()
-            if b.binding.show or key == palette
-        )
-
     async def _rebuild(self) -> None:
-        typing = isinstance(self.screen.focused, Input) and bool(self.children)
-        shown = self._shown if typing else self._keys_shown()
-        if shown == self._shown and self.children:
+        if isinstance(self.screen.focused, Input) and self.children:
             self._rebuild_pending = False
             return
-        self._shown = shown
         await super()._rebuild()
 
 
