@@ -49,8 +49,17 @@ NOT_FOR_REPLAY = (
     "shutil",
 )
 # ``show`` on a request: no UI, no network, no worker; the other recorded files' classes and
-# Dapr's wire reader load only for the files that need them.
+# Dapr's wire reader load only for the files that need them. Its state is the history-only
+# replay's end: neither the stepper (session, frame recording), the code replayer nor the SDK,
+# and its commonest events are read without their dataclasses.
 NOT_FOR_SHOW = (
+    "durabletask",
+    "engine.session",
+    "engine.replay",
+    "engine.turn",
+    "engine.context",
+    "engine.events",
+    "engine.convert",
     "textual",
     "rich",
     "pygments",
