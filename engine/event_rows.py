@@ -26,6 +26,7 @@ from typing import Any
 
 from engine.failure_details import FailureDetails
 from engine.history import OrchestrationRequest
+from engine.maps import sorted_map
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 """``engine.events.EPOCH``, known here without loading the event classes (a test pins them)."""
@@ -96,8 +97,7 @@ def _sv(msg: Any, name: str) -> str | None:
 
 
 def _tags(msg: Any) -> dict[str, str]:
-    tags = msg.tags
-    return dict(tags) if tags else {}
+    return sorted_map(msg.tags)  # in key order: a map's own order changes between runs
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -188,7 +188,7 @@ def event_rows(request: OrchestrationRequest) -> list[Row]:
                     name,
                     e.version.value if e.HasField("version") else None,
                     text,
-                    dict(tags) if tags else {},
+                    sorted_map(tags) if tags else {},
                 )
                 append((kind, eid, ts, name, name, text, extra))
             else:
