@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from engine import sdk
 from engine.actions import Action, SourceLocation
 from engine.awaited import Awaited, RawNode, leaves, race_entrants, raw_tree, resolve
+from engine.clock import ClockToken, clock_from_token
 from engine.failure_details import FailureDetails
 from engine.outcome import NonDeterminism
 from engine.tracker import Tracker
@@ -29,9 +30,7 @@ if TYPE_CHECKING:
     from engine.events import HistoryEvent
     from engine.history import Lane
     from engine.rewind import RewindView
-    from engine.turn import ClockToken
-# engine.events (the event classes) and engine.turn (the SDK's task module) load when a frame
-# is first built: ``inspector show`` reads these classes and builds none.
+# engine.events (the event classes) loads when a frame's event is first read.
 
 OPEN = 1 << 62
 
@@ -424,8 +423,6 @@ class FrameRecorder(Tracker):
             )
         if index >= len(self._steps):
             raise IndexError(f"step {index} is not recorded yet ({len(self._steps)} are)")
-        from engine.turn import clock_from_token
-
         step = self.step_record(index)
         actions = [
             PendingAction(a.id, a.kind, a.describe(), a.origin, opened)

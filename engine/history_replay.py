@@ -18,7 +18,7 @@ from engine import history as h
 from engine.tracker import Tracker
 
 if TYPE_CHECKING:
-    from engine.turn import ClockToken
+    from engine.clock import ClockToken
 
 
 class HistoryReplayer:
@@ -147,7 +147,7 @@ class HistoryReplayer:
     @property
     def clock(self) -> datetime | None:
         """The replay clock: the last ``orchestratorStarted`` timestamp (aware UTC)."""
-        from engine.turn import clock_from_token
+        from engine.clock import clock_from_token
 
         return clock_from_token(self.clock_token)
 
