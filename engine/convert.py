@@ -11,7 +11,6 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from typing import Any
 
-from google.protobuf import json_format
 from google.protobuf.unknown_fields import UnknownFieldSet
 
 from engine.entity_events import (
@@ -50,6 +49,7 @@ from engine.events import (
     TimerFired,
     UnknownEvent,
 )
+from engine.maps import message_dict, sorted_map
 from engine.proto import orchestrator_service_pb2 as pb
 
 
@@ -76,9 +76,7 @@ def _sv(msg: Any, name: str) -> str | None:
 
 
 def _tags(msg: Any) -> dict[str, str]:
-    # Most events carry no tags; building a dict from an empty upb map costs ~0.6 us.
-    tags = msg.tags
-    return dict(tags) if tags else {}
+    return sorted_map(msg.tags)  # in key order: a map's own order changes between runs
 
 
 def _failure(msg: Any, name: str) -> FailureDetails | None:
@@ -143,9 +141,7 @@ _CONVERTERS: dict[str, Any] = {
     "eventSent": lambda i, t, e: EventSent(i, t, e.instanceId, e.name, _sv(e, "input")),
     "eventRaised": lambda i, t, e: EventRaised(i, t, e.name, _sv(e, "input")),
     "genericEvent": lambda i, t, e: GenericEvent(i, t, _sv(e, "data")),
-    "historyState": lambda i, t, e: HistoryState(
-        i, t, json_format.MessageToDict(e, preserving_proto_field_name=False)
-    ),
+    "historyState": lambda i, t, e: HistoryState(i, t, message_dict(e)),
     "continueAsNew": lambda i, t, e: ContinueAsNew(i, t, _sv(e, "input")),
     "executionSuspended": lambda i, t, e: ExecutionSuspended(i, t, _sv(e, "input")),
     "executionResumed": lambda i, t, e: ExecutionResumed(i, t, _sv(e, "input")),

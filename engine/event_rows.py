@@ -26,6 +26,7 @@ from typing import Any
 
 from engine.failure_details import FailureDetails
 from engine.history import OrchestrationRequest
+from engine.maps import sorted_map
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 """``engine.events.EPOCH``, known here without loading the event classes (a test pins them)."""
@@ -96,8 +97,7 @@ def _sv(msg: Any, name: str) -> str | None:
 
 
 def _tags(msg: Any) -> dict[str, str]:
-    tags = msg.tags
-    return dict(tags) if tags else {}
+    return sorted_map(msg.tags)  # in key order: a map's own order changes between runs
 
 
 def _iso(value: datetime | None) -> str | None:
@@ -147,43 +147,52 @@ def event_rows(request: OrchestrationRequest) -> list[Row]:
     times = _Times()
     seen = times.seen
     scheduled: dict[int, str] = {}
+    named = scheduled.get
     rows: list[Row] = []
     append = rows.append
-    last_key: tuple[int, int] | None = None
+    last: tuple[int, int] | None = None
     ts: datetime | None = None
     for lane in (request.proto.pastEvents, request.proto.newEvents):
         for msg in lane:
             kind = msg.WhichOneof("eventType")
-            eid = msg.eventId
-            if msg.HasField("timestamp"):
-                stamp = msg.timestamp
-                key = (stamp.seconds, stamp.nanos)
-                if key != last_key:  # the events of a turn share their timestamp
+            stamp = msg.timestamp  # the zero time is rare: only then is presence asked
+            key = (stamp.seconds, stamp.nanos)
+            if key != last:  # the events of a turn share their timestamp
+                if key == (0, 0):  # zero, or absent: never kept as the last key
+                    ts, last = (EPOCH if msg.HasField("timestamp") else None), None
+                else:
                     ts = seen.get(key)
                     if ts is None:
                         ts = seen[key] = EPOCH + timedelta(
                             seconds=key[0], microseconds=key[1] // 1000
                         )
-                    last_key = key
-                row_ts = ts
-            else:
-                row_ts = None
+                    last = key
             if kind == "orchestratorStarted" or kind == "orchestratorCompleted":
-                append((kind, eid, row_ts, None, None, None, ()))
+                append((kind, msg.eventId, ts, None, None, None, ()))
             elif kind == "taskCompleted":
                 e = msg.taskCompleted
-                result = e.result.value if e.HasField("result") else None
+                result = e.result.value
+                if not result and not e.HasField("result"):
+                    result = None
                 tid = e.taskScheduledId
-                append((kind, eid, row_ts, None, scheduled.get(tid), result, (tid, result)))
+                append((kind, msg.eventId, ts, None, named(tid), result, (tid, result)))
             elif kind == "taskScheduled":
                 e = msg.taskScheduled
-                name = e.name
-                text = e.input.value if e.HasField("input") else None
-                scheduled[eid] = name
-                extra = (name, _sv(e, "version"), text, _tags(e))
-                append((kind, eid, row_ts, name, name, text, extra))
+                eid = msg.eventId
+                name = scheduled[eid] = e.name
+                text = e.input.value
+                if not text and not e.HasField("input"):
+                    text = None
+                tags = e.tags
+                extra = (
+                    name,
+                    e.version.value if e.HasField("version") else None,
+                    text,
+                    sorted_map(tags) if tags else {},
+                )
+                append((kind, eid, ts, name, name, text, extra))
             else:
-                append(_other(kind, eid, row_ts, msg, times, scheduled))
+                append(_other(kind, msg.eventId, ts, msg, times, scheduled))
     return rows
 
 

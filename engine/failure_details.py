@@ -61,4 +61,7 @@ def _properties(found: Any) -> dict[str, Any]:
         return {}
     from google.protobuf import json_format
 
-    return {k: json_format.MessageToDict(v) for k, v in found.items()}
+    from engine.maps import sorted_json
+
+    # In key order, at every depth: a map's own order changes between runs.
+    return {k: sorted_json(json_format.MessageToDict(found[k])) for k in sorted(found)}

@@ -21,13 +21,16 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 from engine import sdk
 from engine.actions import Action, SourceLocation
 from engine.awaited import Awaited, RawNode, leaves, race_entrants, raw_tree, resolve
-from engine.history import FailureDetails, HistoryEvent, Lane
+from engine.clock import ClockToken, clock_from_token
+from engine.failure_details import FailureDetails
 from engine.outcome import NonDeterminism
 from engine.tracker import Tracker
-from engine.turn import ClockToken, clock_from_token
 
 if TYPE_CHECKING:
+    from engine.events import HistoryEvent
+    from engine.history import Lane
     from engine.rewind import RewindView
+# engine.events (the event classes) loads when a frame's event is first read.
 
 OPEN = 1 << 62
 

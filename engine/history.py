@@ -208,8 +208,11 @@ class OrchestrationRequest:
         if self._properties is None:
             from google.protobuf import json_format
 
+            from engine.maps import sorted_json
+
+            found = self.proto.properties  # in key order: a map's own order changes between runs
             self._properties = {
-                k: json_format.MessageToDict(v) for k, v in self.proto.properties.items()
+                k: sorted_json(json_format.MessageToDict(found[k])) for k in sorted(found)
             }
         return self._properties
 

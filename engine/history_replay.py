@@ -9,15 +9,16 @@ or 1: scheduling events are matched to completions by id, whatever the numbering
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from engine import entity_legacy as legacy
 from engine import history as h
-from engine.context import Tracker
-from engine.dapr_facts import is_sentinel
-from engine.turn import ClockToken, clock_from_token
+from engine.tracker import Tracker
+
+if TYPE_CHECKING:
+    from engine.clock import ClockToken
 
 
 class HistoryReplayer:
@@ -55,7 +56,16 @@ class HistoryReplayer:
         self._legacy: dict[str, str] = {}
         """Entity requests sent in the legacy shape (``eventSent``), by the id replies carry."""
         """What an entity key stands for (kind, name), for notes: its number is internal."""
-        self._dispatch: dict[type, Callable[[Any], None]] = {
+        self._dispatch: dict[type, Callable[[Any], None]] | None = None
+        """The handlers of the event dataclasses, by type (built when first needed: listing
+        the classes imports them)."""
+
+        self._fast: dict[str, Callable[[Any], None]] = self._fast_handlers()
+        """The commonest event kinds, applied from the message itself (not suspended)."""
+
+    def _handlers(self) -> dict[type, Callable[[Any], None]]:
+        """The handler of each event dataclass."""
+        return {
             h.OrchestratorStarted: self._orchestrator_started,
             h.ExecutionStarted: self._execution_started,
             h.ExecutionCompleted: self._execution_completed,
@@ -99,9 +109,6 @@ class HistoryReplayer:
             h.ContinueAsNew: self._continue_as_new,
         }
 
-        self._fast: dict[str, Callable[[Any], None]] = self._fast_handlers()
-        """The commonest event kinds, applied from the message itself (not suspended)."""
-
     def _fast_handlers(self) -> dict[str, Callable[[Any], None]]:
         """Handlers reading the event's message: the same calls as the dataclass handlers."""
         return {
@@ -140,6 +147,8 @@ class HistoryReplayer:
     @property
     def clock(self) -> datetime | None:
         """The replay clock: the last ``orchestratorStarted`` timestamp (aware UTC)."""
+        from engine.clock import clock_from_token
+
         return clock_from_token(self.clock_token)
 
     def apply(self, index: int) -> None:
@@ -157,6 +166,44 @@ class HistoryReplayer:
                 return
         self.processed = self._process(self.event_at(index))
 
+    def apply_rows(self, rows: Sequence[Any], tracker: Any) -> None:
+        """Apply every event, in order, from its listing row (:func:`engine.event_rows.
+        event_rows`), reporting to ``tracker`` (which keeps the latest state, see
+        :mod:`engine.history_final`); ``tracker.step`` is set to each event's index.
+
+        The commonest kinds are applied from the row itself, with the same effects on the
+        state as their handlers (the notes aside: only the last state is read); any other,
+        and every event while suspended or of a Dapr request, goes through :meth:`_process`.
+        """
+        tasks = tracker.tasks
+        open_ids = self._open_ids
+        process, event_at = self._process, self.event_at
+        general = self._dapr is not None
+        for index, row in enumerate(rows):
+            kind = row[0]
+            if general or self.suspended:
+                kind = None
+            if kind == "orchestratorStarted":
+                if row[2] is not None:
+                    self.clock_token = row[2]
+            elif kind == "orchestratorCompleted":
+                pass
+            elif kind == "taskScheduled" and row[1] >= -1:  # as _open (no label below -1)
+                tasks.close(row[1])
+                tasks.open(row[1], (row[1], "activity", row[6][0], None, index))
+                open_ids.add(row[1])
+            elif kind == "taskCompleted":  # as _close
+                task_id = row[6][0]
+                tasks.close(task_id)
+                open_ids.discard(task_id)
+            elif kind == "executionStarted":
+                if self._status in ("PENDING", "CONTINUED_AS_NEW"):
+                    self._status = "RUNNING"
+            else:
+                self._index = tracker.step = index
+                self.processed = process(event_at(index))
+        self._index = len(rows) - 1
+
     @property
     def status(self) -> str:
         """The status after the last :meth:`apply` (``SUSPENDED`` while suspended and running)."""
@@ -170,7 +217,10 @@ class HistoryReplayer:
             self.tracker.buffered_added(self._index, ev.name or ev.kind, ev.payload)
             self.note = "buffered: the orchestration is suspended"
             return False
-        handler = self._dispatch.get(type(ev))
+        dispatch = self._dispatch
+        if dispatch is None:
+            dispatch = self._dispatch = self._handlers()
+        handler = dispatch.get(type(ev))
         if handler is None:
             self.note = f"{ev.kind}: nothing to derive"
             return True
@@ -277,6 +327,8 @@ class HistoryReplayer:
             return
         # Dapr's timer behind wait_for_external_event: the wait's timeout, not a timer of its
         # own (at 9999-12-31 when the wait has none).
+        from engine.dapr_facts import is_sentinel
+
         sentinel = ev.fire_at is not None and is_sentinel(int(ev.fire_at.timestamp()))
         timeout = "no timeout" if sentinel else f"times out at {when}"
         self.tracker.wait_added(ev.event_id, f"{origin.key} ({timeout})", None)

@@ -21,11 +21,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, ClassVar, Union
 
-from google.protobuf import json_format
 from google.protobuf.message import DecodeError
 
 from engine._wire import fully_known
 from engine.history import FailureDetails, OrchestrationRequest, status_name
+from engine.maps import message_dict, sorted_map
 from engine.proto import orchestrator_service_pb2 as pb
 
 ABANDONED_SUFFIX = ".abandoned"
@@ -66,7 +66,7 @@ class ActivityCall:
             instance_id=instance.instanceId,
             execution_id=_string_value(instance, "executionId"),
             task_id=msg.taskId,
-            tags=dict(msg.tags),
+            tags=sorted_map(msg.tags),
         )
 
     def describe(self) -> str:
@@ -138,7 +138,7 @@ class ResponseAction:
         if kind is None:
             return cls(msg.id, "unknown", None, None, {})
         member = getattr(msg, kind)
-        details = json_format.MessageToDict(member)
+        details = message_dict(member)
         payload = next((str(details[k]) for k in _PAYLOAD_KEYS if k in details), None)
         if kind == "completeOrchestration":
             payload = status_name(member.orchestrationStatus)

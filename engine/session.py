@@ -13,30 +13,35 @@ import threading
 from collections.abc import Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from datetime import timedelta
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 from engine import actions as act
 from engine import history as h
 from engine.actions import Action, SourceLocation, response_to_proto
-from engine.app_loader import UserApp
 from engine.breakpoints import Breakpoint, event_matcher, marks_event
-from engine.context import (
-    DEFAULT_MAXIMUM_TIMER_INTERVAL,
-    STATUS_COMPLETED,
-    STATUS_CONTINUED_AS_NEW,
-    failure_from_exception,
-    failure_location,
-)
+from engine.defaults import DEFAULT_MAXIMUM_TIMER_INTERVAL
 from engine.errors import ReplayError
-from engine.failures import raising_user_frame
 from engine.frames import Frame, FrameRecorder, PendingAction
-from engine.headless import replay_request
 from engine.history_replay import HistoryReplayer
 from engine.outcome import NonDeterminism, ReplayOutcome
-from engine.replay import CodeReplayer
-from engine.reprs import frame_locals
 from engine.rewind import RewindView, rewind_view
-from engine.turn import ClockToken
+
+if TYPE_CHECKING:
+    from engine.app_loader import UserApp
+    from engine.headless import replay_request
+    from engine.replay import CodeReplayer
+    from engine.turn import ClockToken
+# The code replayer (and with it the SDK's task module) loads only for a session with code: a
+# history-only session (``inspector open`` without ``--app``) never imports it.
+
+
+def __getattr__(name: str) -> Any:
+    """``replay_request``, re-exported from :mod:`engine.headless` when first asked for."""
+    if name == "replay_request":
+        from engine.headless import replay_request
+
+        return replay_request
+    raise AttributeError(f"module 'engine.session' has no attribute {name!r}")
 
 
 @contextmanager
@@ -75,7 +80,13 @@ class ReplaySession:
         )
         self._code: CodeReplayer | None = None
         self._history: HistoryReplayer | None = None
+        self._continued_as_new: int | None = None
+        """``STATUS_CONTINUED_AS_NEW`` with code (its module loads with the code replayer)."""
         if app is not None:
+            from engine.replay import CodeReplayer
+            from engine.turn import STATUS_CONTINUED_AS_NEW
+
+            self._continued_as_new = STATUS_CONTINUED_AS_NEW
             self._code = CodeReplayer(
                 request,
                 app,
@@ -169,6 +180,10 @@ class ReplaySession:
             location, locals_ = self._code_state(ctx)
             self._resumes_seen, self._changes_seen = resumes, changes
         if failure is None and code.failure_exception is not None:
+            from engine.context import failure_from_exception
+            from engine.failures import raising_user_frame
+            from engine.reprs import frame_locals
+
             failure = self._failure = failure_from_exception(code.failure_exception)
             location = self._location = self._failing_line(code, location)
             # post-mortem: the locals of the user frame that raised, as it raised
@@ -176,7 +191,7 @@ class ReplaySession:
             if raised is not None:
                 locals_ = self._locals = frame_locals(raised, skip=ctx)
         end_action = None
-        if ctx.completion_status == STATUS_CONTINUED_AS_NEW:
+        if ctx.completion_status == self._continued_as_new:
             end_action = self._turn_end_action(index)
         self._record_step(
             ctx.clock_token,
@@ -259,6 +274,8 @@ class ReplaySession:
             location, locals_ = self._location, self._locals
             kept = self._generator_frame
             if kept is not None:
+                from engine.reprs import frame_locals
+
                 code = kept.f_code
                 location = SourceLocation(code.co_filename, kept.f_lineno, code.co_name)
                 locals_ = frame_locals(kept, skip=ctx)
@@ -276,6 +293,8 @@ class ReplaySession:
         """Where the replay failed: the mismatching call, else the user line that raised."""
         exc = code.failure_exception
         assert exc is not None
+        from engine.context import failure_location
+
         location = failure_location(exc) or location
         nd = code.nondeterminism
         if nd is not None:
@@ -473,6 +492,8 @@ def request_names(
 
 def _returned_value(ctx: Any) -> str | None:
     """The result the completion carries (JSON text), if the orchestration completed."""
+    from engine.turn import STATUS_COMPLETED
+
     if ctx.completion_status != STATUS_COMPLETED:
         return None
     for action in reversed(ctx.final_actions()):

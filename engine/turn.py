@@ -20,6 +20,8 @@ else:
 
 from engine import actions as act
 from engine.actions import Action, SourceLocation
+from engine.clock import ClockToken as ClockToken
+from engine.clock import clock_from_token as clock_from_token
 from engine.defaults import DEFAULT_MAXIMUM_TIMER_INTERVAL as DEFAULT_MAXIMUM_TIMER_INTERVAL
 from engine.failures import orchestration_failure
 from engine.history import FailureDetails
@@ -28,13 +30,9 @@ from engine.plain_task import PLAIN, new_task
 from engine.reprs import generator_locals
 from engine.tracker import Tracker
 
-ClockToken = datetime | tuple[int, int] | None
-"""The replay clock as cheaply as it is held: unset, a datetime, or raw seconds and nanos."""
-
 """The SDK's default longest single durable timer; longer ones are split into chunks."""
 _UNSET_CLOCK = datetime(1000, 1, 1)  # the SDK's clock before the first orchestratorStarted
 _NAIVE_EPOCH = datetime(1970, 1, 1)
-_AWARE_EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _LOCATIONS: dict[tuple[Any, int], SourceLocation] = {}
 
 STATUS_RUNNING = 0
@@ -42,16 +40,6 @@ STATUS_COMPLETED = 1
 STATUS_CONTINUED_AS_NEW = 2
 STATUS_FAILED = 3
 STATUS_TERMINATED = 5
-
-
-def clock_from_token(token: datetime | tuple[int, int] | None) -> datetime | None:
-    """The aware UTC clock a :attr:`ReplayContext.clock_token` stands for."""
-    if token is None:
-        return None
-    if isinstance(token, tuple):
-        seconds, nanos = token
-        return _AWARE_EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
-    return token if token.tzinfo is not None else token.replace(tzinfo=timezone.utc)
 
 
 _KINDS: dict[type, tuple[bool, bool]] = {}

@@ -15,15 +15,15 @@ import json
 import os
 import sys
 from collections import Counter
-from typing import Any
+from typing import TYPE_CHECKING, Any, Union
 
 from engine.event_rows import Row, event_rows, started_fields
-from engine.frames import Frame
 from engine.history import OrchestrationRequest
+from engine.history_final import FinalState
+from engine.history_final import final_state as _final_state
 from engine.load import load_recording
 from engine.payload_refs import payload_ref
 from engine.rewind import RewindView, rewind_view
-from engine.session import ReplaySession
 from inspector.show_events import PAYLOAD_WIDTH, event_texts, listing_lines
 from inspector.show_events import plain as _plain
 from inspector.text import short_text
@@ -68,12 +68,27 @@ def _write_stdout(text: str) -> int:
     return 0
 
 
-def final_state(request: OrchestrationRequest) -> Frame:
-    """The history-only replay's frame after the last event (the state the history implies)."""
-    return ReplaySession(request).run_to_end()
+if TYPE_CHECKING:
+    from engine.frames import Frame
+
+State = Union[FinalState, "Frame"]
+"""The state after the last event: a frame's fields (status, clock, open tasks...)."""
 
 
-def _state_document(frame: Frame) -> dict[str, Any]:
+def final_state(request: OrchestrationRequest, rows: list[Row], rewind: RewindView | None) -> State:
+    """The history-only replay's state after the last event (the state the history implies).
+
+    A rewind changes the frame of its step, which the session records: a request holding one
+    is replayed by the session; any other only to its end, from its rows.
+    """
+    if rewind is not None:
+        from engine.session import ReplaySession
+
+        return ReplaySession(request).run_to_end()
+    return _final_state(request, rows)
+
+
+def _state_document(frame: State) -> dict[str, Any]:
     return {
         "status": frame.status,
         "suspended": frame.suspended,
@@ -91,7 +106,7 @@ def _state_document(frame: Frame) -> dict[str, Any]:
     }
 
 
-def _state_lines(frame: Frame) -> list[str]:
+def _state_lines(frame: State) -> list[str]:
     out = [f"status:        {frame.status} (from the history alone)"]
     if frame.current_utc_datetime is not None:
         out.append(f"clock:         {_plain(frame.current_utc_datetime)}")
@@ -112,10 +127,10 @@ def _state_lines(frame: Frame) -> list[str]:
 
 def show_text(request: OrchestrationRequest) -> str:
     """The listing: one aligned line per event, then a summary."""
-    frame = final_state(request)  # first: rows read the events the replay converted, if any
     rows = event_rows(request)
     kinds = [row[0] for row in rows]
     rewind = rewind_view(request.proto, kinds=kinds)
+    frame = final_state(request, rows, rewind)
     dropped = set(rewind.dropped) if rewind is not None else set()
     lines = listing_lines(request, rows, dropped)
     lines.append("")
@@ -124,7 +139,7 @@ def show_text(request: OrchestrationRequest) -> str:
 
 
 def _summary_lines(
-    request: OrchestrationRequest, rewind: RewindView | None, rows: list[Row], frame: Frame
+    request: OrchestrationRequest, rewind: RewindView | None, rows: list[Row], frame: State
 ) -> list[str]:
     started = started_fields(rows)
     kinds = [row[0] for row in rows]
@@ -156,7 +171,9 @@ def _summary_lines(
     return out
 
 
-def _head_document(request: OrchestrationRequest, rows: list[Row], frame: Frame) -> dict[str, Any]:
+def _head_document(
+    request: OrchestrationRequest, rows: list[Row], frame: State, rewind: RewindView | None
+) -> dict[str, Any]:
     """The ``durable-inspector/show/1`` document without its ``events`` (the last key)."""
     started = started_fields(rows)
     kinds = [row[0] for row in rows]
@@ -174,7 +191,7 @@ def _head_document(request: OrchestrationRequest, rows: list[Row], frame: Frame)
         },
         "status": state["status"],
         "state": state,
-        "rewind": _rewind_document(request, kinds),
+        "rewind": _rewind_document(rewind),
         "counts": {
             "total": len(kinds),
             "past": n_past,
@@ -184,8 +201,7 @@ def _head_document(request: OrchestrationRequest, rows: list[Row], frame: Frame)
     }
 
 
-def _rewind_document(request: OrchestrationRequest, kinds: list[str]) -> dict[str, Any] | None:
-    view = rewind_view(request.proto, kinds=kinds)
+def _rewind_document(view: RewindView | None) -> dict[str, Any] | None:
     if view is None:
         return None
     return {
@@ -200,9 +216,10 @@ def _rewind_document(request: OrchestrationRequest, kinds: list[str]) -> dict[st
 
 def show_json(request: OrchestrationRequest) -> str:
     """The ``--json`` output: the document on one line, its events written row by row."""
-    frame = final_state(request)  # first: rows read the events the replay converted, if any
     rows = event_rows(request)
-    head = json.dumps(_head_document(request, rows, frame), ensure_ascii=False)
+    rewind = rewind_view(request.proto, kinds=[row[0] for row in rows])
+    frame = final_state(request, rows, rewind)
+    head = json.dumps(_head_document(request, rows, frame, rewind), ensure_ascii=False)
     events = ", ".join(event_texts(request, rows))
     return f'{head[:-1]}, "events": [{events}]}}\n'
 

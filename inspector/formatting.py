@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
-from engine.history import EPOCH
+from engine.event_rows import EPOCH
 
 UNKNOWN = "-"
 """What a widget shows for an unknown time."""

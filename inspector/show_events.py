@@ -10,6 +10,7 @@ identical to encoding one whole dict tree (a test compares both on every sample)
 from __future__ import annotations
 
 import json
+from collections.abc import Iterable
 from datetime import datetime, timezone
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from typing import Any
@@ -17,7 +18,7 @@ from typing import Any
 from engine.event_rows import EPOCH, FIELDS, Row
 from engine.history import OrchestrationRequest, status_name
 from engine.payload_refs import payload_ref, shown_payload
-from inspector.formatting import UNKNOWN, iso_ms, known
+from inspector.formatting import UNKNOWN, iso_ms
 from inspector.text import short_text
 
 PAYLOAD_WIDTH = 60
@@ -49,25 +50,34 @@ class Stamp:
             return self._last_text
         text = self._cache.get(value)
         if text is None:
-            text = self._cache[value] = self._text(value) if known(value) else None
+            text = self._cache[value] = self.texts((value,))[value]
         self._last, self._last_text = value, text
         return text
 
-    def _text(self, value: datetime) -> str:
-        if value.tzinfo is not timezone.utc:
-            return iso_ms(value)
-        since = value - EPOCH
-        day = self._days.get(since.days)
-        if day is None:
-            day = self._days[since.days] = iso_ms(value)[:-13]  # "2024-01-01T"
-        s = since.seconds
-        return "%s%02d:%02d:%02d.%03dZ" % (
-            day,
-            s // 3600,
-            s // 60 % 60,
-            s % 60,
-            since.microseconds // 1000,
-        )
+    def texts(self, values: Iterable[datetime | None]) -> dict[datetime | None, str | None]:
+        """The text of each of ``values`` (distinct ones), as calling the stamp on each gives."""
+        out: dict[datetime | None, str | None] = {}
+        days = self._days
+        utc = timezone.utc
+        for value in values:
+            if value is None or value == EPOCH:
+                out[value] = None
+            elif value.tzinfo is not utc:
+                out[value] = iso_ms(value)
+            else:
+                since = value - EPOCH
+                day = days.get(since.days)
+                if day is None:
+                    day = days[since.days] = iso_ms(value)[:-13]  # "2024-01-01T"
+                s = since.seconds
+                out[value] = "%s%02d:%02d:%02d.%03dZ" % (
+                    day,
+                    s // 3600,
+                    s // 60 % 60,
+                    s % 60,
+                    since.microseconds // 1000,
+                )
+        return out
 
 
 def plain(value: Any) -> Any:
@@ -129,12 +139,16 @@ def listing_lines(
     if not rows:
         return [_header(w_index, len("eventId"), len("timestamp"), len("kind"), len("name"))]
     kinds, ids, stamps, _names, shown, payloads, _extras = zip(*rows, strict=True)
-    stamp = Stamp()
-    time_of = {ts: stamp(ts) or UNKNOWN for ts in set(stamps)}
+    texts = Stamp().texts(set(stamps))
+    time_of = {ts: text or UNKNOWN for ts, text in texts.items()}
     name_of = {name: short_text(name, NAME_WIDTH) or "-" for name in set(shown)}
     width = PAYLOAD_WIDTH
-    cells = [  # most payloads are short one-line JSON, shown as they are
-        p if p and len(p) <= width and p.isprintable() and not p[0].isalpha() else _cell(p)
+    cells = [  # most payloads are none, or short one-line JSON shown as they are
+        ""
+        if p is None
+        else p
+        if p and len(p) <= width and p.isprintable() and not p[0].isalpha()
+        else _cell(p)
         for p in payloads
     ]
     if request.dapr is not None:
@@ -143,23 +157,34 @@ def listing_lines(
     w_time = max(len("timestamp"), *map(len, time_of.values()))
     w_kind = max(len("kind"), *map(len, set(kinds)))
     w_name = max(len("name"), *map(len, name_of.values()))
-    line = f"%{w_index}d  %s  %{w_id}d  %-{w_time}s  %-{w_kind}s  %-{w_name}s  %s"
+    # Each distinct time, kind and name padded once: a line is then one % of plain fields.
+    time_cell = {ts: f"{text:<{w_time}}  " for ts, text in time_of.items()}
+    kind_cell = {kind: f"{kind:<{w_kind}}  " for kind in set(kinds)}
+    name_cell = {name: f"{text:<{w_name}}  " for name, text in name_of.items()}
+    line = f"%{w_index}d  %s  %{w_id}d  %s%s%s%s"
     n_past = request.past_count
     columns = (
         range(n),
         ["past"] * n_past + ["new "] * (n - n_past),
         ids,
-        map(time_of.__getitem__, stamps),
-        kinds,
-        map(name_of.__getitem__, shown),
+        map(time_cell.__getitem__, stamps),
+        map(kind_cell.__getitem__, kinds),
+        map(name_cell.__getitem__, shown),
         cells,
     )
     lines = [_header(w_index, w_id, w_time, w_kind, w_name)]
     lines.extend(map(str.rstrip, map(line.__mod__, zip(*columns, strict=True))))
     for index in dropped:
         lane = "past" if index < n_past else "new "
-        values = (index, lane, ids[index], time_of[stamps[index]], kinds[index])
-        text = line % (*values, name_of[shown[index]], cells[index])
+        text = line % (
+            index,
+            lane,
+            ids[index],
+            time_cell[stamps[index]],
+            kind_cell[kinds[index]],
+            name_cell[shown[index]],
+            cells[index],
+        )
         lines[index + 1] = (text + "  (the rewind drops it)").rstrip()
     return lines
 

@@ -25,8 +25,15 @@ from inspector.cli_show import (
     SHOW_JSON_FORMAT,
     _state_document,
     _state_lines,
-    final_state,
 )
+from engine.session import ReplaySession
+
+
+def final_state(request: OrchestrationRequest):
+    """The session's last frame: the frame-recorded replay, as ``show`` read it before."""
+    return ReplaySession(request).run_to_end()
+
+
 from inspector.formatting import UNKNOWN, iso_ms, known
 from inspector.text import short_text
 

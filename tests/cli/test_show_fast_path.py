@@ -176,3 +176,19 @@ def test_the_epoch_is_the_events_epoch() -> None:
     from engine.events import EPOCH as EVENTS_EPOCH
 
     assert EPOCH == EVENTS_EPOCH
+
+
+def test_zero_and_absent_timestamps_in_a_row() -> None:
+    msg = pb.OrchestratorRequest(instanceId="zero")
+    for present in (True, False, False, True, True, False, True):
+        event = msg.pastEvents.add(eventId=-1)
+        event.orchestratorStarted.SetInParent()
+        if present:  # the zero time, set: "1970-01-01T00:00:00Z" in the details
+            event.timestamp.SetInParent()
+    done = msg.pastEvents.add(eventId=-1)
+    done.timestamp.seconds = 5
+    done.taskCompleted.taskScheduledId = 3
+    again = msg.pastEvents.add(eventId=-1)
+    again.timestamp.SetInParent()
+    again.orchestratorCompleted.SetInParent()
+    _same(_wrapped(msg))

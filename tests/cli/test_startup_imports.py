@@ -49,8 +49,17 @@ NOT_FOR_REPLAY = (
     "shutil",
 )
 # ``show`` on a request: no UI, no network, no worker; the other recorded files' classes and
-# Dapr's wire reader load only for the files that need them.
+# Dapr's wire reader load only for the files that need them. Its state is the history-only
+# replay's end: neither the stepper (session, frame recording), the code replayer nor the SDK,
+# and its commonest events are read without their dataclasses.
 NOT_FOR_SHOW = (
+    "durabletask",
+    "engine.session",
+    "engine.replay",
+    "engine.turn",
+    "engine.context",
+    "engine.events",
+    "engine.convert",
     "textual",
     "rich",
     "pygments",
@@ -174,3 +183,26 @@ def test_the_loader_knows_the_abandon_note_suffix_the_recorder_writes() -> None:
     from engine import load, recording
 
     assert load._ABANDONED_SUFFIX == recording.ABANDONED_SUFFIX
+
+
+def test_a_history_only_session_loads_neither_the_code_replayer_nor_the_sdk() -> None:
+    script = (
+        "import json, sys\n"
+        "from engine.history import OrchestrationRequest\n"
+        "from engine.proto import orchestrator_service_pb2 as pb\n"
+        "from engine.session import ReplaySession\n"
+        "msg = pb.OrchestratorRequest(instanceId='s')\n"
+        "msg.pastEvents.add(eventId=-1).executionStarted.name = 'o'\n"
+        "msg.pastEvents.add(eventId=0).taskScheduled.name = 'a'\n"
+        "frame = ReplaySession(OrchestrationRequest(msg)).run_to_end()\n"
+        "assert frame.status == 'RUNNING' and len(frame.open_tasks) == 1\n"
+        "print(json.dumps(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, capture_output=True, text=True, timeout=120
+    )
+    assert done.returncode == 0, done.stderr
+    modules = set(json.loads(done.stdout))
+    assert "engine.history_replay" in modules
+    unneeded = ("durabletask", "engine.replay", "engine.context", "engine.headless")
+    assert _present(modules, unneeded) == []

@@ -30,6 +30,7 @@ from factories import (
 
 import engine
 from engine import errors
+from engine import replay as replay_module
 from engine import session as session_module
 from engine.breakpoints import Breakpoint, marks_event
 from engine.frames import FrameRecorder, StepRecord
@@ -82,6 +83,12 @@ def _reworded(base: type, note: str) -> type:
 # --- the step record -----------------------------------------------------------------------
 
 
+def _home(name: str) -> Any:
+    """Where the session finds a replayer: the code replayer is imported from its module when a
+    session with code starts (a history-only session never loads it)."""
+    return replay_module if name == "CodeReplayer" else session_module
+
+
 @pytest.mark.parametrize("with_code", [False, True])
 @pytest.mark.parametrize("note", ["buffered: a misleading note", "applied, says the note"])
 def test_processed_comes_from_the_replayer_not_the_note(
@@ -89,7 +96,7 @@ def test_processed_comes_from_the_replayer_not_the_note(
 ) -> None:
     name = "CodeReplayer" if with_code else "HistoryReplayer"
     base = CodeReplayer if with_code else HistoryReplayer
-    monkeypatch.setattr(session_module, name, _reworded(base, note))
+    monkeypatch.setattr(_home(name), name, _reworded(base, note))
     s = session(waits_for_go if with_code else None, SUSPENDED_PAST, SUSPENDED_NEW)
     frames = [s.frame(i) for i in range(s.total)]
     assert all(f.note == note for f in frames)
@@ -101,7 +108,7 @@ def test_processed_comes_from_the_replayer_not_the_note(
 def test_a_stopped_replay_reports_unprocessed_events_whatever_the_note(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(session_module, "CodeReplayer", _reworded(CodeReplayer, "n/a"))
+    monkeypatch.setattr(_home("CodeReplayer"), "CodeReplayer", _reworded(CodeReplayer, "n/a"))
     past = [OS(), started("fails"), task_scheduled(1, "charge")]
     new = [OS(), task_completed(1, '"ok"'), event_raised("late")]
     s = session(fails, past, new)
@@ -121,7 +128,7 @@ def test_the_status_shown_is_the_replayers(
         def status(self) -> str:
             return f"REPORTED-{self._index}"
 
-    monkeypatch.setattr(session_module, base.__name__, Reporting)
+    monkeypatch.setattr(_home(base.__name__), base.__name__, Reporting)
     s = session(waits_for_go if with_code else None, SUSPENDED_PAST, SUSPENDED_NEW)
     assert [s.frame(i).status for i in range(s.total)] == [f"REPORTED-{i}" for i in range(s.total)]
 
