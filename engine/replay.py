@@ -164,6 +164,9 @@ class CodeReplayer(EntityEventHandlers):
         }
         """What :meth:`apply_all` does with the commonest kinds without :meth:`_process`: skip
         them (their handler does nothing), keep the clock's message, or call their handler."""
+        self._fast.pop("executionRewound", None)  # _process notes it (see rewound)
+        self.rewound = False
+        """Whether an ``executionRewound`` was met (the headless replay's rewind check)."""
         if "orchestratorStarted" in self._dispatch:
             self._fast["orchestratorStarted"] = _CLOCK
         for kind in ("taskScheduled", "taskCompleted"):
@@ -269,6 +272,8 @@ class CodeReplayer(EntityEventHandlers):
     def _process(self, index: int, msg: Any, top: bool = False) -> bool:
         """Apply one event; ``False`` when it was only buffered (the orchestration is suspended)."""
         which = msg.WhichOneof("eventType")
+        if which == "executionRewound":
+            self.rewound = True
         if self.suspended and which != "executionResumed" and which != "executionTerminated":
             self.suspended_events.append((index, msg))
             if self.ctx.tracker is not None:

@@ -24,7 +24,7 @@ from engine.defaults import DEFAULT_MAXIMUM_TIMER_INTERVAL as DEFAULT_MAXIMUM_TI
 from engine.failures import orchestration_failure
 from engine.history import FailureDetails
 from engine.payloads import DEFAULT_CODEC, Codec
-from engine.plain_task import PLAIN, new_task
+from engine.plain_task import PLAIN, count_child, new_task
 from engine.reprs import generator_locals
 from engine.tracker import Tracker
 
@@ -229,11 +229,17 @@ class TurnState:
             self._tracker.task_removed(task_id)
         t = pending.task
         value = self.codec.decode(result, pending.expected) if result else None
-        if type(t) is PLAIN and not t._parents and not t._is_complete:  # see engine.plain_task
+        if type(t) is not PLAIN or t._is_complete:  # the shortcuts: see engine.plain_task
+            t.complete(value)
+        elif not t._parents:
             t._result = value
             t._is_complete = True
         else:
-            t.complete(value)
+            parent = count_child(t, value)
+            if parent is None:
+                t.complete(value)
+            elif parent is self._previous:
+                return True  # one more child of the when_all the code waits for: still waiting
         self.resume()
         return True
 
