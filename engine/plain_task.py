@@ -48,7 +48,7 @@ def _probe() -> type | None:
     return cls  # type: ignore[no-any-return]
 
 
-PLAIN: type | None = _probe()
+PLAIN: Any = _probe()
 """The SDK's plain task class when the shortcuts hold for it; ``None``: always the SDK's way."""
 
 

@@ -169,9 +169,10 @@ class CodeReplayer(EntityEventHandlers):
         """Whether an ``executionRewound`` was met (the headless replay's rewind check)."""
         if "orchestratorStarted" in self._dispatch:
             self._fast["orchestratorStarted"] = _CLOCK
-        for kind in ("taskScheduled", "taskCompleted"):
-            if kind in self._dispatch:
-                self._fast[kind] = self._dispatch[kind]
+        if "taskScheduled" in self._dispatch:
+            self._fast["taskScheduled"] = self._dispatch["taskScheduled"]
+        if "taskCompleted" in self._dispatch:
+            self._fast["taskCompleted"] = self.ctx.complete_activity
         self._make_room = (
             None if type(self.ctx).make_room is TurnState.make_room else self.ctx.make_room
         )
@@ -493,8 +494,7 @@ class CodeReplayer(EntityEventHandlers):
         self.ctx.resume()
 
     def _apply_task_completed(self, msg: Any, ev: Any) -> None:
-        # ev.result.value is "" when absent: no result either way
-        if self.ctx.complete_task(ev.taskScheduledId, ev.result.value):
+        if self.ctx.complete_activity(msg, ev):
             self.note = "activity completed"
         else:
             self.note = "ignored: no task waits for this id"

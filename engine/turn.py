@@ -112,7 +112,9 @@ class TurnState:
         self._sequence = 0
         self._uuid_counter = 0
         self._pending_actions: dict[int, Action] = {}
-        self._pending_tasks: dict[int, PendingTask] = {}
+        self._pending_tasks: dict[int, PendingTask | task.Task[Any]] = {}
+        """The tasks waiting under a sequence number: a bare task when its completion needs
+        nothing more (no result type, no timer or retry), else its :class:`PendingTask`."""
         self._received: dict[str, list[tuple[int, str | None]]] = {}
         self._received_seq = 0
         self._waiters: dict[str, list[tuple[task.CancellableTask[Any], type | None]]] = {}
@@ -211,24 +213,33 @@ class TurnState:
     def take_task(self, task_id: int) -> PendingTask | None:
         """Remove and return the task waiting under ``task_id``."""
         t = self._pending_tasks.pop(task_id, None)
-        if t is not None:
-            self.changes += 1
-            if self._tracker is not None:
-                self._tracker.task_removed(task_id)
-        return t
+        if t is None:
+            return None
+        self.changes += 1
+        if self._tracker is not None:
+            self._tracker.task_removed(task_id)
+        return t if type(t) is PendingTask else PendingTask(t)  # type: ignore[arg-type]
 
-    def complete_task(self, task_id: int, result: str | None) -> bool:
-        """Complete the task waiting under ``task_id`` with the encoded ``result`` and resume
-        the code; ``False`` when no task waits there (:meth:`take_task`, the decode, the
-        completion and :meth:`resume` in one call: the commonest step of a replay)."""
+    def complete_activity(self, msg: Any, ev: Any) -> bool:
+        """Complete the task a ``taskCompleted`` event (``ev``, in the message ``msg``) names
+        with its result and resume the code; ``False`` when no task waits there
+        (:meth:`take_task`, the decode, the completion and :meth:`resume` in one call: the
+        commonest step of a replay, which the executor calls directly)."""
+        task_id = ev.taskScheduledId
+        result = ev.result.value  # "" when absent: no result either way
         pending = self._pending_tasks.pop(task_id, None)
         if pending is None:
             return False
         self.changes += 1
         if self._tracker is not None:
             self._tracker.task_removed(task_id)
-        t = pending.task
-        value = self.codec.decode(result, pending.expected) if result else None
+        t: Any
+        if type(pending) is PendingTask:
+            t = pending.task
+            value = self.codec.decode(result, pending.expected) if result else None
+        else:
+            t = pending
+            value = self.codec.decode(result) if result else None
         if type(t) is not PLAIN or t._is_complete:  # the shortcuts: see engine.plain_task
             t.complete(value)
         elif not t._parents:
@@ -509,7 +520,7 @@ class TurnState:
             seq = action.id
             self._pending_actions[seq] = action
             t = new_task(return_type)
-            self._pending_tasks[seq] = PendingTask(t, return_type)
+            self._pending_tasks[seq] = t if return_type is None else PendingTask(t, return_type)
             return t
         self.add_action(action)
         if retry_policy is None:
