@@ -106,6 +106,8 @@ class ReplayContext(TurnState, task.OrchestrationContext):
         )
         if tags:
             action.tags = dict(tags)
+        elif retry_policy is None and self._tracker is None:
+            return self._schedule_plain(action, return_type)  # the commonest call of all
         return self._schedule(action, retry_policy, return_type, is_sub=False)
 
     def call_sub_orchestrator(  # type: ignore[override]

@@ -173,6 +173,7 @@ class CodeReplayer(EntityEventHandlers):
             self._fast["taskScheduled"] = self._dispatch["taskScheduled"]
         if "taskCompleted" in self._dispatch:
             self._fast["taskCompleted"] = self.ctx.complete_activity
+        self._take_action = self.ctx.action_taker()
         self._make_room = (
             None if type(self.ctx).make_room is TurnState.make_room else self.ctx.make_room
         )
@@ -230,7 +231,7 @@ class CodeReplayer(EntityEventHandlers):
     def _apply_lane(self, events: Any) -> None:
         """Apply ``(index, message)`` pairs until they run out or the replay stops."""
         fast = self._fast
-        set_clock = self.ctx.set_clock_event
+        ctx = self.ctx
         process = self._process
         index = -1
         while True:
@@ -246,7 +247,7 @@ class CodeReplayer(EntityEventHandlers):
                     elif step is _SKIP:
                         continue
                     elif step is _CLOCK:
-                        set_clock(msg)
+                        ctx.clock_event = msg
                     else:
                         self._index = index
                         step(msg, getattr(msg, which))
@@ -418,7 +419,7 @@ class CodeReplayer(EntityEventHandlers):
         event_id = msg.eventId
         if self._make_room is not None:
             self._make_room(event_id, _SCHEDULE_TASK, False)
-        action = self.ctx.take_action(event_id)
+        action = self._take_action(event_id, None)
         if action is None:
             self._diverged("nothing with this sequence number", None)
             raise task.NonDeterminismError(no_action_message(event_id, "call_activity"))

@@ -105,8 +105,10 @@ class TurnState:
         self._maximum_timer_interval = maximum_timer_interval
         self._tracker = tracker
         self._is_replaying = True
-        self._clock_value: datetime | None = _UNSET_CLOCK
-        self._clock_event: Any = None
+        self.clock_event: Any = None
+        """The last ``orchestratorStarted`` message: the clock is its timestamp."""
+        self._clock_value: datetime = _UNSET_CLOCK
+        self._clock_from: Any = None  # the message _clock_value was read from
         self._version: str | None = None
         self._parent_instance_id: str | None = None
         self._sequence = 0
@@ -146,21 +148,22 @@ class TurnState:
 
     def set_clock_event(self, msg: Any) -> None:
         """Set the replay clock from an ``orchestratorStarted`` message's timestamp (read from
-        the message only when the clock is)."""
-        self._clock_event = msg
-        self._clock_value = None
+        the message only when the clock is; the executor may set :attr:`clock_event` itself)."""
+        self.clock_event = msg
 
     def _clock_raw(self) -> tuple[int, int]:
-        ts = self._clock_event.timestamp
+        ts = self.clock_event.timestamp
         return ts.seconds, ts.nanos
 
     @property
     def _clock(self) -> datetime:
-        value = self._clock_value
-        if value is None:
-            seconds, nanos = self._clock_raw()
-            value = _NAIVE_EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
-            self._clock_value = value
+        msg = self.clock_event
+        if msg is self._clock_from:
+            return self._clock_value
+        seconds, nanos = self._clock_raw()
+        value = _NAIVE_EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
+        self._clock_value = value
+        self._clock_from = msg
         return value
 
     def set_origin(self, version: str | None, parent_instance_id: str | None) -> None:
@@ -177,9 +180,9 @@ class TurnState:
     def clock_token(self) -> datetime | tuple[int, int] | None:
         """The clock as cheaply as it is held: ``None`` (unset), a datetime, or raw seconds and
         nanos (see :func:`clock_from_token`)."""
-        value = self._clock_value
-        if value is None:
+        if self.clock_event is not self._clock_from:
             return self._clock_raw()
+        value = self._clock_value
         return None if value is _UNSET_CLOCK else value
 
     @property
@@ -209,6 +212,13 @@ class TurnState:
         if action is not None and self._tracker is not None:
             self._tracker.action_removed(action_id, action)
         return action
+
+    def action_taker(self) -> Callable[[int, None], Action | None]:
+        """``take(action_id, None)``, as :meth:`take_action` (without a tracker, the pending
+        actions' own ``pop``: the executor calls it once per activity)."""
+        if self._tracker is None:
+            return self._pending_actions.pop
+        return lambda action_id, _: self.take_action(action_id)
 
     def take_task(self, task_id: int) -> PendingTask | None:
         """Remove and return the task waiting under ``task_id``."""
@@ -516,12 +526,7 @@ class TurnState:
     ) -> task.CompletableTask[Any]:
         t: task.CompletableTask[Any]
         if retry_policy is None and self._tracker is None:
-            # The common headless path, kept short: it runs once per scheduled task.
-            seq = action.id
-            self._pending_actions[seq] = action
-            t = new_task(return_type)
-            self._pending_tasks[seq] = t if return_type is None else PendingTask(t, return_type)
-            return t
+            return self._schedule_plain(action, return_type)
         self.add_action(action)
         if retry_policy is None:
             t = task.CompletableTask(expected_type=return_type)
@@ -536,6 +541,17 @@ class TurnState:
             self._originals[id(t)] = (action, return_type)
         kind = "sub-orchestration" if is_sub else "activity"
         self.add_task(action.id, PendingTask(t, return_type), kind, action.name, action.origin)
+        return t
+
+    def _schedule_plain(
+        self, action: Action, return_type: type | None
+    ) -> task.CompletableTask[Any]:
+        """:meth:`_schedule` without a retry policy or a tracker: the common headless path,
+        kept short (it runs once per scheduled task)."""
+        seq = action.id
+        self._pending_actions[seq] = action
+        t = new_task(return_type)
+        self._pending_tasks[seq] = t if return_type is None else PendingTask(t, return_type)
         return t
 
     def retry_info(
