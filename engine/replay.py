@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ else:
 from engine import actions as act
 from engine import history as h
 from engine import sdk, versioning
+from engine._replay_results import ResultEventHandlers
 from engine.actions import Action, SourceLocation
 from engine.app_loader import UserApp
 from engine.app_options import AppOptions
@@ -33,7 +34,6 @@ from engine.context import (
     Tracker,
     TurnState,
     failure_from_exception,
-    sdk_failure_details,
 )
 from engine.entity_replay import LEGACY_KINDS, EntityEventHandlers
 from engine.outcome import (
@@ -45,7 +45,6 @@ from engine.outcome import (
 )
 from engine.payloads import Codec
 
-_NAIVE_EPOCH = datetime(1970, 1, 1)
 _SKIP = object()  # apply_all: a kind whose handler does nothing
 _CLOCK = object()  # apply_all: orchestratorStarted, which sets the clock
 _SENTINEL_SECONDS = 253_402_300_799  # Dapr's timer behind a wait without end: 9999-12-31
@@ -81,11 +80,7 @@ def _text(msg: Any, field: str) -> str | None:
     return getattr(msg, field).value if msg.HasField(field) else None
 
 
-def _naive(ts: Any) -> datetime:
-    return _NAIVE_EPOCH + timedelta(seconds=ts.seconds, microseconds=ts.nanos // 1000)
-
-
-class CodeReplayer(EntityEventHandlers):
+class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
     """Replays history into the user's orchestrator code, one event per :meth:`apply`.
 
     It reads the request's protobuf events directly (dispatching on the oneof member), so a
@@ -461,93 +456,6 @@ class CodeReplayer(EntityEventHandlers):
                 wrong_name_message(msg.eventId, "send_event", ev.name, action.name)
             )
         self.note = "matched send_event"
-
-    def _complete_task(self, task_id: int, result: str | None, what: str) -> None:
-        pending = self.ctx.take_task(task_id)
-        if pending is None:
-            self.note = "ignored: no task waits for this id"
-            return
-        value = self.ctx.codec.decode(result, pending.expected) if result else None
-        pending.task.complete(value)
-        self.note = what
-        self.ctx.resume()
-
-    def _fail_task(self, task_id: int, details: Any, sub: bool) -> None:
-        pending = self.ctx.take_task(task_id)
-        if pending is None:
-            self.note = "ignored: no task waits for this id"
-            return
-        failure = h.FailureDetails.from_proto(details)
-        t = pending.task
-        if isinstance(t, task.RetryableTask):
-            delay = self.ctx.retry_delay(t, failure)
-            if delay is not None:
-                t.increment_attempt_count()
-                self.ctx.retry_timer(delay, self.ctx.retry_info(t))
-                self.note = f"task #{task_id} failed: retry in {delay}"
-                return
-        if sub:
-            text = f"Sub-orchestration task #{task_id} failed: {failure.message}"
-        else:
-            text = f"{self.ctx.instance_id}: Activity task #{task_id} failed: {failure.message}"
-        t.fail(text, sdk_failure_details(failure))
-        self.note = f"task #{task_id} failed"
-        self.ctx.resume()
-
-    def _apply_task_completed(self, msg: Any, ev: Any) -> None:
-        if self.ctx.complete_activity(msg, ev):
-            self.note = "activity completed"
-        else:
-            self.note = "ignored: no task waits for this id"
-
-    def _apply_task_failed(self, msg: Any, ev: Any) -> None:
-        self._fail_task(ev.taskScheduledId, ev.failureDetails, sub=False)
-
-    def _apply_sub_orchestration_completed(self, msg: Any, ev: Any) -> None:
-        result = ev.result.value if ev.HasField("result") else None
-        self._complete_task(ev.taskScheduledId, result, "sub-orchestration completed")
-
-    def _apply_sub_orchestration_failed(self, msg: Any, ev: Any) -> None:
-        self._fail_task(ev.taskScheduledId, ev.failureDetails, sub=True)
-
-    def _apply_timer_fired(self, msg: Any, ev: Any) -> None:
-        pending = self.ctx.take_task(ev.timerId)
-        if pending is None or not isinstance(pending.task, task.TimerTask):
-            self.note = "ignored: no timer waits for this id"
-            return
-        if self.ctx.is_complete:
-            self.note = "ignored: the orchestration already completed"
-            return
-        fired_at = _naive(ev.fireAt)
-        final = pending.final_fire_at
-        if final is not None and fired_at < final:
-            limit = self.ctx.maximum_timer_interval or timedelta(0)  # chunked implies a limit
-            next_at = fired_at + limit if fired_at + limit < final else final
-            self.ctx.new_chunk_timer(pending, next_at)
-            self.note = f"timer chunk fired; next chunk at {next_at.isoformat()}Z"
-            return
-        pending.task.complete(None)
-        if pending.retry is not None:
-            self.ctx.reissue(pending.retry)
-            self.note = "retry timer fired: task scheduled again"
-            return
-        self.note = "timer fired"
-        self.ctx.resume()
-
-    def _apply_event_raised(self, msg: Any, ev: Any) -> None:
-        name = ev.name
-        if self._legacy_entity_reply(msg, ev):
-            return
-        data = ev.input.value if ev.HasField("input") and ev.input.value else None
-        waiter = self.ctx.pop_waiter(name)
-        if waiter is None:
-            self.ctx.buffer_event(name, data)
-            self.note = f"event '{name}' buffered (no one waits for it)"
-            return
-        t, expected = waiter
-        t.complete(self.ctx.codec.decode(data, expected) if data else None)
-        self.note = f"event '{name}' delivered"
-        self.ctx.resume()
 
     def _apply_execution_suspended(self, msg: Any, ev: Any) -> None:
         self.suspended = True

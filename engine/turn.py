@@ -19,6 +19,8 @@ else:
     from engine.sdk import task
 
 from engine import actions as act
+from engine._turn_timers import PendingTask as PendingTask
+from engine._turn_timers import TimersAndRetries
 from engine.actions import Action, SourceLocation
 from engine.defaults import DEFAULT_MAXIMUM_TIMER_INTERVAL as DEFAULT_MAXIMUM_TIMER_INTERVAL
 from engine.failures import orchestration_failure
@@ -67,27 +69,7 @@ def _kind_of(value: Any) -> tuple[bool, bool]:
     return found
 
 
-class PendingTask:
-    """A task waiting under a sequence number, with what its completion needs."""
-
-    __slots__ = ("task", "expected", "final_fire_at", "retry")
-
-    def __init__(
-        self,
-        t: task.CompletableTask[Any],
-        expected: type | None = None,
-        final_fire_at: datetime | None = None,
-        retry: tuple[task.RetryableTask[Any], Action, type | None] | None = None,
-    ) -> None:
-        self.task = t
-        self.expected = expected
-        self.final_fire_at = final_fire_at
-        """For a long (chunked) timer: the user's fire time."""
-        self.retry = retry
-        """For a retry back-off timer: the retried task, its original action and result type."""
-
-
-class TurnState:
+class TurnState(TimersAndRetries):
     """The state of one replayed turn and the executor's API over it."""
 
     exception_properties_provider: Any = None  # the app's, for the failures it reports
@@ -462,37 +444,6 @@ class TurnState:
         """A short repr of the orchestrator's locals where it is suspended."""
         return generator_locals(self._generator, skip=self)
 
-    def new_chunk_timer(self, pending: PendingTask, fire_at: datetime) -> None:
-        """Issue the next chunk of a long timer under a new id."""
-        seq = self._next_id()
-        self.add_action(Action(seq, act.CREATE_TIMER, fire_at=fire_at))
-        self.add_task(seq, pending, "timer", "timer (next chunk)", None)
-        assert isinstance(pending.task, task.TimerTask)
-        self._cancel_with(pending.task, seq)
-
-    def reissue(self, retry: tuple[task.RetryableTask[Any], Action, type | None]) -> None:
-        """Schedule a retried task again under its original id (its input kept as text)."""
-        retryable, original, expected = retry
-        is_activity = original.kind == act.SCHEDULE_TASK
-        again = Action(
-            original.id,
-            original.kind,
-            name=original.name,
-            input=original.input if original.input is not None else "",
-            instance_id=None if is_activity else original.instance_id,
-            tags=original.tags if is_activity else None,
-            origin=original.origin,
-        )
-        self.add_action(again)
-        kind = "activity" if is_activity else "sub-orchestration"
-        self.add_task(
-            original.id, PendingTask(retryable, expected), kind, original.name, original.origin
-        )
-
-    def retry_delay(self, t: task.RetryableTask[Any], failure: FailureDetails) -> timedelta | None:
-        """The back-off before retrying a failed task, ``None`` when it is not retried."""
-        return t.compute_next_delay()
-
     def make_room(self, event_id: int, kind: str, sentinel_event: bool) -> None:
         """Before history confirms an action at ``event_id`` (Dapr's context drops an optional
         timer there)."""
@@ -500,12 +451,6 @@ class TurnState:
     def skips_timer(self, event_id: int, sentinel_event: bool) -> bool:
         """Whether a ``timerCreated`` is skipped rather than matched (only in Dapr's rules)."""
         return False
-
-    def retry_timer(
-        self, delay: timedelta, retry: tuple[task.RetryableTask[Any], Action, type | None]
-    ) -> None:
-        """Create the back-off timer of a retry."""
-        self._new_timer(delay, retry)
 
     def _exit_critical_section(self) -> None:
         """Release held entity locks before a completion (the context overrides this)."""
@@ -553,43 +498,3 @@ class TurnState:
         t = new_task(return_type)
         self._pending_tasks[seq] = t if return_type is None else PendingTask(t, return_type)
         return t
-
-    def retry_info(
-        self, t: task.RetryableTask[Any]
-    ) -> tuple[task.RetryableTask[Any], Action, type | None]:
-        """The retried task with its original action and result type."""
-        action, expected = self._originals[id(t)]
-        return t, action, expected
-
-    def _cancel_with(self, timer: task.TimerTask, seq: int) -> None:
-        def cancel() -> None:
-            self.take_action(seq)
-            self.take_task(seq)
-
-        timer.set_cancel_handler(cancel)
-
-    def _new_timer(
-        self,
-        fire_at: datetime | timedelta,
-        retry: tuple[task.RetryableTask[Any], Action, type | None] | None,
-    ) -> task.TimerTask:
-        seq = self._next_id()
-        final = self._clock + fire_at if isinstance(fire_at, timedelta) else fire_at
-        if final.utcoffset() is not None:
-            final = final.astimezone(timezone.utc).replace(tzinfo=None)
-        limit = self._maximum_timer_interval
-        if limit is not None and limit > timedelta(0) and self._clock + limit < final:
-            timer = task.TimerTask(final, limit)
-            first = self._clock + limit
-        else:
-            timer = task.TimerTask()
-            first = final
-        origin = self.code_location()
-        self.add_action(Action(seq, act.CREATE_TIMER, fire_at=first, origin=origin))
-        self._cancel_with(timer, seq)
-        pending = PendingTask(timer, None, final if first != final else None, retry)
-        if retry is not None:
-            self.add_task(seq, pending, "retry timer", f"retry of '{retry[1].name}'", origin)
-        else:
-            self.add_task(seq, pending, "timer", f"timer until {final.isoformat()}Z", origin)
-        return timer
