@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from engine import actions as act
-from engine.actions import Action
+from engine.actions import Action, new_action
 from engine.failures import (
     failure_from_exception,
     failure_from_task_error,
@@ -101,11 +101,13 @@ class ReplayContext(TurnState, task.OrchestrationContext):
             name = task.get_name(activity)
             if return_type is None:
                 return_type = self.codec.activity_output_type(activity)
-        action = Action(
+        action = new_action(
             self._sequence, SCHEDULE_TASK, name, self.codec.encode(input), self.code_location()
         )
         if tags:
             action.tags = dict(tags)
+        elif retry_policy is None and self._tracker is None:
+            return self._schedule_plain(action, return_type)  # the commonest call of all
         return self._schedule(action, retry_policy, return_type, is_sub=False)
 
     def call_sub_orchestrator(  # type: ignore[override]

@@ -46,15 +46,13 @@ def replay_request(
         ReplayError: a rewind turn that cannot be rewound.
         WorkItemRejected: the app's versioning options reject the work item (no response).
     """
-    if _holds(request.proto.newEvents, "executionRewound"):
-        from engine import rewind  # only a turn that may be a rewind loads its rules
-
-        if rewind.is_rewind(request.proto):
-            try:
-                response = rewind.rewind_response(request.proto, completion_token)
-            except ValueError as exc:
-                raise ReplayError(f"cannot rewind: {exc}") from None
-            return ReplayOutcome(response=response, actions=(), failure=None, nondeterminism=None)
+    new = request.proto.newEvents
+    # A rewind turn has two new events; with more, it can only be refused, and the scan for
+    # one waits for the replay, which notes every executionRewound it meets.
+    if len(new) <= _FEW and _holds(new, "executionRewound"):
+        rewound = _rewind_outcome(request, completion_token)
+        if rewound is not None:
+            return rewound
     code = CodeReplayer(request, app, maximum_timer_interval=maximum_timer_interval)
     # A replay allocates many long-lived objects and few cycles: collections would only
     # walk them again and again.
@@ -66,6 +64,10 @@ def replay_request(
     finally:
         if was_enabled:
             gc.enable()
+    if len(new) > _FEW and (code.rewound or (code.stopped and _holds(new, "executionRewound"))):
+        rewound = _rewind_outcome(request, completion_token)
+        if rewound is not None:
+            return rewound
     if code.rejected is not None and code.rejected.mode == "reject":
         raise WorkItemRejected(
             f"the app's worker rejects this work item: {code.rejected} "
@@ -84,6 +86,24 @@ def replay_request(
 
 
 _KIND = methodcaller("WhichOneof", "eventType")
+_FEW = 8
+
+
+def _rewind_outcome(request: h.OrchestrationRequest, completion_token: str) -> ReplayOutcome | None:
+    """A rewind turn's outcome (its response rewrites the history), ``None`` for another turn.
+
+    Raises:
+        ReplayError: a rewind turn that cannot be rewound.
+    """
+    from engine import rewind  # only a turn that may be a rewind loads its rules
+
+    if not rewind.is_rewind(request.proto):
+        return None
+    try:
+        response = rewind.rewind_response(request.proto, completion_token)
+    except ValueError as exc:
+        raise ReplayError(f"cannot rewind: {exc}") from None
+    return ReplayOutcome(response=response, actions=(), failure=None, nondeterminism=None)
 
 
 def _holds(events: Any, kind: str) -> bool:

@@ -55,20 +55,32 @@ _SCAN = _DECODER.scan_once  # type: ignore[attr-defined]
 _OUTPUT_TYPES: dict[Any, Any] = {}
 
 
+_DECODED: dict[str, Any] = {}
+"""Short payloads already decoded to a value nothing can change (results repeat)."""
+_KEPT = frozenset({int, str, bool, type(None)})  # not float: a NaN is not equal to itself
+
+
 def decode(data: str, expected: type | None = None) -> Any:
     """Decode a JSON payload exactly as the SDK's default data converter does, faster.
 
-    Without an expected type one shared decoder serves every call; with one (or anything
-    unusual) the SDK's converter decides.
+    Without an expected type one shared decoder serves every call (and a short payload that
+    decodes to an immutable value is kept); with one (or anything unusual) the SDK's converter
+    decides.
     """
-    if expected is None and not data.startswith("\ufeff"):
-        try:
-            value, end = _SCAN(data, 0)
-        except StopIteration:
-            return _DECODER.decode(data)  # raises the decoder's own error
-        if end == len(data):
+    if expected is None:
+        value = _DECODED.get(data, _DECODED)
+        if value is not _DECODED:
             return value
-        return _DECODER.decode(data)  # surrounding white space, or trailing garbage
+        if not data.startswith("\ufeff"):
+            try:
+                value, end = _SCAN(data, 0)
+            except StopIteration:
+                return _DECODER.decode(data)  # raises the decoder's own error
+            if end != len(data):
+                return _DECODER.decode(data)  # surrounding white space, or trailing garbage
+            if type(value) in _KEPT and len(data) <= 64 and len(_DECODED) < 4096:
+                _DECODED[data] = value
+            return value
     return _CONVERTER.deserialize(data, expected)
 
 

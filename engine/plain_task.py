@@ -48,7 +48,7 @@ def _probe() -> type | None:
     return cls  # type: ignore[no-any-return]
 
 
-PLAIN: type | None = _probe()
+PLAIN: Any = _probe()
 """The SDK's plain task class when the shortcuts hold for it; ``None``: always the SDK's way."""
 
 
@@ -71,4 +71,86 @@ if PLAIN is not None and vars(new_task(int)) != vars(task.CompletableTask(expect
     PLAIN = None  # the constructor sets more than the shortcut does
 
 
-__all__ = ["PLAIN", "new_task"]
+def count_child(child: Any, value: Any) -> Any:
+    """Complete the plain ``child`` of one plain ``when_all`` that still waits for others
+    after it, as ``child.complete(value)`` would; return that parent, or ``None`` (nothing
+    done) when the case is any other (the caller then completes it the SDK's way).
+
+    The caller has checked ``type(child) is PLAIN`` and that ``child`` is not complete.
+    """
+    parents = child._parents
+    if len(parents) != 1:
+        return None
+    parent: Any
+    [parent] = parents.values()
+    if type(parent) is not WHEN_ALL or parent._is_complete:
+        return None
+    entry = parent._pending_children.get(id(child))
+    if entry is None:
+        return None
+    done = parent._completed_tasks + entry[1]
+    if done >= len(parent._tasks):
+        return None  # the last one: the SDK completes the parent
+    child._result = value
+    child._is_complete = True
+    parents.clear()
+    del parent._pending_children[id(child)]
+    parent._completed_tasks = done
+    return parent
+
+
+def _state(*made: Any) -> list[dict[str, Any]]:
+    """The fields of ``made``, with tasks named by their place in ``made``."""
+    place = {id(m): i for i, m in enumerate(made)}
+
+    def plain(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {place.get(k, k): plain(v) for k, v in value.items()}
+        if isinstance(value, (list, tuple)):
+            return [plain(v) for v in value]
+        return ("task", place[id(value)]) if id(value) in place else value
+
+    return [plain(vars(m)) for m in made]
+
+
+def _probe_when_all() -> type | None:
+    """``task.WhenAllTask`` if :func:`count_child` leaves it and its children exactly as the
+    SDK's ``complete()`` does (and the SDK then completes it as before), else ``None``."""
+    cls: Any = getattr(task, "WhenAllTask", None)
+    if cls is None or PLAIN is None:
+        return None
+    try:
+        for order in ((0, 1, 2), (2, 0, 1)):
+            ours, sdk = ([new_task(None) for _ in range(3)] for _ in range(2))
+            ours_all, sdk_all = cls([*ours, ours[order[0]]]), cls([*sdk, sdk[order[0]]])
+            for step, i in enumerate(order):
+                if step < 2:
+                    if _count_for_probe(cls, ours[i], i) is not ours_all:
+                        return None
+                else:
+                    ours[i].complete(i)
+                sdk[i].complete(i)
+                if _state(*ours, ours_all) != _state(*sdk, sdk_all):
+                    return None
+            if not ours_all.is_complete or ours_all.get_result() != [0, 1, 2, order[0]]:
+                return None
+    except Exception:  # noqa: BLE001 - any surprise: no shortcut
+        return None
+    return cls  # type: ignore[no-any-return]
+
+
+def _count_for_probe(cls: Any, child: Any, value: Any) -> Any:
+    global WHEN_ALL
+    WHEN_ALL = cls
+    try:
+        return count_child(child, value)
+    finally:
+        WHEN_ALL = None
+
+
+WHEN_ALL: Any = None
+WHEN_ALL = _probe_when_all()
+"""The SDK's ``WhenAllTask`` when :func:`count_child` holds for it; ``None``: the SDK's way."""
+
+
+__all__ = ["PLAIN", "WHEN_ALL", "count_child", "new_task"]

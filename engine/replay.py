@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import replace
-from datetime import datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -22,6 +22,7 @@ else:
 from engine import actions as act
 from engine import history as h
 from engine import sdk, versioning
+from engine._replay_results import ResultEventHandlers
 from engine.actions import Action, SourceLocation
 from engine.app_loader import UserApp
 from engine.app_options import AppOptions
@@ -33,7 +34,6 @@ from engine.context import (
     Tracker,
     TurnState,
     failure_from_exception,
-    sdk_failure_details,
 )
 from engine.entity_replay import LEGACY_KINDS, EntityEventHandlers
 from engine.outcome import (
@@ -45,7 +45,6 @@ from engine.outcome import (
 )
 from engine.payloads import Codec
 
-_NAIVE_EPOCH = datetime(1970, 1, 1)
 _SKIP = object()  # apply_all: a kind whose handler does nothing
 _CLOCK = object()  # apply_all: orchestratorStarted, which sets the clock
 _SENTINEL_SECONDS = 253_402_300_799  # Dapr's timer behind a wait without end: 9999-12-31
@@ -81,11 +80,7 @@ def _text(msg: Any, field: str) -> str | None:
     return getattr(msg, field).value if msg.HasField(field) else None
 
 
-def _naive(ts: Any) -> datetime:
-    return _NAIVE_EPOCH + timedelta(seconds=ts.seconds, microseconds=ts.nanos // 1000)
-
-
-class CodeReplayer(EntityEventHandlers):
+class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
     """Replays history into the user's orchestrator code, one event per :meth:`apply`.
 
     It reads the request's protobuf events directly (dispatching on the oneof member), so a
@@ -164,11 +159,16 @@ class CodeReplayer(EntityEventHandlers):
         }
         """What :meth:`apply_all` does with the commonest kinds without :meth:`_process`: skip
         them (their handler does nothing), keep the clock's message, or call their handler."""
+        self._fast.pop("executionRewound", None)  # _process notes it (see rewound)
+        self.rewound = False
+        """Whether an ``executionRewound`` was met (the headless replay's rewind check)."""
         if "orchestratorStarted" in self._dispatch:
             self._fast["orchestratorStarted"] = _CLOCK
-        for kind in ("taskScheduled", "taskCompleted"):
-            if kind in self._dispatch:
-                self._fast[kind] = self._dispatch[kind]
+        if "taskScheduled" in self._dispatch:
+            self._fast["taskScheduled"] = self._dispatch["taskScheduled"]
+        if "taskCompleted" in self._dispatch:
+            self._fast["taskCompleted"] = self.ctx.complete_activity
+        self._take_action = self.ctx.action_taker()
         self._make_room = (
             None if type(self.ctx).make_room is TurnState.make_room else self.ctx.make_room
         )
@@ -226,7 +226,7 @@ class CodeReplayer(EntityEventHandlers):
     def _apply_lane(self, events: Any) -> None:
         """Apply ``(index, message)`` pairs until they run out or the replay stops."""
         fast = self._fast
-        set_clock = self.ctx.set_clock_event
+        ctx = self.ctx
         process = self._process
         index = -1
         while True:
@@ -242,7 +242,7 @@ class CodeReplayer(EntityEventHandlers):
                     elif step is _SKIP:
                         continue
                     elif step is _CLOCK:
-                        set_clock(msg)
+                        ctx.clock_event = msg
                     else:
                         self._index = index
                         step(msg, getattr(msg, which))
@@ -269,6 +269,8 @@ class CodeReplayer(EntityEventHandlers):
     def _process(self, index: int, msg: Any, top: bool = False) -> bool:
         """Apply one event; ``False`` when it was only buffered (the orchestration is suspended)."""
         which = msg.WhichOneof("eventType")
+        if which == "executionRewound":
+            self.rewound = True
         if self.suspended and which != "executionResumed" and which != "executionTerminated":
             self.suspended_events.append((index, msg))
             if self.ctx.tracker is not None:
@@ -412,7 +414,7 @@ class CodeReplayer(EntityEventHandlers):
         event_id = msg.eventId
         if self._make_room is not None:
             self._make_room(event_id, _SCHEDULE_TASK, False)
-        action = self.ctx.take_action(event_id)
+        action = self._take_action(event_id, None)
         if action is None:
             self._diverged("nothing with this sequence number", None)
             raise task.NonDeterminismError(no_action_message(event_id, "call_activity"))
@@ -454,94 +456,6 @@ class CodeReplayer(EntityEventHandlers):
                 wrong_name_message(msg.eventId, "send_event", ev.name, action.name)
             )
         self.note = "matched send_event"
-
-    def _complete_task(self, task_id: int, result: str | None, what: str) -> None:
-        pending = self.ctx.take_task(task_id)
-        if pending is None:
-            self.note = "ignored: no task waits for this id"
-            return
-        value = self.ctx.codec.decode(result, pending.expected) if result else None
-        pending.task.complete(value)
-        self.note = what
-        self.ctx.resume()
-
-    def _fail_task(self, task_id: int, details: Any, sub: bool) -> None:
-        pending = self.ctx.take_task(task_id)
-        if pending is None:
-            self.note = "ignored: no task waits for this id"
-            return
-        failure = h.FailureDetails.from_proto(details)
-        t = pending.task
-        if isinstance(t, task.RetryableTask):
-            delay = self.ctx.retry_delay(t, failure)
-            if delay is not None:
-                t.increment_attempt_count()
-                self.ctx.retry_timer(delay, self.ctx.retry_info(t))
-                self.note = f"task #{task_id} failed: retry in {delay}"
-                return
-        if sub:
-            text = f"Sub-orchestration task #{task_id} failed: {failure.message}"
-        else:
-            text = f"{self.ctx.instance_id}: Activity task #{task_id} failed: {failure.message}"
-        t.fail(text, sdk_failure_details(failure))
-        self.note = f"task #{task_id} failed"
-        self.ctx.resume()
-
-    def _apply_task_completed(self, msg: Any, ev: Any) -> None:
-        # ev.result.value is "" when absent: no result either way
-        if self.ctx.complete_task(ev.taskScheduledId, ev.result.value):
-            self.note = "activity completed"
-        else:
-            self.note = "ignored: no task waits for this id"
-
-    def _apply_task_failed(self, msg: Any, ev: Any) -> None:
-        self._fail_task(ev.taskScheduledId, ev.failureDetails, sub=False)
-
-    def _apply_sub_orchestration_completed(self, msg: Any, ev: Any) -> None:
-        result = ev.result.value if ev.HasField("result") else None
-        self._complete_task(ev.taskScheduledId, result, "sub-orchestration completed")
-
-    def _apply_sub_orchestration_failed(self, msg: Any, ev: Any) -> None:
-        self._fail_task(ev.taskScheduledId, ev.failureDetails, sub=True)
-
-    def _apply_timer_fired(self, msg: Any, ev: Any) -> None:
-        pending = self.ctx.take_task(ev.timerId)
-        if pending is None or not isinstance(pending.task, task.TimerTask):
-            self.note = "ignored: no timer waits for this id"
-            return
-        if self.ctx.is_complete:
-            self.note = "ignored: the orchestration already completed"
-            return
-        fired_at = _naive(ev.fireAt)
-        final = pending.final_fire_at
-        if final is not None and fired_at < final:
-            limit = self.ctx.maximum_timer_interval or timedelta(0)  # chunked implies a limit
-            next_at = fired_at + limit if fired_at + limit < final else final
-            self.ctx.new_chunk_timer(pending, next_at)
-            self.note = f"timer chunk fired; next chunk at {next_at.isoformat()}Z"
-            return
-        pending.task.complete(None)
-        if pending.retry is not None:
-            self.ctx.reissue(pending.retry)
-            self.note = "retry timer fired: task scheduled again"
-            return
-        self.note = "timer fired"
-        self.ctx.resume()
-
-    def _apply_event_raised(self, msg: Any, ev: Any) -> None:
-        name = ev.name
-        if self._legacy_entity_reply(msg, ev):
-            return
-        data = ev.input.value if ev.HasField("input") and ev.input.value else None
-        waiter = self.ctx.pop_waiter(name)
-        if waiter is None:
-            self.ctx.buffer_event(name, data)
-            self.note = f"event '{name}' buffered (no one waits for it)"
-            return
-        t, expected = waiter
-        t.complete(self.ctx.codec.decode(data, expected) if data else None)
-        self.note = f"event '{name}' delivered"
-        self.ctx.resume()
 
     def _apply_execution_suspended(self, msg: Any, ev: Any) -> None:
         self.suspended = True

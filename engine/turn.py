@@ -19,6 +19,8 @@ else:
     from engine.sdk import task
 
 from engine import actions as act
+from engine._turn_timers import PendingTask as PendingTask
+from engine._turn_timers import TimersAndRetries
 from engine.actions import Action, SourceLocation
 from engine.clock import ClockToken as ClockToken
 from engine.clock import clock_from_token as clock_from_token
@@ -26,7 +28,7 @@ from engine.defaults import DEFAULT_MAXIMUM_TIMER_INTERVAL as DEFAULT_MAXIMUM_TI
 from engine.failures import orchestration_failure
 from engine.history import FailureDetails
 from engine.payloads import DEFAULT_CODEC, Codec
-from engine.plain_task import PLAIN, new_task
+from engine.plain_task import PLAIN, count_child, new_task
 from engine.reprs import generator_locals
 from engine.tracker import Tracker
 
@@ -55,27 +57,7 @@ def _kind_of(value: Any) -> tuple[bool, bool]:
     return found
 
 
-class PendingTask:
-    """A task waiting under a sequence number, with what its completion needs."""
-
-    __slots__ = ("task", "expected", "final_fire_at", "retry")
-
-    def __init__(
-        self,
-        t: task.CompletableTask[Any],
-        expected: type | None = None,
-        final_fire_at: datetime | None = None,
-        retry: tuple[task.RetryableTask[Any], Action, type | None] | None = None,
-    ) -> None:
-        self.task = t
-        self.expected = expected
-        self.final_fire_at = final_fire_at
-        """For a long (chunked) timer: the user's fire time."""
-        self.retry = retry
-        """For a retry back-off timer: the retried task, its original action and result type."""
-
-
-class TurnState:
+class TurnState(TimersAndRetries):
     """The state of one replayed turn and the executor's API over it."""
 
     exception_properties_provider: Any = None  # the app's, for the failures it reports
@@ -93,14 +75,18 @@ class TurnState:
         self._maximum_timer_interval = maximum_timer_interval
         self._tracker = tracker
         self._is_replaying = True
-        self._clock_value: datetime | None = _UNSET_CLOCK
-        self._clock_event: Any = None
+        self.clock_event: Any = None
+        """The last ``orchestratorStarted`` message: the clock is its timestamp."""
+        self._clock_value: datetime = _UNSET_CLOCK
+        self._clock_from: Any = None  # the message _clock_value was read from
         self._version: str | None = None
         self._parent_instance_id: str | None = None
         self._sequence = 0
         self._uuid_counter = 0
         self._pending_actions: dict[int, Action] = {}
-        self._pending_tasks: dict[int, PendingTask] = {}
+        self._pending_tasks: dict[int, PendingTask | task.Task[Any]] = {}
+        """The tasks waiting under a sequence number: a bare task when its completion needs
+        nothing more (no result type, no timer or retry), else its :class:`PendingTask`."""
         self._received: dict[str, list[tuple[int, str | None]]] = {}
         self._received_seq = 0
         self._waiters: dict[str, list[tuple[task.CancellableTask[Any], type | None]]] = {}
@@ -132,21 +118,22 @@ class TurnState:
 
     def set_clock_event(self, msg: Any) -> None:
         """Set the replay clock from an ``orchestratorStarted`` message's timestamp (read from
-        the message only when the clock is)."""
-        self._clock_event = msg
-        self._clock_value = None
+        the message only when the clock is; the executor may set :attr:`clock_event` itself)."""
+        self.clock_event = msg
 
     def _clock_raw(self) -> tuple[int, int]:
-        ts = self._clock_event.timestamp
+        ts = self.clock_event.timestamp
         return ts.seconds, ts.nanos
 
     @property
     def _clock(self) -> datetime:
-        value = self._clock_value
-        if value is None:
-            seconds, nanos = self._clock_raw()
-            value = _NAIVE_EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
-            self._clock_value = value
+        msg = self.clock_event
+        if msg is self._clock_from:
+            return self._clock_value
+        seconds, nanos = self._clock_raw()
+        value = _NAIVE_EPOCH + timedelta(seconds=seconds, microseconds=nanos // 1000)
+        self._clock_value = value
+        self._clock_from = msg
         return value
 
     def set_origin(self, version: str | None, parent_instance_id: str | None) -> None:
@@ -163,9 +150,9 @@ class TurnState:
     def clock_token(self) -> datetime | tuple[int, int] | None:
         """The clock as cheaply as it is held: ``None`` (unset), a datetime, or raw seconds and
         nanos (see :func:`clock_from_token`)."""
-        value = self._clock_value
-        if value is None:
+        if self.clock_event is not self._clock_from:
             return self._clock_raw()
+        value = self._clock_value
         return None if value is _UNSET_CLOCK else value
 
     @property
@@ -196,32 +183,54 @@ class TurnState:
             self._tracker.action_removed(action_id, action)
         return action
 
+    def action_taker(self) -> Callable[[int, None], Action | None]:
+        """``take(action_id, None)``, as :meth:`take_action` (without a tracker, the pending
+        actions' own ``pop``: the executor calls it once per activity)."""
+        if self._tracker is None:
+            return self._pending_actions.pop
+        return lambda action_id, _: self.take_action(action_id)
+
     def take_task(self, task_id: int) -> PendingTask | None:
         """Remove and return the task waiting under ``task_id``."""
         t = self._pending_tasks.pop(task_id, None)
-        if t is not None:
-            self.changes += 1
-            if self._tracker is not None:
-                self._tracker.task_removed(task_id)
-        return t
+        if t is None:
+            return None
+        self.changes += 1
+        if self._tracker is not None:
+            self._tracker.task_removed(task_id)
+        return t if type(t) is PendingTask else PendingTask(t)  # type: ignore[arg-type]
 
-    def complete_task(self, task_id: int, result: str | None) -> bool:
-        """Complete the task waiting under ``task_id`` with the encoded ``result`` and resume
-        the code; ``False`` when no task waits there (:meth:`take_task`, the decode, the
-        completion and :meth:`resume` in one call: the commonest step of a replay)."""
+    def complete_activity(self, msg: Any, ev: Any) -> bool:
+        """Complete the task a ``taskCompleted`` event (``ev``, in the message ``msg``) names
+        with its result and resume the code; ``False`` when no task waits there
+        (:meth:`take_task`, the decode, the completion and :meth:`resume` in one call: the
+        commonest step of a replay, which the executor calls directly)."""
+        task_id = ev.taskScheduledId
+        result = ev.result.value  # "" when absent: no result either way
         pending = self._pending_tasks.pop(task_id, None)
         if pending is None:
             return False
         self.changes += 1
         if self._tracker is not None:
             self._tracker.task_removed(task_id)
-        t = pending.task
-        value = self.codec.decode(result, pending.expected) if result else None
-        if type(t) is PLAIN and not t._parents and not t._is_complete:  # see engine.plain_task
+        t: Any
+        if type(pending) is PendingTask:
+            t = pending.task
+            value = self.codec.decode(result, pending.expected) if result else None
+        else:
+            t = pending
+            value = self.codec.decode(result) if result else None
+        if type(t) is not PLAIN or t._is_complete:  # the shortcuts: see engine.plain_task
+            t.complete(value)
+        elif not t._parents:
             t._result = value
             t._is_complete = True
         else:
-            t.complete(value)
+            parent = count_child(t, value)
+            if parent is None:
+                t.complete(value)
+            elif parent is self._previous:
+                return True  # one more child of the when_all the code waits for: still waiting
         self.resume()
         return True
 
@@ -423,37 +432,6 @@ class TurnState:
         """A short repr of the orchestrator's locals where it is suspended."""
         return generator_locals(self._generator, skip=self)
 
-    def new_chunk_timer(self, pending: PendingTask, fire_at: datetime) -> None:
-        """Issue the next chunk of a long timer under a new id."""
-        seq = self._next_id()
-        self.add_action(Action(seq, act.CREATE_TIMER, fire_at=fire_at))
-        self.add_task(seq, pending, "timer", "timer (next chunk)", None)
-        assert isinstance(pending.task, task.TimerTask)
-        self._cancel_with(pending.task, seq)
-
-    def reissue(self, retry: tuple[task.RetryableTask[Any], Action, type | None]) -> None:
-        """Schedule a retried task again under its original id (its input kept as text)."""
-        retryable, original, expected = retry
-        is_activity = original.kind == act.SCHEDULE_TASK
-        again = Action(
-            original.id,
-            original.kind,
-            name=original.name,
-            input=original.input if original.input is not None else "",
-            instance_id=None if is_activity else original.instance_id,
-            tags=original.tags if is_activity else None,
-            origin=original.origin,
-        )
-        self.add_action(again)
-        kind = "activity" if is_activity else "sub-orchestration"
-        self.add_task(
-            original.id, PendingTask(retryable, expected), kind, original.name, original.origin
-        )
-
-    def retry_delay(self, t: task.RetryableTask[Any], failure: FailureDetails) -> timedelta | None:
-        """The back-off before retrying a failed task, ``None`` when it is not retried."""
-        return t.compute_next_delay()
-
     def make_room(self, event_id: int, kind: str, sentinel_event: bool) -> None:
         """Before history confirms an action at ``event_id`` (Dapr's context drops an optional
         timer there)."""
@@ -461,12 +439,6 @@ class TurnState:
     def skips_timer(self, event_id: int, sentinel_event: bool) -> bool:
         """Whether a ``timerCreated`` is skipped rather than matched (only in Dapr's rules)."""
         return False
-
-    def retry_timer(
-        self, delay: timedelta, retry: tuple[task.RetryableTask[Any], Action, type | None]
-    ) -> None:
-        """Create the back-off timer of a retry."""
-        self._new_timer(delay, retry)
 
     def _exit_critical_section(self) -> None:
         """Release held entity locks before a completion (the context overrides this)."""
@@ -487,12 +459,7 @@ class TurnState:
     ) -> task.CompletableTask[Any]:
         t: task.CompletableTask[Any]
         if retry_policy is None and self._tracker is None:
-            # The common headless path, kept short: it runs once per scheduled task.
-            seq = action.id
-            self._pending_actions[seq] = action
-            t = new_task(return_type)
-            self._pending_tasks[seq] = PendingTask(t, return_type)
-            return t
+            return self._schedule_plain(action, return_type)
         self.add_action(action)
         if retry_policy is None:
             t = task.CompletableTask(expected_type=return_type)
@@ -509,42 +476,13 @@ class TurnState:
         self.add_task(action.id, PendingTask(t, return_type), kind, action.name, action.origin)
         return t
 
-    def retry_info(
-        self, t: task.RetryableTask[Any]
-    ) -> tuple[task.RetryableTask[Any], Action, type | None]:
-        """The retried task with its original action and result type."""
-        action, expected = self._originals[id(t)]
-        return t, action, expected
-
-    def _cancel_with(self, timer: task.TimerTask, seq: int) -> None:
-        def cancel() -> None:
-            self.take_action(seq)
-            self.take_task(seq)
-
-        timer.set_cancel_handler(cancel)
-
-    def _new_timer(
-        self,
-        fire_at: datetime | timedelta,
-        retry: tuple[task.RetryableTask[Any], Action, type | None] | None,
-    ) -> task.TimerTask:
-        seq = self._next_id()
-        final = self._clock + fire_at if isinstance(fire_at, timedelta) else fire_at
-        if final.utcoffset() is not None:
-            final = final.astimezone(timezone.utc).replace(tzinfo=None)
-        limit = self._maximum_timer_interval
-        if limit is not None and limit > timedelta(0) and self._clock + limit < final:
-            timer = task.TimerTask(final, limit)
-            first = self._clock + limit
-        else:
-            timer = task.TimerTask()
-            first = final
-        origin = self.code_location()
-        self.add_action(Action(seq, act.CREATE_TIMER, fire_at=first, origin=origin))
-        self._cancel_with(timer, seq)
-        pending = PendingTask(timer, None, final if first != final else None, retry)
-        if retry is not None:
-            self.add_task(seq, pending, "retry timer", f"retry of '{retry[1].name}'", origin)
-        else:
-            self.add_task(seq, pending, "timer", f"timer until {final.isoformat()}Z", origin)
-        return timer
+    def _schedule_plain(
+        self, action: Action, return_type: type | None
+    ) -> task.CompletableTask[Any]:
+        """:meth:`_schedule` without a retry policy or a tracker: the common headless path,
+        kept short (it runs once per scheduled task)."""
+        seq = action.id
+        self._pending_actions[seq] = action
+        t = new_task(return_type)
+        self._pending_tasks[seq] = t if return_type is None else PendingTask(t, return_type)
+        return t

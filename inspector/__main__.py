@@ -29,6 +29,7 @@ stderr and exit status 2; usage errors exit 2 as well.
 from __future__ import annotations
 
 import argparse
+import gc
 import importlib
 import sys
 from collections.abc import Callable
@@ -159,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
     words = sys.argv[1:] if argv is None else argv
     # The command word first (the usual case): only its arguments need building.
     only = words[0] if words and words[0] in COMMANDS else None
+    if only == "replay" and argv is None:  # a process that replays once, then ends
+        gc.disable()  # its objects are long-lived, with few cycles (see inspector.cli_replay)
     args = build_parser(only).parse_args(words)
     from engine.errors import InspectorError
 

@@ -9,7 +9,9 @@ code and history disagree (the response is still written), 2 for bad input or us
 from __future__ import annotations
 
 import argparse
+import atexit
 import base64
+import gc
 import sys
 from typing import Any
 
@@ -24,7 +26,28 @@ EXIT_NONDETERMINISM = 3
 
 
 def run(args: argparse.Namespace) -> int:
-    """Replay and write the response; return the exit status."""
+    """Replay and write the response; return the exit status.
+
+    The cyclic GC is off while it runs (the replay makes many long-lived objects and few
+    cycles: collections would only walk them again and again), and at the interpreter's exit
+    what is still alive is frozen, so the exit does not walk it either.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    atexit.register(_freeze_at_exit)
+    try:
+        return _run(args)
+    finally:
+        if was_enabled:
+            gc.enable()
+
+
+def _freeze_at_exit() -> None:
+    gc.disable()
+    gc.freeze()
+
+
+def _run(args: argparse.Namespace) -> int:
     dapr = sdk.is_dapr()  # the app imports Dapr: its requests and responses are Dapr's
     request = load_request(args.request, "dapr" if dapr else None)
     app = load_app(args.app)

@@ -79,3 +79,40 @@ def test_tasks_with_parents_match_the_sdk() -> None:
         task_scheduled(2, "b"),
     ]
     assert both(_race, past, [task_completed(2, '"x"'), task_completed(1, '"y"')]).same
+
+
+def test_the_when_all_probe_accepts_the_installed_sdk() -> None:
+    assert plain_task.WHEN_ALL is task.WhenAllTask
+
+
+def _fan_shared(ctx: Any, _: Any) -> Any:
+    one, two = ctx.call_activity("a", input=1), ctx.call_activity("b", input=2)
+    both_done = task.when_all([one, two, one])
+    first = yield task.when_any([two, both_done])
+    try:
+        done = yield both_done
+    except task.TaskFailedError as exc:
+        done = str(exc)
+    return [first.is_complete, done]
+
+
+def _fan_failing(ctx: Any, _: Any) -> Any:
+    try:
+        done = yield task.when_all([ctx.call_activity("a", input=i) for i in range(4)])
+    except task.TaskFailedError as exc:
+        done = str(exc)
+    return done
+
+
+def test_when_all_children_counted_in_any_order_match_the_sdk() -> None:
+    shared = [orchestrator_started(), started("_fan_shared")]
+    shared += [task_scheduled(1, "a"), task_scheduled(2, "b")]
+    for order in ((1, 2), (2, 1)):
+        assert both(_fan_shared, shared, [task_completed(i, str(i)) for i in order]).same
+    assert both(_fan_shared, shared, [task_completed(2, "2"), task_failed(1, "boom")]).same
+    past = [orchestrator_started(), started("_fan_failing")]
+    past += [task_scheduled(i + 1, "a") for i in range(4)]
+    new = [task_completed(3, "3"), task_failed(1, "boom"), task_completed(2, "2")]
+    assert both(_fan_failing, past, new).same
+    assert both(_fan_failing, past, [*new, task_completed(4, "4")]).same
+    assert both(_fan_failing, past, [*new, task_completed(4, "4"), task_completed(4, "5")]).same

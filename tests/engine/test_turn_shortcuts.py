@@ -1,0 +1,44 @@
+"""The replay's shortcuts build what the long way builds: an action made without the class
+call, payloads decoded once and kept, the clock read from the last orchestratorStarted."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+
+from engine import payloads
+from engine.actions import SCHEDULE_TASK, Action, SourceLocation, new_action
+from engine.context import ReplayContext
+from tests.factories import orchestrator_started
+
+
+def test_new_action_is_the_class_call() -> None:
+    where = SourceLocation("app.py", 3, "orch")
+    made, called = (
+        new_action(4, SCHEDULE_TASK, "a", "1", where),
+        Action(4, SCHEDULE_TASK, "a", "1", where),
+    )
+    assert type(made) is Action and vars(made) == vars(called)
+    assert made.describe() == called.describe() and made.to_proto() == called.to_proto()
+
+
+def test_kept_payloads_are_immutable_and_equal_to_a_fresh_decode() -> None:
+    for text in ('"x"', "12", "true", "null", "-3"):
+        assert payloads.decode(text) == payloads.decode(text) == payloads._DECODER.decode(text)
+    first, second = payloads.decode("[1, 2]"), payloads.decode("[1, 2]")
+    assert first == second and first is not second  # a mutable value is never shared
+    assert math.isnan(payloads.decode("NaN"))
+    assert payloads.decode("1.5") == 1.5 and "1.5" not in payloads._DECODED  # floats: not kept
+    assert payloads.decode(" 5 ") == 5  # white space: the decoder's own way
+
+
+def test_the_clock_follows_the_last_orchestrator_started() -> None:
+    ctx = ReplayContext("i")
+    assert ctx.clock_or_none is None and ctx.clock_token is None
+    t0 = datetime(2024, 5, 1, 12, 0, 0)
+    for step in range(3):
+        msg = orchestrator_started(t0 + timedelta(seconds=step))
+        ctx.set_clock_event(msg)
+        assert ctx.clock_token == (msg.timestamp.seconds, msg.timestamp.nanos)
+        assert ctx.current_utc_datetime == t0 + timedelta(seconds=step)
+        assert ctx.clock_token == t0 + timedelta(seconds=step)
