@@ -9,7 +9,7 @@ fields. :class:`engine.context.ReplayContext` adds the SDK's ``OrchestrationCont
 from __future__ import annotations
 
 from collections.abc import Callable, Generator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from types import GeneratorType
 from typing import TYPE_CHECKING, Any
 
