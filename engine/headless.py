@@ -7,12 +7,12 @@ the frame recorder nor the stepping session (:mod:`engine.session` re-exports
 
 from __future__ import annotations
 
-import gc
 from datetime import timedelta
 from operator import methodcaller
 from typing import TYPE_CHECKING, Any
 
 from engine.actions import response_to_proto
+from engine.collector import collector_held
 from engine.defaults import DEFAULT_MAXIMUM_TIMER_INTERVAL
 from engine.errors import ReplayError, WorkItemRejected
 from engine.outcome import ReplayOutcome
@@ -54,16 +54,9 @@ def replay_request(
         if rewound is not None:
             return rewound
     code = CodeReplayer(request, app, maximum_timer_interval=maximum_timer_interval)
-    # A replay allocates many long-lived objects and few cycles: collections would only
-    # walk them again and again.
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
+    with collector_held():
         code.apply_all()
         actions = code.result_actions()
-    finally:
-        if was_enabled:
-            gc.enable()
     if len(new) > _FEW and (code.rewound or (code.stopped and _holds(new, "executionRewound"))):
         rewound = _rewind_outcome(request, completion_token)
         if rewound is not None:

@@ -8,10 +8,8 @@ screen while the rest is still being replayed in a worker thread.
 
 from __future__ import annotations
 
-import gc
 import threading
-from collections.abc import Iterable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Iterable, Sequence
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, cast
 
@@ -19,6 +17,7 @@ from engine import actions as act
 from engine import history as h
 from engine.actions import Action, SourceLocation, response_to_proto
 from engine.breakpoints import Breakpoint, event_matcher, marks_event
+from engine.collector import collector_held
 from engine.defaults import DEFAULT_MAXIMUM_TIMER_INTERVAL
 from engine.errors import ReplayError
 from engine.frames import Frame, FrameRecorder, PendingAction
@@ -42,22 +41,6 @@ def __getattr__(name: str) -> Any:
 
         return replay_request
     raise AttributeError(f"module 'engine.session' has no attribute {name!r}")
-
-
-@contextmanager
-def _no_gc_pauses() -> Iterator[None]:
-    """Hold the cyclic garbage collector off while replaying.
-
-    A replay allocates many long-lived objects (tasks, actions, recorded state) and few
-    cycles; generational collections would walk all of them again and again for nothing.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 class ReplaySession:
@@ -133,7 +116,7 @@ class ReplaySession:
 
     def advance(self, count: int | None = None) -> int:
         """Replay up to ``count`` more events (all if ``None``); returns how many are recorded."""
-        with self._lock, _no_gc_pauses():
+        with self._lock, collector_held():
             start = self.recorder.recorded
             if start == 0:
                 self._find_rewind()

@@ -17,6 +17,7 @@ from typing import Any
 
 from engine import sdk
 from engine.app_loader import load_app
+from engine.collector import collector_held
 from engine.errors import InspectorError
 from engine.headless import replay_request
 from engine.load import load_request
@@ -32,14 +33,9 @@ def run(args: argparse.Namespace) -> int:
     cycles: collections would only walk them again and again), and at the interpreter's exit
     what is still alive is frozen, so the exit does not walk it either.
     """
-    was_enabled = gc.isenabled()
-    gc.disable()
     atexit.register(_freeze_at_exit)
-    try:
+    with collector_held():
         return _run(args)
-    finally:
-        if was_enabled:
-            gc.enable()
 
 
 def _freeze_at_exit() -> None:

@@ -10,13 +10,13 @@ Both documents are described in docs/show-json.md.
 from __future__ import annotations
 
 import argparse
-import gc
 import json
 import os
 import sys
 from collections import Counter
 from typing import TYPE_CHECKING, Any, Union
 
+from engine.collector import collector_held
 from engine.event_rows import Row, event_rows, started_fields
 from engine.history import OrchestrationRequest
 from engine.history_final import FinalState
@@ -36,15 +36,8 @@ def run(args: argparse.Namespace) -> int:
     """``inspector show REQUEST [--json]``."""
     found = load_recording(args.request, getattr(args, "dialect", None))
     if isinstance(found, OrchestrationRequest):
-        # A long history's rows are many small objects and no cycles: the cyclic collector
-        # would walk them again and again for nothing.
-        was_enabled = gc.isenabled()
-        gc.disable()
-        try:
+        with collector_held():  # a long history's rows: many small objects, no cycles
             text = show_json(found) if args.json else show_text(found)
-        finally:
-            if was_enabled:
-                gc.enable()
     else:  # the other files --record writes (engine.recording loads only for them)
         from inspector.show_records import record_document, record_text
 
