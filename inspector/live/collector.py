@@ -62,11 +62,12 @@ class CollectorPacer:
         gc.set_threshold(first, second, NEVER)
 
     def stop(self) -> None:
-        """Give the full passes back to the collector (the app is closing)."""
+        """Give the full passes back to the collector, and what it froze (the app is closing)."""
         if self._every is not None:
             first, second, _ = gc.get_threshold()
             gc.set_threshold(first, second, self._every)
             self._every = None
+            gc.unfreeze()  # what the app froze must not outlive it
 
     def due(self) -> bool:
         """Whether a full pass is due: something unfroze, or the collector would have made one."""

@@ -39,6 +39,7 @@ def test_start_freezes_and_takes_the_full_passes(pacer: tuple[CollectorPacer, Cl
     p.start()  # once
     p.stop()
     assert not p.pacing and gc.get_threshold()[2] == every
+    assert gc.get_freeze_count() == 0  # what it froze goes back with the passes
 
 
 def test_an_unfreeze_is_collected_once_the_keys_are_still(

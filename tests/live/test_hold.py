@@ -85,7 +85,11 @@ async def test_hold_then_release_and_abandon(sidecar: Any, client: Any, tmp_path
                 ),
             )
             assert screen.session.request.proto.instanceId == "held-a"
-            held_number = next(n for n, r in app.items.items() if r.outcome is Outcome.HELD)
+            held_number = next(
+                n
+                for n, r in app.items.items()
+                if r.outcome is Outcome.HELD and r.event.instance_id == "held-a"
+            )
             await pilot.press("a")  # given back: the sidecar redelivers it, we serve it
             assert (await wait_async(pilot, client, "held-a")).runtime_status == COMPLETED
             await wait_for(pilot, lambda: app.items[held_number].outcome is Outcome.ABANDONED)
@@ -98,7 +102,14 @@ async def test_hold_then_release_and_abandon(sidecar: Any, client: Any, tmp_path
             await pilot.press("escape")
 
             # s saves the selected work item like --record
-            await wait_for(pilot, lambda: isinstance(app.screen, LiveScreen))
+            # with no row selected yet, s only warns: wait for the list to select one
+            await wait_for(
+                pilot,
+                lambda: (
+                    isinstance(app.screen, LiveScreen)
+                    and app.screen._selected_item() is not None
+                ),
+            )
             await pilot.press("s")
             await wait_for(pilot, lambda: list(tmp_path.glob("*.b64")))
     finally:

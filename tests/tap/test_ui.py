@@ -167,6 +167,16 @@ async def test_hold_release_and_abandon_through_the_tap(peers: Any) -> None:
                 "COMPLETED",
                 '["hello r"]',
             )
+            # the released row leaves HELD once the tap has forwarded it; wait for that, so the
+            # next hold below is the only HELD row
+            await wait_for(
+                pilot,
+                lambda: all(
+                    r.outcome is Outcome.COMPLETED
+                    for r in app.items.values()
+                    if r.is_turn and r.event.instance_id == "tui-r"
+                ),
+            )
             await pilot.press("escape")
             await wait_for(pilot, lambda: isinstance(app.screen, LiveScreen))
 
@@ -175,7 +185,11 @@ async def test_hold_release_and_abandon_through_the_tap(peers: Any) -> None:
             await pilot.press("h")
             client.schedule_new_orchestration("chain", input=["a"], instance_id="tui-a")
             await _held_screen(pilot, app)
-            held = next(n for n, r in app.items.items() if r.outcome is Outcome.HELD)
+            held = next(
+                n
+                for n, r in app.items.items()
+                if r.outcome is Outcome.HELD and r.is_turn and r.event.instance_id == "tui-a"
+            )
             await pilot.press("a")  # an abandon goes to the sidecar instead: it redelivers
             done = wait_done(client, "tui-a")
             assert (done.runtime_status.name, done.serialized_output) == (
