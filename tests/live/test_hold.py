@@ -106,8 +106,7 @@ async def test_hold_then_release_and_abandon(sidecar: Any, client: Any, tmp_path
             await wait_for(
                 pilot,
                 lambda: (
-                    isinstance(app.screen, LiveScreen)
-                    and app.screen._selected_item() is not None
+                    isinstance(app.screen, LiveScreen) and app.screen._selected_item() is not None
                 ),
             )
             await pilot.press("s")
