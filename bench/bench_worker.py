@@ -8,7 +8,11 @@ with the SDK's client and waits for all of them. Both workers run in one invocat
 side, under the same sidecar settings and warm-up; each round runs both, alternating which
 goes first, and the median and the best of the rounds are reported::
 
-    python bench/bench_worker.py [--count 500] [--rounds 3]
+    python bench/bench_worker.py [--count 500] [--rounds 3] [--baseline DIR] [--floor]
+
+``--floor`` adds a third worker that does the least a Python gRPC worker can do (canned
+answers for ``fan_out_fan_in``, no user code, no isolation, no log): the most this sidecar
+and client allow any worker, measured in the same rounds.
 """
 
 from __future__ import annotations
@@ -53,6 +57,89 @@ while not done.wait(0.5):
 w.stop()
 """
 
+_FLOOR_WORKER = """
+# The least a Python gRPC worker can do: canned answers for fan_out_fan_in computed on the
+# stream's thread, completions as futures, the five results of a fan-out sent together; no user
+# code, no isolation, no logging.
+import json, signal, sys, threading
+import grpc
+from durabletask.internal import orchestrator_service_pb2 as pb
+from durabletask.internal import orchestrator_service_pb2_grpc as stubs
+from google.protobuf import wrappers_pb2
+
+channel = grpc.insecure_channel(sys.argv[1])
+stub = stubs.TaskHubSidecarServiceStub(channel)
+stream = stub.GetWorkItems(pb.GetWorkItemsRequest())
+signal.signal(signal.SIGTERM, lambda *a: stream.cancel())
+
+
+def value(text):
+    return wrappers_pb2.StringValue(value=text)
+
+
+def turn(req):
+    results = {}
+    scheduled = 0
+    for e in (*req.pastEvents, *req.newEvents):
+        if e.HasField("taskScheduled"):
+            scheduled += 1
+        elif e.HasField("taskCompleted"):
+            results[e.taskCompleted.taskScheduledId] = json.loads(e.taskCompleted.result.value)
+    squares = [results.get(i + 1) for i in range(5)]
+    actions = []
+    if scheduled == 0:
+        for i in range(5):
+            task = pb.ScheduleTaskAction(name="square", input=value(str(i + 1)))
+            actions.append(pb.OrchestratorAction(id=i + 1, scheduleTask=task))
+    elif scheduled == 5 and len(results) == 5:
+        task = pb.ScheduleTaskAction(name="add_numbers", input=value(json.dumps(squares)))
+        actions.append(pb.OrchestratorAction(id=6, scheduleTask=task))
+    elif 6 in results:
+        done = pb.CompleteOrchestrationAction(
+            orchestrationStatus=pb.ORCHESTRATION_STATUS_COMPLETED,
+            result=value(json.dumps({"squares": squares, "sum": results[6]})),
+        )
+        actions.append(pb.OrchestratorAction(id=7, completeOrchestration=done))
+    return pb.OrchestratorResponse(instanceId=req.instanceId, actions=actions)
+
+
+def activity(req):
+    given = json.loads(req.input.value)
+    out = json.dumps(given * given if req.name == "square" else sum(given))
+    instance = req.orchestrationInstance.instanceId
+    return pb.ActivityResponse(instanceId=instance, taskId=req.taskId, result=value(out))
+
+
+held = {}
+pending = set()  # a future dropped before it is done cancels its call
+
+
+def send(future):
+    pending.add(future)
+    future.add_done_callback(pending.discard)
+
+
+try:
+    for item in stream:
+        if item.HasField("orchestratorRequest"):
+            r = turn(item.orchestratorRequest)
+            r.completionToken = item.completionToken
+            send(stub.CompleteOrchestratorTask.future(r))
+        elif item.HasField("activityRequest"):
+            r = activity(item.activityRequest)
+            r.completionToken = item.completionToken
+            # The five squares of one orchestration are sent together (one turn for all).
+            group = held.setdefault(r.instanceId, []) if item.activityRequest.taskId <= 5 else []
+            group.append(r)
+            if len(group) == 5 or item.activityRequest.taskId > 5:
+                held.pop(r.instanceId, None)
+                for r in group:
+                    send(stub.CompleteActivityTask.future(r))
+except grpc.RpcError:
+    pass
+"""
+"""``--floor``: what the sidecar and the client allow at most (see docs/worker.md)."""
+
 _QUIET = logging.getLogger("bench.client")
 _QUIET.setLevel(logging.CRITICAL)
 _QUIET.propagate = False
@@ -78,6 +165,8 @@ PROFILE_DIR: Path | None = None
 def _worker_command(kind: str, address: str) -> list[str]:
     if kind == "sdk":
         return [sys.executable, "-c", _SDK_WORKER, address]
+    if kind == "floor":
+        return [sys.executable, "-c", _FLOOR_WORKER, address]
     if PROFILE_DIR is not None:
         code = "import sys; from bench.profile_worker import run_worker; run_worker(sys.argv[1:])"
         return [sys.executable, "-c", code, address, "--app", "samples.orchestrations", *OURS_EXTRA]
@@ -232,6 +321,7 @@ NAMES = {
     "sdk": "SDK worker (TaskHubGrpcWorker)",
     "inspector": "inspector worker",
     "baseline": "baseline (--baseline)",
+    "floor": "floor (--floor, no user code)",
 }
 
 
@@ -294,6 +384,11 @@ def main(argv: list[str] | None = None) -> int:
         metavar="ARGS",
         help="extra options for inspector worker, e.g. '--max-activities 2'",
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also run a minimal worker (canned answers, no user code): the sidecar's ceiling",
+    )
     args = parser.parse_args(argv)
     OURS_EXTRA[:] = args.ours_args.split()
     kinds = ["sdk", "inspector"]
@@ -301,6 +396,8 @@ def main(argv: list[str] | None = None) -> int:
         global BASELINE
         BASELINE = args.baseline.resolve()
         kinds.append("baseline")
+    if args.floor:
+        kinds.append("floor")
     if args.profile is not None:
         global PROFILE_DIR
         PROFILE_DIR = args.profile.resolve()
