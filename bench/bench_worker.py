@@ -248,11 +248,52 @@ def _count_turns(backend: InMemoryOrchestrationBackend) -> list[int]:
     return counter
 
 
+DIAGNOSE = False
+"""``--diagnose``: after each run, how the sidecar saw the activity results arrive."""
+
+
+class _Arrivals:
+    """When each activity result reached the sidecar, and how many orchestrations were queued
+    ahead of its instance then (read from the in-memory sidecar, which is not changed)."""
+
+    def __init__(self, backend: InMemoryOrchestrationBackend) -> None:
+        self.times: dict[str, list[float]] = {}
+        self.queued: list[int] = []
+        complete = backend.CompleteActivityTask
+
+        def watched(request: Any, context: Any) -> Any:
+            if request.taskId <= FAN_OUT:
+                self.times.setdefault(request.instanceId, []).append(time.perf_counter())
+                self.queued.append(len(getattr(backend, "_orchestration_queue", ())))
+            return complete(request, context)
+
+        backend.CompleteActivityTask = watched  # type: ignore[method-assign]
+
+    def summary(self) -> str:
+        spreads = sorted(
+            (max(t) - min(t)) * 1000.0 for t in self.times.values() if len(t) == FAN_OUT
+        )
+        queued = sorted(self.queued)
+        if not spreads or not queued:
+            return "no fan-out results seen"
+
+        def pct(values: list[float] | list[int], share: float) -> float:
+            return values[int(share * (len(values) - 1))]
+
+        return (
+            f"the {FAN_OUT} results of a fan-out reached the sidecar within"
+            f" {pct(spreads, 0.5):.1f} ms (p90 {pct(spreads, 0.9):.1f});"
+            f" orchestrations queued at the sidecar when one arrived: median"
+            f" {pct(queued, 0.5):.0f}, p90 {pct(queued, 0.9):.0f}"
+        )
+
+
 def run_once(kind: str, count: int) -> Run:
     """Push ``count`` orchestrations through a fresh sidecar with one worker."""
     port = _free_port()
     backend = InMemoryOrchestrationBackend(port=port)
     turns = _count_turns(backend)
+    arrivals = _Arrivals(backend) if DIAGNOSE else None
     backend.start()
     address = f"127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -289,6 +330,8 @@ def run_once(kind: str, count: int) -> Run:
         worker_after, user_after = _tree_cpu(proc.pid)
         if statuses != {"COMPLETED": count}:
             raise SystemExit(f"{kind}: not every orchestration completed: {statuses}")
+        if arrivals is not None:
+            print(f"{kind}: {arrivals.summary()}", flush=True)
         per = 1000.0 / count
         return Run(
             count / elapsed,
@@ -389,8 +432,16 @@ def main(argv: list[str] | None = None) -> int:
         action="store_true",
         help="also run a minimal worker (canned answers, no user code): the sidecar's ceiling",
     )
+    parser.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="after each run, how close together a fan-out's results reached the sidecar and"
+        " how many orchestrations were queued there (why a burst of results can split)",
+    )
     args = parser.parse_args(argv)
     OURS_EXTRA[:] = args.ours_args.split()
+    global DIAGNOSE
+    DIAGNOSE = args.diagnose
     kinds = ["sdk", "inspector"]
     if args.baseline is not None:
         global BASELINE
