@@ -57,20 +57,10 @@ while not done.wait(0.5):
 w.stop()
 """
 
-_FLOOR_WORKER = """
-# The least a Python gRPC worker can do: canned answers for fan_out_fan_in computed on the
-# stream's thread, completions as futures, the five results of a fan-out sent together; no user
-# code, no isolation, no logging.
-import json, signal, sys, threading
-import grpc
+_CANNED = """
+import json, os, signal, sys
 from durabletask.internal import orchestrator_service_pb2 as pb
-from durabletask.internal import orchestrator_service_pb2_grpc as stubs
 from google.protobuf import wrappers_pb2
-
-channel = grpc.insecure_channel(sys.argv[1])
-stub = stubs.TaskHubSidecarServiceStub(channel)
-stream = stub.GetWorkItems(pb.GetWorkItemsRequest())
-signal.signal(signal.SIGTERM, lambda *a: stream.cancel())
 
 
 def value(text):
@@ -110,35 +100,133 @@ def activity(req):
     return pb.ActivityResponse(instanceId=instance, taskId=req.taskId, result=value(out))
 
 
+def answer(item):
+    if item.HasField("orchestratorRequest"):
+        response = turn(item.orchestratorRequest)
+    else:
+        response = activity(item.activityRequest)
+    response.completionToken = item.completionToken
+    return response
+"""
+"""Canned answers for ``fan_out_fan_in`` (the output the samples give), for the floor workers."""
+
+_SENDING = """
+import grpc
+from durabletask.internal import orchestrator_service_pb2_grpc as stubs
+
+channel = grpc.insecure_channel(sys.argv[1])
+stub = stubs.TaskHubSidecarServiceStub(channel)
+stream = stub.GetWorkItems(pb.GetWorkItemsRequest())
+signal.signal(signal.SIGTERM, lambda *a: stream.cancel())
 held = {}
 pending = set()  # a future dropped before it is done cancels its call
 
 
-def send(future):
+def call(future):
     pending.add(future)
     future.add_done_callback(pending.discard)
 
 
+def complete(response):
+    if isinstance(response, pb.OrchestratorResponse):
+        call(stub.CompleteOrchestratorTask.future(response))
+        return
+    # The five squares of one orchestration are sent together (one turn for all).
+    group = held.setdefault(response.instanceId, []) if response.taskId <= 5 else []
+    group.append(response)
+    if len(group) == 5 or response.taskId > 5:
+        held.pop(response.instanceId, None)
+        for each in group:
+            call(stub.CompleteActivityTask.future(each))
+"""
+
+_FLOOR_WORKER = (
+    _CANNED
+    + _SENDING
+    + """
+# The least a Python gRPC worker can do: answers computed on the stream's thread; no user
+# code, no isolation, no log.
 try:
     for item in stream:
-        if item.HasField("orchestratorRequest"):
-            r = turn(item.orchestratorRequest)
-            r.completionToken = item.completionToken
-            send(stub.CompleteOrchestratorTask.future(r))
-        elif item.HasField("activityRequest"):
-            r = activity(item.activityRequest)
-            r.completionToken = item.completionToken
-            # The five squares of one orchestration are sent together (one turn for all).
-            group = held.setdefault(r.instanceId, []) if item.activityRequest.taskId <= 5 else []
-            group.append(r)
-            if len(group) == 5 or item.activityRequest.taskId > 5:
-                held.pop(r.instanceId, None)
-                for r in group:
-                    send(stub.CompleteActivityTask.future(r))
+        if item.HasField("orchestratorRequest") or item.HasField("activityRequest"):
+            complete(answer(item))
 except grpc.RpcError:
     pass
 """
+)
 """``--floor``: what the sidecar and the client allow at most (see docs/worker.md)."""
+
+_PIPES_CHILD = (
+    _CANNED
+    + """
+buffer = b""
+while True:
+    while len(buffer) < 4 or len(buffer) < 4 + int.from_bytes(buffer[:4], "big"):
+        chunk = os.read(0, 65536)
+        if not chunk:
+            sys.exit(0)
+        buffer += chunk
+    size = int.from_bytes(buffer[:4], "big")
+    item, buffer = pb.WorkItem.FromString(buffer[4 : 4 + size]), buffer[4 + size :]
+    response = answer(item)
+    kind = b"T" if isinstance(response, pb.OrchestratorResponse) else b"A"
+    out = kind + response.SerializeToString()
+    os.write(1, len(out).to_bytes(4, "big") + out)
+"""
+)
+
+_PIPES_WORKER = (
+    _CANNED
+    + _SENDING
+    + f"CHILD = {_PIPES_CHILD!r}\n"
+    + """
+# The floor with isolation: each work item is written to one of two child processes' pipes
+# (round robin, without waiting), which compute the answers; one thread reads every pipe and
+# sends the completions. No timeouts, no crash handling, no log.
+import select, subprocess, threading
+
+kids = [
+    subprocess.Popen([sys.executable, "-c", CHILD], stdin=-1, stdout=-1, bufsize=0)
+    for _ in range(2)
+]
+
+
+def collect():
+    poller = select.poll()
+    buffers = {}
+    for kid in kids:
+        poller.register(kid.stdout.fileno(), select.POLLIN)
+        buffers[kid.stdout.fileno()] = b""
+    while True:
+        for fd, _ in poller.poll():
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return
+            buffer = buffers[fd] + chunk
+            while len(buffer) >= 4 and len(buffer) >= 4 + int.from_bytes(buffer[:4], "big"):
+                size = int.from_bytes(buffer[:4], "big")
+                frame, buffer = buffer[4 : 4 + size], buffer[4 + size :]
+                kind = pb.OrchestratorResponse if frame[:1] == b"T" else pb.ActivityResponse
+                complete(kind.FromString(frame[1:]))
+            buffers[fd] = buffer
+
+
+threading.Thread(target=collect, daemon=True).start()
+sent = 0
+try:
+    for item in stream:
+        if item.HasField("orchestratorRequest") or item.HasField("activityRequest"):
+            data = item.SerializeToString()
+            os.write(kids[sent % 2].stdin.fileno(), len(data).to_bytes(4, "big") + data)
+            sent += 1
+except grpc.RpcError:
+    pass
+for kid in kids:
+    kid.kill()
+    kid.wait()
+"""
+)
+"""``--floor``, second part: the floor with user processes and pipes (see docs/worker.md)."""
 
 _QUIET = logging.getLogger("bench.client")
 _QUIET.setLevel(logging.CRITICAL)
@@ -167,6 +255,8 @@ def _worker_command(kind: str, address: str) -> list[str]:
         return [sys.executable, "-c", _SDK_WORKER, address]
     if kind == "floor":
         return [sys.executable, "-c", _FLOOR_WORKER, address]
+    if kind == "floor-pipes":
+        return [sys.executable, "-c", _PIPES_WORKER, address]
     if PROFILE_DIR is not None:
         code = "import sys; from bench.profile_worker import run_worker; run_worker(sys.argv[1:])"
         return [sys.executable, "-c", code, address, "--app", "samples.orchestrations", *OURS_EXTRA]
@@ -365,6 +455,7 @@ NAMES = {
     "inspector": "inspector worker",
     "baseline": "baseline (--baseline)",
     "floor": "floor (--floor, no user code)",
+    "floor-pipes": "floor with user processes",
 }
 
 
@@ -430,7 +521,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--floor",
         action="store_true",
-        help="also run a minimal worker (canned answers, no user code): the sidecar's ceiling",
+        help="also run a minimal worker (canned answers, no user code): the sidecar's ceiling;"
+        " and the same with its answers computed in two child processes",
     )
     parser.add_argument(
         "--diagnose",
@@ -448,7 +540,7 @@ def main(argv: list[str] | None = None) -> int:
         BASELINE = args.baseline.resolve()
         kinds.append("baseline")
     if args.floor:
-        kinds.append("floor")
+        kinds += ["floor", "floor-pipes"]
     if args.profile is not None:
         global PROFILE_DIR
         PROFILE_DIR = args.profile.resolve()
