@@ -8,7 +8,11 @@ with the SDK's client and waits for all of them. Both workers run in one invocat
 side, under the same sidecar settings and warm-up; each round runs both, alternating which
 goes first, and the median and the best of the rounds are reported::
 
-    python bench/bench_worker.py [--count 500] [--rounds 3]
+    python bench/bench_worker.py [--count 500] [--rounds 3] [--baseline DIR] [--floor]
+
+``--floor`` adds a third worker that does the least a Python gRPC worker can do (canned
+answers for ``fan_out_fan_in``, no user code, no isolation, no log): the most this sidecar
+and client allow any worker, measured in the same rounds.
 """
 
 from __future__ import annotations
@@ -53,6 +57,177 @@ while not done.wait(0.5):
 w.stop()
 """
 
+_CANNED = """
+import json, os, signal, sys
+from durabletask.internal import orchestrator_service_pb2 as pb
+from google.protobuf import wrappers_pb2
+
+
+def value(text):
+    return wrappers_pb2.StringValue(value=text)
+
+
+def turn(req):
+    results = {}
+    scheduled = 0
+    for e in (*req.pastEvents, *req.newEvents):
+        if e.HasField("taskScheduled"):
+            scheduled += 1
+        elif e.HasField("taskCompleted"):
+            results[e.taskCompleted.taskScheduledId] = json.loads(e.taskCompleted.result.value)
+    squares = [results.get(i + 1) for i in range(5)]
+    actions = []
+    if scheduled == 0:
+        for i in range(5):
+            task = pb.ScheduleTaskAction(name="square", input=value(str(i + 1)))
+            actions.append(pb.OrchestratorAction(id=i + 1, scheduleTask=task))
+    elif scheduled == 5 and len(results) == 5:
+        task = pb.ScheduleTaskAction(name="add_numbers", input=value(json.dumps(squares)))
+        actions.append(pb.OrchestratorAction(id=6, scheduleTask=task))
+    elif 6 in results:
+        done = pb.CompleteOrchestrationAction(
+            orchestrationStatus=pb.ORCHESTRATION_STATUS_COMPLETED,
+            result=value(json.dumps({"squares": squares, "sum": results[6]})),
+        )
+        actions.append(pb.OrchestratorAction(id=7, completeOrchestration=done))
+    return pb.OrchestratorResponse(instanceId=req.instanceId, actions=actions)
+
+
+def activity(req):
+    given = json.loads(req.input.value)
+    out = json.dumps(given * given if req.name == "square" else sum(given))
+    instance = req.orchestrationInstance.instanceId
+    return pb.ActivityResponse(instanceId=instance, taskId=req.taskId, result=value(out))
+
+
+def answer(item):
+    if item.HasField("orchestratorRequest"):
+        response = turn(item.orchestratorRequest)
+    else:
+        response = activity(item.activityRequest)
+    response.completionToken = item.completionToken
+    return response
+"""
+"""Canned answers for ``fan_out_fan_in`` (the output the samples give), for the floor workers."""
+
+_SENDING = """
+import grpc
+from durabletask.internal import orchestrator_service_pb2_grpc as stubs
+
+channel = grpc.insecure_channel(sys.argv[1])
+stub = stubs.TaskHubSidecarServiceStub(channel)
+stream = stub.GetWorkItems(pb.GetWorkItemsRequest())
+signal.signal(signal.SIGTERM, lambda *a: stream.cancel())
+held = {}
+pending = set()  # a future dropped before it is done cancels its call
+
+
+def call(future):
+    pending.add(future)
+    future.add_done_callback(pending.discard)
+
+
+def complete(response):
+    if isinstance(response, pb.OrchestratorResponse):
+        call(stub.CompleteOrchestratorTask.future(response))
+        return
+    # The five squares of one orchestration are sent together (one turn for all).
+    group = held.setdefault(response.instanceId, []) if response.taskId <= 5 else []
+    group.append(response)
+    if len(group) == 5 or response.taskId > 5:
+        held.pop(response.instanceId, None)
+        for each in group:
+            call(stub.CompleteActivityTask.future(each))
+"""
+
+_FLOOR_WORKER = (
+    _CANNED
+    + _SENDING
+    + """
+# The least a Python gRPC worker can do: answers computed on the stream's thread; no user
+# code, no isolation, no log.
+try:
+    for item in stream:
+        if item.HasField("orchestratorRequest") or item.HasField("activityRequest"):
+            complete(answer(item))
+except grpc.RpcError:
+    pass
+"""
+)
+"""``--floor``: what the sidecar and the client allow at most (see docs/worker.md)."""
+
+_PIPES_CHILD = (
+    _CANNED
+    + """
+buffer = b""
+while True:
+    while len(buffer) < 4 or len(buffer) < 4 + int.from_bytes(buffer[:4], "big"):
+        chunk = os.read(0, 65536)
+        if not chunk:
+            sys.exit(0)
+        buffer += chunk
+    size = int.from_bytes(buffer[:4], "big")
+    item, buffer = pb.WorkItem.FromString(buffer[4 : 4 + size]), buffer[4 + size :]
+    response = answer(item)
+    kind = b"T" if isinstance(response, pb.OrchestratorResponse) else b"A"
+    out = kind + response.SerializeToString()
+    os.write(1, len(out).to_bytes(4, "big") + out)
+"""
+)
+
+_PIPES_WORKER = (
+    _CANNED
+    + _SENDING
+    + f"CHILD = {_PIPES_CHILD!r}\n"
+    + """
+# The floor with isolation: each work item is written to one of two child processes' pipes
+# (round robin, without waiting), which compute the answers; one thread reads every pipe and
+# sends the completions. No timeouts, no crash handling, no log.
+import select, subprocess, threading
+
+kids = [
+    subprocess.Popen([sys.executable, "-c", CHILD], stdin=-1, stdout=-1, bufsize=0)
+    for _ in range(2)
+]
+
+
+def collect():
+    poller = select.poll()
+    buffers = {}
+    for kid in kids:
+        poller.register(kid.stdout.fileno(), select.POLLIN)
+        buffers[kid.stdout.fileno()] = b""
+    while True:
+        for fd, _ in poller.poll():
+            chunk = os.read(fd, 65536)
+            if not chunk:
+                return
+            buffer = buffers[fd] + chunk
+            while len(buffer) >= 4 and len(buffer) >= 4 + int.from_bytes(buffer[:4], "big"):
+                size = int.from_bytes(buffer[:4], "big")
+                frame, buffer = buffer[4 : 4 + size], buffer[4 + size :]
+                kind = pb.OrchestratorResponse if frame[:1] == b"T" else pb.ActivityResponse
+                complete(kind.FromString(frame[1:]))
+            buffers[fd] = buffer
+
+
+threading.Thread(target=collect, daemon=True).start()
+sent = 0
+try:
+    for item in stream:
+        if item.HasField("orchestratorRequest") or item.HasField("activityRequest"):
+            data = item.SerializeToString()
+            os.write(kids[sent % 2].stdin.fileno(), len(data).to_bytes(4, "big") + data)
+            sent += 1
+except grpc.RpcError:
+    pass
+for kid in kids:
+    kid.kill()
+    kid.wait()
+"""
+)
+"""``--floor``, second part: the floor with user processes and pipes (see docs/worker.md)."""
+
 _QUIET = logging.getLogger("bench.client")
 _QUIET.setLevel(logging.CRITICAL)
 _QUIET.propagate = False
@@ -78,6 +253,10 @@ PROFILE_DIR: Path | None = None
 def _worker_command(kind: str, address: str) -> list[str]:
     if kind == "sdk":
         return [sys.executable, "-c", _SDK_WORKER, address]
+    if kind == "floor":
+        return [sys.executable, "-c", _FLOOR_WORKER, address]
+    if kind == "floor-pipes":
+        return [sys.executable, "-c", _PIPES_WORKER, address]
     if PROFILE_DIR is not None:
         code = "import sys; from bench.profile_worker import run_worker; run_worker(sys.argv[1:])"
         return [sys.executable, "-c", code, address, "--app", "samples.orchestrations", *OURS_EXTRA]
@@ -159,11 +338,52 @@ def _count_turns(backend: InMemoryOrchestrationBackend) -> list[int]:
     return counter
 
 
+DIAGNOSE = False
+"""``--diagnose``: after each run, how the sidecar saw the activity results arrive."""
+
+
+class _Arrivals:
+    """When each activity result reached the sidecar, and how many orchestrations were queued
+    ahead of its instance then (read from the in-memory sidecar, which is not changed)."""
+
+    def __init__(self, backend: InMemoryOrchestrationBackend) -> None:
+        self.times: dict[str, list[float]] = {}
+        self.queued: list[int] = []
+        complete = backend.CompleteActivityTask
+
+        def watched(request: Any, context: Any) -> Any:
+            if request.taskId <= FAN_OUT:
+                self.times.setdefault(request.instanceId, []).append(time.perf_counter())
+                self.queued.append(len(getattr(backend, "_orchestration_queue", ())))
+            return complete(request, context)
+
+        backend.CompleteActivityTask = watched  # type: ignore[method-assign]
+
+    def summary(self) -> str:
+        spreads = sorted(
+            (max(t) - min(t)) * 1000.0 for t in self.times.values() if len(t) == FAN_OUT
+        )
+        queued = sorted(self.queued)
+        if not spreads or not queued:
+            return "no fan-out results seen"
+
+        def pct(values: list[float] | list[int], share: float) -> float:
+            return values[int(share * (len(values) - 1))]
+
+        return (
+            f"the {FAN_OUT} results of a fan-out reached the sidecar within"
+            f" {pct(spreads, 0.5):.1f} ms (p90 {pct(spreads, 0.9):.1f});"
+            f" orchestrations queued at the sidecar when one arrived: median"
+            f" {pct(queued, 0.5):.0f}, p90 {pct(queued, 0.9):.0f}"
+        )
+
+
 def run_once(kind: str, count: int) -> Run:
     """Push ``count`` orchestrations through a fresh sidecar with one worker."""
     port = _free_port()
     backend = InMemoryOrchestrationBackend(port=port)
     turns = _count_turns(backend)
+    arrivals = _Arrivals(backend) if DIAGNOSE else None
     backend.start()
     address = f"127.0.0.1:{port}"
     env = {k: v for k, v in os.environ.items() if k != "PYTHONDONTWRITEBYTECODE"}
@@ -200,6 +420,8 @@ def run_once(kind: str, count: int) -> Run:
         worker_after, user_after = _tree_cpu(proc.pid)
         if statuses != {"COMPLETED": count}:
             raise SystemExit(f"{kind}: not every orchestration completed: {statuses}")
+        if arrivals is not None:
+            print(f"{kind}: {arrivals.summary()}", flush=True)
         per = 1000.0 / count
         return Run(
             count / elapsed,
@@ -232,6 +454,8 @@ NAMES = {
     "sdk": "SDK worker (TaskHubGrpcWorker)",
     "inspector": "inspector worker",
     "baseline": "baseline (--baseline)",
+    "floor": "floor (--floor, no user code)",
+    "floor-pipes": "floor with user processes",
 }
 
 
@@ -294,13 +518,29 @@ def main(argv: list[str] | None = None) -> int:
         metavar="ARGS",
         help="extra options for inspector worker, e.g. '--max-activities 2'",
     )
+    parser.add_argument(
+        "--floor",
+        action="store_true",
+        help="also run a minimal worker (canned answers, no user code): the sidecar's ceiling;"
+        " and the same with its answers computed in two child processes",
+    )
+    parser.add_argument(
+        "--diagnose",
+        action="store_true",
+        help="after each run, how close together a fan-out's results reached the sidecar and"
+        " how many orchestrations were queued there (why a burst of results can split)",
+    )
     args = parser.parse_args(argv)
     OURS_EXTRA[:] = args.ours_args.split()
+    global DIAGNOSE
+    DIAGNOSE = args.diagnose
     kinds = ["sdk", "inspector"]
     if args.baseline is not None:
         global BASELINE
         BASELINE = args.baseline.resolve()
         kinds.append("baseline")
+    if args.floor:
+        kinds += ["floor", "floor-pipes"]
     if args.profile is not None:
         global PROFILE_DIR
         PROFILE_DIR = args.profile.resolve()
