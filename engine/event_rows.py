@@ -27,6 +27,7 @@ from typing import Any
 from engine.failure_details import FailureDetails
 from engine.history import OrchestrationRequest
 from engine.maps import sorted_map
+from engine.proto import orchestrator_service_pb2 as pb
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 """``engine.events.EPOCH``, known here without loading the event classes (a test pins them)."""
@@ -150,23 +151,24 @@ def event_rows(request: OrchestrationRequest) -> list[Row]:
     named = scheduled.get
     rows: list[Row] = []
     append = rows.append
-    last: tuple[int, int] | None = None
+    which = pb.HistoryEvent.WhichOneof
+    last_s: int | None = None
+    last_n = 0
     ts: datetime | None = None
     for lane in (request.proto.pastEvents, request.proto.newEvents):
         for msg in lane:
-            kind = msg.WhichOneof("eventType")
+            kind = which(msg, "eventType")
             stamp = msg.timestamp  # the zero time is rare: only then is presence asked
-            key = (stamp.seconds, stamp.nanos)
-            if key != last:  # the events of a turn share their timestamp
-                if key == (0, 0):  # zero, or absent: never kept as the last key
-                    ts, last = (EPOCH if msg.HasField("timestamp") else None), None
+            s = stamp.seconds
+            n = stamp.nanos
+            if s != last_s or n != last_n:  # the events of a turn share their timestamp
+                if not s and not n:  # zero, or absent: never kept as the last time
+                    ts, last_s = (EPOCH if msg.HasField("timestamp") else None), None
                 else:
-                    ts = seen.get(key)
+                    ts = seen.get((s, n))
                     if ts is None:
-                        ts = seen[key] = EPOCH + timedelta(
-                            seconds=key[0], microseconds=key[1] // 1000
-                        )
-                    last = key
+                        ts = seen[(s, n)] = EPOCH + timedelta(0, s, n // 1000)
+                    last_s, last_n = s, n
             if kind == "orchestratorStarted" or kind == "orchestratorCompleted":
                 append((kind, msg.eventId, ts, None, None, None, ()))
             elif kind == "taskCompleted":

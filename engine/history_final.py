@@ -56,6 +56,14 @@ class _Open:
         if serial is not None:
             del self.items[serial]
 
+    def reopen(self, key: Any, item: tuple[Any, ...]) -> None:
+        """:meth:`close` ``key``, then :meth:`open` it with ``item`` (a retry reuses its id)."""
+        serial = self.live.pop(key, None)
+        if serial is not None:
+            del self.items[serial]
+        serial = self.live[key] = self._serial()
+        self.items[serial] = item
+
 
 class _Latest(Tracker):
     """A tracker keeping only the open state after the latest step (no history of it)."""

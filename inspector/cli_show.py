@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from collections import Counter
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Union
 
 from engine.collector import collector_held
@@ -121,21 +122,24 @@ def _state_lines(frame: State) -> list[str]:
 def show_text(request: OrchestrationRequest) -> str:
     """The listing: one aligned line per event, then a summary."""
     rows = event_rows(request)
-    kinds = [row[0] for row in rows]
+    kinds = list(map(itemgetter(0), rows))
     rewind = rewind_view(request.proto, kinds=kinds)
     frame = final_state(request, rows, rewind)
     dropped = set(rewind.dropped) if rewind is not None else set()
     lines = listing_lines(request, rows, dropped)
     lines.append("")
-    lines.extend(_summary_lines(request, rewind, rows, frame))
+    lines.extend(_summary_lines(request, rewind, rows, kinds, frame))
     return "\n".join(lines) + "\n"
 
 
 def _summary_lines(
-    request: OrchestrationRequest, rewind: RewindView | None, rows: list[Row], frame: State
+    request: OrchestrationRequest,
+    rewind: RewindView | None,
+    rows: list[Row],
+    kinds: list[str],
+    frame: State,
 ) -> list[str]:
     started = started_fields(rows)
-    kinds = [row[0] for row in rows]
     counts = Counter(kinds)
     n_past = request.past_count
     out = [f"instance:      {request.instance_id or '-'}"]
@@ -165,11 +169,14 @@ def _summary_lines(
 
 
 def _head_document(
-    request: OrchestrationRequest, rows: list[Row], frame: State, rewind: RewindView | None
+    request: OrchestrationRequest,
+    rows: list[Row],
+    kinds: list[str],
+    frame: State,
+    rewind: RewindView | None,
 ) -> dict[str, Any]:
     """The ``durable-inspector/show/1`` document without its ``events`` (the last key)."""
     started = started_fields(rows)
-    kinds = [row[0] for row in rows]
     n_past = request.past_count
     state = _state_document(frame)
     return {
@@ -210,9 +217,10 @@ def _rewind_document(view: RewindView | None) -> dict[str, Any] | None:
 def show_json(request: OrchestrationRequest) -> str:
     """The ``--json`` output: the document on one line, its events written row by row."""
     rows = event_rows(request)
-    rewind = rewind_view(request.proto, kinds=[row[0] for row in rows])
+    kinds = list(map(itemgetter(0), rows))
+    rewind = rewind_view(request.proto, kinds=kinds)
     frame = final_state(request, rows, rewind)
-    head = json.dumps(_head_document(request, rows, frame, rewind), ensure_ascii=False)
+    head = json.dumps(_head_document(request, rows, kinds, frame, rewind), ensure_ascii=False)
     events = ", ".join(event_texts(request, rows))
     return f'{head[:-1]}, "events": [{events}]}}\n'
 
