@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime, timezone
+from itertools import repeat
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from operator import itemgetter
 from typing import Any
 
 from engine.event_rows import EPOCH, FIELDS, Row
@@ -31,14 +33,19 @@ _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 _ISO_CACHE: dict[datetime, str] = {}
 
 
+_SECONDS = tuple(f"{s:02d}." for s in range(60))
+_MILLIS = tuple(f"{ms:03d}Z" for ms in range(1000))
+
+
 class Stamp:
     """ISO-8601 UTC text with millisecond precision (:func:`inspector.formatting.iso_ms`),
-    cached per datetime (events share them); a long history has few distinct days, and the
-    time of day is a few divisions."""
+    cached per datetime (events share them); a long history has few distinct days and
+    minutes, and a time's text is their texts and two cut-out pieces."""
 
     def __init__(self) -> None:
         self._cache: dict[datetime, str | None] = {}
         self._days: dict[int, str] = {}
+        self._minutes: dict[int, str] = {}
         self._last: datetime | None = None
         self._last_text: str | None = None
 
@@ -57,7 +64,8 @@ class Stamp:
     def texts(self, values: Iterable[datetime | None]) -> dict[datetime | None, str | None]:
         """The text of each of ``values`` (distinct ones), as calling the stamp on each gives."""
         out: dict[datetime | None, str | None] = {}
-        days = self._days
+        days, minutes = self._days, self._minutes
+        seconds, millis = _SECONDS, _MILLIS
         utc = timezone.utc
         for value in values:
             if value is None or value == EPOCH:
@@ -70,13 +78,10 @@ class Stamp:
                 if day is None:
                     day = days[since.days] = iso_ms(value)[:-13]  # "2024-01-01T"
                 s = since.seconds
-                out[value] = "%s%02d:%02d:%02d.%03dZ" % (
-                    day,
-                    s // 3600,
-                    s // 60 % 60,
-                    s % 60,
-                    since.microseconds // 1000,
-                )
+                minute = minutes.get(s // 60)
+                if minute is None:
+                    minute = minutes[s // 60] = "%02d:%02d:" % (s // 3600, s // 60 % 60)
+                out[value] = day + minute + seconds[s % 60] + millis[since.microseconds // 1000]
         return out
 
 
@@ -126,21 +131,28 @@ def _cell(text: str | None) -> str:
     return short_text(text, PAYLOAD_WIDTH)
 
 
-def listing_lines(
-    request: OrchestrationRequest, rows: list[Row], dropped: set[int] | frozenset[int]
-) -> list[str]:
-    """The header and one aligned line per event.
+def listing_text(
+    request: OrchestrationRequest,
+    rows: list[Row],
+    kinds: list[str],
+    dropped: set[int] | frozenset[int],
+) -> str:
+    """The header and one aligned line per event (``kinds``: the rows' own), each ending in a
+    newline.
 
-    Column by column: each distinct time and name is formatted once, and every line is one
-    ``%`` with the column widths in its format (the same text as ``rjust`` / ``ljust``).
+    Column by column: each distinct time, kind and name is formatted and padded once; the
+    index, lane and id cells of every line are one ``%``, and the text one join of all the
+    cells. A line ends as ``rstrip`` would end it: only its last cell, the name and payload,
+    can end in white space (a line where that cell is all white space is written whole).
     """
     n = len(rows)
     w_index = max(len("#"), len(str(n - 1)))
     if not rows:
-        return [_header(w_index, len("eventId"), len("timestamp"), len("kind"), len("name"))]
-    kinds, ids, stamps, _names, shown, payloads, _extras = zip(*rows, strict=True)
-    texts = Stamp().texts(set(stamps))
-    time_of = {ts: text or UNKNOWN for ts, text in texts.items()}
+        return _header(w_index, len("eventId"), len("timestamp"), len("kind"), len("name")) + "\n"
+    ids = list(map(itemgetter(1), rows))
+    stamps = list(map(itemgetter(2), rows))
+    shown = list(map(itemgetter(4), rows))
+    time_of = {ts: text or UNKNOWN for ts, text in Stamp().texts(set(stamps)).items()}
     name_of = {name: short_text(name, NAME_WIDTH) or "-" for name in set(shown)}
     width = PAYLOAD_WIDTH
     cells = [  # most payloads are none, or short one-line JSON shown as they are
@@ -149,44 +161,40 @@ def listing_lines(
         else p
         if p and len(p) <= width and p.isprintable() and not p[0].isalpha()
         else _cell(p)
-        for p in payloads
+        for p in map(itemgetter(5), rows)
     ]
     if request.dapr is not None:
         cells = [_dapr_note(request, i, cell) for i, cell in enumerate(cells)]
     w_id = max(len("eventId"), len(str(max(ids))), len(str(min(ids))))
     w_time = max(len("timestamp"), *map(len, time_of.values()))
-    w_kind = max(len("kind"), *map(len, set(kinds)))
+    kind_set = set(kinds)
+    w_kind = max(len("kind"), *map(len, kind_set))
     w_name = max(len("name"), *map(len, name_of.values()))
-    # Each distinct time, kind and name padded once: a line is then one % of plain fields.
     time_cell = {ts: f"{text:<{w_time}}  " for ts, text in time_of.items()}
-    kind_cell = {kind: f"{kind:<{w_kind}}  " for kind in set(kinds)}
+    kind_cell = {kind: f"{kind:<{w_kind}}  " for kind in kind_set}
     name_cell = {name: f"{text:<{w_name}}  " for name, text in name_of.items()}
-    line = f"%{w_index}d  %s  %{w_id}d  %s%s%s%s"
+    tails = list(map(str.rstrip, map(str.__add__, map(name_cell.__getitem__, shown), cells)))
     n_past = request.past_count
-    columns = (
-        range(n),
-        ["past"] * n_past + ["new "] * (n - n_past),
-        ids,
-        map(time_cell.__getitem__, stamps),
-        map(kind_cell.__getitem__, kinds),
-        map(name_cell.__getitem__, shown),
-        cells,
-    )
-    lines = [_header(w_index, w_id, w_time, w_kind, w_name)]
-    lines.extend(map(str.rstrip, map(line.__mod__, zip(*columns, strict=True))))
-    for index in dropped:
-        lane = "past" if index < n_past else "new "
-        text = line % (
-            index,
-            lane,
-            ids[index],
-            time_cell[stamps[index]],
-            kind_cell[kinds[index]],
-            name_cell[shown[index]],
-            cells[index],
-        )
-        lines[index + 1] = (text + "  (the rewind drops it)").rstrip()
-    return lines
+    numbers = [0] * (2 * n)
+    numbers[0::2] = range(n)
+    numbers[1::2] = ids
+    heads = (
+        f"%{w_index}d  past  %{w_id}d  \n" * n_past % tuple(numbers[: 2 * n_past])
+        + f"%{w_index}d  new   %{w_id}d  \n" * (n - n_past) % tuple(numbers[2 * n_past :])
+    ).split("\n")
+    pieces: list[str] = [""] * (5 * n)
+    pieces[0::5] = heads[:n]
+    pieces[1::5] = map(time_cell.__getitem__, stamps)
+    pieces[2::5] = map(kind_cell.__getitem__, kinds)
+    pieces[3::5] = tails
+    pieces[4::5] = repeat("\n", n)
+    blank = {i for i, tail in enumerate(tails) if not tail} if not all(tails) else set()
+    for index in blank | set(dropped):
+        note = "  (the rewind drops it)" if index in dropped else ""
+        at = index * 5
+        whole = pieces[at] + pieces[at + 1] + pieces[at + 2] + name_cell[shown[index]]
+        pieces[at : at + 4] = ((whole + cells[index] + note).rstrip(), "", "", "")
+    return _header(w_index, w_id, w_time, w_kind, w_name) + "\n" + "".join(pieces)
 
 
 def _header(w_index: int, w_id: int, w_time: int, w_kind: int, w_name: int) -> str:
