@@ -221,24 +221,43 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+_DIGITS = tuple(f"{d:03d}" for d in range(1000))
+
+
 class _Times:
     """A datetime's two JSON texts: the row's (milliseconds, ``null`` when unknown) and the
-    details' (full precision), cached per datetime."""
+    details' (full precision, as :func:`plain` writes it), cached per datetime; both are cut
+    from the day's and the minute's cached texts, as :class:`Stamp` writes them."""
 
     def __init__(self) -> None:
         self.stamp = Stamp()
-        self._cache: dict[datetime | None, tuple[str, str]] = {None: ("null", "null")}
-        self._last: datetime | None = None
-        self._last_texts = ("null", "null")
+        self.cache: dict[datetime | None, tuple[str, str]] = {None: ("null", "null")}
+        self._days: dict[int, str] = {}
+        self._minutes: dict[int, str] = {}
 
     def __call__(self, value: datetime | None) -> tuple[str, str]:
-        if value is self._last:
-            return self._last_texts
-        texts = self._cache.get(value)
+        texts = self.cache.get(value)
         if texts is None:
-            texts = self._cache[value] = (_text(self.stamp(value)), _text(plain(value)))
-        self._last, self._last_texts = value, texts
+            texts = self.cache[value] = self._texts(value)  # type: ignore[arg-type]
         return texts
+
+    def _texts(self, value: datetime) -> tuple[str, str]:
+        if value == EPOCH or value.tzinfo is not timezone.utc or value.year < 1000:
+            return _text(self.stamp(value)), _text(plain(value))  # isoformat pads the year
+        since = value - EPOCH
+        day = self._days.get(since.days)
+        if day is None:
+            day = self._days[since.days] = '"' + iso_ms(value)[:-13]  # '"2024-01-01T'
+        s = since.seconds
+        minute = self._minutes.get(s // 60)
+        if minute is None:
+            minute = self._minutes[s // 60] = "%02d:%02d:" % (s // 3600, s // 60 % 60)
+        base = day + minute + _DIGITS[s % 60][1:]
+        micro = since.microseconds
+        if not micro:
+            return base + '.000Z"', base + 'Z"'
+        millis = "." + _DIGITS[micro // 1000]
+        return base + millis + 'Z"', base + millis + _DIGITS[micro % 1000] + 'Z"'
 
 
 def _ref(payload: str) -> str:
@@ -252,21 +271,24 @@ def _ref(payload: str) -> str:
 def event_texts(request: OrchestrationRequest, rows: list[Row]) -> list[str]:
     """The JSON text of each event of the document's ``events`` array."""
     times = _Times()
+    cached = times.cache
     text = encode_basestring
     n_past = request.past_count
     out: list[str] = []
     append = out.append
+    last: Any = None
+    t_row = t_details = "null"
     for index, row in enumerate(rows):
         kind, eid, ts, _name, _shown, payload, extra = row
         lane = "past" if index < n_past else "new"
-        t_row, t_details = times(ts)
-        head = (
-            f'{{"index": {index}, "lane": "{lane}", "eventId": {eid}, "timestamp": {t_row}, '
-            f'"kind": "{kind}", "name": '
-        )
+        if ts is not last:  # the events of a turn share one datetime object
+            found = cached.get(ts)
+            t_row, t_details = times(ts) if found is None else found
+            last = ts
         if kind == "orchestratorStarted" or kind == "orchestratorCompleted":
             append(
-                f'{head}null, "payload": null, "details": '
+                f'{{"index": {index}, "lane": "{lane}", "eventId": {eid}, "timestamp": {t_row}, '
+                f'"kind": "{kind}", "name": null, "payload": null, "details": '
                 f'{{"event_id": {eid}, "timestamp": {t_details}}}}}'
             )
             continue
@@ -280,18 +302,20 @@ def event_texts(request: OrchestrationRequest, rows: list[Row]) -> list[str]:
             ref = _ref(payload) if payload and payload[0].isalpha() else ""
         if kind == "taskCompleted":
             append(
-                f'{head}null, "payload": {p_text}, "details": {{"event_id": {eid}, '
-                f'"timestamp": {t_details}, "task_scheduled_id": {extra[0]}, '
-                f'"result": {p_text}}}{ref}}}'
+                f'{{"index": {index}, "lane": "{lane}", "eventId": {eid}, "timestamp": {t_row}, '
+                f'"kind": "taskCompleted", "name": null, "payload": {p_text}, "details": '
+                f'{{"event_id": {eid}, "timestamp": {t_details}, "task_scheduled_id": '
+                f'{extra[0]}, "result": {p_text}}}{ref}}}'
             )
         else:
             name = text(extra[0])
             version = "null" if extra[1] is None else text(extra[1])
             tags = _dumps(extra[3]) if extra[3] else "{}"
             append(
-                f'{head}{name}, "payload": {p_text}, "details": {{"event_id": {eid}, '
-                f'"timestamp": {t_details}, "task_name": {name}, "version": {version}, '
-                f'"input": {p_text}, "tags": {tags}}}{ref}}}'
+                f'{{"index": {index}, "lane": "{lane}", "eventId": {eid}, "timestamp": {t_row}, '
+                f'"kind": "taskScheduled", "name": {name}, "payload": {p_text}, "details": '
+                f'{{"event_id": {eid}, "timestamp": {t_details}, "task_name": {name}, '
+                f'"version": {version}, "input": {p_text}, "tags": {tags}}}{ref}}}'
             )
     return out
 
