@@ -123,6 +123,15 @@ def field_names(cls: type) -> tuple[str, ...]:
 # --- the listing -------------------------------------------------------------------------------
 
 
+def _shown_cell(text: str | None) -> str:
+    """A payload's listing cell."""
+    if text is None:
+        return ""
+    if text and len(text) <= PAYLOAD_WIDTH and text.isprintable() and not text[0].isalpha():
+        return text
+    return _cell(text)
+
+
 def _cell(text: str | None) -> str:
     if not text:
         return ""
@@ -154,17 +163,6 @@ def listing_text(
     shown = list(map(itemgetter(4), rows))
     time_of = {ts: text or UNKNOWN for ts, text in Stamp().texts(set(stamps)).items()}
     name_of = {name: short_text(name, NAME_WIDTH) or "-" for name in set(shown)}
-    width = PAYLOAD_WIDTH
-    cells = [  # most payloads are none, or short one-line JSON shown as they are
-        ""
-        if p is None
-        else p
-        if p and len(p) <= width and p.isprintable() and not p[0].isalpha()
-        else _cell(p)
-        for p in map(itemgetter(5), rows)
-    ]
-    if request.dapr is not None:
-        cells = [_dapr_note(request, i, cell) for i, cell in enumerate(cells)]
     w_id = max(len("eventId"), len(str(max(ids))), len(str(min(ids))))
     w_time = max(len("timestamp"), *map(len, time_of.values()))
     kind_set = set(kinds)
@@ -173,7 +171,21 @@ def listing_text(
     time_cell = {ts: f"{text:<{w_time}}  " for ts, text in time_of.items()}
     kind_cell = {kind: f"{kind:<{w_kind}}  " for kind in kind_set}
     name_cell = {name: f"{text:<{w_name}}  " for name, text in name_of.items()}
-    tails = list(map(str.rstrip, map(str.__add__, map(name_cell.__getitem__, shown), cells)))
+    payloads = list(map(itemgetter(5), rows))
+    if request.dapr is None:
+        bare = {name: cell.rstrip() for name, cell in name_cell.items()}
+        width = PAYLOAD_WIDTH
+        tails = [  # most payloads are none, or short one-line JSON shown as they are
+            bare[name]
+            if p is None
+            else (name_cell[name] + p).rstrip()
+            if p and len(p) <= width and p.isprintable() and not p[0].isalpha()
+            else (name_cell[name] + _cell(p)).rstrip()
+            for name, p in zip(shown, payloads, strict=True)
+        ]
+    else:
+        cells = [_dapr_note(request, i, _shown_cell(p)) for i, p in enumerate(payloads)]
+        tails = [(name_cell[name] + c).rstrip() for name, c in zip(shown, cells, strict=True)]
     n_past = request.past_count
     numbers = [0] * (2 * n)
     numbers[0::2] = range(n)
@@ -193,7 +205,10 @@ def listing_text(
         note = "  (the rewind drops it)" if index in dropped else ""
         at = index * 5
         whole = pieces[at] + pieces[at + 1] + pieces[at + 2] + name_cell[shown[index]]
-        pieces[at : at + 4] = ((whole + cells[index] + note).rstrip(), "", "", "")
+        cell = _shown_cell(payloads[index])
+        if request.dapr is not None:
+            cell = _dapr_note(request, index, cell)
+        pieces[at : at + 4] = ((whole + cell + note).rstrip(), "", "", "")
     return _header(w_index, w_id, w_time, w_kind, w_name) + "\n" + "".join(pieces)
 
 
