@@ -137,11 +137,17 @@ def _completed(e: Any) -> tuple[str | None, tuple[Any, ...]]:
     return payload, (e.orchestrationStatus, result, failure)
 
 
-def event_rows(request: OrchestrationRequest) -> list[Row]:
+def event_rows(request: OrchestrationRequest, details: bool = True) -> list[Row]:
     """One row per event of ``request``, past then new (see the module's description).
 
     When the events are dataclasses already (a replay converted them), the rows are read from
     those, several times cheaper than from the messages; else from the messages.
+
+    Args:
+        request: The request.
+        details: Read a ``taskScheduled`` message's version and tags, which only the JSON
+            document shows; without them (``False``, for the listing) its ``extra`` holds
+            ``None`` and ``{}`` there.
     """
     if request.converted:
         return _rows_of(request.events)
@@ -185,13 +191,16 @@ def event_rows(request: OrchestrationRequest) -> list[Row]:
                 text = e.input.value
                 if not text and not e.HasField("input"):
                     text = None
-                tags = e.tags
-                extra = (
-                    name,
-                    e.version.value if e.HasField("version") else None,
-                    text,
-                    sorted_map(tags) if tags else {},
-                )
+                if details:
+                    tags = e.tags
+                    extra = (
+                        name,
+                        e.version.value if e.HasField("version") else None,
+                        text,
+                        sorted_map(tags) if tags else {},
+                    )
+                else:
+                    extra = (name, None, text, {})
                 append((kind, eid, ts, name, name, text, extra))
             else:
                 append(_other(kind, msg.eventId, ts, msg, times, scheduled))

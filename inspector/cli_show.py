@@ -121,7 +121,7 @@ def _state_lines(frame: State) -> list[str]:
 
 def show_text(request: OrchestrationRequest) -> str:
     """The listing: one aligned line per event, then a summary."""
-    rows = event_rows(request)
+    rows = event_rows(request, details=False)  # the listing shows no version nor tags
     kinds = list(map(itemgetter(0), rows))
     counts = Counter(kinds)
     rewind = rewind_view(request.proto, kinds=counts)

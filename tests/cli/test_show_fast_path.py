@@ -192,3 +192,19 @@ def test_zero_and_absent_timestamps_in_a_row() -> None:
     again.timestamp.SetInParent()
     again.orchestratorCompleted.SetInParent()
     _same(_wrapped(msg))
+
+
+def test_rows_without_details_leave_out_only_the_version_and_tags() -> None:
+    msg = pb.OrchestratorRequest(instanceId="details")
+    scheduled = msg.pastEvents.add(eventId=0).taskScheduled
+    scheduled.name = "a"
+    scheduled.version.value = "2"
+    scheduled.input.value = "1"
+    scheduled.tags["k"] = "v"
+    msg.pastEvents.add(eventId=-1).taskCompleted.taskScheduledId = 0
+    request = _wrapped(msg)()
+    full, bare = event_rows(request), event_rows(request, details=False)
+    assert full[0][6] == ("a", "2", "1", {"k": "v"})
+    assert bare[0][6] == ("a", None, "1", {})
+    assert [row[:6] for row in bare] == [row[:6] for row in full]
+    assert bare[1:] == full[1:]
