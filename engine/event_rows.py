@@ -145,9 +145,11 @@ def event_rows(request: OrchestrationRequest, details: bool = True) -> list[Row]
 
     Args:
         request: The request.
-        details: Read a ``taskScheduled`` message's version and tags, which only the JSON
-            document shows; without them (``False``, for the listing) its ``extra`` holds
-            ``None`` and ``{}`` there.
+        details: Read what only the JSON document shows: a ``taskScheduled`` message's
+            version and tags, and every timestamp as a datetime. Without them (``False``, for
+            the listing) such an ``extra`` holds ``None`` and ``{}`` there, and a timestamp
+            other than the zero time is its raw ``(seconds, nanos)`` (a clock token, see
+            :mod:`engine.clock`; the listing formats each distinct one once).
     """
     if request.converted:
         return _rows_of(request.events)
@@ -160,7 +162,7 @@ def event_rows(request: OrchestrationRequest, details: bool = True) -> list[Row]
     which = pb.HistoryEvent.WhichOneof
     last_s: int | None = None
     last_n = 0
-    ts: datetime | None = None
+    ts: Any = None  # a datetime, or with details=False a raw (seconds, nanos)
     for lane in (request.proto.pastEvents, request.proto.newEvents):
         for msg in lane:
             kind = which(msg, "eventType")
@@ -170,6 +172,9 @@ def event_rows(request: OrchestrationRequest, details: bool = True) -> list[Row]
             if s != last_s or n != last_n:  # the events of a turn share their timestamp
                 if not s and not n:  # zero, or absent: never kept as the last time
                     ts, last_s = (EPOCH if msg.HasField("timestamp") else None), None
+                elif not details:
+                    ts = (s, n)
+                    last_s, last_n = s, n
                 else:
                     ts = seen.get((s, n))
                     if ts is None:

@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from itertools import repeat
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from operator import itemgetter
 from typing import Any
 
-from engine.event_rows import EPOCH, FIELDS, Row
+from engine.event_rows import EPOCH, FIELDS, MAX_SECONDS, MIN_SECONDS, Row
 from engine.history import OrchestrationRequest, status_name
 from engine.payload_refs import payload_ref, shown_payload
 from inspector.formatting import UNKNOWN, iso_ms
@@ -61,17 +61,37 @@ class Stamp:
         self._last, self._last_text = value, text
         return text
 
-    def texts(self, values: Iterable[datetime | None]) -> dict[datetime | None, str | None]:
-        """The text of each of ``values`` (distinct ones), as calling the stamp on each gives."""
-        out: dict[datetime | None, str | None] = {}
+    def texts(self, values: Iterable[Any]) -> dict[Any, str | None]:
+        """The text of each of ``values`` (distinct ones), as calling the stamp on each gives;
+        a value may also be a raw ``(seconds, nanos)`` (see :func:`engine.event_rows.
+        event_rows`), written as the datetime it stands for."""
+        out: dict[Any, str | None] = {}
         days, minutes = self._days, self._minutes
         seconds, millis = _SECONDS, _MILLIS
         utc = timezone.utc
-        for value in values:
+        for key in values:
+            value = key
+            if type(key) is tuple:
+                s, nanos = key
+                if not (MIN_SECONDS <= s <= MAX_SECONDS and 0 <= nanos < 1_000_000_000):
+                    value = EPOCH + timedelta(0, s, nanos // 1000)  # as a datetime row holds it
+                elif not s and nanos < 1000:
+                    out[key] = None  # the zero time, to the microsecond
+                    continue
+                else:
+                    day_number, s = divmod(s, 86_400)
+                    day = days.get(day_number)
+                    if day is None:
+                        day = days[day_number] = iso_ms(EPOCH + timedelta(day_number))[:-13]
+                    minute = minutes.get(s // 60)
+                    if minute is None:
+                        minute = minutes[s // 60] = "%02d:%02d:" % (s // 3600, s // 60 % 60)
+                    out[key] = day + minute + seconds[s % 60] + millis[nanos // 1_000_000]
+                    continue
             if value is None or value == EPOCH:
-                out[value] = None
+                out[key] = None
             elif value.tzinfo is not utc:
-                out[value] = iso_ms(value)
+                out[key] = iso_ms(value)
             else:
                 since = value - EPOCH
                 day = days.get(since.days)
@@ -81,7 +101,7 @@ class Stamp:
                 minute = minutes.get(s // 60)
                 if minute is None:
                     minute = minutes[s // 60] = "%02d:%02d:" % (s // 3600, s // 60 % 60)
-                out[value] = day + minute + seconds[s % 60] + millis[since.microseconds // 1000]
+                out[key] = day + minute + seconds[s % 60] + millis[since.microseconds // 1000]
         return out
 
 

@@ -81,6 +81,7 @@ def _same(load: Callable[[], OrchestrationRequest]) -> None:
         )
         return
     assert _fields(final_state(request, rows)) == _fields(frame)
+    assert _fields(final_state(request, event_rows(request, details=False))) == _fields(frame)
     converted = load()
     assert converted.events is not None
     assert _fields(final_state(converted, event_rows(converted))) == _fields(frame)
