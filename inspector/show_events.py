@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable
 from datetime import datetime, timedelta, timezone
-from itertools import repeat
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
 from operator import itemgetter
 from typing import Any
@@ -210,26 +209,27 @@ def listing_text(
     numbers = [0] * (2 * n)
     numbers[0::2] = range(n)
     numbers[1::2] = ids
+    # Each line's index, lane and id cells, after the line end before it (split at NULs).
     heads = (
-        f"%{w_index}d  past  %{w_id}d  \n" * n_past % tuple(numbers[: 2 * n_past])
-        + f"%{w_index}d  new   %{w_id}d  \n" * (n - n_past) % tuple(numbers[2 * n_past :])
-    ).split("\n")
-    pieces: list[str] = [""] * (5 * n)
-    pieces[0::5] = heads[:n]
-    pieces[1::5] = map(time_cell.__getitem__, stamps)
-    pieces[2::5] = map(kind_cell.__getitem__, kinds)
-    pieces[3::5] = tails
-    pieces[4::5] = repeat("\n", n)
+        f"\n%{w_index}d  past  %{w_id}d  \0" * n_past % tuple(numbers[: 2 * n_past])
+        + f"\n%{w_index}d  new   %{w_id}d  \0" * (n - n_past) % tuple(numbers[2 * n_past :])
+    ).split("\0")
+    pieces: list[str] = [""] * (4 * n)
+    pieces[0::4] = heads[:n]
+    pieces[1::4] = map(time_cell.__getitem__, stamps)
+    pieces[2::4] = map(kind_cell.__getitem__, kinds)
+    pieces[3::4] = tails
     blank = {i for i, tail in enumerate(tails) if not tail} if not all(tails) else set()
     for index in blank | set(dropped):
         note = "  (the rewind drops it)" if index in dropped else ""
-        at = index * 5
+        at = index * 4
         whole = pieces[at] + pieces[at + 1] + pieces[at + 2] + name_cell[shown[index]]
         cell = _shown_cell(payloads[index])
         if request.dapr is not None:
             cell = _dapr_note(request, index, cell)
         pieces[at : at + 4] = ((whole + cell + note).rstrip(), "", "", "")
-    return _header(w_index, w_id, w_time, w_kind, w_name) + "\n" + "".join(pieces)
+    pieces.append("\n")
+    return _header(w_index, w_id, w_time, w_kind, w_name) + "".join(pieces)
 
 
 def _header(w_index: int, w_id: int, w_time: int, w_kind: int, w_name: int) -> str:
