@@ -27,6 +27,7 @@ from typing import Any
 from engine.failure_details import FailureDetails
 from engine.history import OrchestrationRequest
 from engine.maps import sorted_map
+from engine.proto import orchestrator_service_pb2 as pb
 
 EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 """``engine.events.EPOCH``, known here without loading the event classes (a test pins them)."""
@@ -136,11 +137,19 @@ def _completed(e: Any) -> tuple[str | None, tuple[Any, ...]]:
     return payload, (e.orchestrationStatus, result, failure)
 
 
-def event_rows(request: OrchestrationRequest) -> list[Row]:
+def event_rows(request: OrchestrationRequest, details: bool = True) -> list[Row]:
     """One row per event of ``request``, past then new (see the module's description).
 
     When the events are dataclasses already (a replay converted them), the rows are read from
     those, several times cheaper than from the messages; else from the messages.
+
+    Args:
+        request: The request.
+        details: Read what only the JSON document shows: a ``taskScheduled`` message's
+            version and tags, and every timestamp as a datetime. Without them (``False``, for
+            the listing) such an ``extra`` holds ``None`` and ``{}`` there, and a timestamp
+            other than the zero time is its raw ``(seconds, nanos)`` (a clock token, see
+            :mod:`engine.clock`; the listing formats each distinct one once).
     """
     if request.converted:
         return _rows_of(request.events)
@@ -150,23 +159,27 @@ def event_rows(request: OrchestrationRequest) -> list[Row]:
     named = scheduled.get
     rows: list[Row] = []
     append = rows.append
-    last: tuple[int, int] | None = None
-    ts: datetime | None = None
+    which = pb.HistoryEvent.WhichOneof
+    last_s: int | None = None
+    last_n = 0
+    ts: Any = None  # a datetime, or with details=False a raw (seconds, nanos)
     for lane in (request.proto.pastEvents, request.proto.newEvents):
         for msg in lane:
-            kind = msg.WhichOneof("eventType")
+            kind = which(msg, "eventType")
             stamp = msg.timestamp  # the zero time is rare: only then is presence asked
-            key = (stamp.seconds, stamp.nanos)
-            if key != last:  # the events of a turn share their timestamp
-                if key == (0, 0):  # zero, or absent: never kept as the last key
-                    ts, last = (EPOCH if msg.HasField("timestamp") else None), None
+            s = stamp.seconds
+            n = stamp.nanos
+            if s != last_s or n != last_n:  # the events of a turn share their timestamp
+                if not s and not n:  # zero, or absent: never kept as the last time
+                    ts, last_s = (EPOCH if msg.HasField("timestamp") else None), None
+                elif not details:
+                    ts = (s, n)
+                    last_s, last_n = s, n
                 else:
-                    ts = seen.get(key)
+                    ts = seen.get((s, n))
                     if ts is None:
-                        ts = seen[key] = EPOCH + timedelta(
-                            seconds=key[0], microseconds=key[1] // 1000
-                        )
-                    last = key
+                        ts = seen[(s, n)] = EPOCH + timedelta(0, s, n // 1000)
+                    last_s, last_n = s, n
             if kind == "orchestratorStarted" or kind == "orchestratorCompleted":
                 append((kind, msg.eventId, ts, None, None, None, ()))
             elif kind == "taskCompleted":
@@ -183,13 +196,16 @@ def event_rows(request: OrchestrationRequest) -> list[Row]:
                 text = e.input.value
                 if not text and not e.HasField("input"):
                     text = None
-                tags = e.tags
-                extra = (
-                    name,
-                    e.version.value if e.HasField("version") else None,
-                    text,
-                    sorted_map(tags) if tags else {},
-                )
+                if details:
+                    tags = e.tags
+                    extra = (
+                        name,
+                        e.version.value if e.HasField("version") else None,
+                        text,
+                        sorted_map(tags) if tags else {},
+                    )
+                else:
+                    extra = (name, None, text, {})
                 append((kind, eid, ts, name, name, text, extra))
             else:
                 append(_other(kind, msg.eventId, ts, msg, times, scheduled))

@@ -16,10 +16,32 @@ from itertools import count
 from typing import Any, NamedTuple
 
 from engine.failure_details import FailureDetails
-from engine.frames import BOOKKEEPING, BufferedEvent, OpenTask
 from engine.history import OrchestrationRequest
 from engine.history_replay import HistoryReplayer
 from engine.tracker import Tracker
+
+BOOKKEEPING = frozenset({"orchestratorStarted", "orchestratorCompleted"})
+"""``engine.frames.BOOKKEEPING``: turn bookkeeping a suspended orchestration holds back, not
+buffered work (known here without loading the frame recorder; a test pins them equal)."""
+
+
+class OpenTask(NamedTuple):
+    """Something the orchestration waits on: the fields of ``engine.frames.OpenTask``."""
+
+    id: int
+    kind: str
+    name: str
+    origin: Any
+    opened_at: int
+
+
+class BufferedEvent(NamedTuple):
+    """An event that arrived with no one waiting: the fields of
+    ``engine.frames.BufferedEvent``."""
+
+    name: str
+    data: str | None
+    received_at: int
 
 
 class FinalState(NamedTuple):
@@ -55,6 +77,14 @@ class _Open:
         serial = self.live.pop(key, None)
         if serial is not None:
             del self.items[serial]
+
+    def reopen(self, key: Any, item: tuple[Any, ...]) -> None:
+        """:meth:`close` ``key``, then :meth:`open` it with ``item`` (a retry reuses its id)."""
+        serial = self.live.pop(key, None)
+        if serial is not None:
+            del self.items[serial]
+        serial = self.live[key] = self._serial()
+        self.items[serial] = item
 
 
 class _Latest(Tracker):

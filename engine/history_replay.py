@@ -175,33 +175,43 @@ class HistoryReplayer:
         state as their handlers (the notes aside: only the last state is read); any other,
         and every event while suspended or of a Dapr request, goes through :meth:`_process`.
         """
-        tasks = tracker.tasks
-        open_ids = self._open_ids
         process, event_at = self._process, self.event_at
-        general = self._dapr is not None
+        if self._dapr is not None:
+            for index in range(len(rows)):
+                self._index = tracker.step = index
+                self.processed = process(event_at(index))
+            self._index = len(rows) - 1
+            return
+        reopen, close = tracker.tasks.reopen, tracker.tasks.close
+        opened, closed = self._open_ids.add, self._open_ids.discard
+        clock, suspended = self.clock_token, self.suspended
         for index, row in enumerate(rows):
             kind = row[0]
-            if general or self.suspended:
-                kind = None
-            if kind == "orchestratorStarted":
-                if row[2] is not None:
-                    self.clock_token = row[2]
-            elif kind == "orchestratorCompleted":
+            if suspended:
                 pass
-            elif kind == "taskScheduled" and row[1] >= -1:  # as _open (no label below -1)
-                tasks.close(row[1])
-                tasks.open(row[1], (row[1], "activity", row[6][0], None, index))
-                open_ids.add(row[1])
+            elif kind == "orchestratorStarted":
+                if row[2] is not None:
+                    clock = row[2]
+                continue
+            elif kind == "orchestratorCompleted":
+                continue
             elif kind == "taskCompleted":  # as _close
-                task_id = row[6][0]
-                tasks.close(task_id)
-                open_ids.discard(task_id)
+                close(row[6][0])
+                closed(row[6][0])
+                continue
+            elif kind == "taskScheduled" and row[1] >= -1:  # as _open (no label below -1)
+                reopen(row[1], (row[1], "activity", row[6][0], None, index))
+                opened(row[1])
+                continue
             elif kind == "executionStarted":
                 if self._status in ("PENDING", "CONTINUED_AS_NEW"):
                     self._status = "RUNNING"
-            else:
-                self._index = tracker.step = index
-                self.processed = process(event_at(index))
+                continue
+            self.clock_token = clock
+            self._index = tracker.step = index
+            self.processed = process(event_at(index))
+            clock, suspended = self.clock_token, self.suspended
+        self.clock_token = clock
         self._index = len(rows) - 1
 
     @property

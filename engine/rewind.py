@@ -13,7 +13,6 @@ rewound event only wakes up a normal replay.
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from itertools import chain
@@ -72,7 +71,11 @@ def rewind_history(
         for e in events
         if e.HasField("subOrchestrationInstanceFailed")
     )
-    fresh = execution_id or uuid.uuid4().hex
+    if not execution_id:
+        import uuid  # loaded for a rewind turn only (it costs show and replay start-up time)
+
+        execution_id = uuid.uuid4().hex
+    fresh = execution_id
     history: list[pb.HistoryEvent] = []
     for event in events:
         if not _kept(event, failed):

@@ -14,6 +14,7 @@ import json
 import os
 import sys
 from collections import Counter
+from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Union
 
 from engine.collector import collector_held
@@ -24,7 +25,7 @@ from engine.history_final import final_state as _final_state
 from engine.load import load_recording
 from engine.payload_refs import payload_ref
 from engine.rewind import RewindView, rewind_view
-from inspector.show_events import PAYLOAD_WIDTH, event_texts, listing_lines
+from inspector.show_events import PAYLOAD_WIDTH, event_texts, listing_text
 from inspector.show_events import plain as _plain
 from inspector.text import short_text
 
@@ -120,23 +121,27 @@ def _state_lines(frame: State) -> list[str]:
 
 def show_text(request: OrchestrationRequest) -> str:
     """The listing: one aligned line per event, then a summary."""
-    rows = event_rows(request)
-    kinds = [row[0] for row in rows]
-    rewind = rewind_view(request.proto, kinds=kinds)
+    rows = event_rows(request, details=False)  # the listing shows no version nor tags
+    kinds = list(map(itemgetter(0), rows))
+    counts = Counter(kinds)
+    rewind = rewind_view(request.proto, kinds=counts)
     frame = final_state(request, rows, rewind)
     dropped = set(rewind.dropped) if rewind is not None else set()
-    lines = listing_lines(request, rows, dropped)
-    lines.append("")
-    lines.extend(_summary_lines(request, rewind, rows, frame))
-    return "\n".join(lines) + "\n"
+    listing = listing_text(request, rows, kinds, dropped)
+    summary = "\n".join(_summary_lines(request, rewind, rows, counts, frame))
+    return f"{listing}\n{summary}\n"
 
 
 def _summary_lines(
-    request: OrchestrationRequest, rewind: RewindView | None, rows: list[Row], frame: State
+    request: OrchestrationRequest,
+    rewind: RewindView | None,
+    rows: list[Row],
+    counts: Counter[str],
+    frame: State,
 ) -> list[str]:
+    """The summary's lines (``counts``: how many events of each kind ``rows`` hold)."""
     started = started_fields(rows)
-    kinds = [row[0] for row in rows]
-    counts = Counter(kinds)
+    total = len(rows)
     n_past = request.past_count
     out = [f"instance:      {request.instance_id or '-'}"]
     if request.dapr is not None:
@@ -157,7 +162,7 @@ def _summary_lines(
     out.extend(_state_lines(frame))
     if rewind is not None:
         out.extend(f"{label + ':':<15}{text}" for label, text in rewind.rows())
-    out.append(f"events:        {len(kinds)} ({n_past} past, {len(kinds) - n_past} new)")
+    out.append(f"events:        {total} ({n_past} past, {total - n_past} new)")
     width = max((len(kind) for kind in counts), default=0)
     for kind, count in sorted(counts.items(), key=lambda kv: (-kv[1], kv[0])):
         out.append(f"  {kind:<{width}}  {count}")
@@ -165,11 +170,14 @@ def _summary_lines(
 
 
 def _head_document(
-    request: OrchestrationRequest, rows: list[Row], frame: State, rewind: RewindView | None
+    request: OrchestrationRequest,
+    rows: list[Row],
+    counts: Counter[str],
+    frame: State,
+    rewind: RewindView | None,
 ) -> dict[str, Any]:
     """The ``durable-inspector/show/1`` document without its ``events`` (the last key)."""
     started = started_fields(rows)
-    kinds = [row[0] for row in rows]
     n_past = request.past_count
     state = _state_document(frame)
     return {
@@ -186,10 +194,10 @@ def _head_document(
         "state": state,
         "rewind": _rewind_document(rewind),
         "counts": {
-            "total": len(kinds),
+            "total": len(rows),
             "past": n_past,
-            "new": len(kinds) - n_past,
-            "byKind": dict(sorted(Counter(kinds).items())),
+            "new": len(rows) - n_past,
+            "byKind": dict(sorted(counts.items())),
         },
     }
 
@@ -210,9 +218,10 @@ def _rewind_document(view: RewindView | None) -> dict[str, Any] | None:
 def show_json(request: OrchestrationRequest) -> str:
     """The ``--json`` output: the document on one line, its events written row by row."""
     rows = event_rows(request)
-    rewind = rewind_view(request.proto, kinds=[row[0] for row in rows])
+    counts = Counter(map(itemgetter(0), rows))
+    rewind = rewind_view(request.proto, kinds=counts)
     frame = final_state(request, rows, rewind)
-    head = json.dumps(_head_document(request, rows, frame, rewind), ensure_ascii=False)
+    head = json.dumps(_head_document(request, rows, counts, frame, rewind), ensure_ascii=False)
     events = ", ".join(event_texts(request, rows))
     return f'{head[:-1]}, "events": [{events}]}}\n'
 

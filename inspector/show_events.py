@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
+from operator import itemgetter
 from typing import Any
 
-from engine.event_rows import EPOCH, FIELDS, Row
+from engine.event_rows import EPOCH, FIELDS, MAX_SECONDS, MIN_SECONDS, Row
 from engine.history import OrchestrationRequest, status_name
 from engine.payload_refs import payload_ref, shown_payload
 from inspector.formatting import UNKNOWN, iso_ms
@@ -31,14 +32,19 @@ _FIELD_NAMES: dict[type, tuple[str, ...]] = {}
 _ISO_CACHE: dict[datetime, str] = {}
 
 
+_SECONDS = tuple(f"{s:02d}." for s in range(60))
+_MILLIS = tuple(f"{ms:03d}Z" for ms in range(1000))
+
+
 class Stamp:
     """ISO-8601 UTC text with millisecond precision (:func:`inspector.formatting.iso_ms`),
-    cached per datetime (events share them); a long history has few distinct days, and the
-    time of day is a few divisions."""
+    cached per datetime (events share them); a long history has few distinct days and
+    minutes, and a time's text is their texts and two cut-out pieces."""
 
     def __init__(self) -> None:
         self._cache: dict[datetime, str | None] = {}
         self._days: dict[int, str] = {}
+        self._minutes: dict[int, str] = {}
         self._last: datetime | None = None
         self._last_text: str | None = None
 
@@ -54,29 +60,47 @@ class Stamp:
         self._last, self._last_text = value, text
         return text
 
-    def texts(self, values: Iterable[datetime | None]) -> dict[datetime | None, str | None]:
-        """The text of each of ``values`` (distinct ones), as calling the stamp on each gives."""
-        out: dict[datetime | None, str | None] = {}
-        days = self._days
+    def texts(self, values: Iterable[Any]) -> dict[Any, str | None]:
+        """The text of each of ``values`` (distinct ones), as calling the stamp on each gives;
+        a value may also be a raw ``(seconds, nanos)`` (see :func:`engine.event_rows.
+        event_rows`), written as the datetime it stands for."""
+        out: dict[Any, str | None] = {}
+        days, minutes = self._days, self._minutes
+        seconds, millis = _SECONDS, _MILLIS
         utc = timezone.utc
-        for value in values:
+        for key in values:
+            value = key
+            if type(key) is tuple:
+                s, nanos = key
+                if not (MIN_SECONDS <= s <= MAX_SECONDS and 0 <= nanos < 1_000_000_000):
+                    value = EPOCH + timedelta(0, s, nanos // 1000)  # as a datetime row holds it
+                elif not s and nanos < 1000:
+                    out[key] = None  # the zero time, to the microsecond
+                    continue
+                else:
+                    day_number, s = divmod(s, 86_400)
+                    day = days.get(day_number)
+                    if day is None:
+                        day = days[day_number] = iso_ms(EPOCH + timedelta(day_number))[:-13]
+                    minute = minutes.get(s // 60)
+                    if minute is None:
+                        minute = minutes[s // 60] = "%02d:%02d:" % (s // 3600, s // 60 % 60)
+                    out[key] = day + minute + seconds[s % 60] + millis[nanos // 1_000_000]
+                    continue
             if value is None or value == EPOCH:
-                out[value] = None
+                out[key] = None
             elif value.tzinfo is not utc:
-                out[value] = iso_ms(value)
+                out[key] = iso_ms(value)
             else:
                 since = value - EPOCH
                 day = days.get(since.days)
                 if day is None:
                     day = days[since.days] = iso_ms(value)[:-13]  # "2024-01-01T"
                 s = since.seconds
-                out[value] = "%s%02d:%02d:%02d.%03dZ" % (
-                    day,
-                    s // 3600,
-                    s // 60 % 60,
-                    s % 60,
-                    since.microseconds // 1000,
-                )
+                minute = minutes.get(s // 60)
+                if minute is None:
+                    minute = minutes[s // 60] = "%02d:%02d:" % (s // 3600, s // 60 % 60)
+                out[key] = day + minute + seconds[s % 60] + millis[since.microseconds // 1000]
         return out
 
 
@@ -118,6 +142,15 @@ def field_names(cls: type) -> tuple[str, ...]:
 # --- the listing -------------------------------------------------------------------------------
 
 
+def _shown_cell(text: str | None) -> str:
+    """A payload's listing cell."""
+    if text is None:
+        return ""
+    if text and len(text) <= PAYLOAD_WIDTH and text.isprintable() and not text[0].isalpha():
+        return text
+    return _cell(text)
+
+
 def _cell(text: str | None) -> str:
     if not text:
         return ""
@@ -126,67 +159,77 @@ def _cell(text: str | None) -> str:
     return short_text(text, PAYLOAD_WIDTH)
 
 
-def listing_lines(
-    request: OrchestrationRequest, rows: list[Row], dropped: set[int] | frozenset[int]
-) -> list[str]:
-    """The header and one aligned line per event.
+def listing_text(
+    request: OrchestrationRequest,
+    rows: list[Row],
+    kinds: list[str],
+    dropped: set[int] | frozenset[int],
+) -> str:
+    """The header and one aligned line per event (``kinds``: the rows' own), each ending in a
+    newline.
 
-    Column by column: each distinct time and name is formatted once, and every line is one
-    ``%`` with the column widths in its format (the same text as ``rjust`` / ``ljust``).
+    Column by column: each distinct time, kind and name is formatted and padded once; the
+    index, lane and id cells of every line are one ``%``, and the text one join of all the
+    cells. A line ends as ``rstrip`` would end it: only its last cell, the name and payload,
+    can end in white space (a line where that cell is all white space is written whole).
     """
     n = len(rows)
     w_index = max(len("#"), len(str(n - 1)))
     if not rows:
-        return [_header(w_index, len("eventId"), len("timestamp"), len("kind"), len("name"))]
-    kinds, ids, stamps, _names, shown, payloads, _extras = zip(*rows, strict=True)
-    texts = Stamp().texts(set(stamps))
-    time_of = {ts: text or UNKNOWN for ts, text in texts.items()}
+        return _header(w_index, len("eventId"), len("timestamp"), len("kind"), len("name")) + "\n"
+    ids = list(map(itemgetter(1), rows))
+    stamps = list(map(itemgetter(2), rows))
+    shown = list(map(itemgetter(4), rows))
+    time_of = {ts: text or UNKNOWN for ts, text in Stamp().texts(set(stamps)).items()}
     name_of = {name: short_text(name, NAME_WIDTH) or "-" for name in set(shown)}
-    width = PAYLOAD_WIDTH
-    cells = [  # most payloads are none, or short one-line JSON shown as they are
-        ""
-        if p is None
-        else p
-        if p and len(p) <= width and p.isprintable() and not p[0].isalpha()
-        else _cell(p)
-        for p in payloads
-    ]
-    if request.dapr is not None:
-        cells = [_dapr_note(request, i, cell) for i, cell in enumerate(cells)]
     w_id = max(len("eventId"), len(str(max(ids))), len(str(min(ids))))
     w_time = max(len("timestamp"), *map(len, time_of.values()))
-    w_kind = max(len("kind"), *map(len, set(kinds)))
+    kind_set = set(kinds)
+    w_kind = max(len("kind"), *map(len, kind_set))
     w_name = max(len("name"), *map(len, name_of.values()))
-    # Each distinct time, kind and name padded once: a line is then one % of plain fields.
     time_cell = {ts: f"{text:<{w_time}}  " for ts, text in time_of.items()}
-    kind_cell = {kind: f"{kind:<{w_kind}}  " for kind in set(kinds)}
+    kind_cell = {kind: f"{kind:<{w_kind}}  " for kind in kind_set}
     name_cell = {name: f"{text:<{w_name}}  " for name, text in name_of.items()}
-    line = f"%{w_index}d  %s  %{w_id}d  %s%s%s%s"
+    payloads = list(map(itemgetter(5), rows))
+    if request.dapr is None:
+        bare = {name: cell.rstrip() for name, cell in name_cell.items()}
+        width = PAYLOAD_WIDTH
+        tails = [  # most payloads are none, or short one-line JSON shown as they are
+            bare[name]
+            if p is None
+            else (name_cell[name] + p).rstrip()
+            if p and len(p) <= width and p.isprintable() and not p[0].isalpha()
+            else (name_cell[name] + _cell(p)).rstrip()
+            for name, p in zip(shown, payloads, strict=True)
+        ]
+    else:
+        cells = [_dapr_note(request, i, _shown_cell(p)) for i, p in enumerate(payloads)]
+        tails = [(name_cell[name] + c).rstrip() for name, c in zip(shown, cells, strict=True)]
     n_past = request.past_count
-    columns = (
-        range(n),
-        ["past"] * n_past + ["new "] * (n - n_past),
-        ids,
-        map(time_cell.__getitem__, stamps),
-        map(kind_cell.__getitem__, kinds),
-        map(name_cell.__getitem__, shown),
-        cells,
-    )
-    lines = [_header(w_index, w_id, w_time, w_kind, w_name)]
-    lines.extend(map(str.rstrip, map(line.__mod__, zip(*columns, strict=True))))
-    for index in dropped:
-        lane = "past" if index < n_past else "new "
-        text = line % (
-            index,
-            lane,
-            ids[index],
-            time_cell[stamps[index]],
-            kind_cell[kinds[index]],
-            name_cell[shown[index]],
-            cells[index],
-        )
-        lines[index + 1] = (text + "  (the rewind drops it)").rstrip()
-    return lines
+    numbers = [0] * (2 * n)
+    numbers[0::2] = range(n)
+    numbers[1::2] = ids
+    # Each line's index, lane and id cells, after the line end before it (split at NULs).
+    heads = (
+        f"\n%{w_index}d  past  %{w_id}d  \0" * n_past % tuple(numbers[: 2 * n_past])
+        + f"\n%{w_index}d  new   %{w_id}d  \0" * (n - n_past) % tuple(numbers[2 * n_past :])
+    ).split("\0")
+    pieces: list[str] = [""] * (4 * n)
+    pieces[0::4] = heads[:n]
+    pieces[1::4] = map(time_cell.__getitem__, stamps)
+    pieces[2::4] = map(kind_cell.__getitem__, kinds)
+    pieces[3::4] = tails
+    blank = {i for i, tail in enumerate(tails) if not tail} if not all(tails) else set()
+    for index in blank | set(dropped):
+        note = "  (the rewind drops it)" if index in dropped else ""
+        at = index * 4
+        whole = pieces[at] + pieces[at + 1] + pieces[at + 2] + name_cell[shown[index]]
+        cell = _shown_cell(payloads[index])
+        if request.dapr is not None:
+            cell = _dapr_note(request, index, cell)
+        pieces[at : at + 4] = ((whole + cell + note).rstrip(), "", "", "")
+    pieces.append("\n")
+    return _header(w_index, w_id, w_time, w_kind, w_name) + "".join(pieces)
 
 
 def _header(w_index: int, w_id: int, w_time: int, w_kind: int, w_name: int) -> str:
@@ -213,24 +256,43 @@ def _dumps(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False)
 
 
+_DIGITS = tuple(f"{d:03d}" for d in range(1000))
+
+
 class _Times:
     """A datetime's two JSON texts: the row's (milliseconds, ``null`` when unknown) and the
-    details' (full precision), cached per datetime."""
+    details' (full precision, as :func:`plain` writes it), cached per datetime; both are cut
+    from the day's and the minute's cached texts, as :class:`Stamp` writes them."""
 
     def __init__(self) -> None:
         self.stamp = Stamp()
-        self._cache: dict[datetime | None, tuple[str, str]] = {None: ("null", "null")}
-        self._last: datetime | None = None
-        self._last_texts = ("null", "null")
+        self.cache: dict[datetime | None, tuple[str, str]] = {None: ("null", "null")}
+        self._days: dict[int, str] = {}
+        self._minutes: dict[int, str] = {}
 
     def __call__(self, value: datetime | None) -> tuple[str, str]:
-        if value is self._last:
-            return self._last_texts
-        texts = self._cache.get(value)
+        texts = self.cache.get(value)
         if texts is None:
-            texts = self._cache[value] = (_text(self.stamp(value)), _text(plain(value)))
-        self._last, self._last_texts = value, texts
+            texts = self.cache[value] = self._texts(value)  # type: ignore[arg-type]
         return texts
+
+    def _texts(self, value: datetime) -> tuple[str, str]:
+        if value == EPOCH or value.tzinfo is not timezone.utc or value.year < 1000:
+            return _text(self.stamp(value)), _text(plain(value))  # isoformat pads the year
+        since = value - EPOCH
+        day = self._days.get(since.days)
+        if day is None:
+            day = self._days[since.days] = '"' + iso_ms(value)[:-13]  # '"2024-01-01T'
+        s = since.seconds
+        minute = self._minutes.get(s // 60)
+        if minute is None:
+            minute = self._minutes[s // 60] = "%02d:%02d:" % (s // 3600, s // 60 % 60)
+        base = day + minute + _DIGITS[s % 60][1:]
+        micro = since.microseconds
+        if not micro:
+            return base + '.000Z"', base + 'Z"'
+        millis = "." + _DIGITS[micro // 1000]
+        return base + millis + 'Z"', base + millis + _DIGITS[micro % 1000] + 'Z"'
 
 
 def _ref(payload: str) -> str:
@@ -244,21 +306,24 @@ def _ref(payload: str) -> str:
 def event_texts(request: OrchestrationRequest, rows: list[Row]) -> list[str]:
     """The JSON text of each event of the document's ``events`` array."""
     times = _Times()
+    cached = times.cache
     text = encode_basestring
     n_past = request.past_count
     out: list[str] = []
     append = out.append
+    last: Any = None
+    t_row = t_details = "null"
     for index, row in enumerate(rows):
         kind, eid, ts, _name, _shown, payload, extra = row
         lane = "past" if index < n_past else "new"
-        t_row, t_details = times(ts)
-        head = (
-            f'{{"index": {index}, "lane": "{lane}", "eventId": {eid}, "timestamp": {t_row}, '
-            f'"kind": "{kind}", "name": '
-        )
+        if ts is not last:  # the events of a turn share one datetime object
+            found = cached.get(ts)
+            t_row, t_details = times(ts) if found is None else found
+            last = ts
         if kind == "orchestratorStarted" or kind == "orchestratorCompleted":
             append(
-                f'{head}null, "payload": null, "details": '
+                f'{{"index": {index}, "lane": "{lane}", "eventId": {eid}, "timestamp": {t_row}, '
+                f'"kind": "{kind}", "name": null, "payload": null, "details": '
                 f'{{"event_id": {eid}, "timestamp": {t_details}}}}}'
             )
             continue
@@ -272,18 +337,20 @@ def event_texts(request: OrchestrationRequest, rows: list[Row]) -> list[str]:
             ref = _ref(payload) if payload and payload[0].isalpha() else ""
         if kind == "taskCompleted":
             append(
-                f'{head}null, "payload": {p_text}, "details": {{"event_id": {eid}, '
-                f'"timestamp": {t_details}, "task_scheduled_id": {extra[0]}, '
-                f'"result": {p_text}}}{ref}}}'
+                f'{{"index": {index}, "lane": "{lane}", "eventId": {eid}, "timestamp": {t_row}, '
+                f'"kind": "taskCompleted", "name": null, "payload": {p_text}, "details": '
+                f'{{"event_id": {eid}, "timestamp": {t_details}, "task_scheduled_id": '
+                f'{extra[0]}, "result": {p_text}}}{ref}}}'
             )
         else:
             name = text(extra[0])
             version = "null" if extra[1] is None else text(extra[1])
             tags = _dumps(extra[3]) if extra[3] else "{}"
             append(
-                f'{head}{name}, "payload": {p_text}, "details": {{"event_id": {eid}, '
-                f'"timestamp": {t_details}, "task_name": {name}, "version": {version}, '
-                f'"input": {p_text}, "tags": {tags}}}{ref}}}'
+                f'{{"index": {index}, "lane": "{lane}", "eventId": {eid}, "timestamp": {t_row}, '
+                f'"kind": "taskScheduled", "name": {name}, "payload": {p_text}, "details": '
+                f'{{"event_id": {eid}, "timestamp": {t_details}, "task_name": {name}, '
+                f'"version": {version}, "input": {p_text}, "tags": {tags}}}{ref}}}'
             )
     return out
 

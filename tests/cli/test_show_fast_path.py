@@ -192,3 +192,41 @@ def test_zero_and_absent_timestamps_in_a_row() -> None:
     again.timestamp.SetInParent()
     again.orchestratorCompleted.SetInParent()
     _same(_wrapped(msg))
+
+
+def test_rows_without_details_leave_out_only_the_version_and_tags() -> None:
+    """And hold each time as the raw clock token it stands for (the zero time as a datetime)."""
+    from engine.clock import clock_from_token
+
+    msg = pb.OrchestratorRequest(instanceId="details")
+    first = msg.pastEvents.add(eventId=0)
+    first.timestamp.seconds = 1_700_000_000
+    first.timestamp.nanos = 123_456_789
+    scheduled = first.taskScheduled
+    scheduled.name = "a"
+    scheduled.version.value = "2"
+    scheduled.input.value = "1"
+    scheduled.tags["k"] = "v"
+    msg.pastEvents.add(eventId=-1).taskCompleted.taskScheduledId = 0
+    msg.pastEvents.add(eventId=-1).timestamp.SetInParent()  # the zero time, set
+    msg.pastEvents[-1].orchestratorStarted.SetInParent()
+    request = _wrapped(msg)()
+    full, bare = event_rows(request), event_rows(request, details=False)
+    assert full[0][6] == ("a", "2", "1", {"k": "v"})
+    assert bare[0][6] == ("a", None, "1", {})
+    assert bare[0][2] == (1_700_000_000, 123_456_789)
+    assert [clock_from_token(row[2]) for row in bare] == [row[2] for row in full]
+    assert [row[:2] + row[3:6] for row in bare] == [row[:2] + row[3:6] for row in full]
+    assert bare[1:] == full[1:]
+
+
+def test_raw_times_are_written_as_their_datetimes_are() -> None:
+    epoch = datetime(1970, 1, 1, tzinfo=timezone.utc)
+    draw = random.Random(17)
+    seconds = [0, 1, -1, 86_399, 86_400, -62_135_596_800, 253_402_300_799]
+    seconds += [draw.randint(-62_135_596_800, 253_402_300_799) for _ in range(2_000)]
+    keys = [(s, n) for s in seconds for n in (0, 999, 1_000, 999_999_999, draw.randint(0, 10**9))]
+    keys += [(0, -1), (5, 1_000_000_000), (5, -3_000_000)]  # odd nanos: as a datetime holds them
+    texts = Stamp().texts(keys)
+    for s, n in keys:
+        assert texts[(s, n)] == Stamp()(epoch + timedelta(seconds=s, microseconds=n // 1000))

@@ -17,7 +17,7 @@ import pytest
 from engine.errors import LoadError
 from engine.event_rows import event_rows
 from engine.history import OrchestrationRequest
-from engine.history_final import FinalState, final_state
+from engine.history_final import BOOKKEEPING, BufferedEvent, FinalState, OpenTask, final_state
 from engine.load import load_recording
 from engine.proto import orchestrator_service_pb2 as pb
 from engine.rewind import rewind_view
@@ -48,7 +48,25 @@ SAMPLES = _samples()
 
 
 def _fields(state: object) -> tuple[object, ...]:
-    return tuple(getattr(state, name) for name in FinalState._fields)
+    """The state's fields, its open tasks and buffered events as tuples of their fields (the
+    final state's own lightweight records, the frame's dataclasses)."""
+    values = [getattr(state, name) for name in FinalState._fields]
+    for at, record in ((3, OpenTask), (4, BufferedEvent)):
+        values[at] = tuple(
+            tuple(getattr(item, name) for name in record._fields) for item in values[at]
+        )
+    return tuple(values)
+
+
+def test_the_records_hold_the_frames_fields() -> None:
+    from dataclasses import fields
+
+    from engine import frames
+
+    assert OpenTask._fields == tuple(f.name for f in fields(frames.OpenTask))
+    assert BufferedEvent._fields == tuple(f.name for f in fields(frames.BufferedEvent))
+    assert BOOKKEEPING == frames.BOOKKEEPING
+    assert FinalState._fields[3:5] == ("open_tasks", "buffered_events")
 
 
 def _same(load: Callable[[], OrchestrationRequest]) -> None:
@@ -63,6 +81,7 @@ def _same(load: Callable[[], OrchestrationRequest]) -> None:
         )
         return
     assert _fields(final_state(request, rows)) == _fields(frame)
+    assert _fields(final_state(request, event_rows(request, details=False))) == _fields(frame)
     converted = load()
     assert converted.events is not None
     assert _fields(final_state(converted, event_rows(converted))) == _fields(frame)
