@@ -135,6 +135,8 @@ class LiveApp(InstanceControl):
         """Keeps the collector's full passes off the keys."""
         self._close_lock = threading.Lock()
         self._screen: LiveScreen | None = None
+        self._steppers: dict[bool, LiveStepperScreen] = {}
+        """The steppers kept to be loaded again, by whether they show code (their panes)."""
         self.worker: WorkItemSource | None = None
         """Where the work items come from: the embedded worker, or the tap (None: neither)."""
         if config.worker_options is not None:
@@ -353,7 +355,31 @@ class LiveApp(InstanceControl):
         session, origin = self._instance_session(message)
         if session is None:
             return
-        self.push_screen(LiveStepperScreen(session, save_dir=self.config.save_dir, origin=origin))
+        self.push_screen(self._stepper(session, origin=origin))
+
+    def _stepper(
+        self, session: ReplaySession, *, origin: str, held_token: str = ""
+    ) -> LiveStepperScreen:
+        """A stepper on ``session``: the one kept for its kind (with code or history-only),
+        loaded anew; a new one while that one is open (used once), or once the terminal was
+        resized since it was shown (kept in its place)."""
+        save_dir = self.config.save_dir
+        with_code = session.app is not None
+        kept = self._steppers.get(with_code)
+        if kept is not None and kept not in self.screen_stack:
+            if kept.outer_size == self.size:
+                kept.load(session, save_dir=save_dir, held_token=held_token, origin=origin)
+                return kept
+            # laid out at another size: where a new one's panes settle depends on the sizes
+            # it passes through, so a new one replaces it
+            self.uninstall_screen(kept)
+            kept.remove()
+            kept = None
+        screen = LiveStepperScreen(session, save_dir=save_dir, held_token=held_token, origin=origin)
+        if kept is None:
+            self._steppers[with_code] = screen
+            self.install_screen(screen, f"stepper-{'code' if with_code else 'history'}")
+        return screen
 
     def on_history_read_failed(self, message: HistoryReadFailed) -> None:
         self.notify(message.error, severity="error")
@@ -418,9 +444,8 @@ class LiveApp(InstanceControl):
             return
         held = row.outcome is Outcome.HELD
         self.push_screen(
-            LiveStepperScreen(
+            self._stepper(
                 session,
-                save_dir=self.config.save_dir,
                 held_token=event.token if held else "",
                 origin=f"work item #{number} ({outcome_label(row.outcome)})",
             )

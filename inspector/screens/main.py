@@ -11,6 +11,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
+from textual.timer import Timer
 from textual.worker import get_current_worker
 
 from engine.frames import Frame
@@ -43,6 +44,7 @@ from inspector.widgets.panes import (
     StatePane,
     where,
 )
+from inspector.widgets.scrolling import TextPane
 from inspector.widgets.source import SourceView
 
 REPLAY_SLICE = 2000
@@ -148,6 +150,15 @@ class StepperScreen(BreakpointKeys):
         save_dir: Path | None = None,
     ) -> None:
         super().__init__()
+        self._take(session, save_dir)
+        self._collector_held = False
+        """Whether this screen holds the cyclic collector off (from compose to its first
+        frame: a start allocates many widgets and strips, and no collection walks them)."""
+        self._start_timer: Timer | None = None
+        self._start_classes()
+
+    def _take(self, session: ReplaySession, save_dir: Path | None) -> None:
+        """Every attribute that belongs to the session shown (:meth:`load` sets them anew)."""
         self.session = session
         self.save_dir = save_dir
         self.events = EventList(session.request)
@@ -171,10 +182,6 @@ class StepperScreen(BreakpointKeys):
             with_code=session.app is not None,
         )
         self._replay_started = False
-        self._collector_held = False
-        """Whether this screen holds the cyclic collector off (from compose to its first
-        frame: a start allocates many widgets and strips, and no collection walks them)."""
-        self._start_classes()
 
     def _start_classes(self) -> None:
         """The screen's classes, set before it mounts: once mounted, each class change
@@ -210,6 +217,39 @@ class StepperScreen(BreakpointKeys):
 
     def on_mount(self) -> None:
         """Show the first screen at once; replay the rest in a thread once it is drawn."""
+        self._start()
+
+    def load(self, session: ReplaySession, *, save_dir: Path | None = None) -> None:
+        """Show ``session`` on this screen (mounted, and not shown now) as a new screen would.
+
+        Opening a stepper costs Textual's mounting and laying out of every pane; a screen kept
+        and loaded again costs only what it draws. Nothing of the last session stays: position,
+        selection, filter, names, breakpoints, the pane shown below 120 columns, every pane's
+        text and scroll position, the focus. The session must be with code if and only if the
+        last one was (the panes differ).
+        """
+        if (session.app is not None) != self.info.with_code:
+            raise ValueError("a stepper is loaded only with a session like the one it shows")
+        self.workers.cancel_group(self, "replay")
+        if self._start_timer is not None:
+            self._start_timer.stop()
+            self._start_timer = None
+        self._take(session, save_dir)
+        self.set_reactive(StepperScreen.current_frame, None)
+        # the classes a new screen starts with (a terminal resized meanwhile changes them):
+        # at most one restyle of the screen, none if they are set already
+        first = self.narrow_panes()[0]
+        wide = self.app.size.width >= WIDE_FROM
+        classes = {f"-pane-{p}": p == first for p in NARROW_PANES}
+        self.update_classes({**classes, "-wide": wide, "-narrow": not wide}, animate=False)
+        self.query_one(StatePane).info = self.info
+        for pane in self.query(TextPane).results():
+            pane.reset()
+        if self.info.with_code:
+            self.query_one(SourceView).reset()
+        self._start()
+
+    def _start(self) -> None:
         session = self.session
         history = self.query_one(HistoryView)
         history.set_history(self.events, session.past_count)
@@ -228,10 +268,10 @@ class StepperScreen(BreakpointKeys):
         # the terminal), so the first screen never shares the GIL with the replay; the timer
         # only covers a screen too small to draw the history at all.
         history.when_drawn(self._first_painted)
-        self.set_timer(START_ANYWAY, self._first_painted)
+        self._start_timer = self.set_timer(START_ANYWAY, self._first_painted)
         if session.done:
             self._on_recorded(session.recorded)
-            self.post_message(NamesResolved(session.event_names()))
+            self.post_message(NamesResolved(session.event_names(), session))
 
     # --- the lower right below 120 columns ---------------------------------------------
 
@@ -290,6 +330,12 @@ class StepperScreen(BreakpointKeys):
 
     def on_unmount(self) -> None:
         """Hand what was frozen back to the collector (a live session opens many steppers)."""
+        self.left()
+
+    def left(self) -> None:
+        """The session shown goes (the screen is unmounted, or kept to be loaded again): its
+        replay stops, and what was frozen goes back to the collector."""
+        self.workers.cancel_group(self, "replay")
         self._release_collector()
         gc.unfreeze()
 
@@ -320,13 +366,13 @@ class StepperScreen(BreakpointKeys):
                 waiting = self._waiting_for  # a jump waiting for this slice is told at once
                 if now - reported >= PROGRESS_EVERY or (waiting is not None and waiting < recorded):
                     reported = now
-                    self.post_message(ReplayProgressed(recorded, session.total))
+                    self.post_message(ReplayProgressed(recorded, session.total, session))
                 time.sleep(0)  # let the UI thread take the GIL between slices
             if not worker.is_cancelled:
-                self.post_message(NamesResolved(session.event_names()))
-                self.post_message(ReplayFinished(session.total))
+                self.post_message(NamesResolved(session.event_names(), session))
+                self.post_message(ReplayFinished(session.total, session))
         except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
-            self.post_message(ReplayCrashed(f"{type(exc).__name__}: {exc}"))
+            self.post_message(ReplayCrashed(f"{type(exc).__name__}: {exc}", session))
 
     # --- attributes down -------------------------------------------------------------
 
@@ -385,10 +431,13 @@ class StepperScreen(BreakpointKeys):
 
     @on(ReplayProgressed)
     def _progressed(self, message: ReplayProgressed) -> None:
-        self._on_recorded(message.recorded)
+        if message.session is self.session:
+            self._on_recorded(message.recorded)
 
     @on(ReplayFinished)
     def _finished(self, message: ReplayFinished) -> None:
+        if message.session is not self.session:
+            return  # the replay of a session shown before (its worker ended its slice)
         self.replay_done = True
         self._on_recorded(self.session.recorded)
         # The record is long-lived and large: keep the collector from walking it on every
@@ -397,10 +446,13 @@ class StepperScreen(BreakpointKeys):
 
     @on(NamesResolved)
     def _names(self, message: NamesResolved) -> None:
-        self.query_one(HistoryView).set_names(message.names)
+        if message.session is self.session:
+            self.query_one(HistoryView).set_names(message.names)
 
     @on(ReplayCrashed)
     def _crashed(self, message: ReplayCrashed) -> None:
+        if message.session is not self.session:
+            return
         self.replay_done = True
         self.notify(message.error, title="replay stopped", severity="error", timeout=10)
 

@@ -112,6 +112,13 @@ class StatePane(TextPane):
     def watch_frame(self) -> None:
         self._redraw()
 
+    def reset(self) -> None:
+        """No frame, nothing recorded, no jump waiting (the next frame redraws)."""
+        super().reset()
+        self.set_reactive(StatePane.frame, None)
+        self.set_reactive(StatePane.recorded, 0)
+        self.set_reactive(StatePane.waiting_for, None)
+
     def watch_recorded(self) -> None:
         self._redraw()
 
@@ -262,6 +269,12 @@ class ActionsPane(TextPane):
         self.summary = out.plain
         self.update(out)
 
+    def reset(self) -> None:
+        """No frame shown (the next one is drawn whatever it holds)."""
+        super().reset()
+        self.set_reactive(ActionsPane.frame, None)
+        self._shown = None
+
     def _width(self) -> int:
         """The room for a line (0 before the first layout), less the scrollbar's column."""
         width = self.content_size.width
@@ -336,6 +349,13 @@ class ProblemPane(TextPane):
         self.summary = out.plain
         self.update(out)
 
+    def reset(self) -> None:
+        """No problem shown, no title (the next frame draws its own)."""
+        super().reset()
+        self.set_reactive(ProblemPane.frame, None)
+        self._shown = ()
+        self.border_title = None
+
 
 class LocalsPane(TextPane):
     """The orchestrator's locals where it is suspended."""
@@ -346,6 +366,12 @@ class LocalsPane(TextPane):
     _shown: object = None
     summary = ""
     """The pane's text, plain."""
+
+    def reset(self) -> None:
+        """No locals shown (the next frame draws its own)."""
+        super().reset()
+        self.set_reactive(LocalsPane.frame, None)
+        self._shown = None
 
     def watch_frame(self, frame: Frame | None) -> None:
         key = frame.locals if frame is not None else None
