@@ -6,7 +6,7 @@ import gc
 import time
 from pathlib import Path
 
-from textual import on, work
+from textual import events, on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
@@ -317,8 +317,15 @@ class StepperScreen(BreakpointKeys):
         at = panes.index(self.pane) if self.pane in panes else -1
         self.show_pane(panes[(at + 1) % len(panes)])
 
-    def on_resize(self) -> None:
-        """The ``v`` key and the panes' hints only matter below 120 columns."""
+    async def _on_resize(self, event: events.Resize) -> None:
+        """The ``v`` key and the panes' hints only matter below 120 columns.
+
+        Textual lays a screen out when it is shown, then again (the whole screen, and every
+        screen under it) on the resize that first layout sends the screen itself: at the size
+        just laid out, that second pass changes nothing and is skipped.
+        """
+        if event.size == self.outer_size:
+            event.prevent_default()
         self._pane_hints()
         self.refresh_bindings()
 

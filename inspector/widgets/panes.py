@@ -210,12 +210,14 @@ class ActionsPane(TextPane):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._shown: object = None
+        self._text: Text | None = None
         self.summary = ""
         """The pane's text, plain."""
 
     def watch_frame(self, frame: Frame | None) -> None:
         out = Text()
         if frame is None:
+            self._text = out
             self.update(out)
             return
         key = (
@@ -266,6 +268,9 @@ class ActionsPane(TextPane):
                 out.append(ev.name, "magenta")
                 out.append(f"  {ev.data or ''}  (arrived at #{ev.received_at})", "dim")
             self._more(out, len(frame.buffered_events))
+        if out == self._text:
+            return  # drawn at a new width, the same text: no layout of the screen again
+        self._text = out
         self.summary = out.plain
         self.update(out)
 
@@ -274,6 +279,7 @@ class ActionsPane(TextPane):
         super().reset()
         self.set_reactive(ActionsPane.frame, None)
         self._shown = None
+        self._text = None
 
     def _width(self) -> int:
         """The room for a line (0 before the first layout), less the scrollbar's column."""
