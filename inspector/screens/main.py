@@ -3,35 +3,21 @@
 from __future__ import annotations
 
 import gc
-import time
 from pathlib import Path
 
-from textual import events, on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
 from textual.timer import Timer
-from textual.worker import get_current_worker
 
 from engine.frames import Frame
 from engine.session import Breakpoint, ReplaySession
-from inspector.messages import NamesResolved, ReplayCrashed, ReplayFinished, ReplayProgressed
-from inspector.screens.keys import (
-    NARROW_PANES,
-    PANE_NAMES,
-    PANE_SELECTORS,
-    PANE_TOOLTIP,
-    key_help,
-    write_request_files,
-)
-from inspector.screens.modals import (
-    HelpScreen,
-    filter_modal,
-    goto_modal,
-    save_modal,
-)
-from inspector.screens.stepper_breakpoints import BreakpointKeys
+from inspector.messages import NamesResolved
+from inspector.screens.keys import NARROW_PANES, PANE_NAMES, PANE_SELECTORS, PANE_TOOLTIP
+from inspector.screens.stepper_prompts import StepperPrompts
+from inspector.screens.stepper_replay import StepperReplay
 from inspector.widgets.events import EventList
 from inspector.widgets.footer import CoalescingFooter
 from inspector.widgets.history import HistoryView
@@ -47,17 +33,13 @@ from inspector.widgets.panes import (
 from inspector.widgets.scrolling import TextPane
 from inspector.widgets.source import SourceView
 
-REPLAY_SLICE = 2000
 WIDE_FROM = 120
 """Columns from which the stepper shows every pane (``HORIZONTAL_BREAKPOINTS``)."""
 START_ANYWAY = 0.5
 """Seconds after mounting at which the replay starts even if the history was never drawn."""
-PROGRESS_EVERY = 0.25
-"""Seconds between two progress reports while recording: each redraws the replay pane, and
-redrawing after every slice would take the UI thread as long as the replay itself."""
 
 
-class StepperScreen(BreakpointKeys):
+class StepperScreen(StepperPrompts, StepperReplay):
     """History, replay state, pending work, payload and (with code) the source, together."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE_FROM, "-wide")]
@@ -335,52 +317,6 @@ class StepperScreen(BreakpointKeys):
             return self.has_class("-narrow")
         return True
 
-    def on_unmount(self) -> None:
-        """Hand what was frozen back to the collector (a live session opens many steppers)."""
-        self.left()
-
-    def left(self) -> None:
-        """The session shown goes (the screen is unmounted, or kept to be loaded again): its
-        replay stops, and what was frozen goes back to the collector."""
-        self.workers.cancel_group(self, "replay")
-        self._release_collector()
-        gc.unfreeze()
-
-    def _release_collector(self) -> None:
-        if self._collector_held:
-            self._collector_held = False
-            gc.enable()
-
-    def _first_painted(self) -> None:
-        self._release_collector()
-        if self._replay_started or not self.is_attached:
-            return
-        self._replay_started = True
-        self.first_painted_at = time.perf_counter()
-        if not self.session.done:
-            self._replay()
-
-    @work(thread=True, exclusive=True, group="replay", exit_on_error=False)
-    def _replay(self) -> None:
-        """Record the whole replay in slices, reporting progress (never touches widgets)."""
-        worker = get_current_worker()
-        session = self.session
-        reported = time.perf_counter()
-        try:
-            while not session.done and not worker.is_cancelled:
-                recorded = session.advance(REPLAY_SLICE)
-                now = time.perf_counter()
-                waiting = self._waiting_for  # a jump waiting for this slice is told at once
-                if now - reported >= PROGRESS_EVERY or (waiting is not None and waiting < recorded):
-                    reported = now
-                    self.post_message(ReplayProgressed(recorded, session.total, session))
-                time.sleep(0)  # let the UI thread take the GIL between slices
-            if not worker.is_cancelled:
-                self.post_message(NamesResolved(session.event_names(), session))
-                self.post_message(ReplayFinished(session.total, session))
-        except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
-            self.post_message(ReplayCrashed(f"{type(exc).__name__}: {exc}", session))
-
     # --- attributes down -------------------------------------------------------------
 
     def watch_current_frame(self, frame: Frame | None) -> None:
@@ -436,41 +372,6 @@ class StepperScreen(BreakpointKeys):
 
     # --- messages up -----------------------------------------------------------------
 
-    @on(ReplayProgressed)
-    def _progressed(self, message: ReplayProgressed) -> None:
-        if message.session is self.session:
-            self._on_recorded(message.recorded)
-
-    @on(ReplayFinished)
-    def _finished(self, message: ReplayFinished) -> None:
-        if message.session is not self.session:
-            return  # the replay of a session shown before (its worker ended its slice)
-        self.replay_done = True
-        self._on_recorded(self.session.recorded)
-        # The record is long-lived and large: keep the collector from walking it on every
-        # collection, or an occasional key would wait for a full pass over it.
-        gc.freeze()
-
-    @on(NamesResolved)
-    def _names(self, message: NamesResolved) -> None:
-        if message.session is self.session:
-            self.query_one(HistoryView).set_names(message.names)
-
-    @on(ReplayCrashed)
-    def _crashed(self, message: ReplayCrashed) -> None:
-        if message.session is not self.session:
-            return
-        self.replay_done = True
-        self.notify(message.error, title="replay stopped", severity="error", timeout=10)
-
-    def _on_recorded(self, recorded: int) -> None:
-        self.query_one(StatePane).recorded = recorded
-        target = self._waiting_for
-        if target is not None and target < recorded:
-            self._waiting_for = None
-            self.query_one(StatePane).waiting_for = None
-            self.goto(target)
-
     @on(HistoryView.EventSelected)
     def _selected(self, message: HistoryView.EventSelected) -> None:
         self._show_selected(message.index)
@@ -511,80 +412,6 @@ class StepperScreen(BreakpointKeys):
     def action_end(self) -> None:
         """Go to the last event."""
         self.goto(self.session.total - 1)
-
-    def action_goto(self) -> None:
-        """Ask for an event number and go there."""
-
-        def answer(value: str | None) -> None:
-            if not value:
-                return
-            last = self.session.total - 1
-            try:
-                index = int(value)
-            except ValueError:
-                self.notify(f"not an event number: {value}", severity="warning")
-                return
-            if not 0 <= index <= last:
-                self.notify(
-                    f"no event #{index}: events are #0–#{last}", severity="warning", timeout=4
-                )
-                return
-            self.goto(index)
-
-        self.app.push_screen(goto_modal(self.session.total), answer)
-
-    def action_filter(self) -> None:
-        """Ask for a filter and show only the matching events."""
-        history = self.query_one(HistoryView)
-
-        def answer(value: str | None) -> None:
-            if value is None:
-                return
-            count = history.set_filter(value)
-            total = self.session.total
-            history.border_title = (
-                f"history · {count:,} of {total:,} match {history.filter_text!r}"
-                if history.filter_text
-                else f"history · {total:,} events"
-            )
-            self._show_selected(history.selected_index)
-
-        self.app.push_screen(filter_modal(history.filter_text), answer)
-
-    def action_save(self) -> None:
-        """Ask for a folder (the default shown), then write the request (and response) there."""
-        default = str(self.save_dir or Path.cwd())
-
-        def answer(value: str | None) -> None:
-            if value is not None:
-                self.save_to(Path(value.strip() or default).expanduser())
-
-        self.app.push_screen(save_modal(default), answer)
-
-    def save_to(self, folder: Path) -> None:
-        """Write the request (and with code, the response) as base64 files in ``folder``."""
-        try:
-            written = write_request_files(self.session, self.info.instance_id, folder)
-        except OSError as exc:
-            self.notify(f"cannot save: {exc.strerror or exc}", severity="error")
-            return
-        self.saved_paths = written
-        names = ", ".join(Path(p).name for p in written)
-        self.notify(f"{names}\nin {folder}", title="saved", timeout=6)
-
-    def action_timeline(self) -> None:
-        """The request's history as a timeline, the current event marked."""
-        from engine.timeline import request_timeline
-        from inspector.screens.timeline import TimelineScreen
-
-        current = self.position if self.position >= 0 else None
-        title = f"{self.info.name} · {self.info.instance_id}"
-        timeline = request_timeline(self.session.request.proto)
-        self.app.push_screen(TimelineScreen(timeline, title, current=current))
-
-    def action_help(self) -> None:
-        """Show every key."""
-        self.app.push_screen(HelpScreen(key_help(self.BINDINGS)))
 
     async def action_quit(self) -> None:
         """Leave the inspector."""
