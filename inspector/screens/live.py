@@ -342,7 +342,7 @@ class LiveStepperScreen(StepperScreen):
         text = f"{self.info.name} · {self.info.instance_id} · {self.origin}{held} · esc back"
         self.sub_title = text
         for banner in self.query("#live-banner").results(Static):
-            banner.update(text)
+            banner.update(text, layout=False)  # one row, docked: no layout needed
             banner.set_class(bool(self.held_token), "-held")
 
     def action_back_to_list(self) -> None:
