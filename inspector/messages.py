@@ -28,9 +28,11 @@ class ReplayProgressed(Message):
 
     recorded: int
     total: int
+    session: object = None
+    """The session replayed (a stepper reused for another session ignores the last one's)."""
 
     def can_replace(self, message: Message) -> bool:
-        return isinstance(message, ReplayProgressed)
+        return isinstance(message, ReplayProgressed) and message.session is self.session
 
 
 @dataclass
@@ -38,6 +40,8 @@ class NamesResolved(Message):
     """Every event's display name is known (completions named after their task)."""
 
     names: dict[int, str | None]
+    session: object = None
+    """The session named."""
 
 
 @dataclass
@@ -45,6 +49,8 @@ class ReplayFinished(Message):
     """Every event is recorded."""
 
     total: int
+    session: object = None
+    """The session replayed."""
 
 
 @dataclass
@@ -52,6 +58,8 @@ class ReplayCrashed(Message):
     """The replay itself stopped on an engine error (not a failure of the orchestrator)."""
 
     error: str
+    session: object = None
+    """The session replayed."""
 
 
 # --- the live app: its thread workers and the worker's callbacks report with these ------------

@@ -5,7 +5,9 @@ once a second for the instances and, with an APP, the embedded :class:`~engine.w
 Its threads (the poller, the history reader, the worker's callbacks) report only by posting
 the messages of :mod:`inspector.messages`; the app keeps the state and pushes it down into the
 :class:`~inspector.screens.live.LiveScreen`'s reactives. Any instance or orchestration work item
-opens in the same stepper as ``inspector open``; escape comes back to the list.
+opens in the same stepper as ``inspector open``; escape comes back to the list. Its parts:
+acting on instances (:mod:`inspector.live.control`), hold mode
+(:mod:`inspector.live.hold_control`) and the work items (:mod:`inspector.live.work_items`).
 """
 
 from __future__ import annotations
@@ -22,27 +24,20 @@ from rich.text import Text
 from textual import events, on, work
 
 from engine.channel import describe_failure
-from engine.entity_view import BatchStepper
 from engine.errors import InspectorError
-from engine.holds import HoldGate, HoldRule
-from engine.live import InstanceRow, LiveClient, read_instance, turn_request
-from engine.session import ReplaySession
-from engine.worker import Outcome, Worker, WorkItemEvent
+from engine.holds import HoldGate
+from engine.live import InstanceRow, LiveClient, read_instance
+from engine.worker import Worker, WorkItemEvent
 from inspector.formatting import clock
 from inspector.live.collector import TICK_SECONDS, CollectorPacer
 from inspector.live.config import LiveConfig
-from inspector.live.control import InstanceControl
 from inspector.live.poller import InstancePoller
-from inspector.live.state import WorkerLink, WorkItems, WorkItemSource, save_work_item
+from inspector.live.state import WorkerLink, WorkItems, WorkItemSource
+from inspector.live.work_items import WorkItemControl
 from inspector.messages import (
     ConnectionChanged,
-    HeldTurnAbandoned,
-    HeldTurnReleased,
-    HeldTurnSettled,
     HistoryRead,
     HistoryReadFailed,
-    HoldArmToggled,
-    HoldRuleToggled,
     InstancesLoaded,
     LiveClosed,
     LiveQuitRequested,
@@ -53,19 +48,13 @@ from inspector.messages import (
     WorkerStarted,
     WorkerStartFailed,
     WorkItemReported,
-    WorkItemSaveRequested,
 )
-from inspector.screens.entity_batch import EntityBatchScreen
 from inspector.screens.live import LiveScreen, LiveStepperScreen
-from inspector.screens.live_modals import ActivityScreen, StoppingScreen
+from inspector.screens.live_modals import StoppingScreen
 from inspector.widgets.live import (
     Filters,
-    HoldState,
     InstancesTable,
     StatusLine,
-    WorkItemRow,
-    WorkItemsTable,
-    outcome_label,
 )
 
 REFRESH_SECONDS = 0.25
@@ -74,15 +63,12 @@ REFRESH_SECONDS = 0.25
 KEEP_NOTICES = 200
 """The worker's notices kept for the log (the newest)."""
 
-KEEP_KNOWN = 500
-"""Instances named by work items kept for a sidecar without ``QueryInstances``."""
-
 STATUS_FILTERS = ("", "RUNNING", "PENDING", "COMPLETED", "FAILED", "TERMINATED", "SUSPENDED")
 
 APP_CSS = Path(__file__).resolve().parent.parent / "app.tcss"
 
 
-class LiveApp(InstanceControl):
+class LiveApp(WorkItemControl):
     """``inspector attach``: instances and (with an APP) work items, live."""
 
     CSS_PATH = str(APP_CSS)
@@ -135,6 +121,8 @@ class LiveApp(InstanceControl):
         """Keeps the collector's full passes off the keys."""
         self._close_lock = threading.Lock()
         self._screen: LiveScreen | None = None
+        self._steppers: dict[bool, LiveStepperScreen] = {}
+        """The steppers kept to be loaded again, by whether they show code (their panes)."""
         self.worker: WorkItemSource | None = None
         """Where the work items come from: the embedded worker, or the tap (None: neither)."""
         if config.worker_options is not None:
@@ -153,21 +141,6 @@ class LiveApp(InstanceControl):
                 on_connection=self._report_connection,
             )
         self._worker_thread: threading.Thread | None = None
-
-    @property
-    def rules(self) -> tuple[HoldRule, ...]:
-        """The hold rules, in the order added."""
-        return self.holds.rules
-
-    @property
-    def hold_armed(self) -> bool:
-        """Whether the next matching turn is held."""
-        return self.holds.armed
-
-    @property
-    def items(self) -> dict[int, WorkItemRow]:
-        """The work items kept, by number."""
-        return self.work_items.by_number
 
     @property
     def worker_state(self) -> str:
@@ -272,10 +245,6 @@ class LiveApp(InstanceControl):
             # the app has closed: no message loop is left to race with, or to tell
             self.link.changed(state, detail, retry_at)
 
-    def _hold_turn(self, event: WorkItemEvent) -> bool:
-        """The worker's ``hold`` question (from its threads): the gate decides and disarms."""
-        return self.holds.take(event.request, event.name)
-
     def on_worker_connection_changed(self, message: WorkerConnectionChanged) -> None:
         self.link.changed(message.state, message.detail, message.retry_at)
         self._show_status()
@@ -353,32 +322,10 @@ class LiveApp(InstanceControl):
         session, origin = self._instance_session(message)
         if session is None:
             return
-        self.push_screen(LiveStepperScreen(session, save_dir=self.config.save_dir, origin=origin))
+        self.push_screen(self._stepper(session, origin=origin))
 
     def on_history_read_failed(self, message: HistoryReadFailed) -> None:
         self.notify(message.error, severity="error")
-
-    # --- work items ------------------------------------------------------------------
-
-    def on_work_item_reported(self, message: WorkItemReported) -> None:
-        event = message.event
-        self._know(event.instance_id)
-        if not self.work_items.report(event):
-            return
-        self._items_changed = True
-        if event.outcome is Outcome.HELD:
-            self._show_items()
-            self._show_hold()
-            self.notify(
-                f"held turn #{event.number} of {event.instance_id}: r sends, a abandons",
-                title="hold",
-                timeout=8,
-            )
-            self.open_work_item(event.number)
-
-    def _know(self, instance_id: str) -> None:
-        if instance_id and instance_id not in self.known_instances:
-            self.known_instances = (*self.known_instances[-(KEEP_KNOWN - 1) :], instance_id)
 
     def _refresh(self) -> None:
         """Redraw what changed since the last time (the status line counts down)."""
@@ -386,120 +333,11 @@ class LiveApp(InstanceControl):
             self._show_items()
         self._show_status()
 
-    def _show_items(self) -> None:
-        self._items_changed = False
-        if self._screen is not None:
-            self._screen.work_items = self.work_items.newest_first()
-
-    def on_work_items_table_chosen(self, message: WorkItemsTable.Chosen) -> None:
-        self.open_work_item(message.number)
-
-    def open_work_item(self, number: int) -> None:
-        """Open a work item: a turn in the stepper with the APP's code, an activity as JSON."""
-        row = self.items.get(number)
-        if row is None:
-            return
-        event = row.event
-        if not event.request:
-            self.notify("no request recorded for this work item", severity="warning")
-            return
-        if event.kind == "entity":
-            stepper = BatchStepper.from_bytes(event.request, self.config.user_app)
-            self.push_screen(EntityBatchScreen(stepper))
-            return
-        if not row.is_turn:
-            self.push_screen(ActivityScreen(event))
-            return
-        try:
-            request = turn_request(event.request, f"work item #{number}")
-            session = ReplaySession(request, self.config.user_app)
-        except InspectorError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        held = row.outcome is Outcome.HELD
-        self.push_screen(
-            LiveStepperScreen(
-                session,
-                save_dir=self.config.save_dir,
-                held_token=event.token if held else "",
-                origin=f"work item #{number} ({outcome_label(row.outcome)})",
-            )
-        )
-
-    def on_work_item_save_requested(self, message: WorkItemSaveRequested) -> None:
-        row = self.items.get(message.number)
-        if row is None:
-            self.notify("select a work item to save", severity="warning")
-            return
-        try:
-            paths = save_work_item(self.config.save_dir or Path.cwd(), row)
-        except OSError as exc:
-            self.notify(f"cannot save: {exc}", severity="error")
-            return
-        self.notify("saved " + ", ".join(paths), title="saved", timeout=6)
-
-    # --- hold ------------------------------------------------------------------------
-
-    def on_hold_rule_toggled(self, message: HoldRuleToggled) -> None:
-        try:
-            self.toggle_rule(message.text)
-        except ValueError as exc:
-            self.notify(str(exc), severity="error")
-
-    def toggle_rule(self, text: str) -> None:
-        """Add a rule, or remove it if present; empty text clears every rule.
-
-        Raises:
-            ValueError: the text is not a rule (the message says why).
-        """
-        self.holds.toggle(text)
-        self._show_hold()
-
-    @on(HoldArmToggled)
-    def toggle_hold(self) -> None:
-        """Arm hold mode for the next matching turn, or disarm it."""
-        if self.worker is None:
-            self.notify("hold needs --app (the embedded worker)", severity="warning")
-            return
-        armed = self.holds.toggle_armed()
-        what = self.holds.describe()
-        self.notify(f"hold {'armed: ' + what if armed else 'disarmed'}", timeout=3)
-        self._show_hold()
-
-    def on_held_turn_released(self, message: HeldTurnReleased) -> None:
-        self._held_call(message.token, release=True)
-
-    def on_held_turn_abandoned(self, message: HeldTurnAbandoned) -> None:
-        self._held_call(message.token, release=False)
-
-    @work(thread=True, group="held", exit_on_error=False)
-    def _held_call(self, token: str, release: bool) -> None:
-        """Complete or abandon a held turn (in a thread: it is a call to the sidecar)."""
-        worker = self.worker
-        if worker is None:
-            return
-        done = worker.release_held(token) if release else worker.abandon_held(token)
-        what = "released (our response sent)" if release else "abandoned (will be redelivered)"
-        self.post_message(HeldTurnSettled(what if done else "not held any more"))
-
-    def on_held_turn_settled(self, message: HeldTurnSettled) -> None:
-        self.notify(f"held turn {message.text}", timeout=4)
-        self._show_status()
-
     # --- status and hold lines -------------------------------------------------------
 
     def _show_status(self) -> None:
         if self._screen is not None:
             self._screen.status = self.status_line()
-
-    def _show_hold(self) -> None:
-        if self._screen is not None:
-            self._screen.hold = self.hold_state()
-
-    def hold_state(self) -> HoldState:
-        """Hold mode as the hold line shows it."""
-        rules = tuple(r.describe() for r in self.holds.rules)
-        return HoldState(self.worker is not None, self.holds.armed, rules)
 
     def status_line(self) -> StatusLine:
         """What the status line says now."""
@@ -511,7 +349,3 @@ class LiveApp(InstanceControl):
     def status_text(self) -> Text:
         """``sidecar HOST:PORT connected · worker connected · served 3 · failed 0 · …``."""
         return self.status_line().text()
-
-    def hold_text(self) -> str:
-        """The hold rules and whether hold is armed."""
-        return self.hold_state().text()

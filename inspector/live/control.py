@@ -1,8 +1,9 @@
 """The live app's part that acts on instances, draws their timelines and lists entities.
 
-Kept apart from the work-item and hold logic of :mod:`inspector.live.app`: each action runs in a
-thread (it is a call to the sidecar) and comes back as one line, shown and kept in
-:attr:`InstanceControl.action_results`; a timeline is read in a thread and opened when drawn.
+Kept apart from the work items (:mod:`inspector.live.work_items`) and hold mode
+(:mod:`inspector.live.hold_control`): each action runs in a thread (it is a call to the
+sidecar) and comes back as one line, shown and kept in :attr:`InstanceControl.action_results`;
+a timeline is read in a thread and opened when drawn.
 """
 
 from __future__ import annotations

@@ -319,6 +319,20 @@ class LiveStepperScreen(StepperScreen):
         yield Static("", id="live-banner")
         yield from super().compose()
 
+    def load(  # type: ignore[override]
+        self,
+        session: ReplaySession,
+        *,
+        save_dir: Path | None = None,
+        held_token: str = "",
+        origin: str = "",
+    ) -> None:
+        """Show another request (see :meth:`StepperScreen.load`), with its origin and token."""
+        self.held_token = held_token
+        self.origin = origin
+        super().load(session, save_dir=save_dir)
+        self._title()
+
     def on_mount(self) -> None:
         # Textual runs StepperScreen.on_mount after this one: calling it here too ran it twice
         self._title()
@@ -328,12 +342,12 @@ class LiveStepperScreen(StepperScreen):
         text = f"{self.info.name} · {self.info.instance_id} · {self.origin}{held} · esc back"
         self.sub_title = text
         for banner in self.query("#live-banner").results(Static):
-            banner.update(text)
+            banner.update(text, layout=False)  # one row, docked: no layout needed
             banner.set_class(bool(self.held_token), "-held")
 
     def action_back_to_list(self) -> None:
         """Back to the live list."""
-        self.workers.cancel_group(self, "replay")
+        self.left()
         self.app.pop_screen()
 
     def _settle(self, release: bool) -> None:

@@ -3,34 +3,21 @@
 from __future__ import annotations
 
 import gc
-import time
 from pathlib import Path
 
-from textual import on, work
+from textual import events, on
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.reactive import reactive
-from textual.worker import get_current_worker
+from textual.timer import Timer
 
 from engine.frames import Frame
 from engine.session import Breakpoint, ReplaySession
-from inspector.messages import NamesResolved, ReplayCrashed, ReplayFinished, ReplayProgressed
-from inspector.screens.keys import (
-    NARROW_PANES,
-    PANE_NAMES,
-    PANE_SELECTORS,
-    PANE_TOOLTIP,
-    key_help,
-    write_request_files,
-)
-from inspector.screens.modals import (
-    HelpScreen,
-    filter_modal,
-    goto_modal,
-    save_modal,
-)
-from inspector.screens.stepper_breakpoints import BreakpointKeys
+from inspector.messages import NamesResolved
+from inspector.screens.keys import NARROW_PANES, PANE_NAMES, PANE_SELECTORS, PANE_TOOLTIP
+from inspector.screens.stepper_prompts import StepperPrompts
+from inspector.screens.stepper_replay import StepperReplay
 from inspector.widgets.events import EventList
 from inspector.widgets.footer import CoalescingFooter
 from inspector.widgets.history import HistoryView
@@ -43,19 +30,16 @@ from inspector.widgets.panes import (
     StatePane,
     where,
 )
+from inspector.widgets.scrolling import TextPane
 from inspector.widgets.source import SourceView
 
-REPLAY_SLICE = 2000
 WIDE_FROM = 120
 """Columns from which the stepper shows every pane (``HORIZONTAL_BREAKPOINTS``)."""
 START_ANYWAY = 0.5
 """Seconds after mounting at which the replay starts even if the history was never drawn."""
-PROGRESS_EVERY = 0.25
-"""Seconds between two progress reports while recording: each redraws the replay pane, and
-redrawing after every slice would take the UI thread as long as the replay itself."""
 
 
-class StepperScreen(BreakpointKeys):
+class StepperScreen(StepperPrompts, StepperReplay):
     """History, replay state, pending work, payload and (with code) the source, together."""
 
     HORIZONTAL_BREAKPOINTS = [(0, "-narrow"), (WIDE_FROM, "-wide")]
@@ -148,6 +132,15 @@ class StepperScreen(BreakpointKeys):
         save_dir: Path | None = None,
     ) -> None:
         super().__init__()
+        self._take(session, save_dir)
+        self._collector_held = False
+        """Whether this screen holds the cyclic collector off (from compose to its first
+        frame: a start allocates many widgets and strips, and no collection walks them)."""
+        self._start_timer: Timer | None = None
+        self._start_classes()
+
+    def _take(self, session: ReplaySession, save_dir: Path | None) -> None:
+        """Every attribute that belongs to the session shown (:meth:`load` sets them anew)."""
         self.session = session
         self.save_dir = save_dir
         self.events = EventList(session.request)
@@ -171,10 +164,6 @@ class StepperScreen(BreakpointKeys):
             with_code=session.app is not None,
         )
         self._replay_started = False
-        self._collector_held = False
-        """Whether this screen holds the cyclic collector off (from compose to its first
-        frame: a start allocates many widgets and strips, and no collection walks them)."""
-        self._start_classes()
 
     def _start_classes(self) -> None:
         """The screen's classes, set before it mounts: once mounted, each class change
@@ -210,6 +199,39 @@ class StepperScreen(BreakpointKeys):
 
     def on_mount(self) -> None:
         """Show the first screen at once; replay the rest in a thread once it is drawn."""
+        self._start()
+
+    def load(self, session: ReplaySession, *, save_dir: Path | None = None) -> None:
+        """Show ``session`` on this screen (mounted, and not shown now) as a new screen would.
+
+        Opening a stepper costs Textual's mounting and laying out of every pane; a screen kept
+        and loaded again costs only what it draws. Nothing of the last session stays: position,
+        selection, filter, names, breakpoints, the pane shown below 120 columns, every pane's
+        text and scroll position, the focus. The session must be with code if and only if the
+        last one was (the panes differ).
+        """
+        if (session.app is not None) != self.info.with_code:
+            raise ValueError("a stepper is loaded only with a session like the one it shows")
+        self.workers.cancel_group(self, "replay")
+        if self._start_timer is not None:
+            self._start_timer.stop()
+            self._start_timer = None
+        self._take(session, save_dir)
+        self.set_reactive(StepperScreen.current_frame, None)
+        # the classes a new screen starts with (a terminal resized meanwhile changes them):
+        # at most one restyle of the screen, none if they are set already
+        first = self.narrow_panes()[0]
+        wide = self.app.size.width >= WIDE_FROM
+        classes = {f"-pane-{p}": p == first for p in NARROW_PANES}
+        self.update_classes({**classes, "-wide": wide, "-narrow": not wide}, animate=False)
+        self.query_one(StatePane).info = self.info
+        for pane in self.query(TextPane).results():
+            pane.reset()
+        if self.info.with_code:
+            self.query_one(SourceView).reset()
+        self._start()
+
+    def _start(self) -> None:
         session = self.session
         history = self.query_one(HistoryView)
         history.set_history(self.events, session.past_count)
@@ -228,10 +250,10 @@ class StepperScreen(BreakpointKeys):
         # the terminal), so the first screen never shares the GIL with the replay; the timer
         # only covers a screen too small to draw the history at all.
         history.when_drawn(self._first_painted)
-        self.set_timer(START_ANYWAY, self._first_painted)
+        self._start_timer = self.set_timer(START_ANYWAY, self._first_painted)
         if session.done:
             self._on_recorded(session.recorded)
-            self.post_message(NamesResolved(session.event_names()))
+            self.post_message(NamesResolved(session.event_names(), session))
 
     # --- the lower right below 120 columns ---------------------------------------------
 
@@ -277,8 +299,15 @@ class StepperScreen(BreakpointKeys):
         at = panes.index(self.pane) if self.pane in panes else -1
         self.show_pane(panes[(at + 1) % len(panes)])
 
-    def on_resize(self) -> None:
-        """The ``v`` key and the panes' hints only matter below 120 columns."""
+    async def _on_resize(self, event: events.Resize) -> None:
+        """The ``v`` key and the panes' hints only matter below 120 columns.
+
+        Textual lays a screen out when it is shown, then again (the whole screen, and every
+        screen under it) on the resize that first layout sends the screen itself: at the size
+        just laid out, that second pass changes nothing and is skipped.
+        """
+        if event.size == self.outer_size:
+            event.prevent_default()
         self._pane_hints()
         self.refresh_bindings()
 
@@ -287,46 +316,6 @@ class StepperScreen(BreakpointKeys):
         if action == "cycle_pane":
             return self.has_class("-narrow")
         return True
-
-    def on_unmount(self) -> None:
-        """Hand what was frozen back to the collector (a live session opens many steppers)."""
-        self._release_collector()
-        gc.unfreeze()
-
-    def _release_collector(self) -> None:
-        if self._collector_held:
-            self._collector_held = False
-            gc.enable()
-
-    def _first_painted(self) -> None:
-        self._release_collector()
-        if self._replay_started or not self.is_attached:
-            return
-        self._replay_started = True
-        self.first_painted_at = time.perf_counter()
-        if not self.session.done:
-            self._replay()
-
-    @work(thread=True, exclusive=True, group="replay", exit_on_error=False)
-    def _replay(self) -> None:
-        """Record the whole replay in slices, reporting progress (never touches widgets)."""
-        worker = get_current_worker()
-        session = self.session
-        reported = time.perf_counter()
-        try:
-            while not session.done and not worker.is_cancelled:
-                recorded = session.advance(REPLAY_SLICE)
-                now = time.perf_counter()
-                waiting = self._waiting_for  # a jump waiting for this slice is told at once
-                if now - reported >= PROGRESS_EVERY or (waiting is not None and waiting < recorded):
-                    reported = now
-                    self.post_message(ReplayProgressed(recorded, session.total))
-                time.sleep(0)  # let the UI thread take the GIL between slices
-            if not worker.is_cancelled:
-                self.post_message(NamesResolved(session.event_names()))
-                self.post_message(ReplayFinished(session.total))
-        except Exception as exc:  # noqa: BLE001 - shown to the user, never a crash
-            self.post_message(ReplayCrashed(f"{type(exc).__name__}: {exc}"))
 
     # --- attributes down -------------------------------------------------------------
 
@@ -383,35 +372,6 @@ class StepperScreen(BreakpointKeys):
 
     # --- messages up -----------------------------------------------------------------
 
-    @on(ReplayProgressed)
-    def _progressed(self, message: ReplayProgressed) -> None:
-        self._on_recorded(message.recorded)
-
-    @on(ReplayFinished)
-    def _finished(self, message: ReplayFinished) -> None:
-        self.replay_done = True
-        self._on_recorded(self.session.recorded)
-        # The record is long-lived and large: keep the collector from walking it on every
-        # collection, or an occasional key would wait for a full pass over it.
-        gc.freeze()
-
-    @on(NamesResolved)
-    def _names(self, message: NamesResolved) -> None:
-        self.query_one(HistoryView).set_names(message.names)
-
-    @on(ReplayCrashed)
-    def _crashed(self, message: ReplayCrashed) -> None:
-        self.replay_done = True
-        self.notify(message.error, title="replay stopped", severity="error", timeout=10)
-
-    def _on_recorded(self, recorded: int) -> None:
-        self.query_one(StatePane).recorded = recorded
-        target = self._waiting_for
-        if target is not None and target < recorded:
-            self._waiting_for = None
-            self.query_one(StatePane).waiting_for = None
-            self.goto(target)
-
     @on(HistoryView.EventSelected)
     def _selected(self, message: HistoryView.EventSelected) -> None:
         self._show_selected(message.index)
@@ -452,80 +412,6 @@ class StepperScreen(BreakpointKeys):
     def action_end(self) -> None:
         """Go to the last event."""
         self.goto(self.session.total - 1)
-
-    def action_goto(self) -> None:
-        """Ask for an event number and go there."""
-
-        def answer(value: str | None) -> None:
-            if not value:
-                return
-            last = self.session.total - 1
-            try:
-                index = int(value)
-            except ValueError:
-                self.notify(f"not an event number: {value}", severity="warning")
-                return
-            if not 0 <= index <= last:
-                self.notify(
-                    f"no event #{index}: events are #0–#{last}", severity="warning", timeout=4
-                )
-                return
-            self.goto(index)
-
-        self.app.push_screen(goto_modal(self.session.total), answer)
-
-    def action_filter(self) -> None:
-        """Ask for a filter and show only the matching events."""
-        history = self.query_one(HistoryView)
-
-        def answer(value: str | None) -> None:
-            if value is None:
-                return
-            count = history.set_filter(value)
-            total = self.session.total
-            history.border_title = (
-                f"history · {count:,} of {total:,} match {history.filter_text!r}"
-                if history.filter_text
-                else f"history · {total:,} events"
-            )
-            self._show_selected(history.selected_index)
-
-        self.app.push_screen(filter_modal(history.filter_text), answer)
-
-    def action_save(self) -> None:
-        """Ask for a folder (the default shown), then write the request (and response) there."""
-        default = str(self.save_dir or Path.cwd())
-
-        def answer(value: str | None) -> None:
-            if value is not None:
-                self.save_to(Path(value.strip() or default).expanduser())
-
-        self.app.push_screen(save_modal(default), answer)
-
-    def save_to(self, folder: Path) -> None:
-        """Write the request (and with code, the response) as base64 files in ``folder``."""
-        try:
-            written = write_request_files(self.session, self.info.instance_id, folder)
-        except OSError as exc:
-            self.notify(f"cannot save: {exc.strerror or exc}", severity="error")
-            return
-        self.saved_paths = written
-        names = ", ".join(Path(p).name for p in written)
-        self.notify(f"{names}\nin {folder}", title="saved", timeout=6)
-
-    def action_timeline(self) -> None:
-        """The request's history as a timeline, the current event marked."""
-        from engine.timeline import request_timeline
-        from inspector.screens.timeline import TimelineScreen
-
-        current = self.position if self.position >= 0 else None
-        title = f"{self.info.name} · {self.info.instance_id}"
-        timeline = request_timeline(self.session.request.proto)
-        self.app.push_screen(TimelineScreen(timeline, title, current=current))
-
-    def action_help(self) -> None:
-        """Show every key."""
-        self.app.push_screen(HelpScreen(key_help(self.BINDINGS)))
 
     async def action_quit(self) -> None:
         """Leave the inspector."""

@@ -58,6 +58,8 @@ class CoalescingFooter(Footer):
 
     async def _rebuild(self) -> None:
         self._rebuild_pending = False
+        if not self.is_attached:
+            return  # its screen was removed before the refresh came
         shown = self._keys_shown()
         if shown == self._built:
             return  # the same keys: a rebuild would mount them again and lay out the screen

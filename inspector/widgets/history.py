@@ -107,12 +107,19 @@ class HistoryView(ScrollView, can_focus=True, inherit_bindings=False):
     # --- attributes down -------------------------------------------------------------
 
     def set_history(self, events: Sequence[HistoryEvent], past_count: int) -> None:
-        """Show these events."""
+        """Show these events, and nothing of any shown before: no names, breakpoints, filter,
+        current event or waiting callback; the first row selected, at the top."""
         self._events = events
         self._past_count = past_count
+        self._names = None
         self._rows = None
+        self._current = -1
         self._cursor = 0
+        self._marks = row_marker(())
+        self._drawn.clear()
+        self.filter_text = ""
         self._resize_virtual()
+        self.scroll_to(0, 0, animate=False, immediate=True)
 
     def set_names(self, names: dict[int, str | None]) -> None:
         """Display names per event index (completions named after their task)."""

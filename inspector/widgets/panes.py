@@ -112,6 +112,13 @@ class StatePane(TextPane):
     def watch_frame(self) -> None:
         self._redraw()
 
+    def reset(self) -> None:
+        """No frame, nothing recorded, no jump waiting (the next frame redraws)."""
+        super().reset()
+        self.set_reactive(StatePane.frame, None)
+        self.set_reactive(StatePane.recorded, 0)
+        self.set_reactive(StatePane.waiting_for, None)
+
     def watch_recorded(self) -> None:
         self._redraw()
 
@@ -203,12 +210,14 @@ class ActionsPane(TextPane):
     def __init__(self, *, id: str | None = None) -> None:
         super().__init__(id=id)
         self._shown: object = None
+        self._text: Text | None = None
         self.summary = ""
         """The pane's text, plain."""
 
     def watch_frame(self, frame: Frame | None) -> None:
         out = Text()
         if frame is None:
+            self._text = out
             self.update(out)
             return
         key = (
@@ -259,8 +268,18 @@ class ActionsPane(TextPane):
                 out.append(ev.name, "magenta")
                 out.append(f"  {ev.data or ''}  (arrived at #{ev.received_at})", "dim")
             self._more(out, len(frame.buffered_events))
+        if out == self._text:
+            return  # drawn at a new width, the same text: no layout of the screen again
+        self._text = out
         self.summary = out.plain
         self.update(out)
+
+    def reset(self) -> None:
+        """No frame shown (the next one is drawn whatever it holds)."""
+        super().reset()
+        self.set_reactive(ActionsPane.frame, None)
+        self._shown = None
+        self._text = None
 
     def _width(self) -> int:
         """The room for a line (0 before the first layout), less the scrollbar's column."""
@@ -336,6 +355,13 @@ class ProblemPane(TextPane):
         self.summary = out.plain
         self.update(out)
 
+    def reset(self) -> None:
+        """No problem shown, no title (the next frame draws its own)."""
+        super().reset()
+        self.set_reactive(ProblemPane.frame, None)
+        self._shown = ()
+        self.border_title = None
+
 
 class LocalsPane(TextPane):
     """The orchestrator's locals where it is suspended."""
@@ -346,6 +372,12 @@ class LocalsPane(TextPane):
     _shown: object = None
     summary = ""
     """The pane's text, plain."""
+
+    def reset(self) -> None:
+        """No locals shown (the next frame draws its own)."""
+        super().reset()
+        self.set_reactive(LocalsPane.frame, None)
+        self._shown = None
 
     def watch_frame(self, frame: Frame | None) -> None:
         key = frame.locals if frame is not None else None

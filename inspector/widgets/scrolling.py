@@ -37,3 +37,8 @@ class TextPane(VerticalScroll, inherit_bindings=False):
     def update(self, content: Any = "", *, layout: bool = True) -> None:
         """Show ``content`` (a Rich ``Text`` or a string)."""
         self.body.update(content, layout=layout)
+
+    def reset(self) -> None:
+        """Forget what was shown, as a new pane would (a reused stepper loads another session):
+        the next update draws whatever it is given, from the top."""
+        self.scroll_home(animate=False, immediate=True)

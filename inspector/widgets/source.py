@@ -69,6 +69,26 @@ class SourceView(ScrollView):
         self._wrapped_for: tuple[int | None, int] = (None, 0)
         self._lines: list[Text] = []
         self._cache: dict[str, list[Text]] = {}
+        self._placed = False
+        """Whether the view was laid out since it was made or reset (until then,
+        :meth:`keep_in_view` only notes the line: the first layout scrolls to it)."""
+
+    def reset(self) -> None:
+        """No file, line, breakpoint or highlighted file kept (a reused stepper loads another
+        session: its files are read again, as a new view would read them)."""
+        self.file = None
+        self.current_line = None
+        self.breakpoint_lines = frozenset()
+        self._anchor = None
+        self._extra = 0
+        self._wrapped_for = (None, 0)
+        self._lines = []
+        self._cache = {}
+        self.virtual_size = Size(0, 0)
+        self.scroll_to(0, 0, animate=False, immediate=True)
+        self._placed = False
+        self.call_after_refresh(self._place)  # the layout may keep its size (and send no resize)
+        self.refresh()
 
     @property
     def line_count(self) -> int:
@@ -138,8 +158,8 @@ class SourceView(ScrollView):
         """Scroll so ``line`` is visible, now and whenever the view is resized."""
         self._anchor = line
         height = self.scrollable_content_region.height
-        if height <= 0:
-            return  # not laid out yet: on_resize scrolls
+        if height <= 0 or not self._placed:
+            return  # not laid out yet: on_resize (or _place) scrolls
         top = int(self.scroll_offset.y)
         first = self._line_row(line)
         last = first + (self._extra if line == self.current_line else 0)
@@ -158,9 +178,15 @@ class SourceView(ScrollView):
 
     def on_resize(self) -> None:
         """A new width may wrap the current line anew, a new height hide it: bring it back."""
+        self._placed = True
         self._rewrap()
         if self._anchor is not None:
             self.keep_in_view(self._anchor)
+
+    def _place(self) -> None:
+        """After the first layout since a reset: scroll to the line noted, as on a resize."""
+        if not self._placed:
+            self.on_resize()
 
     def set_breakpoints(self, lines: frozenset[int]) -> None:
         """Lines of this file that carry a breakpoint."""
