@@ -71,9 +71,10 @@ class CollectorPacer:
 
     def due(self) -> bool:
         """Whether a full pass is due: something unfroze, or the collector would have made one."""
-        if self._every is None:
+        every = self._every  # read once: stop() may clear it from the closing thread
+        if every is None:
             return False
-        return gc.get_freeze_count() == 0 or gc.get_count()[2] >= self._every
+        return gc.get_freeze_count() == 0 or gc.get_count()[2] >= every
 
     def tick(self) -> None:
         """Make the full pass due if the keys are still (or it waited too long), then freeze."""
