@@ -216,15 +216,19 @@ class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
                 self.ctx.set_replaying(False)  # at the first new event, as apply does
             if self.stopped:
                 break
-            self._apply_lane(enumerate(lane, offset))
+            if len(lane):
+                # The oneof is read through its class's method (the instance's lookup of it
+                # first searches the message's fields by name).
+                self._apply_lane(enumerate(lane, offset), type(lane[0]).WhichOneof)
         if self.stopped:
             if len(self._new):
                 self.ctx.set_replaying(False)
             self.processed = False
             self.note = "not processed: the replay stopped at an earlier event"
 
-    def _apply_lane(self, events: Any) -> None:
-        """Apply ``(index, message)`` pairs until they run out or the replay stops."""
+    def _apply_lane(self, events: Any, kind_of: Callable[[Any, str], Any]) -> None:
+        """Apply ``(index, message)`` pairs until they run out or the replay stops
+        (``kind_of(message, "eventType")``: the oneof member set)."""
         fast = self._fast
         ctx = self.ctx
         process = self._process
@@ -232,7 +236,7 @@ class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
         while True:
             try:
                 for index, msg in events:
-                    which = msg.WhichOneof("eventType")
+                    which = kind_of(msg, "eventType")
                     step = fast.get(which)
                     if step is None or self.suspended:
                         self._index = index

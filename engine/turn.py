@@ -35,7 +35,8 @@ from engine.tracker import Tracker
 """The SDK's default longest single durable timer; longer ones are split into chunks."""
 _UNSET_CLOCK = datetime(1000, 1, 1)  # the SDK's clock before the first orchestratorStarted
 _NAIVE_EPOCH = datetime(1970, 1, 1)
-_LOCATIONS: dict[tuple[Any, int], SourceLocation] = {}
+_LOCATIONS: dict[int, tuple[Any, dict[int, SourceLocation]]] = {}
+"""Source locations by code object (its id) and instruction offset."""
 
 STATUS_RUNNING = 0
 STATUS_COMPLETED = 1
@@ -100,6 +101,8 @@ class TurnState(TimersAndRetries):
         self._originals: dict[int, tuple[Action, type | None]] = {}
         self._generator: Generator[Any, Any, Any] | None = None
         self._previous: task.Task[Any] | None = None
+        self._where: tuple[Any, int, SourceLocation | None] = (None, -1, None)
+        """The last :meth:`code_location` answer: the frame, its instruction, the location."""
         self.resumes = 0
         self.changes = 0
         """How many tasks have been resolved: a local's state may change without code running."""
@@ -411,13 +414,22 @@ class TurnState(TimersAndRetries):
         frame = gen.gi_frame
         if frame is None:
             return None
+        lasti = frame.f_lasti
+        last = self._where
+        if last[0] is frame and last[1] == lasti:  # asked again from the same place
+            return last[2]  # type: ignore[no-any-return]
         # Keyed by the instruction, not the line: an instruction always has the same line,
-        # and the line is slow to compute.
-        key = (frame.f_code, frame.f_lasti)
-        found = _LOCATIONS.get(key)
+        # and the line is slow to compute. The code object is found by its id, not its hash
+        # (a code object's hash walks its constants and names on every call); the entry keeps
+        # the code alive, so its id cannot be another object's.
+        code = frame.f_code
+        entry = _LOCATIONS.get(id(code))
+        if entry is None:
+            entry = _LOCATIONS[id(code)] = (code, {})
+        found = entry[1].get(lasti)
         if found is None:
-            code = frame.f_code
-            found = _LOCATIONS[key] = SourceLocation(code.co_filename, frame.f_lineno, code.co_name)
+            found = entry[1][lasti] = SourceLocation(code.co_filename, frame.f_lineno, code.co_name)
+        self._where = (frame, lasti, found)
         return found
 
     def generator_code(self) -> Any:

@@ -42,3 +42,40 @@ def test_the_clock_follows_the_last_orchestrator_started() -> None:
         assert ctx.clock_token == (msg.timestamp.seconds, msg.timestamp.nanos)
         assert ctx.current_utc_datetime == t0 + timedelta(seconds=step)
         assert ctx.clock_token == t0 + timedelta(seconds=step)
+
+
+def test_code_location_follows_the_generator_through_its_cache() -> None:
+    ctx = ReplayContext("i")
+    seen: list[tuple[int, str]] = []
+
+    def note() -> None:
+        where = ctx.code_location()
+        assert where is not None
+        seen.append((where.line, where.function))
+
+    def inner() -> object:
+        yield 1
+        yield 2
+
+    def orch() -> object:
+        for _ in range(2):
+            note()
+        yield 0
+        note()
+        yield from inner()
+        note()
+
+    ctx._generator = gen = orch()  # noqa: SLF001 - the location is read from the generator
+    for _ in gen:
+        note()  # suspended: at a yield, or in the generator it delegates to
+    first = orch.__code__.co_firstlineno
+    inner_first = inner.__code__.co_firstlineno
+    assert seen == [
+        (first + 2, "orch"),
+        (first + 2, "orch"),  # asked again from the same place: the same answer
+        (first + 3, "orch"),
+        (first + 4, "orch"),
+        (inner_first + 1, "inner"),  # the innermost generator of a yield from
+        (inner_first + 2, "inner"),
+        (first + 6, "orch"),
+    ]
