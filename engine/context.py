@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from engine import actions as act
-from engine.actions import Action, new_action
+from engine.actions import Action
 from engine.failures import (
     failure_from_exception,
     failure_from_task_error,
@@ -22,6 +22,7 @@ from engine.failures import (
     sdk_failure_details,
 )
 from engine.payloads import activity_output_type, decode, encode
+from engine.plain_task import new_task
 from engine.reprs import short_repr
 from engine.tracker import Tracker
 from engine.turn import (
@@ -48,6 +49,7 @@ else:  # the flavour's task module; entities exist only in durabletask (loaded o
 # out: computing it at import would load hashlib for every turn, even one that never asks.
 _UUID_NAMESPACE = uuid.UUID("5bf3dc27-d91d-5ea7-9c3e-9f1f2ae7c309")
 SCHEDULE_TASK = act.SCHEDULE_TASK
+_new = object.__new__
 
 
 class ReplayContext(TurnState, task.OrchestrationContext):
@@ -94,20 +96,36 @@ class ReplayContext(TurnState, task.OrchestrationContext):
         tags: dict[str, str] | None = None,
         return_type: type | None = None,
     ) -> task.CompletableTask[Any]:
-        self._sequence += 1
+        self._sequence = seq = self._sequence + 1
         if isinstance(activity, str):
             name = activity
         else:
             name = task.get_name(activity)
             if return_type is None:
                 return_type = self.codec.activity_output_type(activity)
-        action = new_action(
-            self._sequence, SCHEDULE_TASK, name, self.codec.encode(input), self.code_location()
-        )
+        enc = self.codec.encode
+        if enc is not encode:
+            encoded = enc(input)
+        elif input is None:
+            encoded = None
+        elif type(input) is int:
+            encoded = f"{input}"  # what encode() gives an int (its repr), without the call
+        else:
+            encoded = encode(input)
+        # new_action() and _schedule_plain(), inlined: this is the commonest call of all
+        action: Action = _new(Action)
+        action.id = seq
+        action.kind = SCHEDULE_TASK
+        action.name = name
+        action.input = encoded
+        action.origin = self.code_location()
         if tags:
             action.tags = dict(tags)
         elif retry_policy is None and self._tracker is None:
-            return self._schedule_plain(action, return_type)  # the commonest call of all
+            self._pending_actions[seq] = action
+            t = new_task(return_type)
+            self._pending_tasks[seq] = t if return_type is None else PendingTask(t, return_type)
+            return t
         return self._schedule(action, retry_policy, return_type, is_sub=False)
 
     def call_sub_orchestrator(  # type: ignore[override]

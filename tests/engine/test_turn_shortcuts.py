@@ -22,6 +22,16 @@ def test_new_action_is_the_class_call() -> None:
     assert made.describe() == called.describe() and made.to_proto() == called.to_proto()
 
 
+def test_call_activity_makes_what_the_class_call_makes() -> None:
+    for value in (None, 0, -7, 10**30, True, "x", {"a": [1]}, 1.5):
+        ctx = ReplayContext("i")
+        made_task = ctx.call_activity("work", input=value)
+        [(seq, made)] = ctx._pending_actions.items()  # noqa: SLF001 - what the turn holds
+        expected = Action(1, SCHEDULE_TASK, "work", payloads.encode(value), None)
+        assert seq == 1 and type(made) is Action and vars(made) == vars(expected), value
+        assert ctx._pending_tasks == {1: made_task}  # noqa: SLF001
+
+
 def test_kept_payloads_are_immutable_and_equal_to_a_fresh_decode() -> None:
     for text in ('"x"', "12", "true", "null", "-3"):
         assert payloads.decode(text) == payloads.decode(text) == payloads._DECODER.decode(text)
