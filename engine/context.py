@@ -13,7 +13,7 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from engine import actions as act
-from engine.actions import Action
+from engine.actions import Action, new_action
 from engine.failures import (
     failure_from_exception,
     failure_from_task_error,
@@ -49,7 +49,6 @@ else:  # the flavour's task module; entities exist only in durabletask (loaded o
 # out: computing it at import would load hashlib for every turn, even one that never asks.
 _UUID_NAMESPACE = uuid.UUID("5bf3dc27-d91d-5ea7-9c3e-9f1f2ae7c309")
 SCHEDULE_TASK = act.SCHEDULE_TASK
-_new = object.__new__
 
 
 class ReplayContext(TurnState, task.OrchestrationContext):
@@ -112,20 +111,16 @@ class ReplayContext(TurnState, task.OrchestrationContext):
             encoded = f"{input}"  # what encode() gives an int (its repr), without the call
         else:
             encoded = encode(input)
-        # new_action() and _schedule_plain(), inlined: this is the commonest call of all
-        action: Action = _new(Action)
-        action.id = seq
-        action.kind = SCHEDULE_TASK
-        action.name = name
-        action.input = encoded
-        action.origin = self.code_location()
-        if tags:
-            action.tags = dict(tags)
-        elif retry_policy is None and self._tracker is None:
-            self._pending_actions[seq] = action
+        if retry_policy is None and self._tracker is None and not tags:
+            # the commonest call of all: the action held as a tuple (see HeldActivity), and
+            # _schedule_plain() inlined
+            self._pending_actions[seq] = (name, encoded, self.code_location())
             t = new_task(return_type)
             self._pending_tasks[seq] = t if return_type is None else PendingTask(t, return_type)
             return t
+        action = new_action(seq, SCHEDULE_TASK, name, encoded, self.code_location())
+        if tags:
+            action.tags = dict(tags)
         return self._schedule(action, retry_policy, return_type, is_sub=False)
 
     def call_sub_orchestrator(  # type: ignore[override]

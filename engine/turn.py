@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from datetime import datetime, timedelta
 from types import GeneratorType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Union
 
 if TYPE_CHECKING:
     from durabletask import task
@@ -21,7 +21,7 @@ else:
 from engine import actions as act
 from engine._turn_timers import PendingTask as PendingTask
 from engine._turn_timers import TimersAndRetries
-from engine.actions import Action, SourceLocation
+from engine.actions import Action, SourceLocation, new_action
 from engine.clock import ClockToken as ClockToken
 from engine.clock import clock_from_token as clock_from_token
 from engine.defaults import DEFAULT_MAXIMUM_TIMER_INTERVAL as DEFAULT_MAXIMUM_TIMER_INTERVAL
@@ -37,6 +37,17 @@ _UNSET_CLOCK = datetime(1000, 1, 1)  # the SDK's clock before the first orchestr
 _NAIVE_EPOCH = datetime(1970, 1, 1)
 _LOCATIONS: dict[int, tuple[Any, dict[int, SourceLocation]]] = {}
 """Source locations by code object (its id) and instruction offset."""
+
+HeldActivity = tuple[str, Union[str, None], Union[SourceLocation, None]]
+"""A plain activity's pending action as the turn holds it: its name, encoded input and origin
+(a tuple is made in a fraction of the time an :class:`Action` takes; one is made per call)."""
+
+
+def held_action(action_id: int, held: HeldActivity) -> Action:
+    """The ``scheduleTask`` action a :data:`HeldActivity` stands for."""
+    name, encoded, origin = held
+    return new_action(action_id, act.SCHEDULE_TASK, name, encoded, origin)
+
 
 STATUS_RUNNING = 0
 STATUS_COMPLETED = 1
@@ -84,7 +95,9 @@ class TurnState(TimersAndRetries):
         self._parent_instance_id: str | None = None
         self._sequence = 0
         self._uuid_counter = 0
-        self._pending_actions: dict[int, Action] = {}
+        self._pending_actions: dict[int, Action | HeldActivity] = {}
+        """The actions asked for and not yet confirmed by history (a plain activity's held
+        as :data:`HeldActivity`: read through :meth:`take_action` and :meth:`final_actions`)."""
         self._pending_tasks: dict[int, PendingTask | task.Task[Any]] = {}
         """The tasks waiting under a sequence number: a bare task when its completion needs
         nothing more (no result type, no timer or retry), else its :class:`PendingTask`."""
@@ -182,13 +195,16 @@ class TurnState(TimersAndRetries):
     def take_action(self, action_id: int) -> Action | None:
         """Remove and return the pending action ``action_id`` (history confirmed it)."""
         action = self._pending_actions.pop(action_id, None)
+        if isinstance(action, tuple):
+            action = held_action(action_id, action)
         if action is not None and self._tracker is not None:
             self._tracker.action_removed(action_id, action)
         return action
 
-    def action_taker(self) -> Callable[[int, None], Action | None]:
+    def action_taker(self) -> Callable[[int, None], Action | HeldActivity | None]:
         """``take(action_id, None)``, as :meth:`take_action` (without a tracker, the pending
-        actions' own ``pop``: the executor calls it once per activity)."""
+        actions' own ``pop``: the executor calls it once per activity), except that a plain
+        activity's action may come as it is held (see :data:`HeldActivity`)."""
         if self._tracker is None:
             return self._pending_actions.pop
         return lambda action_id, _: self.take_action(action_id)
@@ -379,7 +395,10 @@ class TurnState(TimersAndRetries):
 
     def final_actions(self) -> list[Action]:
         """The actions the response carries: every pending action, plus continue-as-new."""
-        out = list(self._pending_actions.values())
+        out = [
+            held_action(action_id, action) if isinstance(action, tuple) else action
+            for action_id, action in self._pending_actions.items()
+        ]
         if self.completion_status == STATUS_CONTINUED_AS_NEW:
             carry: list[tuple[str, str | None]] = []
             if self._save_events:

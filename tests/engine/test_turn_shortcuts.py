@@ -26,10 +26,14 @@ def test_call_activity_makes_what_the_class_call_makes() -> None:
     for value in (None, 0, -7, 10**30, True, "x", {"a": [1]}, 1.5):
         ctx = ReplayContext("i")
         made_task = ctx.call_activity("work", input=value)
-        [(seq, made)] = ctx._pending_actions.items()  # noqa: SLF001 - what the turn holds
         expected = Action(1, SCHEDULE_TASK, "work", payloads.encode(value), None)
-        assert seq == 1 and type(made) is Action and vars(made) == vars(expected), value
-        assert ctx._pending_tasks == {1: made_task}  # noqa: SLF001
+        assert ctx.pending_action_count == 1
+        [final] = ctx.final_actions()  # the action the response would carry
+        taken = ctx.take_action(1)  # the action history confirms
+        for made in (final, taken):
+            assert type(made) is Action and vars(made) == vars(expected), value
+        assert ctx.pending_action_count == 0 and ctx.take_action(1) is None
+        assert ctx._pending_tasks == {1: made_task}  # noqa: SLF001 - the task waits under its id
 
 
 def test_kept_payloads_are_immutable_and_equal_to_a_fresh_decode() -> None:
