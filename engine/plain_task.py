@@ -24,7 +24,7 @@ _OPEN: dict[str, Any] = {"_is_complete": False, "_exception": None, "_retryable_
 def _probe() -> type | None:
     """``task.CompletableTask`` if it behaves as the shortcuts assume, else ``None``."""
     cls: Any = getattr(task, "CompletableTask", None)
-    if cls is None:
+    if cls is None or cls.__new__ is not object.__new__:
         return None
     try:
         made = cls(expected_type=int)
@@ -52,13 +52,16 @@ PLAIN: Any = _probe()
 """The SDK's plain task class when the shortcuts hold for it; ``None``: always the SDK's way."""
 
 
+_new = object.__new__
+
+
 def new_task(expected: type | None) -> task.CompletableTask[Any]:
     """``task.CompletableTask(expected_type=expected)``: for the plain class, its fields set
     as its constructor sets them."""
     cls: Any = PLAIN
     if cls is None:
         return task.CompletableTask(expected_type=expected)
-    made = cls.__new__(cls)
+    made = _new(cls)
     made._is_complete = False
     made._exception = None
     made._parents = {}
@@ -85,7 +88,9 @@ def count_child(child: Any, value: Any) -> Any:
     [parent] = parents.values()
     if type(parent) is not WHEN_ALL or parent._is_complete:
         return None
-    entry = parent._pending_children.get(id(child))
+    key = id(child)
+    waiting = parent._pending_children
+    entry = waiting.get(key)
     if entry is None:
         return None
     done = parent._completed_tasks + entry[1]
@@ -94,7 +99,7 @@ def count_child(child: Any, value: Any) -> Any:
     child._result = value
     child._is_complete = True
     parents.clear()
-    del parent._pending_children[id(child)]
+    del waiting[key]
     parent._completed_tasks = done
     return parent
 
