@@ -82,16 +82,18 @@ def count_child(child: Any, value: Any) -> Any:
     The caller has checked ``type(child) is PLAIN`` and that ``child`` is not complete.
     """
     parents = child._parents
-    if len(parents) != 1:
-        return None
     parent: Any
-    [parent] = parents.values()
+    try:
+        [parent] = parents.values()
+    except ValueError:  # no parent, or more than one
+        return None
     if type(parent) is not WHEN_ALL or parent._is_complete:
         return None
     key = id(child)
     waiting = parent._pending_children
-    entry = waiting.get(key)
-    if entry is None:
+    try:
+        entry = waiting[key]
+    except KeyError:
         return None
     done = parent._completed_tasks + entry[1]
     if done >= len(parent._tasks):

@@ -155,24 +155,31 @@ class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
                 del self._dispatch[kind]
         else:
             self._dispatch.update(self.entity_handlers())
-        self._fast: dict[str, Any] = {
-            k: _SKIP for k, v in self._dispatch.items() if v == self._ignore
-        }
-        """What :meth:`apply_all` does with the commonest kinds without :meth:`_process`: skip
-        them (their handler does nothing), keep the clock's message, or call their handler."""
-        self._fast.pop("executionRewound", None)  # _process notes it (see rewound)
+        self._fast = self._fast_steps()
+        """What :meth:`apply_all` does with each kind without :meth:`_process` (see there)."""
         self.rewound = False
         """Whether an ``executionRewound`` was met (the headless replay's rewind check)."""
-        if "orchestratorStarted" in self._dispatch:
-            self._fast["orchestratorStarted"] = _CLOCK
-        if "taskScheduled" in self._dispatch:
-            self._fast["taskScheduled"] = self._dispatch["taskScheduled"]
-        if "taskCompleted" in self._dispatch:
-            self._fast["taskCompleted"] = self.ctx.complete_activity
         self._take_action = self.ctx.action_taker()
         self._make_room = (
             None if type(self.ctx).make_room is TurnState.make_room else self.ctx.make_room
         )
+
+    def _fast_steps(self) -> dict[str | None, Any]:
+        """Every kind the dispatch knows (and ``None``, no kind), mapped to what
+        :meth:`_apply_lane` does with it: ``None`` (take :meth:`_process`), skip it (its handler
+        does nothing), keep the clock's message, or call its handler."""
+        dispatch = self._dispatch
+        fast: dict[str | None, Any] = {None: None}
+        for kind, handler in dispatch.items():
+            fast[kind] = _SKIP if handler == self._ignore else None
+        fast["executionRewound"] = None  # _process notes it (see rewound)
+        if "orchestratorStarted" in dispatch:
+            fast["orchestratorStarted"] = _CLOCK
+        if "taskScheduled" in dispatch:
+            fast["taskScheduled"] = dispatch["taskScheduled"]
+        if "taskCompleted" in dispatch:
+            fast["taskCompleted"] = self.ctx.complete_activity
+        return fast
 
     def _take_options(self, options: AppOptions) -> None:
         """Honour the options of the worker the app builds (a plain app: the SDK's defaults)."""
@@ -233,24 +240,35 @@ class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
         fast = self._fast
         ctx = self.ctx
         process = self._process
+        # The two commonest steps read their event by its constant name (no getattr call).
+        complete = fast.get("taskCompleted")
+        schedule = fast.get("taskScheduled")
         index = -1
         while True:
+            # Only _process changes it (a fast step runs no event that suspends or resumes).
+            suspended = self.suspended
             try:
                 for index, msg in events:
-                    which = kind_of(msg, "eventType")
-                    step = fast.get(which)
-                    if step is None or self.suspended:
+                    try:
+                        step = fast[kind_of(msg, "eventType")]
+                    except KeyError:  # a kind the dispatch does not know
+                        step = None
+                    if step is None or suspended:
                         self._index = index
                         process(index, msg, True)
                         if self.stopped:
                             return
+                        suspended = self.suspended
                     elif step is _SKIP:
                         continue
-                    elif step is _CLOCK:
-                        ctx.clock_event = msg
-                    else:
+                    elif step is complete:
                         self._index = index
-                        step(msg, getattr(msg, which))
+                        complete(msg.taskCompleted)
+                    elif step is schedule:
+                        self._index = index
+                        schedule(msg, msg.taskScheduled)
+                    else:  # _CLOCK
+                        ctx.clock_event = msg
                 return
             except StopIteration as done:
                 self.ctx.set_complete(done.value, STATUS_COMPLETED)

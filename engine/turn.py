@@ -219,27 +219,29 @@ class TurnState(TimersAndRetries):
             self._tracker.task_removed(task_id)
         return t if type(t) is PendingTask else PendingTask(t)  # type: ignore[arg-type]
 
-    def complete_activity(self, msg: Any, ev: Any) -> bool:
-        """Complete the task a ``taskCompleted`` event (``ev``, in the message ``msg``) names
+    def complete_activity(self, ev: Any) -> bool:
+        """Complete the task a ``taskCompleted`` event (``ev``, the event's member) names
         with its result and resume the code; ``False`` when no task waits there
         (:meth:`take_task`, the decode, the completion and :meth:`resume` in one call: the
         commonest step of a replay, which the executor calls directly)."""
         task_id = ev.taskScheduledId
         result = ev.result.value  # "" when absent: no result either way
-        pending = self._pending_tasks.pop(task_id, None)
+        pending: Any = self._pending_tasks.pop(task_id, None)
         if pending is None:
             return False
         self.changes += 1
         if self._tracker is not None:
             self._tracker.task_removed(task_id)
         t: Any
-        if type(pending) is PendingTask:
+        kind = type(pending)
+        if kind is PendingTask:
             t = pending.task
             value = self.codec.decode(result, pending.expected) if result else None
+            kind = type(t)
         else:
             t = pending
             value = self.codec.decode(result) if result else None
-        if type(t) is not PLAIN or t._is_complete:  # the shortcuts: see engine.plain_task
+        if kind is not PLAIN or t._is_complete:  # the shortcuts: see engine.plain_task
             t.complete(value)
         elif not t._parents:
             t._result = value
