@@ -44,7 +44,7 @@ from engine.outcome import (
     wrong_type_message,
 )
 from engine.payloads import Codec
-from engine.turn import held_action
+from engine.turn import HeldActivity, held_action
 
 _SKIP = object()  # apply_all: a kind whose handler does nothing
 _CLOCK = object()  # apply_all: orchestratorStarted, which sets the clock
@@ -243,6 +243,10 @@ class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
         # The two commonest steps read their event by its constant name (no getattr call).
         complete = fast.get("taskCompleted")
         schedule = fast.get("taskScheduled")
+        # A plain activity matched by its name is the whole of _apply_task_scheduled: done
+        # here (unless the context makes room first, as Dapr's does).
+        take = self._take_action if self._make_room is None else None
+        scheduled = self._scheduled
         index = -1
         while True:
             # Only _process changes it (a fast step runs no event that suspends or resumes).
@@ -266,7 +270,13 @@ class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
                         complete(msg.taskCompleted)
                     elif step is schedule:
                         self._index = index
-                        schedule(msg, msg.taskScheduled)
+                        ev = msg.taskScheduled
+                        if take is None:
+                            schedule(msg, ev)
+                        else:
+                            action = take(msg.eventId, None)
+                            if type(action) is not tuple or action[0] != ev.name:
+                                scheduled(msg, ev, action)
                     else:  # _CLOCK
                         ctx.clock_event = msg
                 return
@@ -323,9 +333,10 @@ class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
         """An exception escaped while applying event ``index``: fail the turn with it."""
         self.stopped = True
         tb = exc.__traceback__
-        if tb is not None and tb.tb_frame.f_code in _DISPATCH_CODES:
-            # The trace starts at the handler, whichever loop dispatched the event.
-            exc.__traceback__ = tb.tb_next
+        while tb is not None and tb.tb_next is not None and tb.tb_frame.f_code in _DISPATCH_CODES:
+            # The trace starts at the handler, whichever loop dispatched the event (and a
+            # taskScheduled at the match, which the lane calls itself).
+            tb = exc.__traceback__ = tb.tb_next
         self.failure_exception = exc
         if isinstance(exc, task.NonDeterminismError):
             found = self.nondeterminism
@@ -433,20 +444,23 @@ class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
             )
 
     def _apply_task_scheduled(self, msg: Any, ev: Any) -> None:
-        # _match, inlined: this runs once per activity
         event_id = msg.eventId
         if self._make_room is not None:
             self._make_room(event_id, _SCHEDULE_TASK, False)
-        action = self._take_action(event_id, None)
+        self._scheduled(msg, ev, self._take_action(event_id, None))
+
+    def _scheduled(self, msg: Any, ev: Any, action: Action | HeldActivity | None) -> None:
+        """Match ``taskScheduled`` (the message ``msg``, its member ``ev``) with the pending
+        action taken at its id (:meth:`_match`, inlined: this runs once per activity)."""
         if isinstance(action, tuple):  # a plain activity's, as the turn holds it
             if action[0] != ev.name:
-                held = held_action(event_id, action)
+                held = held_action(msg.eventId, action)
                 self._check_name(msg, held, "call_activity", ev.name)
             self.note = "matched call_activity"
             return
         if action is None:
             self._diverged("nothing with this sequence number", None)
-            raise task.NonDeterminismError(no_action_message(event_id, "call_activity"))
+            raise task.NonDeterminismError(no_action_message(msg.eventId, "call_activity"))
         if action.kind != _SCHEDULE_TASK:
             self._wrong_type(msg, "call_activity", action)
         if action.name != ev.name:
@@ -512,7 +526,13 @@ class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
         self.note = "terminated"
 
 
-_DISPATCH_CODES = frozenset({CodeReplayer._process.__code__, CodeReplayer._apply_lane.__code__})
+_DISPATCH_CODES = frozenset(
+    {
+        CodeReplayer._process.__code__,
+        CodeReplayer._apply_lane.__code__,
+        CodeReplayer._apply_task_scheduled.__code__,
+    }
+)
 
 __all__ = [
     "CodeReplayer",
