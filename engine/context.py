@@ -114,7 +114,17 @@ class ReplayContext(TurnState, task.OrchestrationContext):
         if retry_policy is None and self._tracker is None and not tags:
             # the commonest call of all: the action held as a tuple (see HeldActivity), and
             # _schedule_plain() inlined
-            self._pending_actions[seq] = (name, encoded, self.code_location())
+            gen: Any = self._generator
+            frame, lasti, origin = self._where
+            if (
+                frame is None
+                or gen is None
+                or gen.gi_yieldfrom is not None
+                or gen.gi_frame is not frame
+                or frame.f_lasti != lasti
+            ):  # not where code_location() last answered (its own first check, inlined)
+                origin = self.code_location()
+            self._pending_actions[seq] = (name, encoded, origin)
             t = new_task(return_type)
             self._pending_tasks[seq] = t if return_type is None else PendingTask(t, return_type)
             return t

@@ -93,3 +93,28 @@ def test_code_location_follows_the_generator_through_its_cache() -> None:
         (inner_first + 2, "inner"),
         (first + 6, "orch"),
     ]
+
+
+def test_call_activity_origin_is_where_the_code_asked() -> None:
+    ctx = ReplayContext("i")
+
+    def orch() -> object:
+        for i in range(3):
+            ctx.call_activity("a", input=i)
+        yield 0
+        ctx.call_activity("b")
+        ctx.call_activity("c")
+        yield 1
+        for _ in range(2):
+            ctx.call_activity("d")
+
+    ctx._generator = gen = orch()  # noqa: SLF001 - the location is read from the generator
+    for _ in gen:
+        pass
+    first = orch.__code__.co_firstlineno
+    lines = [(a.name, a.origin.line if a.origin else None) for a in ctx.final_actions()]
+    expected = (
+        [("a", first + 2)] * 3 + [("b", first + 4), ("c", first + 5)] + [("d", first + 8)] * 2
+    )
+    assert lines == expected
+    assert all(a.origin is not None and a.origin.function == "orch" for a in ctx.final_actions())
