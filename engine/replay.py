@@ -99,7 +99,6 @@ class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
     ) -> None:
         self.request = request
         self.app = app
-        self.strict = strict
         self.dapr = sdk.is_dapr()
         """Dapr's rules (its fork's executor): unknown events fail, optional timers shift."""
         self.strict = strict or self.dapr
@@ -113,6 +112,17 @@ class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
         self.past_count = len(msg.pastEvents)
         self._past = msg.pastEvents
         self._new = msg.newEvents
+        self._start_progress()
+        self._dispatch = self._handlers()
+        self._fast = self._fast_steps()
+        """What :meth:`apply_all` does with each kind without :meth:`_process` (see there)."""
+        self._take_action = self.ctx.action_taker()
+        self._make_room = (
+            None if type(self.ctx).make_room is TurnState.make_room else self.ctx.make_room
+        )
+
+    def _start_progress(self) -> None:
+        """What the replay has found so far: nothing yet (set once, by ``__init__``)."""
         self.suspended = False
         self.suspended_events: list[tuple[int, Any]] = []
         self.stopped = False
@@ -129,7 +139,13 @@ class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
         self.processed = True
         """Whether the last :meth:`apply` applied its event (not: stopped before, or buffered)."""
         self._index = -1
-        self._dispatch: dict[str, Callable[[Any, Any], None]] = {
+        self.rewound = False
+        """Whether an ``executionRewound`` was met (the headless replay's rewind check)."""
+
+    def _handlers(self) -> dict[str, Callable[[Any, Any], None]]:
+        """Each event kind's handler: ``handler(message, member)`` (Dapr's rules drop the
+        kinds its executor does not know; the others add the entity events')."""
+        dispatch: dict[str, Callable[[Any, Any], None]] = {
             "orchestratorStarted": self._apply_orchestrator_started,
             "executionStarted": self._apply_execution_started,
             "taskScheduled": self._apply_task_scheduled,
@@ -152,17 +168,10 @@ class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
         }
         if self.dapr:  # Dapr's executor fails on events it does not know, markers included
             for kind in ("orchestratorCompleted", "executionCompleted", "eventSent"):
-                del self._dispatch[kind]
+                del dispatch[kind]
         else:
-            self._dispatch.update(self.entity_handlers())
-        self._fast = self._fast_steps()
-        """What :meth:`apply_all` does with each kind without :meth:`_process` (see there)."""
-        self.rewound = False
-        """Whether an ``executionRewound`` was met (the headless replay's rewind check)."""
-        self._take_action = self.ctx.action_taker()
-        self._make_room = (
-            None if type(self.ctx).make_room is TurnState.make_room else self.ctx.make_room
-        )
+            dispatch.update(self.entity_handlers())
+        return dispatch
 
     def _fast_steps(self) -> dict[str | None, Any]:
         """Every kind the dispatch knows (and ``None``, no kind), mapped to what
