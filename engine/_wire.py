@@ -191,11 +191,11 @@ _EVENT_ID_MINUS_ONE = b"\x08" + b"\xff" * 9 + b"\x01"
 _HIGH_BITS = bytes.maketrans(bytes(range(256)), bytes(b >> 7 for b in range(256)))
 _FIVE_HIGH = b"\x01" * 5
 # Nanos in a five-byte varint are 1e9 or more when the last byte is 4 or more, or when it is 3
-# and the fourth byte's low bits are 93 or more; at 92 (the group) only the sum tells (the loop
-# below). One scan finds both: no match can hide another (each starts at a 0x10, and none
-# holds one before its last byte, where only a match that already answers can end on one).
-_NANOS_TOO_BIG = re.compile(
-    rb"\x10[\x80-\xff]{3}(?:[\x80-\xff][\x04-\x7f]|[\xdd-\xff]\x03|(\xdc)\x03)"
+# and the fourth byte's low bits are 93 or more; at 92 only the sum tells (the loop below: the
+# match then holds the first three bytes in group 1 and the fourth in group 2). One scan finds
+# both (each match is the tag alone, so no candidate hides another).
+_NANOS_FIVE = re.compile(
+    rb"\x10(?=([\x80-\xff]{3})(?:[\x80-\xff][\x04-\x7f]|[\xdd-\xff]\x03|(\xdc)\x03))"
 )
 # A non-finite double whose last two bytes are not both 0xff cannot overlap an eventId -1; one
 # whose last two are is looked for only where no eventId -1 starts within its eight bytes (no
@@ -220,10 +220,11 @@ def may_be_out_of_range(wire: bytes) -> bool:
         return True
     if _NON_FINITE_DOUBLE.search(wire):
         return True
-    for match in _NANOS_TOO_BIG.finditer(wire):
-        if match.group(1) is None:
-            return True
-        low = match.group(0)[1:5]
+    for match in _NANOS_FIVE.finditer(wire):
+        first, fourth = match.groups()
+        if fourth is None:
+            return True  # 1e9 or more by its last two bytes alone
+        low = first + fourth
         value = sum((byte & 0x7F) << (7 * i) for i, byte in enumerate(low)) | 3 << 28
         if value >= 1_000_000_000:
             return True

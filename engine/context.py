@@ -22,6 +22,7 @@ from engine.failures import (
     sdk_failure_details,
 )
 from engine.payloads import activity_output_type, decode, encode
+from engine.plain_task import new_task
 from engine.reprs import short_repr
 from engine.tracker import Tracker
 from engine.turn import (
@@ -94,20 +95,42 @@ class ReplayContext(TurnState, task.OrchestrationContext):
         tags: dict[str, str] | None = None,
         return_type: type | None = None,
     ) -> task.CompletableTask[Any]:
-        self._sequence += 1
+        self._sequence = seq = self._sequence + 1
         if isinstance(activity, str):
             name = activity
         else:
             name = task.get_name(activity)
             if return_type is None:
                 return_type = self.codec.activity_output_type(activity)
-        action = new_action(
-            self._sequence, SCHEDULE_TASK, name, self.codec.encode(input), self.code_location()
-        )
+        enc = self.codec.encode
+        if enc is not encode:
+            encoded = enc(input)
+        elif input is None:
+            encoded = None
+        elif type(input) is int:
+            encoded = f"{input}"  # what encode() gives an int (its repr), without the call
+        else:
+            encoded = encode(input)
+        if retry_policy is None and self._tracker is None and not tags:
+            # the commonest call of all: the action held as a tuple (see HeldActivity), and
+            # _schedule_plain() inlined
+            gen: Any = self._generator
+            frame, lasti, origin = self._where
+            if (
+                frame is None
+                or gen is None
+                or gen.gi_yieldfrom is not None
+                or gen.gi_frame is not frame
+                or frame.f_lasti != lasti
+            ):  # not where code_location() last answered (its own first check, inlined)
+                origin = self.code_location()
+            self._pending_actions[seq] = (name, encoded, origin)
+            t = new_task(return_type)
+            self._pending_tasks[seq] = t if return_type is None else PendingTask(t, return_type)
+            return t
+        action = new_action(seq, SCHEDULE_TASK, name, encoded, self.code_location())
         if tags:
             action.tags = dict(tags)
-        elif retry_policy is None and self._tracker is None:
-            return self._schedule_plain(action, return_type)  # the commonest call of all
         return self._schedule(action, retry_policy, return_type, is_sub=False)
 
     def call_sub_orchestrator(  # type: ignore[override]

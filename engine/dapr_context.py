@@ -270,7 +270,7 @@ class DaprReplayContext(ReplayContext, _Deterministic):  # type: ignore[misc]
         if self._stalled_id is not None:
             return []
         if self.completion_status != STATUS_CONTINUED_AS_NEW:
-            return list(self._pending_actions.values())
+            return list(self._actions.values())
         carry: list[tuple[str, str | None]] = []
         if self._save_events:
             for name, items in self._received.items():
@@ -324,13 +324,13 @@ class DaprReplayContext(ReplayContext, _Deterministic):  # type: ignore[misc]
         """Before history confirms ``kind`` at ``event_id``: a sentinel timer pending there
         that history does not have (written before Dapr added it) is dropped, and every later
         pending id moves down by one."""
-        pending = self._pending_actions.get(event_id)
+        pending = self._actions.get(event_id)
         if not is_optional_timer(pending) or (kind == act.CREATE_TIMER and sentinel_event):
             return
         self.take_action(event_id)
         self.take_task(event_id)
         for old in sorted(k for k in self._pending_actions if k > event_id):
-            moved = self._pending_actions.pop(old)
+            moved = self._actions.pop(old)
             moved.id = old - 1
             self._pending_actions[old - 1] = moved
         for old in sorted(k for k in self._pending_tasks if k > event_id):
@@ -339,7 +339,7 @@ class DaprReplayContext(ReplayContext, _Deterministic):  # type: ignore[misc]
 
     def skips_timer(self, event_id: int, sentinel_event: bool) -> bool:
         """A sentinel ``timerCreated`` that meets no pending sentinel timer is skipped."""
-        return sentinel_event and not is_optional_timer(self._pending_actions.get(event_id))
+        return sentinel_event and not is_optional_timer(self._actions.get(event_id))
 
     def stall(self) -> None:
         """The version is not available: every action dropped, one ``workflowVersionNotAvailable``
@@ -354,6 +354,12 @@ class DaprReplayContext(ReplayContext, _Deterministic):  # type: ignore[misc]
         return DaprTurnFacts(self.version_name, tuple(self.encountered_patches), self._stalled_id)
 
     # --- helpers --------------------------------------------------------------------------
+
+    @property
+    def _actions(self) -> dict[int, Action]:
+        # A Dapr turn holds every pending action as an Action (its call_activity makes no
+        # engine.turn.HeldActivity).
+        return self._pending_actions  # type: ignore[return-value]
 
     def _drop_pending(self) -> None:
         for action_id in list(self._pending_actions):

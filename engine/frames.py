@@ -398,50 +398,19 @@ class FrameRecorder(Tracker):
 
     def frame(self, index: int) -> Frame:
         """The frame after event ``index`` (``-1``: before the first event)."""
-        total = self.total
         if index < 0:
-            return Frame(
-                index=-1,
-                total=total,
-                event=None,
-                lane=None,
-                is_replaying=self.past_count > 0,
-                current_utc_datetime=None,
-                status="PENDING",
-                suspended=False,
-                custom_status=None,
-                pending_actions=(),
-                open_tasks=(),
-                buffered_events=(),
-                location=None,
-                locals=(),
-                note="before the first event",
-                processed=True,
-                nondeterminism=None,
-                failure=None,
-                with_code=self.with_code,
-            )
+            return self._before_first()
         if index >= len(self._steps):
             raise IndexError(f"step {index} is not recorded yet ({len(self._steps)} are)")
         step = self.step_record(index)
-        actions = [
-            PendingAction(a.id, a.kind, a.describe(), a.origin, opened)
-            for a, opened in self.actions.at(index)
-        ]
-        end = step.turn_end_action
-        if end is not None:
-            # a rewind's response is that one action, whatever the replay had asked for
-            actions = [end] if end.kind == "rewindOrchestration" else [*actions, end]
         rewind = self.rewind if self.rewind is not None and self.rewind.shown_at(index) else None
-        tasks = [OpenTask(*t) for t in self.tasks.at(index)]
-        tasks.extend(OpenTask(*w) for w in self.waits.at(index))
         nd = self.nondeterminism
         awaiting, lost = self._awaiting_at(index, step.status)
         if rewind is not None and rewind.rewinds_now:
             awaiting, lost = None, ()  # the turn answers with the rewind: the code awaits nothing
         return Frame(
             index=index,
-            total=total,
+            total=self.total,
             event=self.event_at(index),
             lane="past" if index < self.past_count else "new",
             is_replaying=index < self.past_count,
@@ -449,8 +418,8 @@ class FrameRecorder(Tracker):
             status=step.status,
             suspended=step.suspended,
             custom_status=step.custom_status,
-            pending_actions=tuple(actions),
-            open_tasks=tuple(tasks),
+            pending_actions=self._actions_at(index, step),
+            open_tasks=self._open_at(index),
             buffered_events=tuple(BufferedEvent(*b) for b in self.buffered.at(index)),
             location=step.location,
             locals=step.locals,
@@ -463,3 +432,45 @@ class FrameRecorder(Tracker):
             awaiting=awaiting,
             lost=lost,
         )
+
+    def _before_first(self) -> Frame:
+        """The frame before the first event: nothing applied yet."""
+        return Frame(
+            index=-1,
+            total=self.total,
+            event=None,
+            lane=None,
+            is_replaying=self.past_count > 0,
+            current_utc_datetime=None,
+            status="PENDING",
+            suspended=False,
+            custom_status=None,
+            pending_actions=(),
+            open_tasks=(),
+            buffered_events=(),
+            location=None,
+            locals=(),
+            note="before the first event",
+            processed=True,
+            nondeterminism=None,
+            failure=None,
+            with_code=self.with_code,
+        )
+
+    def _actions_at(self, index: int, step: StepRecord) -> tuple[PendingAction, ...]:
+        """The actions pending after event ``index``, the turn's last one included."""
+        actions = [
+            PendingAction(a.id, a.kind, a.describe(), a.origin, opened)
+            for a, opened in self.actions.at(index)
+        ]
+        end = step.turn_end_action
+        if end is not None:
+            # a rewind's response is that one action, whatever the replay had asked for
+            actions = [end] if end.kind == "rewindOrchestration" else [*actions, end]
+        return tuple(actions)
+
+    def _open_at(self, index: int) -> tuple[OpenTask, ...]:
+        """The tasks and waits open after event ``index``."""
+        tasks = [OpenTask(*t) for t in self.tasks.at(index)]
+        tasks.extend(OpenTask(*w) for w in self.waits.at(index))
+        return tuple(tasks)

@@ -24,7 +24,7 @@ _OPEN: dict[str, Any] = {"_is_complete": False, "_exception": None, "_retryable_
 def _probe() -> type | None:
     """``task.CompletableTask`` if it behaves as the shortcuts assume, else ``None``."""
     cls: Any = getattr(task, "CompletableTask", None)
-    if cls is None:
+    if cls is None or cls.__new__ is not object.__new__:
         return None
     try:
         made = cls(expected_type=int)
@@ -52,13 +52,16 @@ PLAIN: Any = _probe()
 """The SDK's plain task class when the shortcuts hold for it; ``None``: always the SDK's way."""
 
 
+_new = object.__new__
+
+
 def new_task(expected: type | None) -> task.CompletableTask[Any]:
     """``task.CompletableTask(expected_type=expected)``: for the plain class, its fields set
     as its constructor sets them."""
     cls: Any = PLAIN
     if cls is None:
         return task.CompletableTask(expected_type=expected)
-    made = cls.__new__(cls)
+    made = _new(cls)
     made._is_complete = False
     made._exception = None
     made._parents = {}
@@ -79,14 +82,18 @@ def count_child(child: Any, value: Any) -> Any:
     The caller has checked ``type(child) is PLAIN`` and that ``child`` is not complete.
     """
     parents = child._parents
-    if len(parents) != 1:
-        return None
     parent: Any
-    [parent] = parents.values()
+    try:
+        [parent] = parents.values()
+    except ValueError:  # no parent, or more than one
+        return None
     if type(parent) is not WHEN_ALL or parent._is_complete:
         return None
-    entry = parent._pending_children.get(id(child))
-    if entry is None:
+    key = id(child)
+    waiting = parent._pending_children
+    try:
+        entry = waiting[key]
+    except KeyError:
         return None
     done = parent._completed_tasks + entry[1]
     if done >= len(parent._tasks):
@@ -94,7 +101,7 @@ def count_child(child: Any, value: Any) -> Any:
     child._result = value
     child._is_complete = True
     parents.clear()
-    del parent._pending_children[id(child)]
+    del waiting[key]
     parent._completed_tasks = done
     return parent
 

@@ -44,6 +44,7 @@ from engine.outcome import (
     wrong_type_message,
 )
 from engine.payloads import Codec
+from engine.turn import HeldActivity, held_action
 
 _SKIP = object()  # apply_all: a kind whose handler does nothing
 _CLOCK = object()  # apply_all: orchestratorStarted, which sets the clock
@@ -98,7 +99,6 @@ class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
     ) -> None:
         self.request = request
         self.app = app
-        self.strict = strict
         self.dapr = sdk.is_dapr()
         """Dapr's rules (its fork's executor): unknown events fail, optional timers shift."""
         self.strict = strict or self.dapr
@@ -112,6 +112,17 @@ class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
         self.past_count = len(msg.pastEvents)
         self._past = msg.pastEvents
         self._new = msg.newEvents
+        self._start_progress()
+        self._dispatch = self._handlers()
+        self._fast = self._fast_steps()
+        """What :meth:`apply_all` does with each kind without :meth:`_process` (see there)."""
+        self._take_action = self.ctx.action_taker()
+        self._make_room = (
+            None if type(self.ctx).make_room is TurnState.make_room else self.ctx.make_room
+        )
+
+    def _start_progress(self) -> None:
+        """What the replay has found so far: nothing yet (set once, by ``__init__``)."""
         self.suspended = False
         self.suspended_events: list[tuple[int, Any]] = []
         self.stopped = False
@@ -128,7 +139,13 @@ class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
         self.processed = True
         """Whether the last :meth:`apply` applied its event (not: stopped before, or buffered)."""
         self._index = -1
-        self._dispatch: dict[str, Callable[[Any, Any], None]] = {
+        self.rewound = False
+        """Whether an ``executionRewound`` was met (the headless replay's rewind check)."""
+
+    def _handlers(self) -> dict[str, Callable[[Any, Any], None]]:
+        """Each event kind's handler: ``handler(message, member)`` (Dapr's rules drop the
+        kinds its executor does not know; the others add the entity events')."""
+        dispatch: dict[str, Callable[[Any, Any], None]] = {
             "orchestratorStarted": self._apply_orchestrator_started,
             "executionStarted": self._apply_execution_started,
             "taskScheduled": self._apply_task_scheduled,
@@ -151,27 +168,27 @@ class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
         }
         if self.dapr:  # Dapr's executor fails on events it does not know, markers included
             for kind in ("orchestratorCompleted", "executionCompleted", "eventSent"):
-                del self._dispatch[kind]
+                del dispatch[kind]
         else:
-            self._dispatch.update(self.entity_handlers())
-        self._fast: dict[str, Any] = {
-            k: _SKIP for k, v in self._dispatch.items() if v == self._ignore
-        }
-        """What :meth:`apply_all` does with the commonest kinds without :meth:`_process`: skip
-        them (their handler does nothing), keep the clock's message, or call their handler."""
-        self._fast.pop("executionRewound", None)  # _process notes it (see rewound)
-        self.rewound = False
-        """Whether an ``executionRewound`` was met (the headless replay's rewind check)."""
-        if "orchestratorStarted" in self._dispatch:
-            self._fast["orchestratorStarted"] = _CLOCK
-        if "taskScheduled" in self._dispatch:
-            self._fast["taskScheduled"] = self._dispatch["taskScheduled"]
-        if "taskCompleted" in self._dispatch:
-            self._fast["taskCompleted"] = self.ctx.complete_activity
-        self._take_action = self.ctx.action_taker()
-        self._make_room = (
-            None if type(self.ctx).make_room is TurnState.make_room else self.ctx.make_room
-        )
+            dispatch.update(self.entity_handlers())
+        return dispatch
+
+    def _fast_steps(self) -> dict[str | None, Any]:
+        """Every kind the dispatch knows (and ``None``, no kind), mapped to what
+        :meth:`_apply_lane` does with it: ``None`` (take :meth:`_process`), skip it (its handler
+        does nothing), keep the clock's message, or call its handler."""
+        dispatch = self._dispatch
+        fast: dict[str | None, Any] = {None: None}
+        for kind, handler in dispatch.items():
+            fast[kind] = _SKIP if handler == self._ignore else None
+        fast["executionRewound"] = None  # _process notes it (see rewound)
+        if "orchestratorStarted" in dispatch:
+            fast["orchestratorStarted"] = _CLOCK
+        if "taskScheduled" in dispatch:
+            fast["taskScheduled"] = dispatch["taskScheduled"]
+        if "taskCompleted" in dispatch:
+            fast["taskCompleted"] = self.ctx.complete_activity
+        return fast
 
     def _take_options(self, options: AppOptions) -> None:
         """Honour the options of the worker the app builds (a plain app: the SDK's defaults)."""
@@ -216,36 +233,61 @@ class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
                 self.ctx.set_replaying(False)  # at the first new event, as apply does
             if self.stopped:
                 break
-            self._apply_lane(enumerate(lane, offset))
+            if len(lane):
+                # The oneof is read through its class's method (the instance's lookup of it
+                # first searches the message's fields by name).
+                self._apply_lane(enumerate(lane, offset), type(lane[0]).WhichOneof)
         if self.stopped:
             if len(self._new):
                 self.ctx.set_replaying(False)
             self.processed = False
             self.note = "not processed: the replay stopped at an earlier event"
 
-    def _apply_lane(self, events: Any) -> None:
-        """Apply ``(index, message)`` pairs until they run out or the replay stops."""
+    def _apply_lane(self, events: Any, kind_of: Callable[[Any, str], Any]) -> None:
+        """Apply ``(index, message)`` pairs until they run out or the replay stops
+        (``kind_of(message, "eventType")``: the oneof member set)."""
         fast = self._fast
         ctx = self.ctx
         process = self._process
+        # The two commonest steps read their event by its constant name (no getattr call).
+        complete = fast.get("taskCompleted")
+        schedule = fast.get("taskScheduled")
+        # A plain activity matched by its name is the whole of _apply_task_scheduled: done
+        # here (unless the context makes room first, as Dapr's does).
+        take = self._take_action if self._make_room is None else None
+        scheduled = self._scheduled
         index = -1
         while True:
+            # Only _process changes it (a fast step runs no event that suspends or resumes).
+            suspended = self.suspended
             try:
                 for index, msg in events:
-                    which = msg.WhichOneof("eventType")
-                    step = fast.get(which)
-                    if step is None or self.suspended:
+                    try:
+                        step = fast[kind_of(msg, "eventType")]
+                    except KeyError:  # a kind the dispatch does not know
+                        step = None
+                    if step is None or suspended:
                         self._index = index
                         process(index, msg, True)
                         if self.stopped:
                             return
+                        suspended = self.suspended
                     elif step is _SKIP:
                         continue
-                    elif step is _CLOCK:
-                        ctx.clock_event = msg
-                    else:
+                    elif step is complete:
                         self._index = index
-                        step(msg, getattr(msg, which))
+                        complete(msg.taskCompleted)
+                    elif step is schedule:
+                        self._index = index
+                        ev = msg.taskScheduled
+                        if take is None:
+                            schedule(msg, ev)
+                        else:
+                            action = take(msg.eventId, None)
+                            if type(action) is not tuple or action[0] != ev.name:
+                                scheduled(msg, ev, action)
+                    else:  # _CLOCK
+                        ctx.clock_event = msg
                 return
             except StopIteration as done:
                 self.ctx.set_complete(done.value, STATUS_COMPLETED)
@@ -300,9 +342,10 @@ class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
         """An exception escaped while applying event ``index``: fail the turn with it."""
         self.stopped = True
         tb = exc.__traceback__
-        if tb is not None and tb.tb_frame.f_code in _DISPATCH_CODES:
-            # The trace starts at the handler, whichever loop dispatched the event.
-            exc.__traceback__ = tb.tb_next
+        while tb is not None and tb.tb_next is not None and tb.tb_frame.f_code in _DISPATCH_CODES:
+            # The trace starts at the handler, whichever loop dispatched the event (and a
+            # taskScheduled at the match, which the lane calls itself).
+            tb = exc.__traceback__ = tb.tb_next
         self.failure_exception = exc
         if isinstance(exc, task.NonDeterminismError):
             found = self.nondeterminism
@@ -410,14 +453,23 @@ class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
             )
 
     def _apply_task_scheduled(self, msg: Any, ev: Any) -> None:
-        # _match, inlined: this runs once per activity
         event_id = msg.eventId
         if self._make_room is not None:
             self._make_room(event_id, _SCHEDULE_TASK, False)
-        action = self._take_action(event_id, None)
+        self._scheduled(msg, ev, self._take_action(event_id, None))
+
+    def _scheduled(self, msg: Any, ev: Any, action: Action | HeldActivity | None) -> None:
+        """Match ``taskScheduled`` (the message ``msg``, its member ``ev``) with the pending
+        action taken at its id (:meth:`_match`, inlined: this runs once per activity)."""
+        if isinstance(action, tuple):  # a plain activity's, as the turn holds it
+            if action[0] != ev.name:
+                held = held_action(msg.eventId, action)
+                self._check_name(msg, held, "call_activity", ev.name)
+            self.note = "matched call_activity"
+            return
         if action is None:
             self._diverged("nothing with this sequence number", None)
-            raise task.NonDeterminismError(no_action_message(event_id, "call_activity"))
+            raise task.NonDeterminismError(no_action_message(msg.eventId, "call_activity"))
         if action.kind != _SCHEDULE_TASK:
             self._wrong_type(msg, "call_activity", action)
         if action.name != ev.name:
@@ -483,7 +535,13 @@ class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
         self.note = "terminated"
 
 
-_DISPATCH_CODES = frozenset({CodeReplayer._process.__code__, CodeReplayer._apply_lane.__code__})
+_DISPATCH_CODES = frozenset(
+    {
+        CodeReplayer._process.__code__,
+        CodeReplayer._apply_lane.__code__,
+        CodeReplayer._apply_task_scheduled.__code__,
+    }
+)
 
 __all__ = [
     "CodeReplayer",

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Generator
 from datetime import datetime, timedelta
 from types import GeneratorType
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Union
 
 if TYPE_CHECKING:
     from durabletask import task
@@ -21,7 +21,7 @@ else:
 from engine import actions as act
 from engine._turn_timers import PendingTask as PendingTask
 from engine._turn_timers import TimersAndRetries
-from engine.actions import Action, SourceLocation
+from engine.actions import Action, SourceLocation, new_action
 from engine.clock import ClockToken as ClockToken
 from engine.clock import clock_from_token as clock_from_token
 from engine.defaults import DEFAULT_MAXIMUM_TIMER_INTERVAL as DEFAULT_MAXIMUM_TIMER_INTERVAL
@@ -35,7 +35,19 @@ from engine.tracker import Tracker
 """The SDK's default longest single durable timer; longer ones are split into chunks."""
 _UNSET_CLOCK = datetime(1000, 1, 1)  # the SDK's clock before the first orchestratorStarted
 _NAIVE_EPOCH = datetime(1970, 1, 1)
-_LOCATIONS: dict[tuple[Any, int], SourceLocation] = {}
+_LOCATIONS: dict[int, tuple[Any, dict[int, SourceLocation]]] = {}
+"""Source locations by code object (its id) and instruction offset."""
+
+HeldActivity = tuple[str, Union[str, None], Union[SourceLocation, None]]
+"""A plain activity's pending action as the turn holds it: its name, encoded input and origin
+(a tuple is made in a fraction of the time an :class:`Action` takes; one is made per call)."""
+
+
+def held_action(action_id: int, held: HeldActivity) -> Action:
+    """The ``scheduleTask`` action a :data:`HeldActivity` stands for."""
+    name, encoded, origin = held
+    return new_action(action_id, act.SCHEDULE_TASK, name, encoded, origin)
+
 
 STATUS_RUNNING = 0
 STATUS_COMPLETED = 1
@@ -83,7 +95,9 @@ class TurnState(TimersAndRetries):
         self._parent_instance_id: str | None = None
         self._sequence = 0
         self._uuid_counter = 0
-        self._pending_actions: dict[int, Action] = {}
+        self._pending_actions: dict[int, Action | HeldActivity] = {}
+        """The actions asked for and not yet confirmed by history (a plain activity's held
+        as :data:`HeldActivity`: read through :meth:`take_action` and :meth:`final_actions`)."""
         self._pending_tasks: dict[int, PendingTask | task.Task[Any]] = {}
         """The tasks waiting under a sequence number: a bare task when its completion needs
         nothing more (no result type, no timer or retry), else its :class:`PendingTask`."""
@@ -100,6 +114,8 @@ class TurnState(TimersAndRetries):
         self._originals: dict[int, tuple[Action, type | None]] = {}
         self._generator: Generator[Any, Any, Any] | None = None
         self._previous: task.Task[Any] | None = None
+        self._where: tuple[Any, int, SourceLocation | None] = (None, -1, None)
+        """The last :meth:`code_location` answer: the frame, its instruction, the location."""
         self.resumes = 0
         self.changes = 0
         """How many tasks have been resolved: a local's state may change without code running."""
@@ -179,13 +195,16 @@ class TurnState(TimersAndRetries):
     def take_action(self, action_id: int) -> Action | None:
         """Remove and return the pending action ``action_id`` (history confirmed it)."""
         action = self._pending_actions.pop(action_id, None)
+        if isinstance(action, tuple):
+            action = held_action(action_id, action)
         if action is not None and self._tracker is not None:
             self._tracker.action_removed(action_id, action)
         return action
 
-    def action_taker(self) -> Callable[[int, None], Action | None]:
+    def action_taker(self) -> Callable[[int, None], Action | HeldActivity | None]:
         """``take(action_id, None)``, as :meth:`take_action` (without a tracker, the pending
-        actions' own ``pop``: the executor calls it once per activity)."""
+        actions' own ``pop``: the executor calls it once per activity), except that a plain
+        activity's action may come as it is held (see :data:`HeldActivity`)."""
         if self._tracker is None:
             return self._pending_actions.pop
         return lambda action_id, _: self.take_action(action_id)
@@ -200,27 +219,29 @@ class TurnState(TimersAndRetries):
             self._tracker.task_removed(task_id)
         return t if type(t) is PendingTask else PendingTask(t)  # type: ignore[arg-type]
 
-    def complete_activity(self, msg: Any, ev: Any) -> bool:
-        """Complete the task a ``taskCompleted`` event (``ev``, in the message ``msg``) names
+    def complete_activity(self, ev: Any) -> bool:
+        """Complete the task a ``taskCompleted`` event (``ev``, the event's member) names
         with its result and resume the code; ``False`` when no task waits there
         (:meth:`take_task`, the decode, the completion and :meth:`resume` in one call: the
         commonest step of a replay, which the executor calls directly)."""
         task_id = ev.taskScheduledId
         result = ev.result.value  # "" when absent: no result either way
-        pending = self._pending_tasks.pop(task_id, None)
+        pending: Any = self._pending_tasks.pop(task_id, None)
         if pending is None:
             return False
         self.changes += 1
         if self._tracker is not None:
             self._tracker.task_removed(task_id)
         t: Any
-        if type(pending) is PendingTask:
+        kind = type(pending)
+        if kind is PendingTask:
             t = pending.task
             value = self.codec.decode(result, pending.expected) if result else None
+            kind = type(t)
         else:
             t = pending
             value = self.codec.decode(result) if result else None
-        if type(t) is not PLAIN or t._is_complete:  # the shortcuts: see engine.plain_task
+        if kind is not PLAIN or t._is_complete:  # the shortcuts: see engine.plain_task
             t.complete(value)
         elif not t._parents:
             t._result = value
@@ -376,7 +397,10 @@ class TurnState(TimersAndRetries):
 
     def final_actions(self) -> list[Action]:
         """The actions the response carries: every pending action, plus continue-as-new."""
-        out = list(self._pending_actions.values())
+        out = [
+            held_action(action_id, action) if isinstance(action, tuple) else action
+            for action_id, action in self._pending_actions.items()
+        ]
         if self.completion_status == STATUS_CONTINUED_AS_NEW:
             carry: list[tuple[str, str | None]] = []
             if self._save_events:
@@ -411,13 +435,22 @@ class TurnState(TimersAndRetries):
         frame = gen.gi_frame
         if frame is None:
             return None
+        lasti = frame.f_lasti
+        last = self._where
+        if last[0] is frame and last[1] == lasti:  # asked again from the same place
+            return last[2]  # type: ignore[no-any-return]
         # Keyed by the instruction, not the line: an instruction always has the same line,
-        # and the line is slow to compute.
-        key = (frame.f_code, frame.f_lasti)
-        found = _LOCATIONS.get(key)
+        # and the line is slow to compute. The code object is found by its id, not its hash
+        # (a code object's hash walks its constants and names on every call); the entry keeps
+        # the code alive, so its id cannot be another object's.
+        code = frame.f_code
+        entry = _LOCATIONS.get(id(code))
+        if entry is None:
+            entry = _LOCATIONS[id(code)] = (code, {})
+        found = entry[1].get(lasti)
         if found is None:
-            code = frame.f_code
-            found = _LOCATIONS[key] = SourceLocation(code.co_filename, frame.f_lineno, code.co_name)
+            found = entry[1][lasti] = SourceLocation(code.co_filename, frame.f_lineno, code.co_name)
+        self._where = (frame, lasti, found)
         return found
 
     def generator_code(self) -> Any:

@@ -22,6 +22,20 @@ def test_new_action_is_the_class_call() -> None:
     assert made.describe() == called.describe() and made.to_proto() == called.to_proto()
 
 
+def test_call_activity_makes_what_the_class_call_makes() -> None:
+    for value in (None, 0, -7, 10**30, True, "x", {"a": [1]}, 1.5):
+        ctx = ReplayContext("i")
+        made_task = ctx.call_activity("work", input=value)
+        expected = Action(1, SCHEDULE_TASK, "work", payloads.encode(value), None)
+        assert ctx.pending_action_count == 1
+        [final] = ctx.final_actions()  # the action the response would carry
+        taken = ctx.take_action(1)  # the action history confirms
+        for made in (final, taken):
+            assert type(made) is Action and vars(made) == vars(expected), value
+        assert ctx.pending_action_count == 0 and ctx.take_action(1) is None
+        assert ctx._pending_tasks == {1: made_task}  # noqa: SLF001 - the task waits under its id
+
+
 def test_kept_payloads_are_immutable_and_equal_to_a_fresh_decode() -> None:
     for text in ('"x"', "12", "true", "null", "-3"):
         assert payloads.decode(text) == payloads.decode(text) == payloads._DECODER.decode(text)
@@ -42,3 +56,65 @@ def test_the_clock_follows_the_last_orchestrator_started() -> None:
         assert ctx.clock_token == (msg.timestamp.seconds, msg.timestamp.nanos)
         assert ctx.current_utc_datetime == t0 + timedelta(seconds=step)
         assert ctx.clock_token == t0 + timedelta(seconds=step)
+
+
+def test_code_location_follows_the_generator_through_its_cache() -> None:
+    ctx = ReplayContext("i")
+    seen: list[tuple[int, str]] = []
+
+    def note() -> None:
+        where = ctx.code_location()
+        assert where is not None
+        seen.append((where.line, where.function))
+
+    def inner() -> object:
+        yield 1
+        yield 2
+
+    def orch() -> object:
+        for _ in range(2):
+            note()
+        yield 0
+        note()
+        yield from inner()
+        note()
+
+    ctx._generator = gen = orch()  # noqa: SLF001 - the location is read from the generator
+    for _ in gen:
+        note()  # suspended: at a yield, or in the generator it delegates to
+    first = orch.__code__.co_firstlineno
+    inner_first = inner.__code__.co_firstlineno
+    assert seen == [
+        (first + 2, "orch"),
+        (first + 2, "orch"),  # asked again from the same place: the same answer
+        (first + 3, "orch"),
+        (first + 4, "orch"),
+        (inner_first + 1, "inner"),  # the innermost generator of a yield from
+        (inner_first + 2, "inner"),
+        (first + 6, "orch"),
+    ]
+
+
+def test_call_activity_origin_is_where_the_code_asked() -> None:
+    ctx = ReplayContext("i")
+
+    def orch() -> object:
+        for i in range(3):
+            ctx.call_activity("a", input=i)
+        yield 0
+        ctx.call_activity("b")
+        ctx.call_activity("c")
+        yield 1
+        for _ in range(2):
+            ctx.call_activity("d")
+
+    ctx._generator = gen = orch()  # noqa: SLF001 - the location is read from the generator
+    for _ in gen:
+        pass
+    first = orch.__code__.co_firstlineno
+    lines = [(a.name, a.origin.line if a.origin else None) for a in ctx.final_actions()]
+    expected = (
+        [("a", first + 2)] * 3 + [("b", first + 4), ("c", first + 5)] + [("d", first + 8)] * 2
+    )
+    assert lines == expected
+    assert all(a.origin is not None and a.origin.function == "orch" for a in ctx.final_actions())
