@@ -462,16 +462,17 @@ class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
         """Match ``taskScheduled`` (the message ``msg``, its member ``ev``) with the pending
         action taken at its id (:meth:`_match`, inlined: this runs once per activity)."""
         if isinstance(action, tuple):  # a plain activity's, as the turn holds it
-            if action[0] != ev.name:
-                held = held_action(msg.eventId, action)
-                self._check_name(msg, held, "call_activity", ev.name)
-            self.note = "matched call_activity"
-            return
-        if action is None:
+            if action[0] == ev.name:
+                self.note = "matched call_activity"
+                return
+            action = held_action(msg.eventId, action)
+        elif action is None:
             self._diverged("nothing with this sequence number", None)
             raise task.NonDeterminismError(no_action_message(msg.eventId, "call_activity"))
-        if action.kind != _SCHEDULE_TASK:
+        elif action.kind != _SCHEDULE_TASK:
             self._wrong_type(msg, "call_activity", action)
+        # one call site for a held action and a made one: the failure's trace names this line,
+        # and the headless replay's response must equal the session's byte for byte
         if action.name != ev.name:
             self._check_name(msg, action, "call_activity", ev.name)
         self.note = "matched call_activity"

@@ -24,7 +24,7 @@ from engine.headless import replay_request
 from engine.history import OrchestrationRequest
 from engine.proto import orchestrator_service_pb2 as pb
 from engine.session import ReplaySession
-from tests.engine.test_fuzz import SAMPLES, mutated
+from tests.engine.test_fuzz import REQUESTS, SAMPLES, _request, mutated
 
 APP = load_app("samples.orchestrations")
 
@@ -41,6 +41,18 @@ def test_sample_headless_response_equals_the_session_response(path: Path) -> Non
     fast, full = _both_responses(request)
     assert fast == full
     assert len(fast) > 0
+
+
+def test_a_renamed_activity_fails_the_same_headless_and_in_a_session() -> None:
+    """The headless replay holds a plain activity's action; a session makes it: the name
+    mismatch must fail both the same, the trace (which names the line) included."""
+    msg = _request(REQUESTS / "fan_out_fan_in-turn3.b64")
+    scheduled = [e for e in msg.pastEvents if e.HasField("taskScheduled")]
+    assert scheduled
+    scheduled[0].taskScheduled.name = "cube"
+    fast, full = _both_responses(OrchestrationRequest.from_proto(msg))
+    assert b"NonDeterminismError" in fast
+    assert fast == full
 
 
 @pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.stem)
