@@ -75,6 +75,7 @@ def replay_request(
         failure=code.failure,
         nondeterminism=code.nondeterminism,
         dapr=code.ctx.turn_facts() if code.dapr else None,  # type: ignore[attr-defined]
+        when_all_needs=code.ctx.when_all_needs(),
     )
 
 

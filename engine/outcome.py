@@ -48,6 +48,11 @@ class ReplayOutcome:
     """In a Dapr turn: what its response says beyond the actions (an
     ``engine.dapr_context.DaprTurnFacts``: the version used, the patches, a stall)."""
 
+    when_all_needs: frozenset[int] = frozenset()
+    """The task ids a ``when_all`` the code waits on at the end of the turn still needs
+    (:meth:`engine.turn.TurnState.when_all_needs`): the worker holds an activity's result for
+    its siblings only when they are among these."""
+
     @property
     def failed(self) -> bool:
         """Whether the replay stopped on a failure (see :attr:`failure`)."""

@@ -255,6 +255,29 @@ class TurnState(TimersAndRetries):
         self.resume()
         return True
 
+    def when_all_needs(self) -> frozenset[int]:
+        """The task ids a ``when_all`` the code waits on still needs (nested ones included);
+        empty when the code waits on anything else, or is done. The worker holds a finished
+        activity's result for its siblings only when they are among these."""
+        prev: Any = self._previous
+        if self._complete or prev is None or not (_KINDS.get(type(prev)) or _kind_of(prev))[1]:
+            return frozenset()
+        wanted: set[int] = set()
+        groups = [prev]
+        while groups:
+            for child in groups.pop().get_tasks():
+                if child.is_complete:
+                    continue
+                if (_KINDS.get(type(child)) or _kind_of(child))[1]:
+                    groups.append(child)
+                else:
+                    wanted.add(id(child))
+        return frozenset(
+            task_id
+            for task_id, pending in self._pending_tasks.items()
+            if id(pending.task if type(pending) is PendingTask else pending) in wanted
+        )
+
     def has_task(self, task_id: int) -> bool:
         """Whether a task waits under ``task_id``."""
         return task_id in self._pending_tasks

@@ -1,11 +1,12 @@
 """Activity results of one orchestration sent close together.
 
 A sidecar hands an orchestration out for a new turn as soon as one of its activity results
-arrives; results that arrive one by one make one turn each. So an activity's result is held
-while other activities of the same orchestration are still running here or on their way (a
-turn the worker sent scheduled them), and all of them go out together when the last one is
-done, or :data:`HOLD_SECONDS` after the first was held, whichever comes first: a slow sibling
-(or one another worker took) delays the others by that much at most.
+arrives; results that arrive one by one make one turn each. So when the orchestration's code
+waits on a ``when_all`` (the turn's replay says which activities it still needs), an activity
+result it needs is held while the other needed ones are still running, and all of them go out
+together when the last one is done, or :data:`HOLD_SECONDS` after the first was held, whichever
+comes first: a slow sibling (or one another worker took) delays the others by that much at
+most. A result nothing waits for with others (a chain, a ``when_any``) is never held.
 """
 
 from __future__ import annotations
@@ -55,6 +56,12 @@ class ResultBatch:
         for held in entry[1] if entry is not None else ():
             held()
         send()
+
+    def held(self, group: str) -> int:
+        """How many sends of ``group`` are held right now."""
+        with self._cond:
+            entry = self._held.get(group)
+            return 0 if entry is None else len(entry[1])
 
     def flush(self) -> None:
         """Send everything held now, and hold nothing from now on."""

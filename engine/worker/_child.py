@@ -30,6 +30,7 @@ import signal
 import sys
 import threading
 import time
+from collections.abc import Collection
 from datetime import timedelta
 from typing import Any
 
@@ -82,9 +83,10 @@ class JobRunner:
 
     def turn(
         self, data: bytes, token: str
-    ) -> tuple[bytes, str, bool] | tuple[bytes, str, bool, bool]:
-        """Answer one ``OrchestratorRequest``: the response bytes, a summary, whether it failed
-        (and, when the app's versioning rejects it, ``True`` after them: no response)."""
+    ) -> tuple[bytes, str, bool] | tuple[bytes, str, bool, bool, frozenset[int]]:
+        """Answer one ``OrchestratorRequest``: the response bytes, a summary, whether it failed,
+        then whether the app's versioning rejects it (``True``: no response) and the task ids
+        a ``when_all`` the code waits on still needs (:attr:`ReplayOutcome.when_all_needs`)."""
         request = pb.OrchestratorRequest.FromString(data)
         store = self.app.options.payload_store
         try:
@@ -100,10 +102,12 @@ class JobRunner:
             if store is not None:
                 store_large(response, store, request.instanceId)
         except WorkItemRejected as rejected:
-            return b"", str(rejected), False, True
+            return b"", str(rejected), False, True, frozenset()
         except Exception as ex:  # noqa: BLE001 - any engine failure fails the orchestration
             response = failed_turn_response(request.instanceId, token, failure_from_exception(ex))
-        return response.SerializeToString(), turn_summary(response), turn_failed(response)
+            return response.SerializeToString(), turn_summary(response), turn_failed(response)
+        summary, failed = turn_summary(response), turn_failed(response)
+        return response.SerializeToString(), summary, failed, False, outcome.when_all_needs
 
     def activity(self, data: bytes, token: str) -> tuple[bytes, str, bool]:
         """Run one ``ActivityRequest``: the response bytes, a summary, whether it failed."""
@@ -251,16 +255,31 @@ def encode_job(kind: str, data: bytes, token: str) -> bytes:
     return _KIND_BYTES[kind] + len(raw).to_bytes(4, "big") + raw + data
 
 
-def encode_answer(response: bytes, summary: str, failed: bool, rejected: bool = False) -> bytes:
-    """The raw message that answers one job (``rejected``: no response, give the item back)."""
+def encode_answer(
+    response: bytes,
+    summary: str,
+    failed: bool,
+    rejected: bool = False,
+    needs: Collection[int] = (),
+) -> bytes:
+    """The raw message that answers one job (``rejected``: no response, give the item back;
+    ``needs``: the task ids a ``when_all`` the turn's code waits on still needs)."""
     note = summary.encode()
     kind = REJECTED if rejected else FAILED if failed else COMPLETED
-    return kind + len(note).to_bytes(4, "big") + note + response
+    wanted = b"".join(task_id.to_bytes(4, "big") for task_id in needs)
+    head = kind + len(note).to_bytes(4, "big") + note + len(needs).to_bytes(4, "big")
+    return head + wanted + response
 
 
-def decode_answer(message: bytes) -> tuple[bytes, str, bool, bool]:
-    """A user process's raw answer: the response bytes, the summary, whether it failed, and
-    whether the app rejected the work item."""
+def decode_answer(message: bytes) -> tuple[bytes, str, bool, bool, frozenset[int]]:
+    """A user process's raw answer: the response bytes, the summary, whether it failed,
+    whether the app rejected the work item, and the task ids its ``when_all`` still needs."""
     size = int.from_bytes(message[1:5], "big")
     kind = message[:1]
-    return message[5 + size :], message[5 : 5 + size].decode(), kind == FAILED, kind == REJECTED
+    at = 5 + size
+    count = int.from_bytes(message[at : at + 4], "big")
+    start = at + 4
+    end = start + 4 * count
+    needs = frozenset(int.from_bytes(message[i : i + 4], "big") for i in range(start, end, 4))
+    summary = message[5:at].decode()
+    return message[end:], summary, kind == FAILED, kind == REJECTED, needs

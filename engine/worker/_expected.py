@@ -86,6 +86,13 @@ class Expected:
         else:
             self._by_instance.pop(instance_id, None)
 
+    def results_not_sent(self, instance_id: str, task_ids: frozenset[int]) -> frozenset[int]:
+        """Those of ``task_ids`` whose activity result the worker has not sent (or is not
+        sending) to the sidecar yet."""
+        with self._lock:
+            owed = self._turns
+            return frozenset(t for t in task_ids if (instance_id, t) not in owed)
+
     def activities_owed_to(self, instance_id: str) -> int:
         """How many activity work items of one orchestration are still on their way."""
         with self._lock:

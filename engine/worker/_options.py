@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 
 from engine.channel import ConnectionOptions as ConnectionOptions
+from engine.worker._batch import HOLD_SECONDS
 
 APP_TIMER_INTERVAL = "app"
 """``maximum_timer_interval`` meaning "the app's own": the option of the worker a configured
@@ -39,6 +40,8 @@ class WorkerOptions:
         orchestrator_filter: Only ask for these orchestrators (None: everything).
         activity_filter: Only ask for these activities (None: everything).
         start_method: ``multiprocessing`` start method for user processes (never ``fork``).
+        result_hold: Seconds an activity's result waits at most for the siblings a
+            ``when_all`` the orchestration waits on still needs, to go out in one turn.
     """
 
     app: str
@@ -53,3 +56,4 @@ class WorkerOptions:
     orchestrator_filter: tuple[str, ...] | None = None
     activity_filter: tuple[str, ...] | None = None
     start_method: str = "spawn"
+    result_hold: float = HOLD_SECONDS

@@ -61,6 +61,8 @@ class JobResult:
     """How the process ended (``crashed``)."""
     seconds: float = 0.0
     """How long the job ran."""
+    needs: frozenset[int] = frozenset()
+    """The task ids a ``when_all`` the turn's code waits on still needs (``done`` turns)."""
 
 
 class LineReader:
@@ -260,11 +262,11 @@ class UserProcess:
         Raises:
             EOFError, OSError: the child ended instead of answering (see :meth:`ended`).
         """
-        response, summary, failed, rejected = decode_answer(self._conn.recv_bytes())
+        response, summary, failed, rejected, needs = decode_answer(self._conn.recv_bytes())
         seconds = time.monotonic() - started
         if rejected:
             return JobResult("rejected", summary=summary, seconds=seconds)
-        return JobResult("done", response, summary, failed, seconds=seconds)
+        return JobResult("done", response, summary, failed, seconds=seconds, needs=needs)
 
     def expire(self, started: float) -> JobResult:
         """The job sent at ``started`` ran past its timeout: name where, and kill the child."""

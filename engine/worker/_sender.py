@@ -21,7 +21,7 @@ import grpc
 from engine.channel import Backoff
 from engine.proto import orchestrator_service_pb2 as pb
 from engine.sidecar import SidecarStub
-from engine.worker._batch import ResultBatch
+from engine.worker._batch import HOLD_SECONDS, ResultBatch
 from engine.worker._lifecycle import LifeCycle, State
 from engine.worker._stream import error_name
 
@@ -69,6 +69,7 @@ class Sender:
         backoff: A fresh back-off for one call's retries (the connection's reconnect rule).
         can_abandon: Whether the sidecar can take work back (Dapr's cannot:
             :func:`engine.dapr_wire.abandons`).
+        hold: Seconds an activity result waits at most for its siblings (:mod:`._batch`).
     """
 
     def __init__(
@@ -80,6 +81,7 @@ class Sender:
         answered: Callable[[], None],
         backoff: Callable[[], Backoff] = Backoff,
         can_abandon: bool = True,
+        hold: float = HOLD_SECONDS,
     ) -> None:
         self._stub = stub
         self._can_abandon = can_abandon
@@ -90,7 +92,7 @@ class Sender:
         self._answered = answered
         self._lock = threading.Lock()
         self._in_flight = 0
-        self._batch = ResultBatch()
+        self._batch = ResultBatch(hold)
 
     def idle(self) -> bool:
         """Whether no completion is on the wire or being retried."""
@@ -123,6 +125,10 @@ class Sender:
             self._batch.add(group, lambda: self._send(kind, response, what, done), last)
         else:
             self._send(kind, response, what, done)
+
+    def held(self, group: str) -> int:
+        """How many completions of ``group`` (an orchestration instance) are held now."""
+        return self._batch.held(group)
 
     def flush(self) -> None:
         """Send every held completion now, and hold none from now on (stopping)."""

@@ -45,6 +45,9 @@ from engine.worker._stream import WORKER_CHANNEL_OPTIONS, WorkStream, work_reque
 CONNECTION_STATES = ("connected", "failed", "ended", "stopped")
 """The states :class:`Worker`'s ``on_connection`` callback reports."""
 
+MAX_WAITING = 10_000
+"""More orchestrations than this waiting on a ``when_all`` here and the record starts over."""
+
 NOT_DELIVERED = "not delivered to the sidecar"
 """The detail of a work item whose answer (or abandon) did not reach the sidecar."""
 
@@ -106,8 +109,9 @@ class Worker(StopSequence):
         """Turns held for the debugger, by completion token, with the answer computed."""
         self._timeouts: dict[str, int] = {}
         self._expected = Expected()
-        self._activities_here: dict[str, int] = {}
-        """Activities received and not yet settled, by orchestration instance."""
+        self._needs: dict[str, set[int]] = {}
+        """By orchestration instance: the activities (task ids) a ``when_all`` its code waits on
+        still needs, whose results are not settled here yet (their results are held together)."""
         self._number = 0
         self._tmp: str | None = None
         self._recorder = Recorder(options.record_dir, self._log) if options.record_dir else None
@@ -157,6 +161,7 @@ class Worker(StopSequence):
             stream.touch,
             self.connection.backoff,
             can_abandon=abandons(self.connection.dialect),
+            hold=self.options.result_hold,
         )
         self._stream = stream
         self._life.advance(State.SERVING)
@@ -255,21 +260,34 @@ class Worker(StopSequence):
         )
         self._received(job)
         assert self._activities is not None
-        with self._lock:
-            self._activities_here[instance] = self._activities_here.get(instance, 0) + 1
         if not self._activities.submit(job):
-            self._last_activity(instance)
+            self._last_needed(instance, request.taskId)
             self._abandon(job, "the worker is stopping")
 
-    def _last_activity(self, instance: str) -> bool:
-        """One activity of ``instance`` is settled: whether no other one is here or owed."""
+    def _turn_needs(self, instance: str, needs: frozenset[int]) -> None:
+        """A turn of ``instance`` was answered: its code waits on a ``when_all`` that still
+        needs ``needs`` (empty: on anything else), less the results already on their way."""
+        left = self._expected.results_not_sent(instance, needs) if needs else needs
         with self._lock:
-            left = self._activities_here.get(instance, 1) - 1
-            if left > 0:
-                self._activities_here[instance] = left
+            if left:
+                if len(self._needs) >= MAX_WAITING:
+                    self._needs.clear()  # instances another worker took over: start over
+                self._needs[instance] = set(left)
+            else:
+                self._needs.pop(instance, None)
+
+    def _last_needed(self, instance: str, task_id: int) -> bool:
+        """One activity of ``instance`` is settled: whether its result goes out now (the code
+        waits on no ``when_all`` that still needs another activity)."""
+        with self._lock:
+            needs = self._needs.get(instance)
+            if needs is None or task_id not in needs:
+                return True
+            needs.discard(task_id)
+            if needs:
                 return False
-            self._activities_here.pop(instance, None)
-        return self._expected.activities_owed_to(instance) == 0
+            del self._needs[instance]
+            return True
 
     def _entity_arrived(self, item: pb.WorkItem) -> None:
         (name, ops), token, number = (
@@ -298,7 +316,9 @@ class Worker(StopSequence):
         key, group, last = job.instance_id, "", True
         if job.kind == "activity":
             key += f"\x00{job.request.taskId}"
-            group, last = job.instance_id, self._last_activity(job.instance_id)
+            group, last = job.instance_id, self._last_needed(job.instance_id, job.request.taskId)
+        elif job.kind == "turn":
+            self._turn_needs(job.instance_id, result.needs)
         with self._lock:
             decision = decide(job.kind, result, self._timeouts.get(key, 0), self.options)
             if decision.timeouts:
