@@ -22,7 +22,7 @@ from engine.failures import (
     sdk_failure_details,
 )
 from engine.payloads import activity_output_type, decode, encode
-from engine.plain_task import new_task
+from engine.plain_task import PLAIN, new_task
 from engine.reprs import short_repr
 from engine.tracker import Tracker
 from engine.turn import (
@@ -49,6 +49,7 @@ else:  # the flavour's task module; entities exist only in durabletask (loaded o
 # out: computing it at import would load hashlib for every turn, even one that never asks.
 _UUID_NAMESPACE = uuid.UUID("5bf3dc27-d91d-5ea7-9c3e-9f1f2ae7c309")
 SCHEDULE_TASK = act.SCHEDULE_TASK
+_new = object.__new__
 
 
 class ReplayContext(TurnState, task.OrchestrationContext):
@@ -125,7 +126,15 @@ class ReplayContext(TurnState, task.OrchestrationContext):
             ):  # not where code_location() last answered (its own first check, inlined)
                 origin = self.code_location()
             self._pending_actions[seq] = (name, encoded, origin)
-            t = new_task(return_type)
+            if PLAIN is None:
+                t = new_task(return_type)
+            else:  # new_task() inlined: the plain task's fields, as its constructor sets them
+                t = _new(PLAIN)
+                t._is_complete = False
+                t._exception = None
+                t._parents = {}
+                t._retryable_parent = None
+                t._expected_type = return_type
             self._pending_tasks[seq] = t if return_type is None else PendingTask(t, return_type)
             return t
         action = new_action(seq, SCHEDULE_TASK, name, encoded, self.code_location())

@@ -26,7 +26,6 @@ from tests.dapr_workflow.shim import DaprShim
 from tests.worker.conftest import free_port
 
 APP = "samples/dapr_workflows.py"
-_SENTINEL = 253_402_300_799
 
 SCENARIOS: list[tuple[str, Any, list[tuple[str, Any]], str]] = [
     ("greeting", "bob", [("approve", True)], "COMPLETED"),
@@ -58,14 +57,6 @@ app.wfr.shutdown()
 """
 
 
-def _keep_sentinel_nanos(request: dpb.WorkflowRequest) -> None:
-    """The in-memory sidecar keeps timer fire times to the microsecond; daprd keeps Dapr's
-    9999-12-31 sentinel to the nanosecond, and Dapr's executor recognises it only so."""
-    for event in list(request.pastEvents) + list(request.newEvents):
-        if event.HasField("timerCreated") and event.timerCreated.fireAt.seconds == _SENTINEL:
-            event.timerCreated.fireAt.nanos = 999_999_999
-
-
 class WatchedShim(DaprShim):
     """The Dapr shim, keeping every workflow request it hands out and every response."""
 
@@ -79,8 +70,6 @@ class WatchedShim(DaprShim):
         for raw in super().work_items(data):
             item = dpb.WorkItem.FromString(raw)
             if item.HasField("workflowRequest"):
-                _keep_sentinel_nanos(item.workflowRequest)
-                raw = item.SerializeToString()
                 with self._kept:
                     self.requests[item.completionToken] = item.workflowRequest.SerializeToString()
             yield raw

@@ -16,6 +16,12 @@ Two things daprd does that the in-memory sidecar cannot, done here as daprd's ap
   id), and onto the activity request of a scheduled task.
 - It writes no ``orchestratorCompleted`` marker (Dapr's executor fails on one), so the markers
   the in-memory sidecar appends after each turn are left out of the requests.
+
+And one thing the in-memory sidecar cannot take: it sleeps until each timer in a thread, and
+cannot sleep until Dapr's 9999-12-31 sentinel (the timer behind a wait without end), nor
+keeps its nanoseconds. A timer that far off goes to it parked at 2099-12-31 (it never fires
+either way), and its ``timerCreated`` comes back with the fire time the worker asked for, as
+daprd keeps it.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ from engine.proto import orchestrator_service_pb2 as pb
 
 _PATH = "/TaskHubSidecarService/"
 _UNARY = ("Hello", "CompleteOrchestratorTask", "CompleteActivityTask")
+PARKED_SECONDS = 4_102_444_799
+"""2099-12-31T23:59:59Z: where a timer further off waits in the in-memory sidecar."""
 
 
 class DaprShim:
@@ -63,7 +71,12 @@ class DaprShim:
         if method == "CompleteOrchestratorTask":
             response = dpb.WorkflowResponse.FromString(data)
             self._remember(response)
-            data = dapr_wire.from_dapr(response)[0].SerializeToString()
+            converted = dapr_wire.from_dapr(response)[0]
+            for action in converted.actions:
+                fire = action.createTimer.fireAt
+                if action.HasField("createTimer") and fire.seconds > PARKED_SECONDS:
+                    fire.seconds, fire.nanos = PARKED_SECONDS, 0
+            data = converted.SerializeToString()
         elif method == "CompleteActivityTask":
             data = dapr_wire.from_dapr(dpb.ActivityResponse.FromString(data))[0].SerializeToString()
         call = self._channel.unary_unary(_PATH + method)
@@ -107,12 +120,13 @@ class DaprShim:
                 kind = action.WhichOneof("workflowActionType")
                 if kind == "scheduleTask":
                     extras.taskScheduled.taskExecutionId = action.scheduleTask.taskExecutionId
-                elif kind == "createTimer" and action.createTimer.WhichOneof("origin"):
-                    origin = action.createTimer.WhichOneof("origin")
-                    assert origin is not None
-                    getattr(extras.timerCreated, origin).CopyFrom(
-                        getattr(action.createTimer, origin)
-                    )
+                elif kind == "createTimer":
+                    timer = action.createTimer
+                    origin = timer.WhichOneof("origin")
+                    if origin is not None:
+                        getattr(extras.timerCreated, origin).CopyFrom(getattr(timer, origin))
+                    if timer.fireAt.seconds > PARKED_SECONDS:  # parked on the way (see unary)
+                        extras.timerCreated.fireAt.CopyFrom(timer.fireAt)
                 self._facts[(response.instanceId, action.id)] = extras
 
     def _event_extras(self, instance_id: str, event: pb.HistoryEvent) -> dpb.HistoryEvent:

@@ -14,7 +14,9 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
+import pytest
 from durabletask import client as dt_client
 
 from tests.dapr_workflow.conftest import FIXTURES, ROOT
@@ -158,3 +160,46 @@ def test_abandoning_toward_dapr_sends_nothing_and_says_so(dapr_sidecar) -> None:
     assert "abandoned while held" in event.detail
     assert any("the sidecar has no abandon call" in line for line in lines), lines
     assert not [m for m in shim.seen if m.startswith("Abandon")]
+
+
+_SENTINEL = (253_402_300_799, 999_999_999)  # 9999-12-31T23:59:59.999999999Z (DAPR.md 6.3)
+
+
+def _timers(client: Any, instance_id: str) -> list[tuple[int, int]]:
+    return [
+        (event.timerCreated.fireAt.seconds, event.timerCreated.fireAt.nanos)
+        for event in client.history(instance_id).events
+        if event.WhichOneof("eventType") == "timerCreated"
+    ]
+
+
+@pytest.mark.filterwarnings("error::pytest.PytestUnhandledThreadExceptionWarning")
+def test_an_endless_wait_reaches_the_sidecar_as_a_timer_it_can_sleep_until(
+    dapr_sidecar, tmp_path: Path
+) -> None:
+    """The in-memory sidecar sleeps until each timer in a thread of its own, and cannot sleep
+    until 9999: the shim parks Dapr's sentinel timer (a wait without end) in 2099 on its way
+    there, and Dapr's side still reads the exact sentinel, as daprd keeps it."""
+    from engine.live import LiveClient
+
+    _backend, port, shim = dapr_sidecar
+    app = "samples/dapr_workflows.py"
+    worker = WorkerProcess(f"127.0.0.1:{shim.port}", app, "--dialect", "dapr", log=tmp_path / "w")
+    client = dt_client.TaskHubGrpcClient(host_address=f"127.0.0.1:{port}")
+    backend = LiveClient(f"127.0.0.1:{port}")
+    dapr_side = LiveClient(f"127.0.0.1:{shim.port}", dialect="dapr")
+    try:
+        worker.wait_for("connected")
+        client.schedule_new_orchestration("fan_out", input=2, instance_id="endless-1")
+        _wait_until(lambda: bool(_timers(backend, "endless-1")), "the wait's timer")
+        client.raise_orchestration_event("endless-1", "go", data="now")
+        state = client.wait_for_orchestration_completion("endless-1", timeout=90)
+        assert state is not None and state.runtime_status.name == "COMPLETED", worker.output()
+        theirs, ours = _timers(backend, "endless-1"), _timers(dapr_side, "endless-1")
+    finally:
+        backend.close()
+        dapr_side.close()
+        client.close()
+        worker.terminate()
+    assert ours == [_SENTINEL]
+    assert theirs == [(4_102_444_799, 0)]  # 2099-12-31T23:59:59Z
