@@ -129,6 +129,8 @@ class Codec:
     def __init__(self, converter: Any = None) -> None:
         self.converter: Any = _CONVERTER if converter is None else converter
         self.custom = converter is not None
+        self._input_types: dict[Any, Any] = {}
+        """Each orchestrator's declared input type, discovered once."""
         if self.custom:
             self.encode: Any = self.converter.serialize
             self.decode: Any = self.converter.deserialize
@@ -145,10 +147,18 @@ class Codec:
         return _type_discovery.activity_output_type(fn, self.converter)
 
     def orchestrator_input_type(self, fn: Any) -> Any:
-        """The orchestrator's declared input type, as the SDK discovers it."""
+        """The orchestrator's declared input type, as the SDK discovers it (once per fn: a
+        worker's user process asks it every turn)."""
         if _type_discovery is None:
             return None
-        return _type_discovery.orchestrator_input_type(fn, self.converter)
+        known = self._input_types
+        try:
+            return known[fn]
+        except KeyError:
+            found = known[fn] = _type_discovery.orchestrator_input_type(fn, self.converter)
+            return found
+        except TypeError:  # an unhashable callable
+            return _type_discovery.orchestrator_input_type(fn, self.converter)
 
     def activity_input_type(self, fn: Any) -> Any:
         """The activity's declared input type, as the SDK discovers it."""

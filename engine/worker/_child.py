@@ -80,6 +80,8 @@ class JobRunner:
         self._loop: asyncio.AbstractEventLoop | None = None
         self._task = sdk.task_module()
         """The flavour's task module, looked up once (not per activity)."""
+        self._input_types: dict[Any, Any] = {}
+        """Each activity's declared input type, discovered once (its signature is walked)."""
 
     def turn(
         self, data: bytes, token: str
@@ -124,7 +126,7 @@ class JobRunner:
             encoded = request.input.value if request.HasField("input") else None
             input_type = None
             if encoded and _type_discovery is not None:
-                input_type = _type_discovery.activity_input_type(fn, self._converter)
+                input_type = self._input_type(fn)
             value = self._converter.deserialize(encoded, input_type)
             output = fn(task.ActivityContext(instance_id, request.taskId), value)
             if inspect.isawaitable(output):
@@ -143,6 +145,16 @@ class JobRunner:
             response = failed_activity_response(request, token, details)
         failed = response.HasField("failureDetails")
         return response.SerializeToString(), activity_summary(response), failed
+
+    def _input_type(self, fn: Any) -> Any:
+        """``fn``'s input type as the SDK discovers it for the app's converter (kept per fn)."""
+        try:
+            return self._input_types[fn]
+        except KeyError:
+            found = self._input_types[fn] = _type_discovery.activity_input_type(fn, self._converter)
+            return found
+        except TypeError:  # an unhashable callable
+            return _type_discovery.activity_input_type(fn, self._converter)
 
     def entity(self, data: bytes, token: str) -> tuple[bytes, str, bool]:
         """Run one entity work item (either shape): the result bytes, a summary, any failed."""

@@ -63,7 +63,7 @@ class WorkItemEvent:
 
     def line(self) -> str:
         """The one-line log form: time, kind, instance, name, result, duration (, via worker)."""
-        stamp = self.time.strftime("%Y-%m-%dT%H:%M:%S.") + f"{self.time.microsecond // 1000:03d}Z"
+        stamp = _second(self.time) + f"{self.time.microsecond // 1000:03d}Z"
         text = (
             f"{stamp} {self.kind:<12} {self.instance_id} {self.name} {self.result} "
             f"{self.seconds * 1000:.1f}ms"
@@ -73,6 +73,23 @@ class WorkItemEvent:
         if self.worker:
             text += f" via {self.worker}"
         return text
+
+
+_SECOND: tuple[object, str] = (None, "")
+"""The last second :func:`_second` formatted, and its text (a log writes many lines a second;
+one tuple, replaced whole, so threads never see a key with another second's text)."""
+
+
+def _second(moment: datetime) -> str:
+    """``moment`` as ``2026-11-23T16:41:38.`` (formatted once per second and time zone)."""
+    global _SECOND
+    key = (moment.replace(microsecond=0), moment.tzinfo)
+    last = _SECOND
+    if last[0] == key:
+        return last[1]
+    text = moment.strftime("%Y-%m-%dT%H:%M:%S.")
+    _SECOND = (key, text)
+    return text
 
 
 @dataclass
