@@ -27,8 +27,6 @@ class Expected:
         self._lock = threading.Lock()
         self._turns: set[tuple[str, int]] = set()
         self._activities: set[tuple[str, int]] = set()
-        self._by_instance: dict[str, int] = {}
-        """How many of :attr:`_activities` each instance has."""
 
     def activity_sent(self, instance_id: str, task_id: int) -> None:
         """An activity's answer is being sent: a turn carrying it will follow."""
@@ -42,10 +40,7 @@ class Expected:
             return
         instance = response.instanceId
         with self._lock:
-            owed = self._bounded(self._activities)
-            before = len(owed)
-            owed.update((instance, task_id) for task_id in scheduled)
-            self._by_instance[instance] = self._by_instance.get(instance, 0) + len(owed) - before
+            self._bounded(self._activities).update((instance, task_id) for task_id in scheduled)
 
     def not_sent(self, kind: str, instance_id: str, data: bytes) -> None:
         """An answer did not reach the sidecar: nothing it would have caused is owed."""
@@ -76,15 +71,7 @@ class Expected:
             self._activity_gone(request.orchestrationInstance.instanceId, request.taskId)
 
     def _activity_gone(self, instance_id: str, task_id: int) -> None:
-        key = (instance_id, task_id)
-        if key not in self._activities:
-            return
-        self._activities.discard(key)
-        left = self._by_instance.get(instance_id, 1) - 1
-        if left > 0:
-            self._by_instance[instance_id] = left
-        else:
-            self._by_instance.pop(instance_id, None)
+        self._activities.discard((instance_id, task_id))
 
     def results_not_sent(self, instance_id: str, task_ids: frozenset[int]) -> frozenset[int]:
         """Those of ``task_ids`` whose activity result the worker has not sent (or is not
@@ -92,11 +79,6 @@ class Expected:
         with self._lock:
             owed = self._turns
             return frozenset(t for t in task_ids if (instance_id, t) not in owed)
-
-    def activities_owed_to(self, instance_id: str) -> int:
-        """How many activity work items of one orchestration are still on their way."""
-        with self._lock:
-            return self._by_instance.get(instance_id, 0)
 
     def owed(self, parked: Collection[str] = ()) -> int:
         """How many work items are owed, leaving out turns of the ``parked`` instances."""
@@ -112,6 +94,4 @@ class Expected:
     def _bounded(self, owed: set[tuple[str, int]]) -> set[tuple[str, int]]:
         if len(owed) >= MAX_EXPECTED:
             owed.clear()
-            if owed is self._activities:
-                self._by_instance.clear()
         return owed
