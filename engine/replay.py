@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -276,7 +277,15 @@ class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
                         continue
                     elif step is complete:
                         self._index = index
-                        complete(msg.taskCompleted)
+                        waiting = complete(msg.taskCompleted)
+                        if waiting is not True and waiting is not False:
+                            # a fan-in: its next children are counted in one loop, and the
+                            # first event it does not take is dispatched here, as any other
+                            pair = ctx.count_children(waiting, events, kind_of)
+                            if pair is None:
+                                return
+                            events = chain((pair,), events)
+                            break
                     elif step is schedule:
                         self._index = index
                         ev = msg.taskScheduled
@@ -288,7 +297,9 @@ class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
                                 scheduled(msg, ev, action)
                     else:  # _CLOCK
                         ctx.clock_event = msg
-                return
+                else:
+                    return
+                continue  # with the pair count_children did not take
             except StopIteration as done:
                 self.ctx.set_complete(done.value, STATUS_COMPLETED)
             except ReplayStopped:
