@@ -8,7 +8,7 @@ fields. :class:`engine.context.ReplayContext` adds the SDK's ``OrchestrationCont
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from datetime import datetime, timedelta
 from types import GeneratorType
 from typing import TYPE_CHECKING, Any, Union
@@ -208,6 +208,11 @@ class TurnState(TimersAndRetries):
         if self._tracker is None:
             return self._pending_actions.pop
         return lambda action_id, _: self.take_action(action_id)
+
+    def pending_actions(self) -> Mapping[int, Action | HeldActivity]:
+        """The pending actions by id, as they are held (read only: :meth:`take_action` and
+        :meth:`action_taker` take them)."""
+        return self._pending_actions
 
     def take_task(self, task_id: int) -> PendingTask | None:
         """Remove and return the task waiting under ``task_id``."""

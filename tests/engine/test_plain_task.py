@@ -168,3 +168,17 @@ def test_count_children_leaves_a_when_all_as_the_sdk_completing_each_child() -> 
         sdk[i - 1].complete(value)
     assert plain_task._state(*ours, ours_all) == plain_task._state(*sdk, sdk_all)
     assert not ours_all.is_complete
+
+
+def test_a_fan_out_matched_in_one_loop_fails_as_the_sdk_on_a_mismatch() -> None:
+    """The headless replay matches a fan-out's next ``taskScheduled`` events in one loop: a
+    wrong name, an id nothing was asked at, or a typed child in the middle fail as the SDK."""
+    head = [orchestrator_started(), started("_wide_fan")]
+    names = ["t", "a", "a", "a", "a", "a"]
+    for i, wrong in ((3, "b"), (5, "t")):
+        bad = [*names[: i - 1], wrong, *names[i:]]
+        past = [*head, *(task_scheduled(n + 1, name) for n, name in enumerate(bad))]
+        assert both(_wide_fan, past, [orchestrator_started()]).same
+    past = [*head, *(task_scheduled(n + 1, name) for n, name in enumerate(names))]
+    assert both(_wide_fan, [*past, task_scheduled(9, "a")], [orchestrator_started()]).same
+    assert both(_wide_fan, past[:-2], [orchestrator_started()]).same
