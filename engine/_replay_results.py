@@ -71,7 +71,7 @@ class ResultEventHandlers:
         self.ctx.resume()
 
     def _apply_task_completed(self, msg: Any, ev: Any) -> None:
-        if self.ctx.complete_activity(ev):
+        if self.ctx.complete_activity(ev) is not False:
             self.note = "activity completed"
         else:
             self.note = "ignored: no task waits for this id"

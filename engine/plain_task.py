@@ -11,6 +11,7 @@ goes through the SDK's own methods, so the answers are the same either way.
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -106,6 +107,58 @@ def count_child(child: Any, value: Any) -> Any:
     return parent
 
 
+def count_children(
+    parent: Any, events: Iterator[tuple[int, Any]], kind_of: Any, tasks: dict[int, Any], decode: Any
+) -> tuple[int, tuple[int, Any] | None]:
+    """Count the next ``taskCompleted`` events of ``events`` (``(index, message)`` pairs;
+    ``kind_of(message, "eventType")``: its kind) that complete plain children of the plain
+    ``when_all`` ``parent`` (not complete) other than its last, each as :func:`count_child`
+    after the task is taken from ``tasks`` (the turn's pending tasks: a bare task under its id)
+    and its result decoded with ``decode`` (``decode(text)``).
+
+    Returns:
+        How many were counted, and the first pair not taken (``None``: the events ran out): an
+        event of another kind or another case, the parent's last child, or a result that
+        ``decode`` refuses (the caller applies it its own way, changing nothing before).
+    """
+    counted = 0
+    waiting = parent._pending_children
+    total = len(parent._tasks)
+    key = id(parent)
+    for pair in events:
+        msg = pair[1]
+        if kind_of(msg, "eventType") != "taskCompleted":
+            return counted, pair
+        ev = msg.taskCompleted
+        task_id = ev.taskScheduledId
+        child: Any = tasks.get(task_id)
+        if type(child) is not PLAIN or child._is_complete:
+            return counted, pair
+        parents = child._parents
+        entry = waiting.get(id(child))
+        if entry is None or len(parents) != 1 or parents.get(key) is not parent:
+            return counted, pair
+        done = parent._completed_tasks + entry[1]
+        if done >= total:
+            return counted, pair  # the last one: the SDK completes the parent
+        result = ev.result.value  # "" when absent: no result either way
+        if result:
+            try:
+                value = decode(result)
+            except Exception:  # noqa: BLE001 - the caller meets it again, its own way
+                return counted, pair
+        else:
+            value = None
+        del tasks[task_id]
+        child._result = value
+        child._is_complete = True
+        parents.clear()
+        del waiting[id(child)]
+        parent._completed_tasks = done
+        counted += 1
+    return counted, None
+
+
 def _state(*made: Any) -> list[dict[str, Any]]:
     """The fields of ``made``, with tasks named by their place in ``made``."""
     place = {id(m): i for i, m in enumerate(made)}
@@ -160,4 +213,4 @@ WHEN_ALL = _probe_when_all()
 """The SDK's ``WhenAllTask`` when :func:`count_child` holds for it; ``None``: the SDK's way."""
 
 
-__all__ = ["PLAIN", "WHEN_ALL", "count_child", "new_task"]
+__all__ = ["PLAIN", "WHEN_ALL", "count_child", "count_children", "new_task"]

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import timedelta
+from itertools import chain
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -256,7 +257,7 @@ class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
         # here (unless the context makes room first, as Dapr's does).
         take = self._take_action if self._make_room is None else None
         scheduled = self._scheduled
-        index = -1
+        pending = self.ctx.pending_actions()
         while True:
             # Only _process changes it (a fast step runs no event that suspends or resumes).
             suspended = self.suspended
@@ -276,7 +277,15 @@ class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
                         continue
                     elif step is complete:
                         self._index = index
-                        complete(msg.taskCompleted)
+                        waiting = complete(msg.taskCompleted)
+                        if waiting is not True and waiting is not False:
+                            # a fan-in: its next children are counted in one loop, and the
+                            # first event it does not take is dispatched here, as any other
+                            pair = ctx.count_children(waiting, events, kind_of)
+                            if pair is None:
+                                return
+                            events = chain((pair,), events)
+                            break
                     elif step is schedule:
                         self._index = index
                         ev = msg.taskScheduled
@@ -286,16 +295,41 @@ class CodeReplayer(EntityEventHandlers, ResultEventHandlers):
                             action = take(msg.eventId, None)
                             if type(action) is not tuple or action[0] != ev.name:
                                 scheduled(msg, ev, action)
+                            if pending:  # a fan-out: its next activities are matched in one loop
+                                pair = self._match_scheduled(events, kind_of, take)
+                                if pair is None:
+                                    return
+                                events = chain((pair,), events)
+                                break
                     else:  # _CLOCK
                         ctx.clock_event = msg
-                return
+                else:
+                    return
+                continue  # with the pair the loop (of a fan-out or a fan-in) did not take
             except StopIteration as done:
                 self.ctx.set_complete(done.value, STATUS_COMPLETED)
             except ReplayStopped:
                 return
             except Exception as exc:  # noqa: BLE001 - user code may raise anything: it fails the turn
-                self._stop(index, exc)
+                self._stop(self._index, exc)  # set by every step that can raise
                 return
+
+    def _match_scheduled(
+        self, events: Any, kind_of: Callable[[Any, str], Any], take: Callable[[int, None], Any]
+    ) -> tuple[int, Any] | None:
+        """Match the next ``taskScheduled`` events of ``events`` (the lane's pairs) with the
+        pending actions, as the lane does one (``take``: the pending actions' ``pop``); return
+        the first pair of another kind, ``None`` when the events ran out."""
+        scheduled = self._scheduled
+        for index, msg in events:
+            if kind_of(msg, "eventType") != "taskScheduled":
+                return index, msg
+            ev = msg.taskScheduled
+            action = take(msg.eventId, None)
+            if type(action) is not tuple or action[0] != ev.name:
+                self._index = index
+                scheduled(msg, ev, action)
+        return None
 
     @property
     def status(self) -> str:
@@ -541,6 +575,7 @@ _DISPATCH_CODES = frozenset(
         CodeReplayer._process.__code__,
         CodeReplayer._apply_lane.__code__,
         CodeReplayer._apply_task_scheduled.__code__,
+        CodeReplayer._match_scheduled.__code__,
     }
 )
 

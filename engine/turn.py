@@ -8,7 +8,7 @@ fields. :class:`engine.context.ReplayContext` adds the SDK's ``OrchestrationCont
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Generator, Mapping
 from datetime import datetime, timedelta
 from types import GeneratorType
 from typing import TYPE_CHECKING, Any, Union
@@ -28,7 +28,7 @@ from engine.defaults import DEFAULT_MAXIMUM_TIMER_INTERVAL as DEFAULT_MAXIMUM_TI
 from engine.failures import orchestration_failure
 from engine.history import FailureDetails
 from engine.payloads import DEFAULT_CODEC, Codec
-from engine.plain_task import PLAIN, count_child, new_task
+from engine.plain_task import PLAIN, count_child, count_children, new_task
 from engine.reprs import generator_locals
 from engine.tracker import Tracker
 
@@ -209,6 +209,11 @@ class TurnState(TimersAndRetries):
             return self._pending_actions.pop
         return lambda action_id, _: self.take_action(action_id)
 
+    def pending_actions(self) -> Mapping[int, Action | HeldActivity]:
+        """The pending actions by id, as they are held (read only: :meth:`take_action` and
+        :meth:`action_taker` take them)."""
+        return self._pending_actions
+
     def take_task(self, task_id: int) -> PendingTask | None:
         """Remove and return the task waiting under ``task_id``."""
         t = self._pending_tasks.pop(task_id, None)
@@ -219,11 +224,17 @@ class TurnState(TimersAndRetries):
             self._tracker.task_removed(task_id)
         return t if type(t) is PendingTask else PendingTask(t)  # type: ignore[arg-type]
 
-    def complete_activity(self, ev: Any) -> bool:
+    def complete_activity(self, ev: Any) -> Any:
         """Complete the task a ``taskCompleted`` event (``ev``, the event's member) names
-        with its result and resume the code; ``False`` when no task waits there
-        (:meth:`take_task`, the decode, the completion and :meth:`resume` in one call: the
-        commonest step of a replay, which the executor calls directly)."""
+        with its result and resume the code (:meth:`take_task`, the decode, the completion and
+        :meth:`resume` in one call: the commonest step of a replay, which the executor calls
+        directly).
+
+        Returns:
+            ``False`` when no task waits there; the plain ``when_all`` the code waits for when
+            the task was one more of its children and it still waits for others (see
+            :meth:`count_children`); else ``True``.
+        """
         task_id = ev.taskScheduledId
         result = ev.result.value  # "" when absent: no result either way
         pending: Any = self._pending_tasks.pop(task_id, None)
@@ -251,7 +262,7 @@ class TurnState(TimersAndRetries):
             if parent is None:
                 t.complete(value)
             elif parent is self._previous:
-                return True  # one more child of the when_all the code waits for: still waiting
+                return parent  # one more child of the when_all the code waits for: still waiting
         self.resume()
         return True
 
@@ -277,6 +288,20 @@ class TurnState(TimersAndRetries):
             for task_id, pending in self._pending_tasks.items()
             if id(pending.task if type(pending) is PendingTask else pending) in wanted
         )
+
+    def count_children(self, parent: Any, events: Any, kind_of: Any) -> tuple[int, Any] | None:
+        """After :meth:`complete_activity` answered ``parent``: count the next events of
+        ``events`` (``(index, message)`` pairs) that complete more of its children, as
+        :meth:`complete_activity` would (nothing to resume until its last); return the first
+        pair not taken, ``None`` when the events ran out (:func:`engine.plain_task.count_children`).
+        """
+        if self._tracker is not None or parent is not self._previous:
+            return next(events, None)
+        counted, pair = count_children(
+            parent, events, kind_of, self._pending_tasks, self.codec.decode
+        )
+        self.changes += counted
+        return pair
 
     def has_task(self, task_id: int) -> bool:
         """Whether a task waits under ``task_id``."""

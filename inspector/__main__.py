@@ -163,6 +163,15 @@ def main(argv: list[str] | None = None) -> int:
     if only == "replay" and argv is None:  # a process that replays once, then ends
         gc.disable()  # its objects are long-lived, with few cycles (see inspector.cli_replay)
     args = build_parser(only).parse_args(words)
+    status = _dispatch(args)
+    if only == "replay" and argv is None:
+        from inspector.cli_replay import end_process
+
+        end_process(status)  # without the interpreter's teardown (returns if it cannot)
+    return status
+
+
+def _dispatch(args: argparse.Namespace) -> int:
     from engine.errors import InspectorError
 
     try:

@@ -12,6 +12,7 @@ import argparse
 import atexit
 import base64
 import gc
+import os
 import sys
 from typing import Any
 
@@ -36,6 +37,23 @@ def run(args: argparse.Namespace) -> int:
     atexit.register(_freeze_at_exit)
     with collector_held():
         return _run(args)
+
+
+def end_process(status: int) -> None:
+    """End a replay process with ``status`` once its output is flushed and its exit handlers
+    have run, skipping the interpreter's teardown (which frees, one by one, every object the
+    replay made: the process is ending). Returns instead (the usual exit follows) when a
+    flush fails or another thread still runs, whose end the usual exit waits for."""
+    threading = sys.modules.get("threading")
+    if threading is not None and threading.active_count() > 1:
+        return
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed or broken stream: the usual exit reports it
+        return
+    atexit._run_exitfuncs()
+    os._exit(status)
 
 
 def _freeze_at_exit() -> None:

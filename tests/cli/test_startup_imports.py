@@ -74,16 +74,13 @@ NOT_FOR_SHOW = (
 )
 NOT_FOR_HELP = ("engine.history", "engine.proto", "google.protobuf", "durabletask", "textual")
 
+# The modules are read by an exit handler: a replay process ends without the interpreter's
+# teardown (inspector.cli_replay.end_process), but after its exit handlers.
 _RUN = (
-    "import json, runpy, sys\n"
+    "import atexit, json, runpy, sys\n"
     "sys.argv = ['inspector', *json.loads(sys.argv[1])]\n"
-    "try:\n"
-    "    runpy.run_module('inspector', run_name='__main__')\n"
-    "except SystemExit as exc:\n"
-    "    code = exc.code\n"
-    "else:\n"
-    "    code = 0\n"
-    "print(json.dumps({'code': code, 'modules': sorted(sys.modules)}), file=sys.stderr)\n"
+    "atexit.register(lambda: print(json.dumps(sorted(sys.modules)), file=sys.stderr))\n"
+    "runpy.run_module('inspector', run_name='__main__')\n"
 )
 
 
@@ -95,8 +92,7 @@ def _loaded(args: list[str]) -> tuple[int, set[str]]:
         text=True,
         timeout=120,
     )
-    report = json.loads(done.stderr.strip().splitlines()[-1])
-    return report["code"], set(report["modules"])
+    return done.returncode, set(json.loads(done.stderr.strip().splitlines()[-1]))
 
 
 def _present(modules: set[str], names: tuple[str, ...]) -> list[str]:
