@@ -17,6 +17,10 @@ A row is a tuple ``(kind, event_id, timestamp, name, shown_name, payload, extra)
   dataclass itself.
 
 A test pins every row to the dataclass path on every sample.
+
+Read from the messages, every row is checked as it is read: a value a datetime or JSON
+cannot hold raises :class:`OutOfRange`, naming the event as loading would (so a caller may
+load with ``scan=False``, see :func:`engine.load.load_recording`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from engine.errors import LoadError
 from engine.failure_details import FailureDetails
 from engine.history import OrchestrationRequest
 from engine.maps import sorted_map
@@ -59,6 +64,39 @@ FIELDS: dict[str, tuple[str, ...]] = {
 """The kinds read from the message, and the dataclass fields their ``extra`` holds."""
 
 Row = tuple[str, int, "datetime | None", "str | None", "str | None", "str | None", Any]
+
+
+class OutOfRange(LoadError):
+    """A value of the history a datetime or JSON cannot hold; the message names the event (as
+    ``pastEvents[3] (taskCompleted): ...``), not the file: the caller puts its name first."""
+
+
+def _lane_of(request: OrchestrationRequest, index: int) -> tuple[str, int]:
+    """Event ``index`` (past then new) as its lane's name and its index in the lane."""
+    past = len(request.proto.pastEvents)
+    return ("pastEvents", index) if index < past else ("newEvents", index - past)
+
+
+def _bad_time(request: OrchestrationRequest, index: int, msg: Any) -> OutOfRange:
+    """The error for event ``index``, ``msg``, whose timestamp is out of range."""
+    from engine.load import event_problem
+
+    return OutOfRange(event_problem(*_lane_of(request, index), msg))
+
+
+def _bad_value(
+    request: OrchestrationRequest, index: int, kind: str, exc: Exception
+) -> OutOfRange | None:
+    """The error for ``exc``, raised reading event ``index`` of ``kind``, if a value out of
+    range raised it (as loading's check would report it), else ``None``."""
+    from google.protobuf import json_format
+
+    from engine.load import value_problem
+
+    if not isinstance(exc, (ValueError, OverflowError, TypeError, json_format.Error)):
+        return None
+    return OutOfRange(value_problem(*_lane_of(request, index), kind, exc))
+
 
 _COMPLETIONS = frozenset(
     {
@@ -138,7 +176,8 @@ def _completed(e: Any) -> tuple[str | None, tuple[Any, ...]]:
 
 
 def event_rows(request: OrchestrationRequest, details: bool = True) -> list[Row]:
-    """One row per event of ``request``, past then new (see the module's description).
+    """One row per event of ``request``, past then new (see the module's description), each
+    checked as it is read (:class:`OutOfRange`).
 
     When the events are dataclasses already (a replay converted them), the rows are read from
     those, several times cheaper than from the messages; else from the messages.
@@ -172,6 +211,8 @@ def event_rows(request: OrchestrationRequest, details: bool = True) -> list[Row]
             if s != last_s or n != last_n:  # the events of a turn share their timestamp
                 if not s and not n:  # zero, or absent: never kept as the last time
                     ts, last_s = (EPOCH if msg.HasField("timestamp") else None), None
+                elif not (MIN_SECONDS <= s <= MAX_SECONDS and 0 <= n < 1_000_000_000):
+                    raise _bad_time(request, len(rows), msg)
                 elif not details:
                     ts = (s, n)
                     last_s, last_n = s, n
@@ -208,7 +249,13 @@ def event_rows(request: OrchestrationRequest, details: bool = True) -> list[Row]
                     extra = (name, None, text, {})
                 append((kind, eid, ts, name, name, text, extra))
             else:
-                append(_other(kind, msg.eventId, ts, msg, times, scheduled))
+                try:  # these read what conversion reads, so they raise where it raises
+                    append(_other(kind, msg.eventId, ts, msg, times, scheduled))
+                except Exception as exc:
+                    error = _bad_value(request, len(rows), kind or "unknown", exc)
+                    if error is None:
+                        raise
+                    raise error from None
     return rows
 
 
