@@ -17,6 +17,10 @@ A row is a tuple ``(kind, event_id, timestamp, name, shown_name, payload, extra)
   dataclass itself.
 
 A test pins every row to the dataclass path on every sample.
+
+Read from the messages, every row is checked as it is read: a value a datetime or JSON
+cannot hold raises :class:`OutOfRange`, naming the event as loading would (so a caller may
+load with ``scan=False``, see :func:`engine.load.load_recording`).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from engine.errors import LoadError
 from engine.failure_details import FailureDetails
 from engine.history import OrchestrationRequest
 from engine.maps import sorted_map
@@ -59,6 +64,39 @@ FIELDS: dict[str, tuple[str, ...]] = {
 """The kinds read from the message, and the dataclass fields their ``extra`` holds."""
 
 Row = tuple[str, int, "datetime | None", "str | None", "str | None", "str | None", Any]
+
+
+class OutOfRange(LoadError):
+    """A value of the history a datetime or JSON cannot hold; the message names the event (as
+    ``pastEvents[3] (taskCompleted): ...``), not the file: the caller puts its name first."""
+
+
+def _lane_of(request: OrchestrationRequest, index: int) -> tuple[str, int]:
+    """Event ``index`` (past then new) as its lane's name and its index in the lane."""
+    past = len(request.proto.pastEvents)
+    return ("pastEvents", index) if index < past else ("newEvents", index - past)
+
+
+def _bad_time(request: OrchestrationRequest, index: int, msg: Any) -> OutOfRange:
+    """The error for event ``index``, ``msg``, whose timestamp is out of range."""
+    from engine.load import event_problem
+
+    return OutOfRange(event_problem(*_lane_of(request, index), msg))
+
+
+def _bad_value(
+    request: OrchestrationRequest, index: int, kind: str, exc: Exception
+) -> OutOfRange | None:
+    """The error for ``exc``, raised reading event ``index`` of ``kind``, if a value out of
+    range raised it (as loading's check would report it), else ``None``."""
+    from google.protobuf import json_format
+
+    from engine.load import value_problem
+
+    if not isinstance(exc, (ValueError, OverflowError, TypeError, json_format.Error)):
+        return None
+    return OutOfRange(value_problem(*_lane_of(request, index), kind, exc))
+
 
 _COMPLETIONS = frozenset(
     {
@@ -138,7 +176,8 @@ def _completed(e: Any) -> tuple[str | None, tuple[Any, ...]]:
 
 
 def event_rows(request: OrchestrationRequest, details: bool = True) -> list[Row]:
-    """One row per event of ``request``, past then new (see the module's description).
+    """One row per event of ``request``, past then new (see the module's description), each
+    checked as it is read (:class:`OutOfRange`).
 
     When the events are dataclasses already (a replay converted them), the rows are read from
     those, several times cheaper than from the messages; else from the messages.
@@ -154,7 +193,7 @@ def event_rows(request: OrchestrationRequest, details: bool = True) -> list[Row]
     if request.converted:
         return _rows_of(request.events)
     times = _Times()
-    seen = times.seen
+    seen = times.seen if details else None
     scheduled: dict[int, str] = {}
     named = scheduled.get
     rows: list[Row] = []
@@ -163,6 +202,10 @@ def event_rows(request: OrchestrationRequest, details: bool = True) -> list[Row]
     last_s: int | None = None
     last_n = 0
     ts: Any = None  # a datetime, or with details=False a raw (seconds, nanos)
+    low, high = MIN_SECONDS, MAX_SECONDS
+    # Each row holds its kind as a literal (one string object per kind, its hash computed
+    # once), not the new string each WhichOneof returns: counting and looking up the kinds of
+    # 100,000 rows is then cheaper, and so is every comparison with a literal.
     for lane in (request.proto.pastEvents, request.proto.newEvents):
         for msg in lane:
             kind = which(msg, "eventType")
@@ -170,25 +213,18 @@ def event_rows(request: OrchestrationRequest, details: bool = True) -> list[Row]
             s = stamp.seconds
             n = stamp.nanos
             if s != last_s or n != last_n:  # the events of a turn share their timestamp
-                if not s and not n:  # zero, or absent: never kept as the last time
-                    ts, last_s = (EPOCH if msg.HasField("timestamp") else None), None
-                elif not details:
-                    ts = (s, n)
-                    last_s, last_n = s, n
+                if seen is None and s and low <= s <= high and 0 <= n < 1_000_000_000:
+                    ts, last_s, last_n = (s, n), s, n  # the listing's usual case, inline
                 else:
-                    ts = seen.get((s, n))
-                    if ts is None:
-                        ts = seen[(s, n)] = EPOCH + timedelta(0, s, n // 1000)
-                    last_s, last_n = s, n
-            if kind == "orchestratorStarted" or kind == "orchestratorCompleted":
-                append((kind, msg.eventId, ts, None, None, None, ()))
-            elif kind == "taskCompleted":
+                    ts = _stamp(request, len(rows), msg, s, n, seen)
+                    last_s, last_n = (s, n) if s or n else (None, 0)  # zero, absent: not kept
+            if kind == "taskCompleted":
                 e = msg.taskCompleted
                 result = e.result.value
                 if not result and not e.HasField("result"):
                     result = None
                 tid = e.taskScheduledId
-                append((kind, msg.eventId, ts, None, named(tid), result, (tid, result)))
+                append(("taskCompleted", msg.eventId, ts, None, named(tid), result, (tid, result)))
             elif kind == "taskScheduled":
                 e = msg.taskScheduled
                 eid = msg.eventId
@@ -196,20 +232,64 @@ def event_rows(request: OrchestrationRequest, details: bool = True) -> list[Row]
                 text = e.input.value
                 if not text and not e.HasField("input"):
                     text = None
-                if details:
-                    tags = e.tags
-                    extra = (
-                        name,
-                        e.version.value if e.HasField("version") else None,
-                        text,
-                        sorted_map(tags) if tags else {},
-                    )
-                else:
-                    extra = (name, None, text, {})
-                append((kind, eid, ts, name, name, text, extra))
+                extra = _scheduled(e, name, text) if details else (name, None, text, {})
+                append(("taskScheduled", eid, ts, name, name, text, extra))
+            elif kind == "orchestratorStarted":
+                append(("orchestratorStarted", msg.eventId, ts, None, None, None, ()))
+            elif kind == "orchestratorCompleted":
+                append(("orchestratorCompleted", msg.eventId, ts, None, None, None, ()))
             else:
-                append(_other(kind, msg.eventId, ts, msg, times, scheduled))
+                append(_other_row(request, len(rows), kind, msg, ts, times, scheduled))
     return rows
+
+
+def _stamp(
+    request: OrchestrationRequest,
+    index: int,
+    msg: Any,
+    s: int,
+    n: int,
+    seen: dict[tuple[int, int], datetime] | None,
+) -> Any:
+    """Event ``index``'s time, from its timestamp's ``s`` seconds and ``n`` nanos: ``None`` when
+    absent, the epoch when zero, else the raw ``(s, n)`` or (with ``seen``, the datetimes made
+    so far) its datetime. One out of range raises :class:`OutOfRange`."""
+    if not s and not n:
+        return EPOCH if msg.HasField("timestamp") else None
+    if not (MIN_SECONDS <= s <= MAX_SECONDS and 0 <= n < 1_000_000_000):
+        raise _bad_time(request, index, msg)
+    if seen is None:
+        return (s, n)
+    ts = seen.get((s, n))
+    if ts is None:
+        ts = seen[(s, n)] = EPOCH + timedelta(0, s, n // 1000)
+    return ts
+
+
+def _scheduled(e: Any, name: str, text: str | None) -> tuple[Any, ...]:
+    """A ``taskScheduled`` row's ``extra`` with its details (version and tags)."""
+    tags = e.tags
+    version = e.version.value if e.HasField("version") else None
+    return (name, version, text, sorted_map(tags) if tags else {})
+
+
+def _other_row(
+    request: OrchestrationRequest,
+    index: int,
+    kind: str | None,
+    msg: Any,
+    ts: Any,
+    times: _Times,
+    scheduled: dict[int, str],
+) -> Row:
+    """The row of event ``index``, of a kind the loop does not read itself."""
+    try:  # these read what conversion reads, so they raise where it raises
+        return _other(kind, msg.eventId, ts, msg, times, scheduled)
+    except Exception as exc:
+        error = _bad_value(request, index, kind or "unknown", exc)
+        if error is None:
+            raise
+        raise error from None
 
 
 def _rows_of(events: tuple[Any, ...]) -> list[Row]:

@@ -52,8 +52,11 @@ __all__ = [
     "decode_request_bytes",
     "load_recording",
     "load_request",
+    "event_problem",
     "load_request_proto",
     "read_source",
+    "source_name",
+    "value_problem",
 ]
 
 _ABANDONED_SUFFIX = ".abandoned"
@@ -164,12 +167,18 @@ def load_request_proto(source: str | os.PathLike[str] | bytes) -> pb.Orchestrato
     return _only_request(data, where)[0]
 
 
-def load_recording(source: str | os.PathLike[str] | bytes, dialect: str | None = None) -> Recording:
+def load_recording(
+    source: str | os.PathLike[str] | bytes, dialect: str | None = None, scan: bool = True
+) -> Recording:
     """Load a request, or any other file ``--record`` writes, into plain values.
 
     Args:
         source: a path, ``"-"`` for standard input, or the content itself as ``bytes``.
         dialect: as for :func:`load_request` (the other recorded files are Microsoft's).
+        scan: Look for values out of range in the whole history now. ``False`` (for a caller
+            that reads every event itself and checks each with :func:`event_problem`, as
+            :func:`engine.event_rows.event_rows` does) skips that scan for a request read in
+            Microsoft's dialect; a Dapr reading is always checked (its detection needs it).
 
     Returns:
         An :class:`~engine.history.OrchestrationRequest`, or one of the
@@ -193,8 +202,16 @@ def load_recording(source: str | os.PathLike[str] | bytes, dialect: str | None =
     if isinstance(found, OrchestrationRequest):
         return found
     if isinstance(found, pb.OrchestratorRequest):
-        return to_request(found, where, wire=wires[0] if wires else None)
+        return to_request(found, where, wire=wires[0] if wires else None, scan=scan)
     return _converted(found, where)
+
+
+def source_name(source: str | os.PathLike[str] | bytes) -> str:
+    """The name messages give ``source`` (as :func:`read_source` names it)."""
+    if isinstance(source, (bytes, bytearray, memoryview)):
+        return "<bytes>"
+    where = os.fspath(source)
+    return "<stdin>" if where == "-" else where
 
 
 def _only_request(data: bytes, where: str) -> tuple[pb.OrchestratorRequest, bytes | None]:
@@ -230,16 +247,21 @@ def _converted(msg: RecordedMessage, where: str) -> TurnResponse | ActivityCall 
 
 
 def to_request(
-    msg: pb.OrchestratorRequest, where: str, dapr: Any = None, wire: bytes | None = None
+    msg: pb.OrchestratorRequest,
+    where: str,
+    dapr: Any = None,
+    wire: bytes | None = None,
+    scan: bool = True,
 ) -> OrchestrationRequest:
     """Wrap a decoded message, turning any value the dataclasses cannot hold into a LoadError.
 
     Binary protobuf admits values the JSON mapping forbids (a timestamp ten thousand years
     out, a NaN in a ``Value``). The dataclasses may be built lazily, after loading, so such
     values are looked for here, on the message, and reported with the event that holds them.
-    ``wire``, the bytes ``msg`` was parsed from (if it was), spares serializing it to look.
+    ``wire``, the bytes ``msg`` was parsed from (if it was), spares serializing it to look;
+    ``scan=False`` skips the look (the caller checks every event as it reads it).
     """
-    problem = _out_of_range(msg, wire)
+    problem = _out_of_range(msg, wire) if scan else ""
     if problem:
         raise LoadError(f"{where}: {problem}")
     request = OrchestrationRequest.from_proto(msg, dapr=dapr)
@@ -249,6 +271,9 @@ def to_request(
         try:
             request.properties  # noqa: B018 - converted here so a bad value is reported now
         except (ValueError, OverflowError, TypeError, json_format.Error) as exc:
+            problem = "" if scan else _out_of_range(msg, wire)  # the history's comes first
+            if problem:
+                raise LoadError(f"{where}: {problem}") from None
             raise LoadError(
                 f"{where}: properties: a value is out of range ({_reason(exc)})"
             ) from None
@@ -285,28 +310,47 @@ def _out_of_range(msg: pb.OrchestratorRequest, wire: bytes | None = None) -> str
 
 def _out_of_range_walk(msg: pb.OrchestratorRequest) -> str:
     """:func:`_out_of_range`, event by event (the exact answer, and the message naming it)."""
-    from google.protobuf import json_format
-
-    from engine.history import event_from_proto
-
     low, high = _MIN_SECONDS, _MAX_SECONDS
     nested = _NESTED_VALUE_KINDS
     for lane in ("pastEvents", "newEvents"):
         for index, event in enumerate(getattr(msg, lane)):
             stamp = event.timestamp
             if not low <= stamp.seconds <= high or not 0 <= stamp.nanos < 1_000_000_000:
-                kind = event.WhichOneof("eventType") or "unknown"
-                return (
-                    f"{lane}[{index}] ({kind}): timestamp out of range (seconds={stamp.seconds},"
-                    f" nanos={stamp.nanos}; years 1 to 9999 only)"
-                )
-            kind = event.WhichOneof("eventType")
-            if kind in nested:
-                try:
-                    event_from_proto(event)
-                except (ValueError, OverflowError, TypeError, json_format.Error) as exc:
-                    return f"{lane}[{index}] ({kind}): a value is out of range ({_reason(exc)})"
+                return event_problem(lane, index, event)
+            if event.WhichOneof("eventType") in nested:
+                problem = event_problem(lane, index, event)
+                if problem:
+                    return problem
     return ""
+
+
+def event_problem(lane: str, index: int, event: pb.HistoryEvent) -> str:
+    """What in event ``index`` of ``lane`` (``"pastEvents"`` or ``"newEvents"``) a datetime or
+    JSON cannot hold, as loading reports it ("" if nothing): its timestamp, then the values
+    nested in it (for the kinds that hold more)."""
+    stamp = event.timestamp
+    kind = event.WhichOneof("eventType")
+    if not _MIN_SECONDS <= stamp.seconds <= _MAX_SECONDS or not 0 <= stamp.nanos < 1_000_000_000:
+        return (
+            f"{lane}[{index}] ({kind or 'unknown'}): timestamp out of range"
+            f" (seconds={stamp.seconds}, nanos={stamp.nanos}; years 1 to 9999 only)"
+        )
+    if kind not in _NESTED_VALUE_KINDS:
+        return ""
+    from google.protobuf import json_format
+
+    from engine.history import event_from_proto
+
+    try:
+        event_from_proto(event)
+    except (ValueError, OverflowError, TypeError, json_format.Error) as exc:
+        return value_problem(lane, index, kind, exc)
+    return ""
+
+
+def value_problem(lane: str, index: int, kind: str, exc: BaseException) -> str:
+    """How loading reports ``exc``, raised converting event ``index`` of ``lane``, of ``kind``."""
+    return f"{lane}[{index}] ({kind}): a value is out of range ({_reason(exc)})"
 
 
 def decode_request_bytes(data: bytes, where: str) -> pb.OrchestratorRequest:

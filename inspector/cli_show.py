@@ -18,11 +18,12 @@ from operator import itemgetter
 from typing import TYPE_CHECKING, Any, Union
 
 from engine.collector import collector_held
-from engine.event_rows import Row, event_rows, started_fields
+from engine.errors import LoadError
+from engine.event_rows import OutOfRange, Row, event_rows, started_fields
 from engine.history import OrchestrationRequest
 from engine.history_final import FinalState
 from engine.history_final import final_state as _final_state
-from engine.load import load_recording
+from engine.load import load_recording, source_name
 from engine.payload_refs import payload_ref
 from engine.rewind import RewindView, rewind_view
 from inspector.show_events import PAYLOAD_WIDTH, event_texts, listing_text
@@ -35,10 +36,14 @@ RECORD_JSON_FORMAT = "durable-inspector/record/1"
 
 def run(args: argparse.Namespace) -> int:
     """``inspector show REQUEST [--json]``."""
-    found = load_recording(args.request, getattr(args, "dialect", None))
+    # No scan of the whole history when loading: the rows check every event as they read it.
+    found = load_recording(args.request, getattr(args, "dialect", None), scan=False)
     if isinstance(found, OrchestrationRequest):
-        with collector_held():  # a long history's rows: many small objects, no cycles
-            text = show_json(found) if args.json else show_text(found)
+        try:
+            with collector_held():  # a long history's rows: many small objects, no cycles
+                text = show_json(found) if args.json else show_text(found)
+        except OutOfRange as exc:
+            raise LoadError(f"{source_name(args.request)}: {exc}") from None
     else:  # the other files --record writes (engine.recording loads only for them)
         from inspector.show_records import record_document, record_text
 
