@@ -17,13 +17,23 @@ The UI's time is the main thread's CPU (``time.thread_time``): the poller runs i
 thread and the sidecar in another process, so a shared machine changes it less than the wall
 clock. The pilot's own round trip is the no-op key's (f12, bound to nothing).
 
-Run: ``python bench/bench_attach.py [--instances N] [--few N] [--repeat R]``.
+Opening an instance is shown twice: the first open of a session (the first stepper screen:
+Textual lays a screen out when it is first pushed, unless the app prepared it ahead) and a
+reused open (the stepper kept and loaded again).
+
+Each measurement runs in its own process on sidecars filled once; ``--rounds`` runs it that many
+times (a new session each, so one first open per round) and ``--baseline DIR`` measures another
+checkout in the same rounds, interleaved with ours, and prints ours next to it.
+
+Run: ``python bench/bench_attach.py [--instances N] [--few N] [--repeat R] [--rounds N]
+[--baseline DIR]``.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import os
 import socket
@@ -37,7 +47,16 @@ from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _tree() -> str:
+    """The checkout measured (``--tree DIR``, given to a measuring process): ours by default."""
+    argv = sys.argv
+    return argv[argv.index("--tree") + 1] if "--tree" in argv[:-1] else str(ROOT)
+
+
+sys.path.insert(0, _tree())
 
 from durabletask import client as dt_client  # noqa: E402
 from durabletask.testing import InMemoryOrchestrationBackend  # noqa: E402
@@ -155,7 +174,10 @@ async def _keys(app: LiveApp, pilot: Any, repeat: int) -> dict[str, list[Sample]
             await pilot.press("enter")
             await _wait(pilot, lambda: isinstance(app.screen, LiveStepperScreen))
 
-        add("open (enter)", await _timed(pilot, open_it))
+        first = "open: first (enter)" not in out
+        add(
+            "open: first (enter)" if first else "open: reused (enter)", await _timed(pilot, open_it)
+        )
 
         async def back() -> None:
             await pilot.press("escape")
@@ -194,30 +216,50 @@ async def _post(app: LiveApp, message: InstancesLoaded) -> None:
     app.post_message(message)
 
 
-async def _measure(count: int, repeat: int) -> tuple[float, dict[str, list[Sample]]]:
-    proc, address, filled = _start_sidecar(count)
+async def _measure(address: str, count: int, repeat: int) -> dict[str, list[Sample]]:
+    app = LiveApp(LiveConfig(connection=ConnectionOptions(address)))
     try:
-        app = LiveApp(LiveConfig(connection=ConnectionOptions(address)))
-        try:
-            async with app.run_test(size=(160, 48)) as pilot:
-                table = app.screen.query_one(InstancesTable)
-                await _wait(pilot, lambda: table.row_count == count)
-                await pilot.pause(1.2)  # a second listing is under way, as for a user
-                samples = {"no-op key (pilot)": [await _timed(pilot, lambda: pilot.press("f12"))]}
-                for _ in range(repeat - 1):
-                    samples["no-op key (pilot)"].append(
-                        await _timed(pilot, lambda: pilot.press("f12"))
-                    )
-                samples.update(await _keys(app, pilot, repeat))
-                samples.update(await _refreshes(app, pilot, repeat))
-                await pilot.press("q")
-        finally:
-            app.close()
-        return filled, samples
+        async with app.run_test(size=(160, 48)) as pilot:
+            table = app.screen.query_one(InstancesTable)
+            await _wait(pilot, lambda: table.row_count == count)
+            await pilot.pause(1.2)  # a second listing is under way, as for a user
+            samples = {"no-op key (pilot)": [await _timed(pilot, lambda: pilot.press("f12"))]}
+            for _ in range(repeat - 1):
+                samples["no-op key (pilot)"].append(await _timed(pilot, lambda: pilot.press("f12")))
+            samples.update(await _keys(app, pilot, repeat))
+            samples.update(await _refreshes(app, pilot, repeat))
+            await pilot.press("q")
     finally:
-        assert proc.stdin is not None
-        proc.stdin.close()
-        proc.wait(30)
+        app.close()
+    return samples
+
+
+def _run_measure(tree: str, address: str, count: int, repeat: int) -> dict[str, list[Sample]]:
+    """One measurement in its own process, on ``tree``'s inspector (a new session)."""
+    out = subprocess.run(
+        [
+            sys.executable,
+            __file__,
+            "--measure",
+            address,
+            "--instances",
+            str(count),
+            "--repeat",
+            str(repeat),
+            "--tree",
+            tree,
+        ],
+        stdout=subprocess.PIPE,
+        text=True,
+        check=True,
+    ).stdout
+    samples: dict[str, list[list[float]]] = json.loads(out.splitlines()[-1])
+    return {label: [(cpu, wall) for cpu, wall in values] for label, values in samples.items()}
+
+
+def _merge(into: dict[str, list[Sample]], more: dict[str, list[Sample]]) -> None:
+    for label, values in more.items():
+        into.setdefault(label, []).extend(values)
 
 
 def _ms(values: list[float]) -> str:
@@ -231,9 +273,9 @@ def _print(many: int, few: int, a: dict[str, list[Sample]], b: dict[str, list[Sa
     print(f"{'ms':24} {sub:>31} {sub:>31} {'cpu  wall':>12}")
     for label in a:
         cpu_a = [s[0] for s in a[label]]
-        cpu_b = [s[0] for s in b[label]]
+        cpu_b = [s[0] for s in b.get(label, a[label])]
         wall_a = [s[1] for s in a[label]]
-        wall_b = [s[1] for s in b[label]]
+        wall_b = [s[1] for s in b.get(label, a[label])]
         ratio_cpu = statistics.median(cpu_a) / max(statistics.median(cpu_b), 1e-6)
         ratio_wall = statistics.median(wall_a) / max(statistics.median(wall_b), 1e-6)
         print(
@@ -242,26 +284,85 @@ def _print(many: int, few: int, a: dict[str, list[Sample]], b: dict[str, list[Sa
         )
 
 
+def _print_beside(many: int, ours: dict[str, list[Sample]], base: dict[str, list[Sample]]) -> None:
+    """Ours next to the baseline's, on the sidecar holding many."""
+    print(f"\n{many:,} instances: ours next to the baseline (UI cpu and wall, medians, ms)")
+    print(
+        f"{'':24} {'ours cpu':>9} {'base cpu':>9} {'ratio':>6} {'ours wall':>10} {'base wall':>10}"
+    )
+    for label in ours:
+        if label not in base:
+            continue
+        cpu_o = statistics.median(s[0] for s in ours[label]) * 1000
+        cpu_b = statistics.median(s[0] for s in base[label]) * 1000
+        wall_o = statistics.median(s[1] for s in ours[label]) * 1000
+        wall_b = statistics.median(s[1] for s in base[label]) * 1000
+        print(
+            f"{label:24} {cpu_o:9.1f} {cpu_b:9.1f} {cpu_o / max(cpu_b, 1e-6):6.2f}"
+            f" {wall_o:10.1f} {wall_b:10.1f}"
+        )
+
+
 def main() -> None:
-    """Fill the sidecars, drive the app on each, print the table."""
+    """Fill the sidecars, drive the app on each (ours and the baseline's), print the tables."""
     parser = argparse.ArgumentParser(description="Time inspector attach on many instances.")
     parser.add_argument("--instances", type=int, default=10_000)
     parser.add_argument("--few", type=int, default=100)
     parser.add_argument("--repeat", type=int, default=7)
+    parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--baseline", metavar="DIR", help="another checkout, measured beside")
     parser.add_argument("--serve", type=int, default=0, help=argparse.SUPPRESS)
+    parser.add_argument("--measure", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--tree", default="", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.serve:
         _serve(args.serve, args.instances)
         return
-    if args.instances < 1 or args.few < 1 or args.repeat < 1:
-        print("bench_attach: --instances, --few and --repeat must be at least 1", file=sys.stderr)
+    if args.measure:
+        samples = asyncio.run(_measure(args.measure, args.instances, args.repeat))
+        print(json.dumps(samples))
+        return
+    if args.instances < 1 or args.few < 1 or args.repeat < 1 or args.rounds < 1:
+        print(
+            "bench_attach: --instances, --few, --repeat and --rounds must be at least 1",
+            file=sys.stderr,
+        )
         raise SystemExit(2)
-    filled, many = asyncio.run(_measure(args.instances, args.repeat))
-    _, few = asyncio.run(_measure(args.few, args.repeat))
+    if args.baseline and not (Path(args.baseline) / "inspector" / "live").is_dir():
+        print(f"bench_attach: {args.baseline} is not a checkout of the inspector", file=sys.stderr)
+        raise SystemExit(2)
+    trees = {"ours": str(ROOT)}
+    if args.baseline:
+        trees["baseline"] = str(Path(args.baseline).resolve())
+    many_proc, many_at, filled = _start_sidecar(args.instances)
+    try:
+        few_proc, few_at, _ = _start_sidecar(args.few)
+        try:
+            many: dict[str, dict[str, list[Sample]]] = {name: {} for name in trees}
+            few: dict[str, dict[str, list[Sample]]] = {name: {} for name in trees}
+            for _ in range(args.rounds):
+                for name, tree in trees.items():  # interleaved: each round, each tree
+                    _merge(many[name], _run_measure(tree, many_at, args.instances, args.repeat))
+                    _merge(few[name], _run_measure(tree, few_at, args.few, args.repeat))
+        finally:
+            _stop(few_proc)
+    finally:
+        _stop(many_proc)
     print(
-        f"load {os.getloadavg()[0]:.2f}; {args.instances:,} scheduled in {filled:.1f} s (pending)"
+        f"load {os.getloadavg()[0]:.2f}; {args.instances:,} scheduled in {filled:.1f} s (pending);"
+        f" {args.rounds} round(s) of {args.repeat}"
     )
-    _print(args.instances, args.few, many, few)
+    for name in trees:
+        print(f"\n{name}:")
+        _print(args.instances, args.few, many[name], few[name])
+    if args.baseline:
+        _print_beside(args.instances, many["ours"], many["baseline"])
+
+
+def _stop(proc: subprocess.Popen[str]) -> None:
+    assert proc.stdin is not None
+    proc.stdin.close()
+    proc.wait(30)
 
 
 if __name__ == "__main__":

@@ -152,6 +152,7 @@ class LiveApp(WorkItemControl):
     def on_mount(self) -> None:
         self._screen = LiveScreen(self.worker is not None)
         self.push_screen(self._screen)
+        self._screen.call_after_refresh(self.prepare_stepper)  # once the list is first drawn
         self._show_status()
         self._show_hold()
         self._poll()

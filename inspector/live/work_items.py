@@ -4,11 +4,14 @@ the stepper, an entity batch in its stepper, an activity as JSON) and saved.
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from pathlib import Path
 
 from engine.entity_view import BatchStepper
 from engine.errors import InspectorError
-from engine.live import turn_request
+from engine.history import OrchestrationRequest
+from engine.live import build_request, turn_request
 from engine.session import ReplaySession
 from engine.worker import Outcome
 from inspector.live.hold_control import HoldControl
@@ -21,6 +24,11 @@ from inspector.widgets.live import WorkItemRow, WorkItemsTable, outcome_label
 
 KEEP_KNOWN = 500
 """Instances named by work items kept for a sidecar without ``QueryInstances``."""
+PREPARE_AGAIN = 1.0
+"""Seconds after which the stepper is prepared again when another screen was in its way."""
+PREPARE_WAIT = 5.0
+"""Seconds the stepper being prepared may take to lay itself out (a screen closed under it
+never answers)."""
 
 
 class WorkItemControl(HoldControl):
@@ -30,6 +38,7 @@ class WorkItemControl(HoldControl):
     known_instances: tuple[str, ...]
     _items_changed: bool
     _steppers: dict[bool, LiveStepperScreen]
+    stopping: bool
 
     @property
     def items(self) -> dict[int, WorkItemRow]:
@@ -130,3 +139,39 @@ class WorkItemControl(HoldControl):
             self._steppers[with_code] = screen
             self.install_screen(screen, f"stepper-{'code' if with_code else 'history'}")
         return screen
+
+    def prepare_stepper(self) -> None:
+        """Build, while the app is idle, the stepper the instances will open in.
+
+        Textual composes, mounts and lays out a screen only when it is pushed, which made the
+        first open of a session cost twice a reused stepper's. The stepper is pushed and popped
+        here within one batch (nothing is drawn) on an empty request, and kept: the first open
+        then loads it (:meth:`StepperScreen.load`) like any later one. It runs in the app's
+        message loop, so no key reaches the stepper while it is on the stack.
+        """
+        self.call_later(self._prepare_stepper)
+
+    async def _prepare_stepper(self) -> None:
+        if self.stopping or not self.is_running:
+            return
+        user_app = self.config.user_app
+        if (user_app is not None) in self._steppers:
+            return  # one is kept already (an instance was opened first)
+        if not self.screen_stack or self.screen_stack[-1] is not self._screen:
+            self.set_timer(PREPARE_AGAIN, self.prepare_stepper)  # a modal, a stepper: later
+            return
+        request = OrchestrationRequest.from_proto(build_request("", ()))
+        screen = self._stepper(ReplaySession(request, user_app), origin="")
+        with self.batch_update():
+            try:
+                await self.push_screen(screen)
+                # its resume (the layout at the terminal's size) is handled before this
+                laid_out = asyncio.Event()
+                if screen.call_later(laid_out.set):
+                    with contextlib.suppress(TimeoutError):
+                        await asyncio.wait_for(laid_out.wait(), PREPARE_WAIT)
+            finally:
+                # the app may be closing meanwhile: its stack is gone, ``self.screen`` raises
+                if self.screen_stack and self.screen_stack[-1] is screen:
+                    await self.pop_screen()
+        screen.left()

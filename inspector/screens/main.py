@@ -199,6 +199,8 @@ class StepperScreen(StepperPrompts, StepperReplay):
 
     def on_mount(self) -> None:
         """Show the first screen at once; replay the rest in a thread once it is drawn."""
+        if not self.is_attached:
+            return  # mounted as the app closed (a stepper prepared ahead): its panes are gone
         self._start()
 
     def load(self, session: ReplaySession, *, save_dir: Path | None = None) -> None:

@@ -10,6 +10,7 @@ again.
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ from engine.worker import ConnectionOptions
 from inspector.live import LiveApp, LiveConfig
 from inspector.messages import NamesResolved, ReplayFinished, ReplayProgressed
 from inspector.screens.live import LiveScreen, LiveStepperScreen
+from inspector.screens.modals import HelpScreen
 from inspector.widgets.history import HistoryView
 from inspector.widgets.live import InstancesTable
 from inspector.widgets.panes import ActionsPane, ProblemPane, StatePane
@@ -33,7 +35,7 @@ from inspector.widgets.scrolling import TextPane
 from inspector.widgets.source import SourceView
 from samples import orchestrations as samples
 from tests.live.conftest import wait_done
-from tests.live.test_attach import wait_for
+from tests.live.test_attach import wait_for, worker_config
 
 ROOT = Path(__file__).resolve().parents[2]
 REQUESTS = ROOT / "samples" / "requests"
@@ -294,3 +296,99 @@ async def test_attach_keeps_one_stepper_and_loads_each_instance_into_it(
             await pilot.press("q")
     finally:
         app.close()
+
+
+def _prepared(app: LiveApp, with_code: bool) -> LiveStepperScreen | None:
+    """The stepper the app prepared ahead: kept, mounted, laid out, and not on the stack."""
+    kept = app._steppers.get(with_code)
+    if kept is None or not kept.is_mounted or kept in app.screen_stack:
+        return None
+    return kept if kept.outer_size == app.size else None
+
+
+async def test_attach_prepares_its_stepper_before_the_first_open(
+    sidecar: Any, client: Any, sdk_worker: Any
+) -> None:
+    """The first open of a session loads a stepper built ahead (no screen mounted on the key)."""
+    _, address = sidecar
+    client.schedule_new_orchestration(samples.activity_chain, instance_id="one")
+    wait_done(client, "one")
+    app = LiveApp(LiveConfig(connection=ConnectionOptions(address)))
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            table = app.screen.query_one(InstancesTable)
+            await wait_for(pilot, lambda: table.row_count == 1)
+            prepared = await wait_for(pilot, lambda: _prepared(app, False))
+            assert isinstance(app.screen, LiveScreen) and app.screen.focused is table
+            assert prepared.info.instance_id == ""  # never shown: nothing of an instance on it
+            await pilot.press("enter")
+            screen = await wait_for(
+                pilot, lambda: isinstance(app.screen, LiveStepperScreen) and app.screen
+            )
+            assert screen is prepared
+            await wait_for(pilot, lambda: screen.replay_done and screen.info.instance_id == "one")
+            assert "one · history via" in str(screen.query_one("#live-banner").render())
+            await pilot.press("escape")
+            await wait_for(pilot, lambda: isinstance(app.screen, LiveScreen))
+            await pilot.press("q")
+    finally:
+        app.close()
+
+
+async def test_the_stepper_is_prepared_once_nothing_is_over_the_list(sidecar: Any) -> None:
+    """With a screen over the list, the stepper is prepared later (never under that screen)."""
+    _, address = sidecar
+    app = LiveApp(LiveConfig(connection=ConnectionOptions(address)))
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            prepared = await wait_for(pilot, lambda: _prepared(app, False))
+            # as if it had never been prepared, with the help over the list
+            app._steppers.clear()
+            app.uninstall_screen(prepared)
+            await pilot.press("question_mark")
+            help_screen = await wait_for(
+                pilot, lambda: isinstance(app.screen, HelpScreen) and app.screen
+            )
+            app.prepare_stepper()
+            await pilot.pause()
+            await pilot.pause()
+            assert app.screen is help_screen and not app._steppers
+            await pilot.press("escape")
+            again = await wait_for(pilot, lambda: _prepared(app, False))
+            assert again is not prepared and isinstance(app.screen, LiveScreen)
+            await pilot.press("q")
+    finally:
+        app.close()
+
+
+async def test_attach_with_an_app_prepares_the_stepper_with_code(sidecar: Any) -> None:
+    _, address = sidecar
+    app = LiveApp(worker_config(address))
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            prepared = await wait_for(pilot, lambda: _prepared(app, True))
+            assert prepared.info.with_code and False not in app._steppers
+            await pilot.press("q")
+    finally:
+        app.close()
+
+
+@pytest.mark.parametrize("ticks", [0, 2, 4, 8, 16])
+async def test_the_app_closing_while_it_prepares_its_stepper_ends_cleanly(
+    sidecar: Any, ticks: int
+) -> None:
+    """The app exits at some step of the preparing (the stepper mounting, pushed, popped)."""
+    _, address = sidecar
+    app = LiveApp(LiveConfig(connection=ConnectionOptions(address)))
+    try:
+        async with app.run_test(size=(120, 34)) as pilot:
+            prepared = await wait_for(pilot, lambda: _prepared(app, False))
+            app._steppers.clear()
+            app.uninstall_screen(prepared)
+            app.prepare_stepper()
+            for _ in range(ticks):
+                await asyncio.sleep(0)
+            app.exit()
+    finally:
+        app.close()
+    assert app.return_code == 0
