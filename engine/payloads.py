@@ -84,6 +84,12 @@ def decode(data: str, expected: type | None = None) -> Any:
     return _CONVERTER.deserialize(data, expected)
 
 
+def known_results(decoder: Any) -> dict[str, Any]:
+    """The values ``decoder`` is known to give, by payload text (read only): the texts
+    :func:`decode` keeps; none for another decoder (an app's converter)."""
+    return _DECODED if decoder is decode else {}
+
+
 def encode(value: Any) -> str | None:
     """Encode a value as JSON exactly as the SDK's default data converter does, faster.
 

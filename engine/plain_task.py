@@ -108,13 +108,19 @@ def count_child(child: Any, value: Any) -> Any:
 
 
 def count_children(
-    parent: Any, events: Iterator[tuple[int, Any]], kind_of: Any, tasks: dict[int, Any], decode: Any
+    parent: Any,
+    events: Iterator[tuple[int, Any]],
+    kind_of: Any,
+    tasks: dict[int, Any],
+    decode: Any,
+    decoded: dict[str, Any],
 ) -> tuple[int, tuple[int, Any] | None]:
     """Count the next ``taskCompleted`` events of ``events`` (``(index, message)`` pairs;
     ``kind_of(message, "eventType")``: its kind) that complete plain children of the plain
     ``when_all`` ``parent`` (not complete) other than its last, each as :func:`count_child`
     after the task is taken from ``tasks`` (the turn's pending tasks: a bare task under its id)
-    and its result decoded with ``decode`` (``decode(text)``).
+    and its result decoded with ``decode`` (``decode(text)``; ``decoded``: results it is known
+    to give, by text, read first).
 
     Returns:
         How many were counted, and the first pair not taken (``None``: the events ran out): an
@@ -123,38 +129,42 @@ def count_children(
     """
     counted = 0
     waiting = parent._pending_children
-    total = len(parent._tasks)
+    left = len(parent._tasks) - parent._completed_tasks  # more than one (the caller's check)
     key = id(parent)
-    for pair in events:
-        msg = pair[1]
+    known = decoded.get
+    for index, msg in events:
         if kind_of(msg, "eventType") != "taskCompleted":
-            return counted, pair
+            return counted, (index, msg)
         ev = msg.taskCompleted
         task_id = ev.taskScheduledId
         child: Any = tasks.get(task_id)
         if type(child) is not PLAIN or child._is_complete:
-            return counted, pair
+            return counted, (index, msg)
         parents = child._parents
-        entry = waiting.get(id(child))
+        child_key = id(child)
+        entry = waiting.get(child_key)
         if entry is None or len(parents) != 1 or parents.get(key) is not parent:
-            return counted, pair
-        done = parent._completed_tasks + entry[1]
-        if done >= total:
-            return counted, pair  # the last one: the SDK completes the parent
+            return counted, (index, msg)
+        occurrences = entry[1]
+        if occurrences >= left:
+            return counted, (index, msg)  # the last one: the SDK completes the parent
         result = ev.result.value  # "" when absent: no result either way
-        if result:
-            try:
-                value = decode(result)
-            except Exception:  # noqa: BLE001 - the caller meets it again, its own way
-                return counted, pair
-        else:
+        if not result:
             value = None
+        else:
+            value = known(result, known)
+            if value is known:
+                try:
+                    value = decode(result)
+                except Exception:  # noqa: BLE001 - the caller meets it again, its own way
+                    return counted, (index, msg)
         del tasks[task_id]
         child._result = value
         child._is_complete = True
         parents.clear()
-        del waiting[id(child)]
-        parent._completed_tasks = done
+        del waiting[child_key]
+        left -= occurrences
+        parent._completed_tasks += occurrences
         counted += 1
     return counted, None
 

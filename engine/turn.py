@@ -27,7 +27,7 @@ from engine.clock import clock_from_token as clock_from_token
 from engine.defaults import DEFAULT_MAXIMUM_TIMER_INTERVAL as DEFAULT_MAXIMUM_TIMER_INTERVAL
 from engine.failures import orchestration_failure
 from engine.history import FailureDetails
-from engine.payloads import DEFAULT_CODEC, Codec
+from engine.payloads import DEFAULT_CODEC, Codec, known_results
 from engine.plain_task import PLAIN, count_child, count_children, new_task
 from engine.reprs import generator_locals
 from engine.tracker import Tracker
@@ -297,8 +297,9 @@ class TurnState(TimersAndRetries):
         """
         if self._tracker is not None or parent is not self._previous:
             return next(events, None)
+        decode = self.codec.decode
         counted, pair = count_children(
-            parent, events, kind_of, self._pending_tasks, self.codec.decode
+            parent, events, kind_of, self._pending_tasks, decode, known_results(decode)
         )
         self.changes += counted
         return pair

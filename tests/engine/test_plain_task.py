@@ -159,12 +159,13 @@ def test_count_children_leaves_a_when_all_as_the_sdk_completing_each_child() -> 
     for event, i in zip(events, (3, 2), strict=False):
         event.taskCompleted.result.value = f"{i}"
     pairs = enumerate(events)
+    decode, known = (lambda text: int(text) * 10), {"2": "two"}
     counted, left = plain_task.count_children(
-        ours_all, pairs, pb.HistoryEvent.WhichOneof, tasks, lambda text: int(text) * 10
+        ours_all, pairs, pb.HistoryEvent.WhichOneof, tasks, decode, known
     )
     assert counted == 3 and left is not None and left[0] == 3  # the last: the SDK's way
     assert list(tasks) == [4]
-    for i, value in ((3, 30), (2, 20), (1, None)):
+    for i, value in ((3, 30), (2, "two"), (1, None)):
         sdk[i - 1].complete(value)
     assert plain_task._state(*ours, ours_all) == plain_task._state(*sdk, sdk_all)
     assert not ours_all.is_complete
