@@ -10,10 +10,9 @@ identical to encoding one whole dict tree (a test compares both on every sample)
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
-from operator import itemgetter
 from typing import Any
 
 from engine.event_rows import EPOCH, FIELDS, MAX_SECONDS, MIN_SECONDS, Row
@@ -178,9 +177,7 @@ def listing_text(
     w_index = max(len("#"), len(str(n - 1)))
     if not rows:
         return _header(w_index, len("eventId"), len("timestamp"), len("kind"), len("name")) + "\n"
-    ids = list(map(itemgetter(1), rows))
-    stamps = list(map(itemgetter(2), rows))
-    shown = list(map(itemgetter(4), rows))
+    _, ids, stamps, _, shown, payloads, _ = zip(*rows, strict=True)  # the columns, in C
     time_of = {ts: text or UNKNOWN for ts, text in Stamp().texts(set(stamps)).items()}
     name_of = {name: short_text(name, NAME_WIDTH) or "-" for name in set(shown)}
     w_id = max(len("eventId"), len(str(max(ids))), len(str(min(ids))))
@@ -194,7 +191,6 @@ def listing_text(
     }
     kind_cell = {kind: f"{kind:<{w_kind}}  " for kind in kind_set}
     name_cell = {name: f"{text:<{w_name}}  " for name, text in name_of.items()}
-    payloads = list(map(itemgetter(5), rows))
     if request.dapr is None:
         bare = {name: cell.rstrip() for name, cell in name_cell.items()}
         width = PAYLOAD_WIDTH
@@ -245,7 +241,7 @@ def _index_cells(n: int, width: int) -> list[str]:
     return cells
 
 
-def _lane_cells(ids: list[int], n_past: int, width: int) -> list[str]:
+def _lane_cells(ids: Sequence[int], n_past: int, width: int) -> list[str]:
     """The lane and event id cells of the lines of ``ids``, the first ``n_past`` past (each
     distinct cell formatted once)."""
     cells: list[str] = []
