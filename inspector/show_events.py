@@ -44,6 +44,8 @@ class Stamp:
         self._cache: dict[datetime, str | None] = {}
         self._days: dict[int, str] = {}
         self._minutes: dict[int, str] = {}
+        self._since_epoch: dict[int, str] = {}
+        """A raw time's day and minute text, per minute since the epoch."""
         self._last: datetime | None = None
         self._last_text: str | None = None
 
@@ -59,12 +61,20 @@ class Stamp:
         self._last, self._last_text = value, text
         return text
 
+    def _minute(self, s: int) -> str:
+        """The day and minute text of ``s`` seconds since the epoch (``"2024-01-01T10:20:"``)."""
+        day_number, s = divmod(s, 86_400)
+        day = self._days.get(day_number)
+        if day is None:
+            day = self._days[day_number] = iso_ms(EPOCH + timedelta(day_number))[:-13]
+        return day + "%02d:%02d:" % (s // 3600, s // 60 % 60)
+
     def texts(self, values: Iterable[Any]) -> dict[Any, str | None]:
         """The text of each of ``values`` (distinct ones), as calling the stamp on each gives;
         a value may also be a raw ``(seconds, nanos)`` (see :func:`engine.event_rows.
         event_rows`), written as the datetime it stands for."""
         out: dict[Any, str | None] = {}
-        days, minutes = self._days, self._minutes
+        days, minutes, since_epoch = self._days, self._minutes, self._since_epoch
         seconds, millis = _SECONDS, _MILLIS
         utc = timezone.utc
         for key in values:
@@ -77,14 +87,10 @@ class Stamp:
                     out[key] = None  # the zero time, to the microsecond
                     continue
                 else:
-                    day_number, s = divmod(s, 86_400)
-                    day = days.get(day_number)
-                    if day is None:
-                        day = days[day_number] = iso_ms(EPOCH + timedelta(day_number))[:-13]
-                    minute = minutes.get(s // 60)
+                    minute = since_epoch.get(s // 60)  # "2024-01-01T10:20:", per minute
                     if minute is None:
-                        minute = minutes[s // 60] = "%02d:%02d:" % (s // 3600, s // 60 % 60)
-                    out[key] = day + minute + seconds[s % 60] + millis[nanos // 1_000_000]
+                        minute = since_epoch[s // 60] = self._minute(s)
+                    out[key] = minute + seconds[s % 60] + millis[nanos // 1_000_000]
                     continue
             if value is None or value == EPOCH:
                 out[key] = None
