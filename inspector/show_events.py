@@ -10,10 +10,9 @@ identical to encoding one whole dict tree (a test compares both on every sample)
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import datetime, timedelta, timezone
 from json.encoder import encode_basestring  # type: ignore[attr-defined]
-from operator import itemgetter
 from typing import Any
 
 from engine.event_rows import EPOCH, FIELDS, MAX_SECONDS, MIN_SECONDS, Row
@@ -45,6 +44,8 @@ class Stamp:
         self._cache: dict[datetime, str | None] = {}
         self._days: dict[int, str] = {}
         self._minutes: dict[int, str] = {}
+        self._since_epoch: dict[int, str] = {}
+        """A raw time's day and minute text, per minute since the epoch."""
         self._last: datetime | None = None
         self._last_text: str | None = None
 
@@ -60,12 +61,20 @@ class Stamp:
         self._last, self._last_text = value, text
         return text
 
+    def _minute(self, s: int) -> str:
+        """The day and minute text of ``s`` seconds since the epoch (``"2024-01-01T10:20:"``)."""
+        day_number, s = divmod(s, 86_400)
+        day = self._days.get(day_number)
+        if day is None:
+            day = self._days[day_number] = iso_ms(EPOCH + timedelta(day_number))[:-13]
+        return day + "%02d:%02d:" % (s // 3600, s // 60 % 60)
+
     def texts(self, values: Iterable[Any]) -> dict[Any, str | None]:
         """The text of each of ``values`` (distinct ones), as calling the stamp on each gives;
         a value may also be a raw ``(seconds, nanos)`` (see :func:`engine.event_rows.
         event_rows`), written as the datetime it stands for."""
         out: dict[Any, str | None] = {}
-        days, minutes = self._days, self._minutes
+        days, minutes, since_epoch = self._days, self._minutes, self._since_epoch
         seconds, millis = _SECONDS, _MILLIS
         utc = timezone.utc
         for key in values:
@@ -78,14 +87,10 @@ class Stamp:
                     out[key] = None  # the zero time, to the microsecond
                     continue
                 else:
-                    day_number, s = divmod(s, 86_400)
-                    day = days.get(day_number)
-                    if day is None:
-                        day = days[day_number] = iso_ms(EPOCH + timedelta(day_number))[:-13]
-                    minute = minutes.get(s // 60)
+                    minute = since_epoch.get(s // 60)  # "2024-01-01T10:20:", per minute
                     if minute is None:
-                        minute = minutes[s // 60] = "%02d:%02d:" % (s // 3600, s // 60 % 60)
-                    out[key] = day + minute + seconds[s % 60] + millis[nanos // 1_000_000]
+                        minute = since_epoch[s // 60] = self._minute(s)
+                    out[key] = minute + seconds[s % 60] + millis[nanos // 1_000_000]
                     continue
             if value is None or value == EPOCH:
                 out[key] = None
@@ -168,18 +173,17 @@ def listing_text(
     """The header and one aligned line per event (``kinds``: the rows' own), each ending in a
     newline.
 
-    Column by column: each distinct time, kind and name is formatted and padded once; the
-    index, lane and id cells of every line are one ``%``, and the text one join of all the
-    cells. A line ends as ``rstrip`` would end it: only its last cell, the name and payload,
-    can end in white space (a line where that cell is all white space is written whole).
+    Column by column: each distinct time, kind, name and lane-and-id cell is formatted and
+    padded once, the index cells are built from templates (:func:`_index_cells`), and the
+    text is one join of all the cells. A line ends as ``rstrip`` would end it: only its last
+    cell, the name and payload, can end in white space (a line where that cell is all white
+    space is written whole).
     """
     n = len(rows)
     w_index = max(len("#"), len(str(n - 1)))
     if not rows:
         return _header(w_index, len("eventId"), len("timestamp"), len("kind"), len("name")) + "\n"
-    ids = list(map(itemgetter(1), rows))
-    stamps = list(map(itemgetter(2), rows))
-    shown = list(map(itemgetter(4), rows))
+    _, ids, stamps, _, shown, payloads, _ = zip(*rows, strict=True)  # the columns, in C
     time_of = {ts: text or UNKNOWN for ts, text in Stamp().texts(set(stamps)).items()}
     name_of = {name: short_text(name, NAME_WIDTH) or "-" for name in set(shown)}
     w_id = max(len("eventId"), len(str(max(ids))), len(str(min(ids))))
@@ -187,10 +191,12 @@ def listing_text(
     kind_set = set(kinds)
     w_kind = max(len("kind"), *map(len, kind_set))
     w_name = max(len("name"), *map(len, name_of.values()))
-    time_cell = {ts: f"{text:<{w_time}}  " for ts, text in time_of.items()}
+    time_cell = {  # the times of a long history are all as wide: padding them is rare
+        ts: text + "  " if len(text) == w_time else f"{text:<{w_time}}  "
+        for ts, text in time_of.items()
+    }
     kind_cell = {kind: f"{kind:<{w_kind}}  " for kind in kind_set}
     name_cell = {name: f"{text:<{w_name}}  " for name, text in name_of.items()}
-    payloads = list(map(itemgetter(5), rows))
     if request.dapr is None:
         bare = {name: cell.rstrip() for name, cell in name_cell.items()}
         width = PAYLOAD_WIDTH
@@ -206,30 +212,49 @@ def listing_text(
         cells = [_dapr_note(request, i, _shown_cell(p)) for i, p in enumerate(payloads)]
         tails = [(name_cell[name] + c).rstrip() for name, c in zip(shown, cells, strict=True)]
     n_past = request.past_count
-    numbers = [0] * (2 * n)
-    numbers[0::2] = range(n)
-    numbers[1::2] = ids
-    # Each line's index, lane and id cells, after the line end before it (split at NULs).
-    heads = (
-        f"\n%{w_index}d  past  %{w_id}d  \0" * n_past % tuple(numbers[: 2 * n_past])
-        + f"\n%{w_index}d  new   %{w_id}d  \0" * (n - n_past) % tuple(numbers[2 * n_past :])
-    ).split("\0")
-    pieces: list[str] = [""] * (4 * n)
-    pieces[0::4] = heads[:n]
-    pieces[1::4] = map(time_cell.__getitem__, stamps)
-    pieces[2::4] = map(kind_cell.__getitem__, kinds)
-    pieces[3::4] = tails
+    # Each line's cells, after the line end before it: index, lane and id, time, kind, the rest.
+    pieces: list[str] = [""] * (5 * n)
+    pieces[0::5] = _index_cells(n, w_index)
+    pieces[1::5] = _lane_cells(ids, n_past, w_id)
+    pieces[2::5] = map(time_cell.__getitem__, stamps)
+    pieces[3::5] = map(kind_cell.__getitem__, kinds)
+    pieces[4::5] = tails
     blank = {i for i, tail in enumerate(tails) if not tail} if not all(tails) else set()
     for index in blank | set(dropped):
         note = "  (the rewind drops it)" if index in dropped else ""
-        at = index * 4
-        whole = pieces[at] + pieces[at + 1] + pieces[at + 2] + name_cell[shown[index]]
+        at = index * 5
+        whole = "".join(pieces[at : at + 4]) + name_cell[shown[index]]
         cell = _shown_cell(payloads[index])
         if request.dapr is not None:
             cell = _dapr_note(request, index, cell)
-        pieces[at : at + 4] = ((whole + cell + note).rstrip(), "", "", "")
+        pieces[at : at + 5] = ((whole + cell + note).rstrip(), "", "", "", "")
     pieces.append("\n")
     return _header(w_index, w_id, w_time, w_kind, w_name) + "".join(pieces)
+
+
+_LOW_DIGITS = tuple(f"{d:03d}  " for d in range(1000))
+
+
+def _index_cells(n: int, width: int) -> list[str]:
+    """The index cells of ``n`` lines (``"\n"``, the index right-aligned in ``width``, two
+    spaces), from templates: past the first thousand, the text of the thousands then that of
+    the last three digits."""
+    cells = [f"\n{i:>{width}}  " for i in range(min(n, 1000))]
+    for high in range(1, (n + 999) // 1000):  # width is 4 or more here
+        prefix = f"\n{high:>{width - 3}}"
+        cells += [prefix + low for low in _LOW_DIGITS]
+    del cells[n:]
+    return cells
+
+
+def _lane_cells(ids: Sequence[int], n_past: int, width: int) -> list[str]:
+    """The lane and event id cells of the lines of ``ids``, the first ``n_past`` past (each
+    distinct cell formatted once)."""
+    cells: list[str] = []
+    for lane, lane_ids in (("past", ids[:n_past]), ("new ", ids[n_past:])):
+        cell = {eid: f"{lane}  {eid:>{width}}  " for eid in set(lane_ids)}
+        cells += map(cell.__getitem__, lane_ids)
+    return cells
 
 
 def _header(w_index: int, w_id: int, w_time: int, w_kind: int, w_name: int) -> str:

@@ -230,3 +230,21 @@ def test_raw_times_are_written_as_their_datetimes_are() -> None:
     texts = Stamp().texts(keys)
     for s, n in keys:
         assert texts[(s, n)] == Stamp()(epoch + timedelta(seconds=s, microseconds=n // 1000))
+
+
+@pytest.mark.parametrize("n", [1, 9, 10, 999, 1000, 1001, 2000, 9999, 10_000, 10_001, 123_457])
+def test_the_index_cells_are_the_formatted_indexes(n: int) -> None:
+    from inspector.show_events import _index_cells
+
+    width = max(1, len(str(n - 1)))
+    assert _index_cells(n, width) == [f"\n{i:>{width}}  " for i in range(n)]
+    assert _index_cells(n, width + 2) == [f"\n{i:>{width + 2}}  " for i in range(n)]
+
+
+def test_the_lane_cells_are_the_formatted_ids() -> None:
+    from inspector.show_events import _lane_cells
+
+    ids = [-1, 0, 5, -1, 123, 5, -1, 7]
+    for n_past in range(len(ids) + 1):
+        expected = [f"{'past' if i < n_past else 'new '}  {eid:>4}  " for i, eid in enumerate(ids)]
+        assert _lane_cells(ids, n_past, 4) == expected
