@@ -8,6 +8,9 @@ import asyncio
 import contextlib
 from pathlib import Path
 
+from textual import events
+from textual.timer import Timer
+
 from engine.entity_view import BatchStepper
 from engine.errors import InspectorError
 from engine.history import OrchestrationRequest
@@ -25,7 +28,8 @@ from inspector.widgets.live import WorkItemRow, WorkItemsTable, outcome_label
 KEEP_KNOWN = 500
 """Instances named by work items kept for a sidecar without ``QueryInstances``."""
 PREPARE_AGAIN = 1.0
-"""Seconds after which the stepper is prepared again when another screen was in its way."""
+"""Seconds after which the stepper is prepared again: when another screen was in its way, or
+after the terminal's last resize."""
 PREPARE_WAIT = 5.0
 """Seconds the stepper being prepared may take to lay itself out (a screen closed under it
 never answers)."""
@@ -39,6 +43,7 @@ class WorkItemControl(HoldControl):
     _items_changed: bool
     _steppers: dict[bool, LiveStepperScreen]
     stopping: bool
+    _prepare_timer: Timer | None = None
 
     @property
     def items(self) -> dict[int, WorkItemRow]:
@@ -147,16 +152,24 @@ class WorkItemControl(HoldControl):
         first open of a session cost twice a reused stepper's. The stepper is pushed and popped
         here within one batch (nothing is drawn) on an empty request, and kept: the first open
         then loads it (:meth:`StepperScreen.load`) like any later one. It runs in the app's
-        message loop, so no key reaches the stepper while it is on the stack.
+        message loop, so no key reaches the stepper while it is on the stack. A stepper kept
+        at another terminal size (resized since) is replaced by one prepared at this size.
         """
         self.call_later(self._prepare_stepper)
+
+    def on_resize(self, event: events.Resize) -> None:
+        """Once the terminal has kept its new size a while, prepare the stepper at that size."""
+        if self._prepare_timer is not None:
+            self._prepare_timer.stop()
+        self._prepare_timer = self.set_timer(PREPARE_AGAIN, self.prepare_stepper)
 
     async def _prepare_stepper(self) -> None:
         if self.stopping or not self.is_running:
             return
         user_app = self.config.user_app
-        if (user_app is not None) in self._steppers:
-            return  # one is kept already (an instance was opened first)
+        kept = self._steppers.get(user_app is not None)
+        if kept is not None and (kept in self.screen_stack or kept.outer_size == self.size):
+            return  # kept at this size already (an instance was opened first), or open now
         if not self.screen_stack or self.screen_stack[-1] is not self._screen:
             self.set_timer(PREPARE_AGAIN, self.prepare_stepper)  # a modal, a stepper: later
             return

@@ -1,12 +1,99 @@
-"""A footer that rebuilds its keys once per refresh, however often the bindings changed."""
+"""A footer that rebuilds its keys once per refresh, however often the bindings changed, and
+draws each key with :class:`KeyHint` (Textual's own key widget is not public)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from rich.text import Text
 from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widget import Widget
 from textual.widgets import Footer
-from textual.widgets._footer import FooterKey  # not exported; its compact is set here
+
+
+class KeyHint(Widget):
+    """One key of the footer: the key, then what it does; a click presses it.
+
+    Drawn as Textual's footer draws its keys (the same theme variables and padding), with
+    its compact look set once, when it is made: the footer never changes it afterwards.
+    """
+
+    ALLOW_SELECT = False
+    COMPONENT_CLASSES = {"key-hint--key", "key-hint--description"}
+
+    DEFAULT_CSS = """
+    KeyHint {
+        width: auto;
+        height: 1;
+        text-wrap: nowrap;
+        background: $footer-item-background;
+        .key-hint--key {
+            color: $footer-key-foreground;
+            background: $footer-key-background;
+            text-style: bold;
+            padding: 0 1;
+        }
+        .key-hint--description {
+            padding: 0 1 0 0;
+            color: $footer-description-foreground;
+            background: $footer-description-background;
+        }
+        &:hover {
+            pointer: pointer;
+            color: $footer-key-foreground;
+            background: $block-hover-background;
+        }
+        &.-disabled { text-style: dim; }
+        &.-compact {
+            .key-hint--key { padding: 0; }
+            .key-hint--description { padding: 0 0 0 1; }
+        }
+    }
+    """
+
+    def __init__(
+        self,
+        binding: Binding,
+        key_display: str,
+        *,
+        enabled: bool = True,
+        tooltip: str = "",
+        compact: bool = False,
+        classes: str = "",
+    ) -> None:
+        super().__init__(classes=classes)
+        self.key = binding.key
+        """The key pressed by a click."""
+        self.key_display = key_display
+        self.description = binding.description
+        self.action = binding.action
+        self.enabled = enabled
+        self.set_class(not enabled, "-disabled", update=False)
+        self.set_class(compact, "-compact", update=False)
+        self.set_reactive(Widget.shrink, False)
+        if tooltip:
+            self.tooltip = tooltip
+
+    def render(self) -> Text:
+        key_style = self.get_component_rich_style("key-hint--key")
+        text = Text()  # styled by spans: the widget's own style goes under them (below)
+        if not self.description:
+            text.append(self.key_display, key_style)  # a bare key has no padding
+        else:
+            key_pad = self.get_component_styles("key-hint--key").padding
+            text.append(" " * key_pad.left + self.key_display + " " * key_pad.right, key_style)
+            style = self.get_component_rich_style("key-hint--description")
+            pad = self.get_component_styles("key-hint--description").padding
+            text.append(" " * pad.left + self.description + " " * pad.right, style)
+        text.stylize_before(self.rich_style)
+        return text
+
+    def on_mouse_down(self) -> None:
+        if self.enabled:
+            self.app.simulate_key(self.key)
+        else:
+            self.app.bell()
 
 
 class CoalescingFooter(Footer):
@@ -18,6 +105,24 @@ class CoalescingFooter(Footer):
     A rebuild reads the bindings when it runs, so one rebuild after the changes shows the
     same keys; and a rebuild that would build the keys already shown is skipped (a focus
     change or a refresh of the bindings most often changes nothing the footer draws).
+
+    Its keys are :class:`KeyHint`: one per action shown (the first of its keys), then the
+    palette's on the right. The inspector's bindings have no groups: a grouped binding is
+    shown as any other.
+    """
+
+    DEFAULT_CSS = """
+    CoalescingFooter {
+        KeyHint.-command-palette {
+            dock: right;
+            padding-right: 1;
+            border-left: vkey $foreground 20%;
+        }
+        &.-compact {
+            KeyHint { margin-right: 1; }
+            KeyHint.-command-palette { padding-right: 0; }
+        }
+    }
     """
 
     _rebuild_pending = False
@@ -32,20 +137,36 @@ class CoalescingFooter(Footer):
         self.set_reactive(Footer._bindings_ready, True)
 
     def compose(self) -> ComposeResult:
-        """Textual's keys, each made with its ``compact`` and its class already set.
-
-        Mounted, a key's ``compact`` starts true and is then bound to the footer's (false):
-        two class changes, so two restyles, per key and per rebuild; set first, it has
-        neither. The palette's key is not bound and keeps Textual's default.
-        """
-        if self._bindings_ready:
-            self._built = self._keys_shown()
-        for widget in super().compose():
-            if isinstance(widget, FooterKey):
-                compact = widget.has_class("-command-palette") or self.compact
-                widget.set_reactive(FooterKey.compact, compact)
-                widget.set_class(compact, "-compact", update=False)
-            yield widget
+        """The keys shown, each made with its look already set (no restyle once mounted)."""
+        if not self._bindings_ready:
+            return
+        self._built = self._keys_shown()
+        active = self.screen.active_bindings
+        get_display = self.app.get_key_display
+        actions: set[str] = set()
+        for _, binding, enabled, tooltip in active.values():
+            if not binding.show or binding.action in actions:
+                continue  # a binding's other keys (``n,right``) share its action
+            actions.add(binding.action)
+            yield KeyHint(
+                binding,
+                get_display(binding),
+                enabled=enabled,
+                tooltip=tooltip,
+                compact=self.compact,
+            )
+        if self.show_command_palette and self.app.ENABLE_COMMAND_PALETTE:
+            palette = active.get(self.app.COMMAND_PALETTE_BINDING)
+            if palette is not None:
+                _, binding, enabled, _ = palette
+                yield KeyHint(
+                    binding,
+                    get_display(binding),
+                    enabled=enabled,
+                    tooltip=binding.tooltip or binding.description,
+                    compact=True,
+                    classes="-command-palette",
+                )
 
     def bindings_changed(self, screen: Any) -> None:
         """Schedule a rebuild after the next refresh, unless one is scheduled already."""

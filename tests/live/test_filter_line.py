@@ -14,13 +14,13 @@ from typing import Any
 
 from textual.app import App
 from textual.widgets import Input
-from textual.widgets._footer import FooterKey
 
 from engine.worker import ConnectionOptions
 from inspector.live import LiveApp, LiveConfig
 from inspector.live.app import APP_CSS
 from inspector.messages import NameFilterSet, StatusFilterCycled
 from inspector.screens.live import LiveScreen
+from inspector.widgets.footer import KeyHint
 from inspector.widgets.live import Filters, HoldLine, HoldState, InstancesTable
 from tests.live.snapshot_apps import instance_rows
 from tests.live.test_attach import wait_for
@@ -56,8 +56,8 @@ def _ids(table: InstancesTable) -> list[str]:
     return [r.instance_id for r in table._rows]
 
 
-def _footer(app: App[None]) -> list[FooterKey]:
-    return list(app.screen.query(FooterKey))
+def _footer(app: App[None]) -> list[KeyHint]:
+    return list(app.screen.query(KeyHint))
 
 
 async def test_the_line_takes_the_keys_and_enter_applies() -> None:

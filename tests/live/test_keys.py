@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from textual.widgets._footer import FooterKey
-
 from engine.worker import ConnectionOptions
 from inspector.live import LiveApp, LiveConfig
 from inspector.screens.live import LiveScreen
 from inspector.screens.live_modals import INSTANCE_ACTIONS
 from inspector.screens.modals import HelpScreen
+from inspector.widgets.footer import KeyHint
 from inspector.widgets.live import InstancesTable, WorkItemsTable
 from samples import orchestrations as samples
 from tests.live.test_attach import SIZE, wait_async, wait_for, worker_config
@@ -19,7 +18,7 @@ WORKER_KEYS = {"tab", "H", "h", "r", "a", "s"}
 
 
 def _footer_keys(app: LiveApp) -> set[str]:
-    return {k.key for k in app.screen.query(FooterKey)}
+    return {k.key for k in app.screen.query(KeyHint)}
 
 
 def _help_text(app: LiveApp) -> str:

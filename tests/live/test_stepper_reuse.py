@@ -392,3 +392,19 @@ async def test_the_app_closing_while_it_prepares_its_stepper_ends_cleanly(
     finally:
         app.close()
     assert app.return_code == 0
+
+
+async def test_a_resized_terminal_has_its_stepper_prepared_again(sidecar: Any) -> None:
+    """The kept stepper was laid out at the old size: one is prepared at the new size."""
+    _, address = sidecar
+    app = LiveApp(LiveConfig(connection=ConnectionOptions(address)))
+    try:
+        async with app.run_test(size=(160, 48)) as pilot:
+            before = await wait_for(pilot, lambda: _prepared(app, False))
+            await pilot.resize_terminal(120, 34)
+            after = await wait_for(pilot, lambda: _prepared(app, False))
+            assert after is not before and after.outer_size == (120, 34)
+            assert not before.is_attached and isinstance(app.screen, LiveScreen)
+            await pilot.press("q")
+    finally:
+        app.close()

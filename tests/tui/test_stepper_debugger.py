@@ -7,10 +7,10 @@ from typing import Any
 import pytest
 from textual.message import Message
 from textual.widgets import Input
-from textual.widgets._footer import FooterKey
 
 from inspector.screens.breakpoint_list import BreakpointList
 from inspector.screens.modals import PromptModal
+from inspector.widgets.footer import KeyHint
 from inspector.widgets.history import HistoryView
 from inspector.widgets.panes import ActionsPane, DetailPane, LocalsPane, StatePane
 from inspector.widgets.source import SourceView
@@ -235,7 +235,7 @@ async def test_80x24_every_pane_is_one_v_away_and_the_footer_keeps_q_and_help(
             await pilot.pause()
             seen.append(shown())
         assert seen == [{"code"}, {"problem"}, {"actions"}, {"detail"}, {"code"}]
-        footer = {k.key for k in screen.query(FooterKey) if 0 < k.region.right <= 80}
+        footer = {k.key for k in screen.query(KeyHint) if 0 < k.region.right <= 80}
         assert {"n", "p", "c", "question_mark", "q", "v"} <= footer
         # the selected event pane answers the cursor there too
         await pilot.press("v", "v", "v", "up")
@@ -251,7 +251,7 @@ async def test_wide_offers_no_v_and_shows_every_pane(make_app: AppFactory) -> No
         screen = app.stepper
         for selector in ("#code", "#problem", "#actions", "#detail", "#state"):
             assert screen.query_one(selector).region.height > 2, selector
-        assert "v" not in {k.key for k in screen.query(FooterKey)}
+        assert "v" not in {k.key for k in screen.query(KeyHint)}
 
 
 async def test_the_save_prompt_hint_fits(make_app: AppFactory) -> None:
@@ -265,3 +265,18 @@ async def test_the_save_prompt_hint_fits(make_app: AppFactory) -> None:
         assert hint.region.right <= 80
         assert hint.region.height >= 1
         assert prompt.query_one(Input).region.width > 10
+
+
+async def test_a_click_on_a_footer_key_presses_it(make_app: AppFactory) -> None:
+    app = make_app(CHAIN)
+    async with app.run_test(size=(160, 48)) as pilot:
+        await replayed(pilot)
+        screen = app.stepper
+        step = next(k for k in screen.query(KeyHint) if k.action == "step")
+        assert str(step.render()).strip() == "n Step"
+        await pilot.click(step)
+        await pilot.pause()
+        assert screen.position == 0
+        await pilot.click(step)
+        await pilot.pause()
+        assert screen.position == 1
