@@ -74,17 +74,24 @@ State = Union[FinalState, "Frame"]
 """The state after the last event: a frame's fields (status, clock, open tasks...)."""
 
 
-def final_state(request: OrchestrationRequest, rows: list[Row], rewind: RewindView | None) -> State:
+def final_state(
+    request: OrchestrationRequest,
+    rows: list[Row],
+    rewind: RewindView | None,
+    kinds: list[str] | None = None,
+    counts: Counter[str] | None = None,
+) -> State:
     """The history-only replay's state after the last event (the state the history implies).
 
     A rewind changes the frame of its step, which the session records: a request holding one
-    is replayed by the session; any other only to its end, from its rows.
+    is replayed by the session; any other only to its end, from its rows (``kinds`` and
+    ``counts``, if given: their kinds and how many of each).
     """
     if rewind is not None:
         from engine.session import ReplaySession
 
         return ReplaySession(request).run_to_end()
-    return _final_state(request, rows)
+    return _final_state(request, rows, kinds, counts)
 
 
 def _state_document(frame: State) -> dict[str, Any]:
@@ -130,7 +137,7 @@ def show_text(request: OrchestrationRequest) -> str:
     kinds = list(map(itemgetter(0), rows))
     counts = Counter(kinds)
     rewind = rewind_view(request.proto, kinds=counts)
-    frame = final_state(request, rows, rewind)
+    frame = final_state(request, rows, rewind, kinds, counts)
     dropped = set(rewind.dropped) if rewind is not None else set()
     listing = listing_text(request, rows, kinds, dropped)
     summary = "\n".join(_summary_lines(request, rewind, rows, counts, frame))
@@ -223,9 +230,10 @@ def _rewind_document(view: RewindView | None) -> dict[str, Any] | None:
 def show_json(request: OrchestrationRequest) -> str:
     """The ``--json`` output: the document on one line, its events written row by row."""
     rows = event_rows(request)
-    counts = Counter(map(itemgetter(0), rows))
+    kinds = list(map(itemgetter(0), rows))
+    counts = Counter(kinds)
     rewind = rewind_view(request.proto, kinds=counts)
-    frame = final_state(request, rows, rewind)
+    frame = final_state(request, rows, rewind, kinds, counts)
     head = json.dumps(_head_document(request, rows, counts, frame, rewind), ensure_ascii=False)
     events = ", ".join(event_texts(request, rows))
     return f'{head[:-1]}, "events": [{events}]}}\n'
