@@ -15,11 +15,14 @@ from collections.abc import Hashable, Mapping, Sequence
 from datetime import datetime
 from itertools import compress, count, repeat
 from operator import gt, itemgetter
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from engine.failure_details import FailureDetails
 from engine.history import OrchestrationRequest
 from engine.tracker import Tracker
+
+if TYPE_CHECKING:
+    from engine.event_rows import Ends
 
 BOOKKEEPING = frozenset({"orchestratorStarted", "orchestratorCompleted"})
 """``engine.frames.BOOKKEEPING``: turn bookkeeping a suspended orchestration holds back, not
@@ -126,12 +129,14 @@ def final_state(
     rows: Sequence[Any],
     kinds: Sequence[str | None] | None = None,
     counts: Mapping[Any, int] | None = None,
+    ends: Ends | None = None,
 ) -> FinalState:
     """The history-only replay's state after the last event of ``request``.
 
     ``rows`` are the request's :func:`engine.event_rows.event_rows`; ``kinds``, if given, their
-    kinds (``row[0]``) and ``counts`` how many rows of each kind there are. A request holding
-    a rewind is not for this function: its rewind step changes the frame (see
+    kinds (``row[0]``), ``counts`` how many rows of each kind there are and ``ends`` what
+    :func:`~engine.event_rows.event_rows` filled reading them (left unchanged). A request
+    holding a rewind is not for this function: its rewind step changes the frame (see
     :class:`engine.session.ReplaySession`), which callers replay instead.
 
     A history of only the kinds of :data:`PLAIN` is read from its rows at once
@@ -144,7 +149,7 @@ def final_state(
         if counts is None:
             counts = Counter(kinds)
         if PLAIN.issuperset(counts):
-            state = _plain_state(rows, kinds, counts)
+            state = _plain_state(rows, kinds, counts, ends)
             if state is not None:
                 return state
     return _replayed_state(request, rows)
@@ -166,7 +171,10 @@ PLAIN = frozenset(
 
 
 def _plain_state(
-    rows: Sequence[Any], kinds: Sequence[str | None], counts: Mapping[Any, int]
+    rows: Sequence[Any],
+    kinds: Sequence[str | None],
+    counts: Mapping[Any, int],
+    ends: Ends | None = None,
 ) -> FinalState | None:
     """The replay's final state of a history of only :data:`PLAIN` kinds outside Dapr's
     dialect, from its rows, or ``None`` if it schedules a task below -1 (the replay names such
@@ -181,18 +189,22 @@ def _plain_state(
     the item of that opening, and the open items are in the order they opened.
     """
     find = kinds.index  # finds each event of a kind without a step per event of the others
-    last_open: dict[int, int] = {}
-    at = -1
-    for _ in range(counts.get("taskScheduled", 0)):
-        at = find("taskScheduled", at + 1)
-        last_open[rows[at][1]] = at
+    if ends is not None:  # found as the rows were read
+        last_open, last_close = ends
+    else:
+        last_open, last_close = {}, {}
+        at = -1
+        for _ in range(counts.get("taskScheduled", 0)):
+            at = find("taskScheduled", at + 1)
+            last_open[rows[at][1]] = at
+        at = -1
+        for _ in range(counts.get("taskCompleted", 0)):
+            at = find("taskCompleted", at + 1)
+            last_close[rows[at][6][0]] = at
     if last_open and min(last_open) < -1:
         return None
-    last_close: dict[int, int] = {}
-    at = -1
-    for _ in range(counts.get("taskCompleted", 0)):
-        at = find("taskCompleted", at + 1)
-        last_close[rows[at][6][0]] = at
+    if "timerCreated" in counts or "timerFired" in counts:
+        last_open, last_close = dict(last_open), dict(last_close)  # the caller's kept as given
     at = -1
     for _ in range(counts.get("timerCreated", 0)):
         at = find("timerCreated", at + 1)

@@ -201,12 +201,18 @@ def test_random_histories_of_the_plain_kinds_read_at_once() -> None:
                 member.name = draw.choice("abc")
         load = _wrapped(msg)
         frame = ReplaySession(load()).run_to_end()
-        for details in (True, False):
-            rows = event_rows(load(), details=details)
+        converted = load()
+        assert converted.events is not None
+        for request, details in ((load(), True), (load(), False), (converted, True)):
+            ends: tuple[dict[int, int], dict[int, int]] = ({}, {})
+            rows = event_rows(request, details=details, ends=ends)
             row_kinds = [r[0] for r in rows]
-            state = history_final._plain_state(rows, row_kinds, Counter(row_kinds))
-            assert state is not None
-            assert _fields(state) == _fields(frame)
+            counts = Counter(row_kinds)
+            for given in (ends, None):  # the ends the rows were read with, or found from them
+                state = history_final._plain_state(rows, row_kinds, counts, given)
+                assert state is not None
+                assert _fields(state) == _fields(frame)
+            assert _fields(final_state(request, rows, row_kinds, counts, ends)) == _fields(frame)
 
 
 def test_a_task_below_minus_one_is_left_to_the_replay() -> None:
