@@ -4,8 +4,10 @@
 step (:class:`engine.frames.FrameRecorder`) and importing the stepper to build them costs more
 than listing the events: :func:`final_state` runs the same replay
 (:class:`engine.history_replay.HistoryReplayer`, fed the listing's rows) with a tracker that
-keeps only what is open now. Its answer equals the session's last frame in every field it holds
-(a test compares them on every sample).
+keeps only what is open now, or, for a history of only the plain kinds (:data:`PLAIN`: turns,
+tasks, timers, no suspension, end or wait), reads the answer from the rows at once. Its answer
+equals the session's last frame in every field it holds (a test compares them on every sample
+and on random histories).
 """
 
 from __future__ import annotations
