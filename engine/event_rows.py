@@ -175,7 +175,14 @@ def _completed(e: Any) -> tuple[str | None, tuple[Any, ...]]:
     return payload, (e.orchestrationStatus, result, failure)
 
 
-def event_rows(request: OrchestrationRequest, details: bool = True) -> list[Row]:
+Ends = tuple[dict[int, int], dict[int, int]]
+"""Per task id, the index of its last ``taskScheduled`` row and of its last ``taskCompleted``
+row (see :func:`event_rows`'s ``ends``)."""
+
+
+def event_rows(
+    request: OrchestrationRequest, details: bool = True, ends: Ends | None = None
+) -> list[Row]:
     """One row per event of ``request``, past then new (see the module's description), each
     checked as it is read (:class:`OutOfRange`).
 
@@ -189,9 +196,13 @@ def event_rows(request: OrchestrationRequest, details: bool = True) -> list[Row]
             the listing) such an ``extra`` holds ``None`` and ``{}`` there, and a timestamp
             other than the zero time is its raw ``(seconds, nanos)`` (a clock token, see
             :mod:`engine.clock`; the listing formats each distinct one once).
+        ends: Two dicts, filled as the rows are read: per task id, the index of its last
+            ``taskScheduled`` row, and of its last ``taskCompleted`` row (what
+            :func:`engine.history_final.final_state` reads of them).
     """
+    opened, closed = ({}, {}) if ends is None else ends
     if request.converted:
-        return _rows_of(request.events)
+        return _rows_of(request.events, opened, closed)
     times = _Times()
     seen = times.seen if details else None
     scheduled: dict[int, str] = {}
@@ -224,10 +235,12 @@ def event_rows(request: OrchestrationRequest, details: bool = True) -> list[Row]
                 if not result and not e.HasField("result"):
                     result = None
                 tid = e.taskScheduledId
+                closed[tid] = len(rows)
                 append(("taskCompleted", msg.eventId, ts, None, named(tid), result, (tid, result)))
             elif kind == "taskScheduled":
                 e = msg.taskScheduled
                 eid = msg.eventId
+                opened[eid] = len(rows)
                 name = scheduled[eid] = e.name
                 text = e.input.value
                 if not text and not e.HasField("input"):
@@ -292,8 +305,9 @@ def _other_row(
         raise error from None
 
 
-def _rows_of(events: tuple[Any, ...]) -> list[Row]:
-    """The rows of converted events (the same rows as from their messages)."""
+def _rows_of(events: tuple[Any, ...], opened: dict[int, int], closed: dict[int, int]) -> list[Row]:
+    """The rows of converted events (the same rows as from their messages), filling
+    ``opened`` and ``closed`` as :func:`event_rows` does."""
     scheduled: dict[int, str] = {}
     rows: list[Row] = []
     append = rows.append
@@ -305,8 +319,12 @@ def _rows_of(events: tuple[Any, ...]) -> list[Row]:
         shown = name
         if kind == "taskScheduled" or kind == "subOrchestrationInstanceCreated":
             scheduled[eid] = name or ""
+            if kind == "taskScheduled":
+                opened[eid] = len(rows)
         elif kind in _COMPLETIONS:
             shown = scheduled.get(ev.task_scheduled_id)
+            if kind == "taskCompleted":
+                closed[ev.task_scheduled_id] = len(rows)
         names = fields.get(kind)
         extra = ev if names is None else tuple([getattr(ev, n) for n in names])
         append((kind, eid, ev.timestamp, name, shown, ev.payload, extra))

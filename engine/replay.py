@@ -346,7 +346,8 @@ class CodeReplayer(EntityEventHandlers, MatchEventHandlers, ResultEventHandlers)
         tb = exc.__traceback__
         while tb is not None and tb.tb_next is not None and tb.tb_frame.f_code in _DISPATCH_CODES:
             # The trace starts at the handler, whichever loop dispatched the event (and a
-            # taskScheduled at the match, which the lane calls itself).
+            # taskScheduled at the match, a taskCompleted at complete_activity, which the lane
+            # calls itself).
             tb = exc.__traceback__ = tb.tb_next
         self.failure_exception = exc
         if isinstance(exc, task.NonDeterminismError):
@@ -451,6 +452,7 @@ _DISPATCH_CODES = frozenset(
         CodeReplayer._apply_lane.__code__,
         CodeReplayer._apply_task_scheduled.__code__,
         CodeReplayer._match_scheduled.__code__,
+        CodeReplayer._apply_task_completed.__code__,  # the lane calls complete_activity itself
     }
 )
 

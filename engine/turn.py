@@ -247,11 +247,14 @@ class TurnState(TimersAndRetries):
         kind = type(pending)
         if kind is PendingTask:
             t = pending.task
-            value = self.codec.decode(result, pending.expected) if result else None
+            expected = pending.expected
             kind = type(t)
         else:
             t = pending
-            value = self.codec.decode(result) if result else None
+            expected = None
+        # one call site, however the task is held: a failure's trace names this line, and the
+        # headless replay's response must equal the session's byte for byte
+        value = self.codec.decode(result, expected) if result else None
         if kind is not PLAIN or t._is_complete:  # the shortcuts: see engine.plain_task
             t.complete(value)
         elif not t._parents:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Union
 
 from engine.collector import collector_held
 from engine.errors import LoadError
-from engine.event_rows import OutOfRange, Row, event_rows, started_fields
+from engine.event_rows import Ends, OutOfRange, Row, event_rows, started_fields
 from engine.history import OrchestrationRequest
 from engine.history_final import FinalState
 from engine.history_final import final_state as _final_state
@@ -74,17 +74,26 @@ State = Union[FinalState, "Frame"]
 """The state after the last event: a frame's fields (status, clock, open tasks...)."""
 
 
-def final_state(request: OrchestrationRequest, rows: list[Row], rewind: RewindView | None) -> State:
+def final_state(
+    request: OrchestrationRequest,
+    rows: list[Row],
+    rewind: RewindView | None,
+    kinds: list[str] | None = None,
+    counts: Counter[str] | None = None,
+    ends: Ends | None = None,
+) -> State:
     """The history-only replay's state after the last event (the state the history implies).
 
     A rewind changes the frame of its step, which the session records: a request holding one
-    is replayed by the session; any other only to its end, from its rows.
+    is replayed by the session; any other only to its end, from its rows (``kinds``,
+    ``counts`` and ``ends``, if given: their kinds, how many of each, and the ``ends`` they
+    were read with).
     """
     if rewind is not None:
         from engine.session import ReplaySession
 
         return ReplaySession(request).run_to_end()
-    return _final_state(request, rows)
+    return _final_state(request, rows, kinds, counts, ends)
 
 
 def _state_document(frame: State) -> dict[str, Any]:
@@ -126,11 +135,12 @@ def _state_lines(frame: State) -> list[str]:
 
 def show_text(request: OrchestrationRequest) -> str:
     """The listing: one aligned line per event, then a summary."""
-    rows = event_rows(request, details=False)  # the listing shows no version nor tags
+    ends: Ends = ({}, {})
+    rows = event_rows(request, details=False, ends=ends)  # the listing: no version nor tags
     kinds = list(map(itemgetter(0), rows))
     counts = Counter(kinds)
     rewind = rewind_view(request.proto, kinds=counts)
-    frame = final_state(request, rows, rewind)
+    frame = final_state(request, rows, rewind, kinds, counts, ends)
     dropped = set(rewind.dropped) if rewind is not None else set()
     listing = listing_text(request, rows, kinds, dropped)
     summary = "\n".join(_summary_lines(request, rewind, rows, counts, frame))
@@ -222,10 +232,12 @@ def _rewind_document(view: RewindView | None) -> dict[str, Any] | None:
 
 def show_json(request: OrchestrationRequest) -> str:
     """The ``--json`` output: the document on one line, its events written row by row."""
-    rows = event_rows(request)
-    counts = Counter(map(itemgetter(0), rows))
+    ends: Ends = ({}, {})
+    rows = event_rows(request, ends=ends)
+    kinds = list(map(itemgetter(0), rows))
+    counts = Counter(kinds)
     rewind = rewind_view(request.proto, kinds=counts)
-    frame = final_state(request, rows, rewind)
+    frame = final_state(request, rows, rewind, kinds, counts, ends)
     head = json.dumps(_head_document(request, rows, counts, frame, rewind), ensure_ascii=False)
     events = ", ".join(event_texts(request, rows))
     return f'{head[:-1]}, "events": [{events}]}}\n'

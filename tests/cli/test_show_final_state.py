@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import sys
+from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
 
@@ -171,3 +172,55 @@ def test_random_histories_of_the_common_kinds() -> None:
             elif kind == "executionCompleted":
                 member.orchestrationStatus = draw.randint(0, 8)
         _same(_wrapped(msg))
+
+
+def test_random_histories_of_the_plain_kinds_read_at_once() -> None:
+    """A history of only :data:`engine.history_final.PLAIN` kinds is read from its rows at
+    once (no replay), with the session's answer: ids reused, completed before scheduled or
+    twice, timers mixed with tasks, clocks absent."""
+    from engine import history_final
+
+    draw = random.Random(61)
+    kinds = sorted(history_final.PLAIN)
+    for _ in range(60):
+        msg = pb.OrchestratorRequest(instanceId="plain")
+        for _ in range(draw.randint(0, 50)):
+            kind = draw.choice(kinds)
+            event = msg.pastEvents.add(eventId=draw.randint(-1, 5))
+            if draw.random() < 0.6:
+                event.timestamp.seconds = draw.randint(0, 2_000_000_000)
+            member = getattr(event, kind)
+            member.SetInParent()
+            if kind == "taskCompleted":
+                member.taskScheduledId = draw.randint(-3, 5)
+            elif kind == "timerFired":
+                member.timerId = draw.randint(-3, 5)
+            elif kind == "timerCreated" and draw.random() < 0.7:
+                member.fireAt.seconds = draw.randint(0, 2_000_000_000)
+            elif kind == "taskScheduled":
+                member.name = draw.choice("abc")
+        load = _wrapped(msg)
+        frame = ReplaySession(load()).run_to_end()
+        converted = load()
+        assert converted.events is not None
+        for request, details in ((load(), True), (load(), False), (converted, True)):
+            ends: tuple[dict[int, int], dict[int, int]] = ({}, {})
+            rows = event_rows(request, details=details, ends=ends)
+            row_kinds = [r[0] for r in rows]
+            counts = Counter(row_kinds)
+            for given in (ends, None):  # the ends the rows were read with, or found from them
+                state = history_final._plain_state(rows, row_kinds, counts, given)
+                assert state is not None
+                assert _fields(state) == _fields(frame)
+            assert _fields(final_state(request, rows, row_kinds, counts, ends)) == _fields(frame)
+
+
+def test_a_task_below_minus_one_is_left_to_the_replay() -> None:
+    from engine import history_final
+
+    msg = pb.OrchestratorRequest(instanceId="below")
+    _event(msg, "taskScheduled", -4, name="below -1")
+    rows = event_rows(_wrapped(msg)())
+    kinds = [r[0] for r in rows]
+    assert history_final._plain_state(rows, kinds, Counter(kinds)) is None
+    _same(_wrapped(msg))

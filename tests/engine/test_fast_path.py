@@ -57,6 +57,22 @@ def test_a_renamed_activity_fails_the_same_headless_and_in_a_session() -> None:
         scheduled[renamed].taskScheduled.name = "square"
 
 
+@pytest.mark.parametrize("which", [0, 1, -1])
+def test_a_result_that_does_not_decode_fails_the_same_headless_and_in_a_session(
+    which: int,
+) -> None:
+    """A fan-in's result that is not JSON fails the turn; the headless replay completes the
+    activity from its own loop, a session through the event's handler: the failure's trace
+    (engine frames included) must not tell the two apart. In the past events the session
+    holds the task with its expected type; in the new ones, one of the loop's children."""
+    msg = _request(REQUESTS / "fan_out_fan_in-turn4.b64")
+    completed = [e for e in [*msg.pastEvents, *msg.newEvents] if e.HasField("taskCompleted")]
+    completed[which].taskCompleted.result.value = "{"
+    fast, full = _both_responses(OrchestrationRequest.from_proto(msg))
+    assert b"JSONDecodeError" in fast
+    assert fast == full
+
+
 @pytest.mark.parametrize("path", SAMPLES, ids=lambda p: p.stem)
 def test_sample_one_pass_base64_equals_the_general_decode(path: Path) -> None:
     data = path.read_bytes()

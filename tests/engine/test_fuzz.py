@@ -28,14 +28,17 @@ def _request(path: Path) -> pb.OrchestratorRequest:
 
 @st.composite
 def mutated(draw: st.DrawFn) -> pb.OrchestratorRequest:
-    """A recorded request with its events dropped, duplicated, moved, renumbered or blanked."""
+    """A recorded request with its events dropped, duplicated, moved, renumbered, blanked or
+    given a result that is not JSON."""
     msg = _request(draw(st.sampled_from(SAMPLES)))
     events = list(msg.pastEvents) + list(msg.newEvents)
     for _ in range(draw(st.integers(0, 6))):
         if not events:
             break
         i = draw(st.integers(0, len(events) - 1))
-        op = draw(st.sampled_from(["drop", "dup", "move", "renumber", "retarget", "blank"]))
+        op = draw(
+            st.sampled_from(["drop", "dup", "move", "renumber", "retarget", "blank", "garble"])
+        )
         ev = pb.HistoryEvent()
         ev.CopyFrom(events[i])
         if op == "drop":
@@ -54,6 +57,10 @@ def mutated(draw: st.DrawFn) -> pb.OrchestratorRequest:
             for field in ("taskScheduledId", "timerId"):
                 if body is not None and field in body.DESCRIPTOR.fields_by_name:
                     setattr(body, field, draw(st.integers(-2, 12)))
+            events[i] = ev
+        elif op == "garble":  # a result that is not JSON
+            if ev.HasField("taskCompleted"):
+                ev.taskCompleted.result.value = "{"
             events[i] = ev
         else:
             ev.ClearField(ev.WhichOneof("eventType") or "eventId")
