@@ -224,8 +224,14 @@ def event_rows(
             s = stamp.seconds
             n = stamp.nanos
             if s != last_s or n != last_n:  # the events of a turn share their timestamp
-                if seen is None and s and low <= s <= high and 0 <= n < 1_000_000_000:
-                    ts, last_s, last_n = (s, n), s, n  # the listing's usual case, inline
+                if s and low <= s <= high and 0 <= n < 1_000_000_000:  # the usual case, inline
+                    if seen is None:
+                        ts = (s, n)
+                    else:
+                        ts = seen.get((s, n))
+                        if ts is None:
+                            ts = seen[(s, n)] = EPOCH + timedelta(0, s, n // 1000)
+                    last_s, last_n = s, n
                 else:
                     ts = _stamp(request, len(rows), msg, s, n, seen)
                     last_s, last_n = (s, n) if s or n else (None, 0)  # zero, absent: not kept

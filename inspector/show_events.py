@@ -282,18 +282,19 @@ def _dumps(value: Any) -> str:
 
 
 _DIGITS = tuple(f"{d:03d}" for d in range(1000))
+_TWO = tuple(f"{d:02d}" for d in range(60))
 
 
 class _Times:
     """A datetime's two JSON texts: the row's (milliseconds, ``null`` when unknown) and the
     details' (full precision, as :func:`plain` writes it), cached per datetime; both are cut
-    from the day's and the minute's cached texts, as :class:`Stamp` writes them."""
+    from the minute's cached text, as :class:`Stamp` writes it."""
 
     def __init__(self) -> None:
         self.stamp = Stamp()
         self.cache: dict[datetime | None, tuple[str, str]] = {None: ("null", "null")}
-        self._days: dict[int, str] = {}
         self._minutes: dict[int, str] = {}
+        """A minute's text (``'"2024-01-01T10:20:'``), per minute since the epoch."""
 
     def __call__(self, value: datetime | None) -> tuple[str, str]:
         texts = self.cache.get(value)
@@ -302,22 +303,21 @@ class _Times:
         return texts
 
     def _texts(self, value: datetime) -> tuple[str, str]:
-        if value == EPOCH or value.tzinfo is not timezone.utc or value.year < 1000:
+        if value.tzinfo is not timezone.utc or value == EPOCH or value.year < 1000:
             return _text(self.stamp(value)), _text(plain(value))  # isoformat pads the year
         since = value - EPOCH
-        day = self._days.get(since.days)
-        if day is None:
-            day = self._days[since.days] = '"' + iso_ms(value)[:-13]  # '"2024-01-01T'
         s = since.seconds
-        minute = self._minutes.get(s // 60)
-        if minute is None:
-            minute = self._minutes[s // 60] = "%02d:%02d:" % (s // 3600, s // 60 % 60)
-        base = day + minute + _DIGITS[s % 60][1:]
+        key = since.days * 1440 + s // 60  # minutes since the epoch
+        minute = self._minutes.get(key)
+        if minute is None:  # '"2024-01-01T10:20:'
+            minute = '"' + iso_ms(value)[:-13] + "%02d:%02d:" % (s // 3600, s // 60 % 60)
+            self._minutes[key] = minute
+        base = minute + _TWO[s % 60]
         micro = since.microseconds
         if not micro:
             return base + '.000Z"', base + 'Z"'
-        millis = "." + _DIGITS[micro // 1000]
-        return base + millis + 'Z"', base + millis + _DIGITS[micro % 1000] + 'Z"'
+        millis = base + "." + _DIGITS[micro // 1000]
+        return millis + 'Z"', millis + _DIGITS[micro % 1000] + 'Z"'
 
 
 def _ref(payload: str) -> str:
@@ -343,7 +343,9 @@ def event_texts(request: OrchestrationRequest, rows: list[Row]) -> list[str]:
         lane = "past" if index < n_past else "new"
         if ts is not last:  # the events of a turn share one datetime object
             found = cached.get(ts)
-            t_row, t_details = times(ts) if found is None else found
+            if found is None:
+                found = cached[ts] = times._texts(ts)  # type: ignore[arg-type]
+            t_row, t_details = found
             last = ts
         if kind == "orchestratorStarted" or kind == "orchestratorCompleted":
             append(
